@@ -1,0 +1,78 @@
+/*
+ * Connections: accepting, line framing of input, buffered non-blocking
+ * output, and closing at one safe point.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "uuid.h"
+
+struct fwd;
+LIST_HEAD(fwd_list, fwd);
+
+struct conn {
+	int		 fd;
+	pid_t		 peer_pid;		/* SO_PEERCRED at accept */
+	uid_t		 peer_uid;
+	uint64_t	 serial;		/* never reused; names the connection in logs */
+	size_t		 index;			/* position in the connection array */
+	bool		 closing;		/* closed, waiting for conn_reap_closed() */
+	bool		 flush_queued;
+	bool		 in_discarding;		/* skipping the rest of an over-long line */
+
+	char		*in_buf;		/* an incomplete line, or NULL */
+	size_t		 in_len, in_cap;
+	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
+	size_t		 out_head, out_len, out_cap;
+
+	struct conn	*flush_next;
+	struct conn	*closed_next;
+
+	/* Owned by rpc.c. */
+	cJSON		*state;			/* NULL until registered */
+	char		 connection_id[UUID_STRING_LEN + 1];	/* "" until registered */
+	pid_t		 process_id;		/* registered pid, 0 if none */
+	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
+	struct conn	*reg_prev, *reg_next;	/* registration order */
+	struct fwd_list	 fwd_started;		/* forwards this connection asked for */
+	struct fwd_list	 fwd_targeting;		/* forwards waiting on this connection */
+	size_t		 fwd_targeting_count;
+};
+
+struct conn_limits {
+	size_t	max_message;		/* longest line accepted */
+	size_t	max_buffer;		/* pending output before a peer is dropped */
+	size_t	max_connections;
+};
+
+extern struct conn_limits conn_limits;
+
+enum conn_accept_result {
+	CONN_ACCEPT_OK,			/* drained the backlog, or took a fair share */
+	CONN_ACCEPT_FULL,		/* out of fds or at max_connections: pause */
+};
+
+enum conn_accept_result conn_accept_ready(int listen_fd);
+size_t		 conn_count(void);
+struct conn	*conn_at(size_t index);
+short		 conn_poll_events(const struct conn *c);
+void		 conn_handle_events(struct conn *c, short revents);
+/* Queues bytes for c; drops c if it already has too much unread output. */
+void		 conn_send(struct conn *c, const char *data, size_t len);
+void		 conn_close(struct conn *c, const char *reason);
+/* Writes c's queued output now, as far as the socket takes it. */
+void		 conn_flush_now(struct conn *c);
+/* Writes what every connection has queued, then frees closed connections. */
+void		 conn_settle(void);
+bool		 conn_closed_since_last_settle(void);
+void		 conn_close_all(void);
+
+#endif

@@ -1,0 +1,212 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "log.h"
+#include "monitor.h"
+#include "rpc.h"
+
+/*
+ * The monitors the daemon knows. Adding one means writing its file and
+ * listing its descriptor here, before the NULL that ends the array.
+ */
+static const struct mon_ops *const monitors[] = {
+	NULL
+};
+
+#define MONITOR_SLOTS (sizeof(monitors) / sizeof(monitors[0]))
+
+static struct {
+	bool	enabled;
+	int64_t	next_tick;		/* monotonic ms */
+} active[MONITOR_SLOTS];
+
+static void
+list_names(char *out, size_t out_len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; monitors[i] != NULL && used < out_len; i++)
+		used += (size_t)snprintf(out + used, out_len - used, "%s%s",
+		    i ? ", " : "", monitors[i]->name);
+	if (out[0] == '\0')
+		snprintf(out, out_len, "none");
+}
+
+static int
+find_monitor(const char *name, size_t name_len)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (strlen(monitors[i]->name) == name_len &&
+		    strncmp(monitors[i]->name, name, name_len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Applies "key=value,key=value" to monitor m; options is modified. */
+static int
+configure(const struct mon_ops *m, char *options, const char *spec, char *err, size_t err_len)
+{
+	char *saveptr = NULL;
+
+	for (char *pair = strtok_r(options, ",", &saveptr); pair != NULL;
+	    pair = strtok_r(NULL, ",", &saveptr)) {
+		char *equals = strchr(pair, '=');
+		char detail[256];
+
+		if (equals == NULL || equals == pair) {
+			snprintf(err, err_len, "-M %s: '%s' is not key=value", spec, pair);
+			return -1;
+		}
+		*equals = '\0';
+		detail[0] = '\0';
+		if (m->configure == NULL ||
+		    m->configure(pair, equals + 1, detail, sizeof(detail)) == -1) {
+			snprintf(err, err_len, "-M %s: %s", spec,
+			    detail[0] ? detail : "this monitor takes no options");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+mon_enable(const char *spec, char *err, size_t err_len)
+{
+	const char *colon = strchr(spec, ':');
+	size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
+	int index = find_monitor(spec, name_len);
+	char known[256];
+	char *options;
+	int result;
+
+	if (index == -1) {
+		list_names(known, sizeof(known));
+		snprintf(err, err_len, "-M %s: unknown monitor '%.*s' (known: %s)",
+		    spec, (int)name_len, spec, known);
+		return -1;
+	}
+	if (colon == NULL || colon[1] == '\0') {
+		active[index].enabled = true;
+		return 0;
+	}
+	if ((options = strdup(colon + 1)) == NULL) {
+		snprintf(err, err_len, "-M %s: out of memory", spec);
+		return -1;
+	}
+	result = configure(monitors[index], options, spec, err, err_len);
+	free(options);
+	if (result == 0)
+		active[index].enabled = true;
+	return result;
+}
+
+static int64_t
+next_aligned_tick(const struct mon_ops *m, bool just_ticked)
+{
+	int64_t interval = m->interval_ms();
+	int64_t wall = clock_ms(CLOCK_REALTIME);
+	int64_t wait;
+
+	if (interval <= 0)
+		interval = 1000;
+	/* Land on wall-clock multiples, but count the wait on the monotonic clock. */
+	wait = interval - wall % interval;
+	/* Woken a hair before the boundary: do not tick twice for it. */
+	if (just_ticked && wait < interval / 10)
+		wait += interval;
+	return mono_now_ms() + wait;
+}
+
+void
+mon_start_all(void)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (!active[i].enabled)
+			continue;
+		if (monitors[i]->start != NULL && monitors[i]->start() == -1) {
+			log_error("monitor %s: failed to start; it stays off", monitors[i]->name);
+			active[i].enabled = false;
+			continue;
+		}
+		active[i].next_tick = next_aligned_tick(monitors[i], false);
+		log_info("monitor %s started interval_ms=%lld", monitors[i]->name,
+		    (long long)monitors[i]->interval_ms());
+	}
+}
+
+void
+mon_stop_all(void)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (active[i].enabled && monitors[i]->stop != NULL)
+			monitors[i]->stop();
+		active[i].enabled = false;
+	}
+}
+
+void
+mon_register(struct conn *c)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (active[i].enabled && monitors[i]->add != NULL && monitors[i]->add(c) == -1)
+			log_error("monitor %s: error while registering process connection_id=%s process_id=%ld",
+			    monitors[i]->name, c->connection_id, (long)c->process_id);
+	}
+}
+
+void
+mon_remove(struct conn *c)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (active[i].enabled && monitors[i]->remove != NULL && monitors[i]->remove(c) == -1)
+			log_error("monitor %s: error while removing process connection_id=%s process_id=%ld",
+			    monitors[i]->name, c->connection_id, (long)c->process_id);
+	}
+}
+
+void
+mon_status(const struct rpc_call *call)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		cJSON *section;
+
+		if (!active[i].enabled || monitors[i]->status == NULL)
+			continue;
+		if ((section = monitors[i]->status()) == NULL) {
+			log_error("monitor %s: status failed; section skipped", monitors[i]->name);
+			continue;
+		}
+		rpc_reply(call, section);
+		cJSON_Delete(section);
+	}
+}
+
+int64_t
+mon_next_deadline(void)
+{
+	int64_t nearest = -1;
+
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (active[i].enabled && (nearest == -1 || active[i].next_tick < nearest))
+			nearest = active[i].next_tick;
+	}
+	return nearest;
+}
+
+void
+mon_run_due(int64_t now_ms)
+{
+	for (size_t i = 0; monitors[i] != NULL; i++) {
+		if (!active[i].enabled || active[i].next_tick > now_ms)
+			continue;
+		if (monitors[i]->tick != NULL && monitors[i]->tick() == -1)
+			log_error("monitor %s: tick failed", monitors[i]->name);
+		active[i].next_tick = next_aligned_tick(monitors[i], true);
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * Monitors run inside the daemon on timers, see every registration and
+ * removal, add a section to status, and act on what they see.
+ */
+#ifndef MONITOR_H
+#define MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct conn;
+struct rpc_call;
+
+/*
+ * One monitor. Hooks return 0 on success; a failing hook is logged by
+ * monitor.c and never fails the operation that triggered it.
+ */
+struct mon_ops {
+	const char	*name;		/* as written after -M */
+	/* One key=value from -M; on error write a message naming the text into err. */
+	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
+	int		(*start)(void);
+	/* Tick period in milliseconds; ticks land on wall-clock multiples of it. */
+	int64_t		(*interval_ms)(void);
+	int		(*tick)(void);
+	int		(*add)(struct conn *c);
+	int		(*remove)(struct conn *c);
+	/* A new object holding the monitor's status section, or NULL on failure. */
+	cJSON		*(*status)(void);
+	void		(*stop)(void);
+};
+
+/* Parses "NAME[:key=value,...]"; on error writes a one-line message into err. */
+int	 mon_enable(const char *spec, char *err, size_t err_len);
+void	 mon_start_all(void);
+void	 mon_stop_all(void);
+void	 mon_register(struct conn *c);
+void	 mon_remove(struct conn *c);
+void	 mon_status(const struct rpc_call *call);
+/* The nearest tick on the monotonic clock in ms, or -1 when none is enabled. */
+int64_t	 mon_next_deadline(void);
+void	 mon_run_due(int64_t now_ms);
+
+#endif

@@ -1,0 +1,625 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "forward.h"
+#include "log.h"
+#include "monitor.h"
+#include "registry.h"
+#include "rpc.h"
+#include "signame.h"
+
+#define ID_TEXT_MAX 32
+
+static enum restart_target restart_target = RESTART_PARENT;
+
+void
+rpc_set_restart_target(enum restart_target target)
+{
+	restart_target = target;
+}
+
+void
+rpc_conn_init(struct conn *c)
+{
+	c->next_call_id = 3;
+}
+
+/* Output */
+
+static void
+send_id(struct conn *c, const cJSON *id)
+{
+	char text[ID_TEXT_MAX];
+	char *printed;
+	double value = id->valuedouble;
+
+	if (cJSON_IsNumber(id) && value == trunc(value) && fabs(value) < 9007199254740992.0) {
+		int len = snprintf(text, sizeof(text), "%.0f", value);
+		conn_send(c, text, (size_t)len);
+		return;
+	}
+	printed = cJSON_PrintUnformatted(id);
+	if (printed == NULL) {
+		conn_send(c, "null", 4);
+		return;
+	}
+	conn_send(c, printed, strlen(printed));
+	cJSON_free(printed);
+}
+
+/*
+ * Writes one message: {"id":ID,"finished":true, then the members of fields.
+ * Printing the fields and splicing avoids copying the caller's tree.
+ */
+void
+rpc_send_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields)
+{
+	char *body = NULL;
+	bool first = true;
+
+	if (c->closing)
+		return;
+	if (fields != NULL && fields->child != NULL) {
+		body = cJSON_PrintUnformatted(fields);
+		if (body == NULL) {
+			log_warnx("out of memory printing a reply conn=%llu",
+			    (unsigned long long)c->serial);
+			return;
+		}
+	}
+	conn_send(c, "{", 1);
+	if (id != NULL) {
+		conn_send(c, "\"id\":", 5);
+		send_id(c, id);
+		first = false;
+	}
+	if (finished) {
+		if (!first)
+			conn_send(c, ",", 1);
+		conn_send(c, "\"finished\":true", 15);
+		first = false;
+	}
+	if (body != NULL) {
+		if (!first)
+			conn_send(c, ",", 1);
+		conn_send(c, body + 1, strlen(body + 1));	/* skip the '{' */
+		cJSON_free(body);
+	} else {
+		conn_send(c, "}", 1);
+	}
+	conn_send(c, "\n", 1);
+}
+
+void
+rpc_reply(const struct rpc_call *call, const cJSON *fields)
+{
+	rpc_send_message(call->conn, call->id, false, fields);
+}
+
+void
+rpc_finish(const struct rpc_call *call, const cJSON *fields)
+{
+	rpc_send_message(call->conn, call->id, true, fields);
+}
+
+void
+rpc_send_failure(struct conn *c, const cJSON *id, const char *error, const cJSON *extra)
+{
+	cJSON *fields = cJSON_CreateObject();
+	bool built = fields != NULL && cJSON_AddTrueToObject(fields, "failed") != NULL &&
+	    cJSON_AddStringToObject(fields, "error", error) != NULL;
+
+	for (const cJSON *item = extra ? extra->child : NULL; built && item; item = item->next)
+		built = cJSON_AddItemToObject(fields, item->string, cJSON_Duplicate(item, true));
+	if (!built) {
+		cJSON_Delete(fields);
+		log_warnx("out of memory reporting an error conn=%llu error=%s",
+		    (unsigned long long)c->serial, error);
+		return;
+	}
+	rpc_send_message(c, id, true, fields);
+	cJSON_Delete(fields);
+}
+
+void
+rpc_fail(const struct rpc_call *call, const char *fmt, ...)
+{
+	char error[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, sizeof(error), fmt, ap);
+	va_end(ap);
+	log_debug("call failed conn=%llu error=%s",
+	    (unsigned long long)call->conn->serial, error);
+	rpc_send_failure(call->conn, call->id, error, NULL);
+}
+
+void
+rpc_line_too_long(struct conn *c)
+{
+	log_debug("message too long conn=%llu max_message=%zu",
+	    (unsigned long long)c->serial, conn_limits.max_message);
+	rpc_send_failure(c, NULL, "Message too long", NULL);
+}
+
+/* Operations */
+
+enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_OBJECT, PARAM_SIGNAL };
+
+struct param {
+	const char	*name;
+	enum param_type	 type;
+	bool		 required;
+};
+
+#define MAX_PARAMS 4
+
+struct operation {
+	const char	*name;
+	void		(*handler)(struct rpc_call *call);
+	struct param	 params[MAX_PARAMS];
+};
+
+static void	op_register(struct rpc_call *call);
+static void	op_status(struct rpc_call *call);
+static void	op_forward(struct rpc_call *call);
+static void	op_restart(struct rpc_call *call);
+
+static const struct operation operations[] = {
+	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
+	{ "status", op_status, { { NULL, 0, false } } },
+	{ "forward", op_forward, {
+		{ "connection_id", PARAM_STRING, true },
+		{ "timeout", PARAM_NUMBER, false } } },
+	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
+};
+
+static bool
+param_type_ok(const cJSON *value, enum param_type type)
+{
+	switch (type) {
+	case PARAM_STRING:
+		return cJSON_IsString(value);
+	case PARAM_NUMBER:
+		return cJSON_IsNumber(value);
+	case PARAM_OBJECT:
+		return cJSON_IsObject(value);
+	case PARAM_SIGNAL:
+		return cJSON_IsString(value) || cJSON_IsNumber(value);
+	}
+	return false;
+}
+
+static const char *const param_type_names[] = {
+	[PARAM_STRING] = "a string",
+	[PARAM_NUMBER] = "a number",
+	[PARAM_OBJECT] = "an object",
+	[PARAM_SIGNAL] = "a signal name or number",
+};
+
+/* Checks every declared parameter so that handlers only see well-typed input. */
+static bool
+params_valid(const struct operation *op, const struct rpc_call *call)
+{
+	for (const struct param *p = op->params; p < op->params + MAX_PARAMS && p->name; p++) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(call->msg, p->name);
+
+		if (value == NULL || cJSON_IsNull(value)) {
+			if (!p->required)
+				continue;
+			rpc_fail(call, "Missing '%s' parameter", p->name);
+			return false;
+		}
+		if (!param_type_ok(value, p->type)) {
+			rpc_fail(call, "Parameter '%s' of '%s' must be %s", p->name,
+			    op->name, param_type_names[p->type]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+serve_request(struct rpc_call *call, const char *op_name)
+{
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
+		if (strcmp(op_name, operations[i].name) != 0)
+			continue;
+		if (params_valid(&operations[i], call))
+			operations[i].handler(call);
+		return;
+	}
+	rpc_fail(call, "Unknown operation '%.200s'", op_name);
+}
+
+/* register */
+
+static int
+read_parent_pid(pid_t pid, pid_t *parent)
+{
+	char path[64], buf[512];
+	FILE *f;
+	size_t n;
+	char *close_paren;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: parse after the last ')'. */
+	close_paren = strrchr(buf, ')');
+	if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", parent) != 1)
+		return -1;
+	return 0;
+}
+
+static bool
+is_self_or_descendant(pid_t pid, pid_t ancestor)
+{
+	/* Bounded walk: pid namespaces nest at most 32 deep and trees are shallow. */
+	for (int depth = 0; depth < 4096; depth++) {
+		pid_t parent;
+
+		if (pid == ancestor)
+			return true;
+		if (pid <= 1 || read_parent_pid(pid, &parent) == -1)
+			return false;
+		pid = parent;
+	}
+	return false;
+}
+
+/* Returns the claimed pid, 0 when none was claimed, or -1 after failing the call. */
+static pid_t
+claimed_process_id(struct rpc_call *call, const cJSON *state)
+{
+	const cJSON *claim = cJSON_GetObjectItemCaseSensitive(state, "process_id");
+	pid_t pid;
+
+	if (claim == NULL || cJSON_IsNull(claim))
+		return 0;
+	if (!cJSON_IsNumber(claim) || claim->valuedouble != trunc(claim->valuedouble) ||
+	    claim->valuedouble < 1 || claim->valuedouble > 4194304) {
+		rpc_fail(call, "'process_id' in state must be a process id (a positive integer)");
+		return -1;
+	}
+	pid = (pid_t)claim->valuedouble;
+	if (call->conn->peer_pid <= 0) {
+		rpc_fail(call, "Cannot verify process_id %ld: the peer's pid is unknown", (long)pid);
+		return -1;
+	}
+	if (!is_self_or_descendant(pid, call->conn->peer_pid)) {
+		rpc_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
+		    (long)pid, (long)call->conn->peer_pid);
+		return -1;
+	}
+	return pid;
+}
+
+static void
+merge_state(cJSON *into, cJSON *from)
+{
+	while (from != NULL && from->child != NULL) {
+		cJSON *item = cJSON_DetachItemViaPointer(from, from->child);
+
+		if (cJSON_HasObjectItem(into, item->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(into, item->string, item);
+		else
+			cJSON_AddItemToObject(into, item->string, item);
+	}
+}
+
+static int
+set_state_number(cJSON *state, const char *key, double value)
+{
+	cJSON *number = cJSON_CreateNumber(value);
+
+	if (number == NULL)
+		return -1;
+	if (cJSON_HasObjectItem(state, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(state, key, number);
+	else
+		cJSON_AddItemToObject(state, key, number);
+	return 0;
+}
+
+static int
+set_state_string(cJSON *state, const char *key, const char *value)
+{
+	cJSON *string = cJSON_CreateString(value);
+
+	if (string == NULL)
+		return -1;
+	if (cJSON_HasObjectItem(state, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(state, key, string);
+	else
+		cJSON_AddItemToObject(state, key, string);
+	return 0;
+}
+
+static void
+unregister(struct conn *c)
+{
+	if (c->connection_id[0] == '\0')
+		return;
+	mon_remove(c);
+	registry_remove(c);
+	c->connection_id[0] = '\0';
+}
+
+static void
+op_register(struct rpc_call *call)
+{
+	struct conn *c = call->conn;
+	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
+	char connection_id[UUID_STRING_LEN + 1];
+	pid_t claimed = claimed_process_id(call, state);
+	cJSON *reply;
+
+	if (claimed == -1)
+		return;
+	if (uuid_generate(connection_id) == -1) {
+		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
+		return;
+	}
+	if (c->state == NULL && (c->state = cJSON_CreateObject()) == NULL) {
+		rpc_fail(call, "Out of memory");
+		return;
+	}
+	unregister(c);
+	merge_state(c->state, cJSON_IsObject(state) ? state : NULL);
+	if (claimed > 0)
+		c->process_id = claimed;
+	else if (c->process_id == 0)
+		c->process_id = c->peer_pid;
+	/* The state always says which pid monitors will watch, so status never disagrees with them. */
+	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
+	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
+	    registry_add(c, connection_id) == -1) {
+		rpc_fail(call, "Out of memory");
+		return;
+	}
+	log_info("registered connection_id=%s process_id=%ld conn=%llu",
+	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
+	mon_register(c);
+	reply = cJSON_CreateObject();
+	cJSON_AddStringToObject(reply, "connection_id", c->connection_id);
+	rpc_finish(call, reply);
+	cJSON_Delete(reply);
+}
+
+/* status */
+
+static cJSON *
+connection_summary(struct conn *c)
+{
+	cJSON *entry = cJSON_CreateObject();
+	cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
+
+	if (entry == NULL)
+		return NULL;
+	cJSON_AddStringToObject(entry, "connection_id", c->connection_id);
+	if (pid != NULL)
+		cJSON_AddItemReferenceToObject(entry, "process_id", pid);
+	else
+		cJSON_AddNullToObject(entry, "process_id");
+	/* A reference, not a copy: status with 10,000 workers must not duplicate them all. */
+	cJSON_AddItemReferenceToObject(entry, "state", c->state);
+	return entry;
+}
+
+static void
+op_status(struct rpc_call *call)
+{
+	cJSON *reply = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(reply, "connections");
+
+	mon_status(call);
+	if (list == NULL) {
+		cJSON_Delete(reply);
+		rpc_fail(call, "Out of memory");
+		return;
+	}
+	for (struct conn *c = registry_first(); c != NULL; c = c->reg_next)
+		cJSON_AddItemToArray(list, connection_summary(c));
+	rpc_finish(call, reply);
+	cJSON_Delete(reply);
+}
+
+/* forward */
+
+static void
+op_forward(struct rpc_call *call)
+{
+	const cJSON *id_param = cJSON_GetObjectItemCaseSensitive(call->msg, "connection_id");
+	cJSON *operation = cJSON_GetObjectItemCaseSensitive(call->msg, "operation");
+	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
+	struct conn *target = registry_find(id_param->valuestring);
+	cJSON *extra;
+
+	if (target == NULL) {
+		extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
+		rpc_send_failure(call->conn, call->id, "Connection not found", extra);
+		cJSON_Delete(extra);
+		return;
+	}
+	if (!cJSON_IsObject(operation) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(operation, "do"))) {
+		rpc_fail(call, "Missing 'operation' parameter");
+		return;
+	}
+	if (timeout != NULL && !(timeout->valuedouble > 0 && timeout->valuedouble < 1e9)) {
+		rpc_fail(call, "Parameter 'timeout' must be a positive number of seconds");
+		return;
+	}
+	forward_start(call, target, operation, timeout ? timeout->valuedouble : 0);
+}
+
+/* restart */
+
+static pid_t
+restart_pid(const struct rpc_call *call)
+{
+	pid_t pid;
+
+	switch (restart_target) {
+	case RESTART_NONE:
+		return 0;
+	case RESTART_GROUP:
+		pid = getpgrp();
+		if (pid <= 1) {
+			rpc_fail(call, "Not restarting: the process group is %ld (init's)", (long)pid);
+			return -1;
+		}
+		return -pid;
+	case RESTART_PARENT:
+		pid = getppid();
+		if (pid <= 1) {
+			rpc_fail(call, "Not restarting: the parent process is init (pid %ld), which is never signalled; "
+			    "start supervisord under the process that should restart, or use --restart-target=group",
+			    (long)pid);
+			return -1;
+		}
+		return pid;
+	}
+	return -1;
+}
+
+static void
+op_restart(struct rpc_call *call)
+{
+	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
+	int signo = SIGINT;
+	char number[16];
+	pid_t target;
+
+	if (signal_param != NULL && cJSON_IsString(signal_param))
+		signo = signame_parse(signal_param->valuestring);
+	else if (signal_param != NULL && cJSON_IsNumber(signal_param)) {
+		snprintf(number, sizeof(number), "%.0f", fmin(fmax(signal_param->valuedouble, -1), 1e6));
+		signo = signal_param->valuedouble == trunc(signal_param->valuedouble) ?
+		    signame_parse(number) : -1;
+	}
+	if (signo == -1) {
+		char *text = cJSON_PrintUnformatted(signal_param);
+		rpc_fail(call, "Unknown signal %.64s", text ? text : "?");
+		cJSON_free(text);
+		return;
+	}
+	if ((target = restart_pid(call)) == -1)
+		return;
+	rpc_finish(call, NULL);
+	conn_flush_now(call->conn);
+	if (target == 0) {
+		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%d", signo);
+		return;
+	}
+	log_info("restart: signalling %s %ld signal=%d",
+	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), signo);
+	if (kill(target, signo) == -1)
+		log_warn("restart: cannot signal %ld", (long)target);
+}
+
+/* Routing */
+
+static bool
+id_is_valid(const cJSON *id)
+{
+	return id == NULL || cJSON_IsNumber(id) || cJSON_IsString(id);
+}
+
+static void
+route_message(struct conn *c, cJSON *msg)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(msg, "do");
+	struct rpc_call call = { .conn = c, .id = id, .msg = msg };
+
+	if (!id_is_valid(id)) {
+		call.id = NULL;
+		rpc_fail(&call, "Bad request: 'id' must be a number or a string");
+		return;
+	}
+	if (id != NULL && forward_reply(c, msg))
+		return;
+	if (op == NULL) {
+		if (id == NULL) {
+			rpc_fail(&call, "Bad request: missing 'do' (the operation to perform)");
+			return;
+		}
+		log_debug("ignoring a reply to no open call conn=%llu",
+		    (unsigned long long)c->serial);
+		return;
+	}
+	if (!cJSON_IsString(op)) {
+		rpc_fail(&call, "Bad request: 'do' must be a string");
+		return;
+	}
+	serve_request(&call, op->valuestring);
+}
+
+void
+rpc_handle_line(struct conn *c, char *line, size_t len)
+{
+	const char *end = NULL;
+	cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	struct rpc_call call = { .conn = c };
+
+	if (msg == NULL) {
+		size_t at = end != NULL && end >= line ? (size_t)(end - line) : 0;
+		rpc_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
+		return;
+	}
+	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
+		end++;
+	if (end != NULL && end < line + len)
+		rpc_fail(&call, "Invalid JSON: unexpected data after the message at byte %zu",
+		    (size_t)(end - line));
+	else if (!cJSON_IsObject(msg))
+		rpc_fail(&call, "Bad request: a message must be a JSON object");
+	else
+		route_message(c, msg);
+	cJSON_Delete(msg);
+}
+
+void
+rpc_conn_gone(struct conn *c)
+{
+	unregister(c);
+	forward_conn_gone(c);
+	cJSON_Delete(c->state);
+	c->state = NULL;
+}
+
+int64_t
+rpc_next_deadline(void)
+{
+	return forward_next_deadline();
+}
+
+void
+rpc_expire(int64_t now_ms)
+{
+	forward_expire(now_ms);
+}
+
+size_t
+rpc_registered_count(void)
+{
+	return registry_count();
+}

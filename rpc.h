@@ -1,0 +1,47 @@
+/*
+ * The protocol: parsing request lines, routing replies to open calls,
+ * the supervisor's operations and the forward table.
+ */
+#ifndef RPC_H
+#define RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct conn;
+
+enum restart_target { RESTART_PARENT, RESTART_GROUP, RESTART_NONE };
+
+/* An incoming request being served. */
+struct rpc_call {
+	struct conn	*conn;
+	const cJSON	*id;		/* NULL when the request had none */
+	cJSON		*msg;
+};
+
+void	 rpc_set_restart_target(enum restart_target target);
+void	 rpc_conn_init(struct conn *c);
+/* line is NUL-terminated at line[len] and holds no newline. */
+void	 rpc_handle_line(struct conn *c, char *line, size_t len);
+void	 rpc_line_too_long(struct conn *c);
+/* The connection is going away: unregister it and settle its forwards. */
+void	 rpc_conn_gone(struct conn *c);
+/* The nearest forward timeout on the monotonic clock in ms, or -1. */
+int64_t	 rpc_next_deadline(void);
+void	 rpc_expire(int64_t now_ms);
+size_t	 rpc_registered_count(void);
+
+/* Replies to a call. fields (may be NULL) is read, not consumed. */
+void	 rpc_reply(const struct rpc_call *call, const cJSON *fields);
+void	 rpc_finish(const struct rpc_call *call, const cJSON *fields);
+void	 rpc_fail(const struct rpc_call *call, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Lower-level senders, for forwards: id may be NULL, fields may be NULL. */
+void	 rpc_send_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields);
+void	 rpc_send_failure(struct conn *c, const cJSON *id, const char *error, const cJSON *extra);
+
+#endif

@@ -1,0 +1,587 @@
+/*
+ * supervisord: a process supervisor daemon for small Linux systems.
+ * This file owns start-up, options, signals and the poll() loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "clock.h"
+#include "conn.h"
+#include "forward.h"
+#include "listener.h"
+#include "log.h"
+#include "monitor.h"
+#include "registry.h"
+#include "rpc.h"
+#include "size.h"
+#include "uuid.h"
+
+#ifndef VERSION
+#define VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE		2
+#define ACCEPT_RETRY_MS		250	/* after running out of fds */
+#define FIXED_POLLFDS		2	/* signal pipe, listener */
+
+struct options {
+	const char		*socket_path;
+	const char		*pidfile;
+	int			 ready_fd;
+	bool			 daemonize;
+	bool			 use_syslog;
+	enum log_level		 log_level;
+	mode_t			 socket_mode;
+	gid_t			 socket_gid;
+	enum restart_target	 restart_target;
+};
+
+static int signal_pipe[2] = { -1, -1 };
+static char pidfile_path[PATH_MAX];
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("supervisord: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (try 'supervisord --help')\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+startup_failure(const char *fmt, ...)
+{
+	va_list ap;
+	char message[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_error("%s", message);
+	/* The log may be syslog; an init script's user must see why we did not start. */
+	if (!log_enabled(LOG_LEVEL_ERROR) || isatty(STDERR_FILENO) == 0)
+		fprintf(stderr, "supervisord: %s\n", message);
+	exit(EXIT_FAILURE);
+}
+
+static void
+usage(void)
+{
+	printf("usage: supervisord [options]              run the daemon\n"
+	    "       supervisord [-s PATH] status [--json]\n"
+	    "       supervisord [-s PATH] restart [SIGNAL]\n"
+	    "       supervisord [-s PATH] call JSON\n"
+	    "       supervisord [-s PATH] forward [--timeout S] CONNECTION_ID OPERATION_JSON\n"
+	    "       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] -- COMMAND [ARG...]\n"
+	    "\n"
+	    "  -s, --socket PATH         socket path (default $SUPERVISOR_IPC, else ./supervisor.ipc)\n"
+	    "  -M, --monitor SPEC        enable a monitor: NAME[:key=value,...] (repeatable)\n"
+	    "  -l, --log-level LEVEL     debug, info (default), warn, error\n"
+	    "      --syslog              log to syslog instead of standard error\n"
+	    "  -d, --daemon              run in the background once the socket listens\n"
+	    "  -p, --pidfile PATH        write the daemon's pid to PATH\n"
+	    "      --ready-fd FD         write a newline to FD once listening, then close it\n"
+	    "      --socket-mode MODE    socket file permissions, octal (default 0600)\n"
+	    "      --socket-group GROUP  socket file group, a name or number\n"
+	    "      --restart-target T    parent (default), group or none\n"
+	    "      --max-message SIZE    longest request line (default 1M)\n"
+	    "      --max-buffer SIZE     unread output before a peer is dropped (default 4M)\n"
+	    "      --max-connections N   (default 16384)\n"
+	    "  -h, --help                this text\n"
+	    "  -V, --version             the version\n"
+	    "\nSee supervisord(8).\n");
+}
+
+static size_t
+parse_size_option(const char *name, const char *text)
+{
+	uint64_t bytes;
+
+	if (size_parse(text, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
+		usage_error("--%s: '%s' is not a size (bytes, or a number with K, M or G)", name, text);
+	return (size_t)bytes;
+}
+
+static long
+parse_number_option(const char *name, const char *text, long min, long max)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
+		usage_error("--%s: '%s' is not a number from %ld to %ld", name, text, min, max);
+	return value;
+}
+
+static mode_t
+parse_mode(const char *text)
+{
+	char *end;
+	long mode;
+
+	errno = 0;
+	mode = strtol(text, &end, 8);
+	if (errno != 0 || end == text || *end != '\0' || mode < 0 || mode > 0777)
+		usage_error("--socket-mode: '%s' is not an octal mode such as 0600 or 0660", text);
+	if ((mode & 0600) != 0600)
+		usage_error("--socket-mode: '%s' would lock the daemon's own user out (need at least 0600)", text);
+	return (mode_t)mode;
+}
+
+static gid_t
+parse_group(const char *text)
+{
+	struct group *gr;
+	char *end;
+	long gid;
+
+	if ((gr = getgrnam(text)) != NULL)
+		return gr->gr_gid;
+	errno = 0;
+	gid = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || gid < 0)
+		usage_error("--socket-group: no group named '%s'", text);
+	return (gid_t)gid;
+}
+
+static enum restart_target
+parse_restart_target(const char *text)
+{
+	if (strcmp(text, "parent") == 0)
+		return RESTART_PARENT;
+	if (strcmp(text, "group") == 0)
+		return RESTART_GROUP;
+	if (strcmp(text, "none") == 0)
+		return RESTART_NONE;
+	usage_error("--restart-target: '%s' is not parent, group or none", text);
+}
+
+enum {
+	OPT_SYSLOG = 256, OPT_READY_FD, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
+	OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_CONNECTIONS,
+};
+
+static const struct option long_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "monitor", required_argument, NULL, 'M' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "pidfile", required_argument, NULL, 'p' },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+	{ "restart-target", required_argument, NULL, OPT_RESTART_TARGET },
+	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+apply_option(struct options *opts, int option)
+{
+	char err[512];
+
+	switch (option) {
+	case 's': opts->socket_path = optarg; break;
+	case 'M':
+		if (mon_enable(optarg, err, sizeof(err)) == -1)
+			usage_error("%s", err);
+		break;
+	case 'l':
+		if (log_parse_level(optarg, &opts->log_level) == -1)
+			usage_error("--log-level: '%s' is not debug, info, warn or error", optarg);
+		break;
+	case OPT_SYSLOG: opts->use_syslog = true; break;
+	case 'd': opts->daemonize = true; break;
+	case 'p': opts->pidfile = optarg; break;
+	case OPT_READY_FD:
+		opts->ready_fd = (int)parse_number_option("ready-fd", optarg, 0, INT_MAX);
+		if (fcntl(opts->ready_fd, F_GETFD) == -1)
+			usage_error("--ready-fd: %d is not an open file descriptor", opts->ready_fd);
+		break;
+	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(optarg); break;
+	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(optarg); break;
+	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(optarg); break;
+	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option("max-message", optarg); break;
+	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option("max-buffer", optarg); break;
+	case OPT_MAX_CONNECTIONS:
+		conn_limits.max_connections = (size_t)parse_number_option("max-connections",
+		    optarg, 1, 10000000);
+		break;
+	case 'h': usage(); exit(EXIT_SUCCESS);
+	case 'V': printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
+	default: usage_error("unknown option");
+	}
+}
+
+/* Returns the index in argv of a client command word, or argc when there is none. */
+static int
+parse_options(struct options *opts, int argc, char **argv)
+{
+	int option;
+
+	opterr = 0;
+	while ((option = getopt_long(argc, argv, "+s:M:l:dp:hV", long_options, NULL)) != -1) {
+		if (option == '?') {
+			if (optopt != 0)
+				usage_error("option -%c needs a value or is unknown", optopt);
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+		if (option == ':')
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		apply_option(opts, option);
+	}
+	if (opts->socket_path == NULL)
+		opts->socket_path = getenv("SUPERVISOR_IPC");
+	if (opts->socket_path == NULL || opts->socket_path[0] == '\0')
+		opts->socket_path = "supervisor.ipc";
+	return optind;
+}
+
+/* Signals */
+
+static void
+on_signal(int signo)
+{
+	int saved_errno = errno;
+	unsigned char byte = (unsigned char)signo;
+
+	/* Only record: the loop reads the pipe and acts at a safe point. */
+	(void)!write(signal_pipe[1], &byte, 1);
+	errno = saved_errno;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		startup_failure("signal pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+}
+
+/* Returns the signal that asks us to stop, or 0. */
+static int
+read_signals(void)
+{
+	unsigned char bytes[64];
+	ssize_t n;
+	int stop = 0;
+
+	while ((n = read(signal_pipe[0], bytes, sizeof(bytes))) > 0 || (n == -1 && errno == EINTR)) {
+		for (ssize_t i = 0; i < n; i++)
+			stop = bytes[i];
+	}
+	return stop;
+}
+
+/* Start-up */
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur == limit.rlim_max)
+		return;
+	limit.rlim_cur = limit.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+		log_warn("cannot raise the open file limit to %llu", (unsigned long long)limit.rlim_max);
+}
+
+/* The parent waits here until the child listens (exit 0) or gives up (exit 1). */
+static int
+daemonize_begin(void)
+{
+	int status_pipe[2];
+	char byte;
+	pid_t child;
+	ssize_t n;
+
+	if (pipe2(status_pipe, O_CLOEXEC) == -1)
+		startup_failure("daemonize: pipe: %s", strerror(errno));
+	if ((child = fork()) == -1)
+		startup_failure("daemonize: fork: %s", strerror(errno));
+	if (child == 0) {
+		close(status_pipe[0]);
+		setsid();
+		return status_pipe[1];
+	}
+	close(status_pipe[1]);
+	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(EXIT_SUCCESS);
+	/* The child reported its failure on stderr and exited. */
+	while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+		;
+	_exit(EXIT_FAILURE);
+}
+
+static void
+daemonize_finish(int status_fd)
+{
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null_fd != -1) {
+		dup2(null_fd, STDIN_FILENO);
+		dup2(null_fd, STDOUT_FILENO);
+		if (null_fd > STDERR_FILENO)
+			close(null_fd);
+	}
+	if (chdir("/") == -1)
+		log_warn("chdir /");
+	(void)!write(status_fd, "R", 1);
+	close(status_fd);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char text[32];
+	int fd, len;
+
+	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1)
+		startup_failure("pidfile %s: path too long", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		pidfile_path[0] = '\0';
+		startup_failure("pidfile %s: %s", path, strerror(errno));
+	}
+	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (write(fd, text, (size_t)len) != len) {
+		close(fd);
+		startup_failure("pidfile %s: write: %s", path, strerror(errno));
+	}
+	close(fd);
+}
+
+static void
+remove_pidfile(void)
+{
+	if (pidfile_path[0] != '\0')
+		unlink(pidfile_path);
+	pidfile_path[0] = '\0';
+}
+
+static void
+notify_ready_fd(int fd)
+{
+	if (fd < 0)
+		return;
+	while (write(fd, "\n", 1) == -1 && errno == EINTR)
+		;
+	close(fd);
+}
+
+/* The loop */
+
+struct loop {
+	struct pollfd	*pollfds;
+	size_t		 pollfds_cap;
+	int		 listen_fd;
+	bool		 accepting;
+	int64_t		 accept_retry_at;
+};
+
+static int
+nearest_deadline(const struct loop *loop)
+{
+	int64_t deadlines[] = {
+		rpc_next_deadline(),
+		mon_next_deadline(),
+		loop->accepting ? -1 : loop->accept_retry_at,
+	};
+	int64_t nearest = -1, now;
+
+	for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
+		if (deadlines[i] >= 0 && (nearest == -1 || deadlines[i] < nearest))
+			nearest = deadlines[i];
+	}
+	if (nearest == -1)
+		return -1;	/* nothing scheduled: sleep until something happens */
+	now = mono_now_ms();
+	if (nearest <= now)
+		return 0;
+	return nearest - now > INT_MAX ? INT_MAX : (int)(nearest - now);
+}
+
+static size_t
+fill_pollfds(struct loop *loop)
+{
+	size_t count = conn_count();
+	size_t needed = FIXED_POLLFDS + count;
+
+	if (needed > loop->pollfds_cap) {
+		size_t new_cap = loop->pollfds_cap ? loop->pollfds_cap : 64;
+		struct pollfd *grown;
+		while (new_cap < needed)
+			new_cap *= 2;
+		grown = realloc(loop->pollfds, new_cap * sizeof(*grown));
+		if (grown == NULL) {
+			log_warnx("out of memory for the poll set; serving %zu connections",
+			    loop->pollfds_cap - FIXED_POLLFDS);
+			count = loop->pollfds_cap - FIXED_POLLFDS;
+		} else {
+			loop->pollfds = grown;
+			loop->pollfds_cap = new_cap;
+		}
+	}
+	loop->pollfds[0] = (struct pollfd){ .fd = signal_pipe[0], .events = POLLIN };
+	/* A negative fd makes poll skip the listener while we cannot accept. */
+	loop->pollfds[1] = (struct pollfd){
+		.fd = loop->accepting ? loop->listen_fd : -1, .events = POLLIN };
+	for (size_t i = 0; i < count; i++) {
+		struct conn *c = conn_at(i);
+		loop->pollfds[FIXED_POLLFDS + i] = (struct pollfd){
+			.fd = c->fd, .events = conn_poll_events(c) };
+	}
+	return count;
+}
+
+static void
+accept_connections(struct loop *loop)
+{
+	if (conn_accept_ready(loop->listen_fd) == CONN_ACCEPT_FULL) {
+		loop->accepting = false;
+		loop->accept_retry_at = mono_now_ms() + ACCEPT_RETRY_MS;
+	}
+}
+
+static int
+run_loop(struct loop *loop)
+{
+	for (;;) {
+		size_t count = fill_pollfds(loop);
+		int timeout = nearest_deadline(loop);
+		int64_t now;
+		int stop_signal;
+
+		if (poll(loop->pollfds, FIXED_POLLFDS + count, timeout) == -1) {
+			if (errno != EINTR)
+				log_warn("poll");
+			continue;
+		}
+		if (loop->pollfds[0].revents && (stop_signal = read_signals()) != 0)
+			return stop_signal;
+		for (size_t i = 0; i < count; i++) {
+			short revents = loop->pollfds[FIXED_POLLFDS + i].revents;
+			if (revents != 0)
+				conn_handle_events(conn_at(i), revents);
+		}
+		if (loop->pollfds[1].revents & POLLIN)
+			accept_connections(loop);
+		now = mono_now_ms();
+		rpc_expire(now);
+		mon_run_due(now);
+		conn_settle();
+		if (!loop->accepting && (conn_closed_since_last_settle() || now >= loop->accept_retry_at))
+			loop->accepting = true;
+	}
+}
+
+static int
+run_daemon(const struct options *opts)
+{
+	struct listener listener;
+	struct loop loop = { .accepting = true };
+	char err[PATH_MAX + 256];
+	int status_fd = -1, stop_signal;
+
+	log_init(opts->log_level, opts->use_syslog);
+	setup_signals();
+	raise_fd_limit();
+	if (uuid_init() == -1)
+		startup_failure("/dev/urandom: %s", strerror(errno));
+	rpc_set_restart_target(opts->restart_target);
+	if (opts->daemonize)
+		status_fd = daemonize_begin();
+	if (listener_open(&listener, opts->socket_path, opts->socket_mode,
+	    opts->socket_gid, err, sizeof(err)) == -1)
+		startup_failure("%s", err);
+	if (opts->pidfile != NULL)
+		write_pidfile(opts->pidfile);
+	mon_start_all();
+	loop.listen_fd = listener.fd;
+	log_info("listening socket=%s pid=%ld max_connections=%zu",
+	    opts->socket_path, (long)getpid(), conn_limits.max_connections);
+	notify_ready_fd(opts->ready_fd);
+	if (status_fd != -1)
+		daemonize_finish(status_fd);
+
+	stop_signal = run_loop(&loop);
+
+	log_info("stopping signal=%d connections=%zu", stop_signal, conn_count());
+	listener_close(&listener);
+	conn_close_all();
+	mon_stop_all();
+	forward_free_all();
+	registry_free();
+	remove_pidfile();
+	uuid_shutdown();
+	free(loop.pollfds);
+	close(signal_pipe[0]);
+	close(signal_pipe[1]);
+	return EXIT_SUCCESS;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opts = {
+		.ready_fd = -1,
+		.log_level = LOG_LEVEL_INFO,
+		.socket_mode = 0600,
+		.socket_gid = (gid_t)-1,
+		.restart_target = RESTART_PARENT,
+	};
+	int command = parse_options(&opts, argc, argv);
+
+	if (command < argc) {
+		const char *word = argv[command];
+		signal(SIGPIPE, SIG_IGN);
+		log_init(opts.log_level, false);
+		if (strcmp(word, "worker") == 0)
+			return worker_main(opts.socket_path, argc - command, argv + command);
+		if (strcmp(word, "status") == 0 || strcmp(word, "restart") == 0 ||
+		    strcmp(word, "call") == 0 || strcmp(word, "forward") == 0)
+			return client_main(opts.socket_path, argc - command, argv + command);
+		usage_error("unknown command '%s'", word);
+	}
+	return run_daemon(&opts);
+}
