@@ -1,0 +1,281 @@
+#include <ctype.h>
+#include <signal.h>
+#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+#define PROC_READ_MAX (64 * 1024 * 1024)	/* smaps of a huge process, and no more */
+
+int
+procfs_read(const char *path, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, used = 0;
+	char *buf;
+
+	if (fd == -1)
+		return -1;
+	if ((buf = malloc(cap)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n;
+		if (used + 1 == cap) {
+			char *grown = cap < PROC_READ_MAX ? realloc(buf, cap * 2) : NULL;
+			if (grown == NULL) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return -1;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			int saved_errno = errno;
+			free(buf);
+			close(fd);
+			errno = saved_errno;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	buf[used] = '\0';
+	*text = buf;
+	if (len != NULL)
+		*len = used;
+	return 0;
+}
+
+int
+procfs_parse_stat(const char *text, struct proc_stat *out)
+{
+	const char *open_paren = strchr(text, '(');
+	const char *close_paren = strrchr(text, ')');
+	unsigned long long utime, stime, start, vsize;
+	long long rss;
+	int pid, ppid, pgid;
+	long threads;
+	size_t comm_len;
+
+	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
+	    sscanf(text, "%d", &pid) != 1)
+		return -1;
+	comm_len = (size_t)(close_paren - open_paren - 1);
+	if (comm_len >= sizeof(out->comm))
+		comm_len = sizeof(out->comm) - 1;
+	memcpy(out->comm, open_paren + 1, comm_len);
+	out->comm[comm_len] = '\0';
+	/* Fields after the command name, which may hold spaces and parentheses (proc(5)). */
+	if (sscanf(close_paren + 1,
+	    " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %lld",
+	    &out->state, &ppid, &pgid, &utime, &stime, &threads, &start, &vsize, &rss) != 9)
+		return -1;
+	out->pid = pid;
+	out->ppid = ppid;
+	out->pgid = pgid;
+	out->utime_ticks = utime;
+	out->stime_ticks = stime;
+	out->num_threads = threads;
+	out->start_ticks = start;
+	out->vsize = vsize;
+	out->rss_pages = rss > 0 ? (uint64_t)rss : 0;
+	return 0;
+}
+
+static int
+is_mapping_header(const char *line)
+{
+	/* "7f00d0a00000-7f00d0a21000 rw-p ..." */
+	while (isxdigit((unsigned char)*line))
+		line++;
+	return *line == '-';
+}
+
+int
+procfs_parse_smaps(const char *text, struct proc_memory *out)
+{
+	static const struct {
+		const char	*key;
+		size_t		 offset;
+	} fields[] = {
+		{ "Rss:", offsetof(struct proc_memory, rss) },
+		{ "Pss:", offsetof(struct proc_memory, pss) },
+		{ "Shared_Clean:", offsetof(struct proc_memory, shared_clean) },
+		{ "Shared_Dirty:", offsetof(struct proc_memory, shared_dirty) },
+		{ "Private_Clean:", offsetof(struct proc_memory, private_clean) },
+		{ "Private_Dirty:", offsetof(struct proc_memory, private_dirty) },
+		{ "Swap:", offsetof(struct proc_memory, swap) },
+	};
+	int seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *next = strchr(line, '\n');
+
+		if (is_mapping_header(line)) {
+			out->map_count++;
+		} else {
+			for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+				size_t key_len = strlen(fields[i].key);
+				if (strncmp(line, fields[i].key, key_len) == 0) {
+					uint64_t *field = (uint64_t *)((char *)out + fields[i].offset);
+					*field += strtoull(line + key_len, NULL, 10) * 1024;
+					seen = 1;
+					break;
+				}
+			}
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return seen ? 0 : -1;
+}
+
+int
+procfs_parse_statm(const char *text, long page_size, struct proc_memory *out)
+{
+	unsigned long long size, resident, shared;
+
+	memset(out, 0, sizeof(*out));
+	if (sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3)
+		return -1;
+	out->rss = resident * (uint64_t)page_size;
+	/* statm cannot split clean from dirty: count all shared pages as shared-clean. */
+	out->shared_clean = shared * (uint64_t)page_size;
+	out->private_dirty = resident > shared ? (resident - shared) * (uint64_t)page_size : 0;
+	out->source = "statm";
+	return 0;
+}
+
+static int
+read_memory_file(pid_t pid, const char *name, struct proc_memory *out)
+{
+	char path[64], *text;
+	int result;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	if (procfs_read(path, &text, NULL) == -1)
+		return -1;
+	if (strcmp(name, "statm") == 0)
+		result = procfs_parse_statm(text, procfs_page_size(), out);
+	else
+		result = procfs_parse_smaps(text, out);
+	free(text);
+	if (result == -1) {
+		/* Kernel threads and zombies have empty smaps. */
+		errno = ENODATA;
+		return -1;
+	}
+	out->source = name;
+	return 0;
+}
+
+int
+procfs_memory(pid_t pid, struct proc_memory *out)
+{
+	static const char *const sources[] = { "smaps_rollup", "smaps", "statm" };
+	int saved_errno = ENOENT;
+
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		if (read_memory_file(pid, sources[i], out) == 0)
+			return 0;
+		if (errno == ESRCH)
+			return -1;
+		saved_errno = errno;
+		if (errno == ENOENT && kill(pid, 0) == -1 && errno == ESRCH)
+			return -1;	/* the process itself is gone */
+		errno = saved_errno;
+	}
+	errno = saved_errno;
+	return -1;
+}
+
+int
+procfs_stat(pid_t pid, struct proc_stat *out)
+{
+	char path[64], *text;
+	int result;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (procfs_read(path, &text, NULL) == -1)
+		return -1;
+	result = procfs_parse_stat(text, out);
+	free(text);
+	if (result == -1)
+		errno = EINVAL;
+	return result;
+}
+
+int
+procfs_command(pid_t pid, char *out, size_t out_len)
+{
+	char path[64], *text;
+	size_t len;
+	struct proc_stat st;
+
+	if (out_len == 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if (procfs_read(path, &text, &len) == 0 && len > 0) {
+		/* Arguments are NUL-separated, and the last ends with a NUL. */
+		while (len > 0 && text[len - 1] == '\0')
+			len--;
+		for (size_t i = 0; i < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		text[len] = '\0';
+		snprintf(out, out_len, "%s", text);
+		free(text);
+		return 0;
+	}
+	if (procfs_stat(pid, &st) == -1)
+		return -1;
+	snprintf(out, out_len, "[%s]", st.comm);
+	return 0;
+}
+
+double
+procfs_uptime(void)
+{
+	char *text;
+	double uptime = 0;
+
+	if (procfs_read("/proc/uptime", &text, NULL) == 0) {
+		uptime = strtod(text, NULL);
+		free(text);
+	}
+	return uptime;
+}
+
+long
+procfs_clock_ticks(void)
+{
+	static long ticks;
+
+	if (ticks <= 0)
+		ticks = sysconf(_SC_CLK_TCK);
+	return ticks > 0 ? ticks : 100;
+}
+
+long
+procfs_page_size(void)
+{
+	static long page_size;
+
+	if (page_size <= 0)
+		page_size = sysconf(_SC_PAGESIZE);
+	return page_size > 0 ? page_size : 4096;
+}

@@ -1,0 +1,50 @@
+/* Reading processes from /proc: memory figures, stat, command line. */
+#ifndef PROCFS_H
+#define PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_memory {
+	uint64_t	 rss;			/* bytes */
+	uint64_t	 pss;
+	uint64_t	 shared_clean;
+	uint64_t	 shared_dirty;
+	uint64_t	 private_clean;
+	uint64_t	 private_dirty;
+	uint64_t	 swap;
+	size_t		 map_count;		/* 0 when the source does not say */
+	const char	*source;		/* "smaps_rollup", "smaps" or "statm" */
+};
+
+struct proc_stat {
+	pid_t		 pid, ppid, pgid;
+	char		 state;			/* R, S, D, Z, ... */
+	char		 comm[64];
+	uint64_t	 utime_ticks, stime_ticks;
+	uint64_t	 start_ticks;		/* since boot */
+	uint64_t	 vsize;			/* bytes */
+	uint64_t	 rss_pages;
+	long		 num_threads;
+};
+
+/* Reads a whole /proc file; *text is NUL-terminated and owned by the caller. */
+int	procfs_read(const char *path, char **text, size_t *len);
+/* smaps_rollup, else smaps, else statm. Returns 0, or -1 with errno set. */
+int	procfs_memory(pid_t pid, struct proc_memory *out);
+int	procfs_stat(pid_t pid, struct proc_stat *out);
+/* The argument vector joined with spaces; falls back to "[comm]". */
+int	procfs_command(pid_t pid, char *out, size_t out_len);
+/* Seconds since boot, from /proc/uptime. */
+double	procfs_uptime(void);
+long	procfs_clock_ticks(void);
+long	procfs_page_size(void);
+
+/* Pure parsers, for the above and for unit tests. */
+int	procfs_parse_stat(const char *text, struct proc_stat *out);
+/* Sums the kB fields of smaps or smaps_rollup text; counts mappings. */
+int	procfs_parse_smaps(const char *text, struct proc_memory *out);
+int	procfs_parse_statm(const char *text, long page_size, struct proc_memory *out);
+
+#endif
