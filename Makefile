@@ -46,12 +46,30 @@ check-asan: supervisord-asan t/unit
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove $(TEST_FILES)
 
+# libFuzzer: byte streams through the real framing, dispatch and forwards.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 600
+FUZZ_FLAGS	= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_RUN	= ./fuzz/fuzz_rpc -dict=fuzz/rpc.dict -artifact_prefix=fuzz/ -close_fd_mask=2 \
+	-print_final_stats=1 fuzz/corpus-work fuzz/corpus
+fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) *.h
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
+	    -o $@ fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(LIBS)
+
+fuzz: fuzz/fuzz_rpc
+	mkdir -p fuzz/corpus-work
+	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz/fuzz_rpc
+	mkdir -p fuzz/corpus-work
+	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=60
+
 install: supervisord
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
 	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
 
 clean:
-	rm -f supervisord supervisord-asan $(OBJS) t/unit
+	rm -f supervisord supervisord-asan $(OBJS) t/unit fuzz/fuzz_rpc
 
-.PHONY: all check check-asan install clean
+.PHONY: all check check-asan fuzz fuzz-smoke install clean
