@@ -176,7 +176,7 @@ peer_drain(struct peer *p)
 	bool any = false;
 	ssize_t n;
 
-	if (p->deaf)
+	if (p->deaf || p->fd == -1)
 		return false;
 	for (;;) {
 		if (p->len == sizeof(p->buf))
@@ -200,7 +200,7 @@ peer_drain(struct peer *p)
 static bool
 loop_once(void)
 {
-	struct pollfd pfds[SLOTS * 2];
+	struct pollfd pfds[SLOTS * 2];	/* peers, and replaced ones not yet reaped */
 	size_t count = conn_count();
 	bool any = false;
 
