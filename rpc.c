@@ -310,45 +310,55 @@ claimed_process_id(struct rpc_call *call, const cJSON *state)
 	return pid;
 }
 
-static void
+/*
+ * Sets key to item, which is consumed. Not cJSON_ReplaceItemInObject: it
+ * frees item->string before copying key, a use-after-free when key is
+ * item->string; and cJSON_HasObjectItem ignores case, so "A" would hide "a".
+ */
+static int
+set_state_item(cJSON *state, const char *key, cJSON *item)
+{
+	cJSON *existing = cJSON_GetObjectItemCaseSensitive(state, key);
+
+	if (item == NULL)
+		return -1;
+	if (existing != NULL) {
+		if (item->string == NULL && (item->string = strdup(key)) == NULL) {
+			cJSON_Delete(item);
+			return -1;
+		}
+		cJSON_ReplaceItemViaPointer(state, existing, item);
+		return 0;
+	}
+	if (!cJSON_AddItemToObject(state, key, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 merge_state(cJSON *into, cJSON *from)
 {
 	while (from != NULL && from->child != NULL) {
 		cJSON *item = cJSON_DetachItemViaPointer(from, from->child);
 
-		if (cJSON_HasObjectItem(into, item->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(into, item->string, item);
-		else
-			cJSON_AddItemToObject(into, item->string, item);
+		if (set_state_item(into, item->string, item) == -1)
+			return -1;
 	}
+	return 0;
 }
 
 static int
 set_state_number(cJSON *state, const char *key, double value)
 {
-	cJSON *number = cJSON_CreateNumber(value);
-
-	if (number == NULL)
-		return -1;
-	if (cJSON_HasObjectItem(state, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(state, key, number);
-	else
-		cJSON_AddItemToObject(state, key, number);
-	return 0;
+	return set_state_item(state, key, cJSON_CreateNumber(value));
 }
 
 static int
 set_state_string(cJSON *state, const char *key, const char *value)
 {
-	cJSON *string = cJSON_CreateString(value);
-
-	if (string == NULL)
-		return -1;
-	if (cJSON_HasObjectItem(state, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(state, key, string);
-	else
-		cJSON_AddItemToObject(state, key, string);
-	return 0;
+	return set_state_item(state, key, cJSON_CreateString(value));
 }
 
 static void
@@ -381,13 +391,13 @@ op_register(struct rpc_call *call)
 		return;
 	}
 	unregister(c);
-	merge_state(c->state, cJSON_IsObject(state) ? state : NULL);
 	if (claimed > 0)
 		c->process_id = claimed;
 	else if (c->process_id == 0)
 		c->process_id = c->peer_pid;
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
+	if (merge_state(c->state, cJSON_IsObject(state) ? state : NULL) == -1 ||
+	    set_state_number(c->state, "process_id", c->process_id) == -1 ||
 	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
 	    registry_add(c, connection_id) == -1) {
 		rpc_fail(call, "Out of memory");
