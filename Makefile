@@ -13,7 +13,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS) -lm
 
 DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c \
-	hmap.c log.c size.c signame.c uuid.c
+	hmap.c log.c size.c signame.c uuid.c jsonw.c
 CLIENT_SRCS = client.c worker.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 OBJS	= $(SRCS:.c=.o)

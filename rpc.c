@@ -12,13 +12,12 @@
 #include "clock.h"
 #include "conn.h"
 #include "forward.h"
+#include "jsonw.h"
 #include "log.h"
 #include "monitor.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
-
-#define ID_TEXT_MAX 32
 
 static enum restart_target restart_target = RESTART_PARENT;
 
@@ -36,68 +35,56 @@ rpc_conn_init(struct conn *c)
 
 /* Output */
 
-static void
-send_id(struct conn *c, const cJSON *id)
-{
-	char text[ID_TEXT_MAX];
-	char *printed;
-	double value = id->valuedouble;
-
-	if (cJSON_IsNumber(id) && value == trunc(value) && fabs(value) < 9007199254740992.0) {
-		int len = snprintf(text, sizeof(text), "%.0f", value);
-		conn_send(c, text, (size_t)len);
-		return;
-	}
-	printed = cJSON_PrintUnformatted(id);
-	if (printed == NULL) {
-		conn_send(c, "null", 4);
-		return;
-	}
-	conn_send(c, printed, strlen(printed));
-	cJSON_free(printed);
-}
+/* Every message is written here first, then queued with one conn_send. */
+static struct jsonw out_line;
 
 /*
- * Writes one message: {"id":ID,"finished":true, then the members of fields.
- * Printing the fields and splicing avoids copying the caller's tree.
+ * Starts a message: {"id":ID,"finished":true. The caller appends members,
+ * each with a leading comma, then calls end_message: the first comma
+ * becomes the opening brace, so no part needs to know whether it is first.
  */
+static struct jsonw *
+begin_message(const cJSON *id, bool finished)
+{
+	struct jsonw *w = &out_line;
+
+	jsonw_reset(w);
+	jsonw_raw(w, "{", 1);
+	if (id != NULL) {
+		jsonw_raw(w, ",\"id\":", 6);
+		jsonw_value(w, id);
+	}
+	if (finished)
+		jsonw_raw(w, ",\"finished\":true", 16);
+	return w;
+}
+
+static void
+end_message(struct conn *c)
+{
+	struct jsonw *w = &out_line;
+	size_t start = 1;
+
+	jsonw_raw(w, "}\n", 2);
+	if (w->failed) {
+		log_warnx("out of memory printing a reply conn=%llu",
+		    (unsigned long long)c->serial);
+		return;
+	}
+	if (w->buf[1] == ',')
+		w->buf[1] = '{';
+	else
+		start = 0;	/* "{}" */
+	conn_send(c, w->buf + start, w->len - start);
+}
+
 void
 rpc_send_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields)
 {
-	char *body = NULL;
-	bool first = true;
-
 	if (c->closing)
 		return;
-	if (fields != NULL && fields->child != NULL) {
-		body = cJSON_PrintUnformatted(fields);
-		if (body == NULL) {
-			log_warnx("out of memory printing a reply conn=%llu",
-			    (unsigned long long)c->serial);
-			return;
-		}
-	}
-	conn_send(c, "{", 1);
-	if (id != NULL) {
-		conn_send(c, "\"id\":", 5);
-		send_id(c, id);
-		first = false;
-	}
-	if (finished) {
-		if (!first)
-			conn_send(c, ",", 1);
-		conn_send(c, "\"finished\":true", 15);
-		first = false;
-	}
-	if (body != NULL) {
-		if (!first)
-			conn_send(c, ",", 1);
-		conn_send(c, body + 1, strlen(body + 1));	/* skip the '{' */
-		cJSON_free(body);
-	} else {
-		conn_send(c, "}", 1);
-	}
-	conn_send(c, "\n", 1);
+	jsonw_members(begin_message(id, finished), fields);
+	end_message(c);
 }
 
 void
@@ -115,20 +102,15 @@ rpc_finish(const struct rpc_call *call, const cJSON *fields)
 void
 rpc_send_failure(struct conn *c, const cJSON *id, const char *error, const cJSON *extra)
 {
-	cJSON *fields = cJSON_CreateObject();
-	bool built = fields != NULL && cJSON_AddTrueToObject(fields, "failed") != NULL &&
-	    cJSON_AddStringToObject(fields, "error", error) != NULL;
+	struct jsonw *w;
 
-	for (const cJSON *item = extra ? extra->child : NULL; built && item; item = item->next)
-		built = cJSON_AddItemToObject(fields, item->string, cJSON_Duplicate(item, true));
-	if (!built) {
-		cJSON_Delete(fields);
-		log_warnx("out of memory reporting an error conn=%llu error=%s",
-		    (unsigned long long)c->serial, error);
+	if (c->closing)
 		return;
-	}
-	rpc_send_message(c, id, true, fields);
-	cJSON_Delete(fields);
+	w = begin_message(id, true);
+	jsonw_raw(w, ",\"failed\":true,\"error\":", 23);
+	jsonw_string(w, error);
+	jsonw_members(w, extra);
+	end_message(c);
 }
 
 void
@@ -378,7 +360,7 @@ op_register(struct rpc_call *call)
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
 	char connection_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
-	cJSON *reply;
+	struct jsonw *w;
 
 	if (claimed == -1)
 		return;
@@ -406,48 +388,46 @@ op_register(struct rpc_call *call)
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
 	mon_register(c);
-	reply = cJSON_CreateObject();
-	cJSON_AddStringToObject(reply, "connection_id", c->connection_id);
-	rpc_finish(call, reply);
-	cJSON_Delete(reply);
+	w = begin_message(call->id, true);
+	jsonw_raw(w, ",\"connection_id\":", 17);
+	jsonw_string(w, c->connection_id);
+	end_message(c);
 }
 
 /* status */
 
-static cJSON *
-connection_summary(struct conn *c)
+/* Written directly, not built as a tree: status with 10,000 workers copies nothing. */
+static void
+write_connection(struct jsonw *w, const struct conn *c, bool first)
 {
-	cJSON *entry = cJSON_CreateObject();
-	cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
 
-	if (entry == NULL)
-		return NULL;
-	cJSON_AddStringToObject(entry, "connection_id", c->connection_id);
+	jsonw_raw(w, first ? "{\"connection_id\":" : ",{\"connection_id\":", first ? 17 : 18);
+	jsonw_string(w, c->connection_id);
+	jsonw_raw(w, ",\"process_id\":", 14);
 	if (pid != NULL)
-		cJSON_AddItemReferenceToObject(entry, "process_id", pid);
+		jsonw_value(w, pid);
 	else
-		cJSON_AddNullToObject(entry, "process_id");
-	/* A reference, not a copy: status with 10,000 workers must not duplicate them all. */
-	cJSON_AddItemReferenceToObject(entry, "state", c->state);
-	return entry;
+		jsonw_raw(w, "null", 4);
+	jsonw_raw(w, ",\"state\":", 9);
+	jsonw_value(w, c->state);
+	jsonw_raw(w, "}", 1);
 }
 
 static void
 op_status(struct rpc_call *call)
 {
-	cJSON *reply = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(reply, "connections");
+	struct jsonw *w;
 
 	mon_status(call);
-	if (list == NULL) {
-		cJSON_Delete(reply);
-		rpc_fail(call, "Out of memory");
+	if (call->conn->closing)
 		return;
-	}
-	for (struct conn *c = registry_first(); c != NULL; c = c->reg_next)
-		cJSON_AddItemToArray(list, connection_summary(c));
-	rpc_finish(call, reply);
-	cJSON_Delete(reply);
+	w = begin_message(call->id, true);
+	jsonw_raw(w, ",\"connections\":[", 16);
+	for (const struct conn *c = registry_first(); c != NULL; c = c->reg_next)
+		write_connection(w, c, c == registry_first());
+	jsonw_raw(w, "]", 1);
+	end_message(call->conn);
 }
 
 /* forward */

@@ -1,0 +1,31 @@
+/*
+ * Writing JSON text straight into a growing buffer: the reply path's
+ * printer. Unlike cJSON_PrintUnformatted it prints integers without a
+ * printf/scanf round trip and appends to one buffer reused for every
+ * message, so a reply costs no allocation at all in the common case.
+ */
+#ifndef JSONW_H
+#define JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct jsonw {
+	char	*buf;
+	size_t	 len, cap;
+	bool	 failed;		/* out of memory, or a tree cJSON cannot print */
+};
+
+void	jsonw_raw(struct jsonw *w, const char *text, size_t len);
+void	jsonw_string(struct jsonw *w, const char *text);
+void	jsonw_number(struct jsonw *w, double value);
+/* Any cJSON value, printed as cJSON_PrintUnformatted would print it. */
+void	jsonw_value(struct jsonw *w, const cJSON *item);
+/* The members of object, each preceded by a comma; none if it is not an object. */
+void	jsonw_members(struct jsonw *w, const cJSON *object);
+/* Empties w for the next message; frees a buffer that one huge message grew. */
+void	jsonw_reset(struct jsonw *w);
+
+#endif
