@@ -46,6 +46,13 @@ check-asan: supervisord-asan t/unit
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove $(TEST_FILES)
 
+# The performance budget (SPEC section 9), measured against a raw poll() server.
+bench/bench: bench/bench.c
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ bench/bench.c
+
+bench: supervisord bench/bench
+	./bench/bench ./supervisord
+
 # libFuzzer: byte streams through the real framing, dispatch and forwards.
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 600
@@ -70,6 +77,6 @@ install: supervisord
 	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
 
 clean:
-	rm -f supervisord supervisord-asan $(OBJS) t/unit fuzz/fuzz_rpc
+	rm -f supervisord supervisord-asan $(OBJS) t/unit fuzz/fuzz_rpc bench/bench
 
-.PHONY: all check check-asan fuzz fuzz-smoke install clean
+.PHONY: all bench check check-asan fuzz fuzz-smoke install clean
