@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "conn.h"
 #include "log.h"
@@ -13,6 +16,7 @@
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
+#define TRIM_MIN_PEAK		64	/* connections; see trim_after_crowd() */
 
 struct conn_limits conn_limits = {
 	.max_message = 1024 * 1024,
@@ -22,6 +26,7 @@ struct conn_limits conn_limits = {
 
 static struct conn **conns;		/* dense: conns[i]->index == i */
 static size_t conns_len, conns_cap;
+static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
 static struct conn *flush_list;
 static struct conn *closed_list;
@@ -59,6 +64,8 @@ track(struct conn *c)
 	}
 	c->index = conns_len;
 	conns[conns_len++] = c;
+	if (conns_len > conns_peak)
+		conns_peak = conns_len;
 	return 0;
 }
 
@@ -397,6 +404,22 @@ destroy(struct conn *c)
 
 static bool closed_since_settle;
 
+/*
+ * glibc keeps freed heap pages mapped when live blocks sit above them, so
+ * after a crowd of connections leaves, resident memory would stay at its
+ * peak. Give the pages back once most of the crowd has gone.
+ */
+static void
+trim_after_crowd(void)
+{
+	if (conns_peak < TRIM_MIN_PEAK || conns_len * 4 > conns_peak)
+		return;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	conns_peak = conns_len;
+}
+
 void
 conn_settle(void)
 {
@@ -422,6 +445,8 @@ conn_settle(void)
 			closed_since_settle = true;
 		}
 	}
+	if (closed_since_settle)
+		trim_after_crowd();
 }
 
 bool
