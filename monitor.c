@@ -168,8 +168,12 @@ next_aligned_tick(size_t index, bool just_ticked)
 	int64_t wall = clock_ms(CLOCK_REALTIME);
 	int64_t wait;
 
-	/* Land on wall-clock multiples, but count the wait on the monotonic clock. */
-	wait = interval - wall % interval;
+	/*
+	 * Land on wall-clock multiples, but count the wait on the monotonic
+	 * clock. Both clocks are truncated to ms: one more keeps us from
+	 * waking a millisecond before the boundary.
+	 */
+	wait = interval - wall % interval + 1;
 	/* Woken a hair before the boundary: do not tick twice for it. */
 	if (just_ticked && wait < interval / 10)
 		wait += interval;
