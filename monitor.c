@@ -12,9 +12,12 @@
 #include "rpc.h"
 
 /*
- * The monitors the daemon knows. Adding one means writing its file and
- * listing its descriptor here, before the NULL that ends the array.
+ * The monitors the daemon knows. Adding one means writing its file (which
+ * defines a struct mon_ops), declaring it and listing it here, before the
+ * NULL that ends the array, and naming the file in the Makefile.
  */
+extern const struct mon_ops mon_memory, mon_process;
+
 static const struct mon_ops *const monitors[] = {
 	&mon_memory,
 	&mon_process,

@@ -33,9 +33,6 @@ struct mon_ops {
 	void		(*stop)(void);
 };
 
-extern const struct mon_ops mon_memory;
-extern const struct mon_ops mon_process;
-
 /* Parses "NAME[:key=value,...]"; on error writes a one-line message into err. */
 int	 mon_enable(const char *spec, char *err, size_t err_len);
 void	 mon_start_all(void);

@@ -9,6 +9,8 @@
  * the wait resets after a tick in which it could have been signalled and
  * was not. While it waits, its private size counts as already freed, so one
  * slow exit does not make the monitor signal a second process in its place.
+ * A signal that cannot be sent (EPERM) is logged once and backs off the
+ * same way, and that process no longer counts as going away.
  *
  * A pid is followed as the process that had it at registration, named by
  * its start time: a vanished process, or a pid now held by a stranger, is
@@ -50,8 +52,9 @@ struct mem_proc {
 	enum mem_health		health;
 	bool			fresh;		/* sampled this tick */
 	struct mem_figures	figures;
-	unsigned		signal_count;	/* signals in a row */
+	unsigned		signal_count;	/* signals (or attempts) in a row */
 	uint64_t		quiet_until;	/* tick number before which it is left alone */
+	bool			signal_failed;	/* the last attempt failed: it is not going away */
 };
 
 static struct {
@@ -306,7 +309,8 @@ may_signal(const struct mem_proc *p)
 static bool
 waiting_after_signal(const struct mem_proc *p)
 {
-	return p->fresh && p->signal_count > 0 && tick_number < p->quiet_until;
+	return p->fresh && p->signal_count > 0 && tick_number < p->quiet_until &&
+	    !p->signal_failed;
 }
 
 static int
@@ -375,11 +379,18 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	const char *signal_name = signal_text(config.signo, signo_buf, sizeof(signo_buf));
 
 	if (send_signal(p) == -1) {
-		if (errno != ESRCH)
+		if (errno == ESRCH)
+			return;
+		/* Say so once, and back off as after a signal rather than retry every tick. */
+		if (!p->signal_failed)
 			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
 			    (long)p->pid, signal_name, mem_reason_name(reason));
+		p->signal_failed = true;
+		p->signal_count++;
+		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 		return;
 	}
+	p->signal_failed = false;
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
@@ -452,7 +463,8 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 	for (size_t i = 0; i < proc_count; i++) {
 		struct mem_proc *p = procs[i];
 
-		if (!p->fresh)
+		/* Neither selectable nor going away: a signal to it failed lately. */
+		if (!p->fresh || (!may_signal(p) && !waiting_after_signal(p)))
 			continue;
 		candidates[count++] = (struct mem_candidate){
 			.pid = p->pid,
@@ -544,6 +556,7 @@ refollow(struct mem_proc *p, const struct proc_stat *st)
 	p->fresh = false;
 	p->signal_count = 0;
 	p->quiet_until = 0;
+	p->signal_failed = false;
 }
 
 static struct mem_proc *
