@@ -532,7 +532,9 @@ memory_tick(void)
 	for (size_t i = 0; i < proc_count; i++)
 		check_leak(procs[i]);
 	update_total();
-	if (check_total() == -1 || check_free() == -1)
+	if (check_total() == -1)
+		result = -1;
+	if (check_free() == -1)
 		result = -1;
 	/* Selectable this tick and not signalled: the back-off starts over. */
 	for (size_t i = 0; i < proc_count; i++) {

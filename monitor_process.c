@@ -298,7 +298,7 @@ process_start(void)
 	pid_t root = root_pid();
 
 	log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
-	    configured_ppid != 0 ? "" : " (the daemon's parent)");
+	    configured_ppid != 0 ? "" : " (the daemon's parent, read again each tick)");
 	/* A first capture gives status figures at once and the first tick a CPU baseline. */
 	return capture(root);
 }

@@ -506,22 +506,18 @@ read_cgroup_value(const char *dir, const char *name, uint64_t *value)
 	return result;
 }
 
-/*
- * The least room under any limit from the daemon's cgroup up to the
- * hierarchy's root, since a parent's limit binds its children too.
- * Returns 0 with *room, or -1 when no level sets a limit.
- */
-static int
-cgroup_room(const struct cgroup_dir *cg, const char *limit_name, const char *usage_name,
-    uint64_t *room)
+/* A parent's limit binds its children too: walk up to the hierarchy's root. */
+int
+procfs_cgroup_room(const char *cgroup_dir, const char *mount_point, int version, uint64_t *room)
 {
+	const char *limit_name = version == 2 ? "memory.max" : "memory.limit_in_bytes";
+	const char *usage_name = version == 2 ? "memory.current" : "memory.usage_in_bytes";
 	char dir[PATH_MAX];
-	size_t mount_len = strlen(cg->mount_point);
+	size_t mount_len = strlen(mount_point);
 	bool found = false;
 
-	if (!cg->found)
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", cgroup_dir) >= sizeof(dir))
 		return -1;
-	memcpy(dir, cg->dir, sizeof(dir));
 	for (;;) {
 		uint64_t limit, usage;
 		char *slash;
@@ -554,9 +550,11 @@ procfs_available_memory(uint64_t *bytes, const char **source)
 		have_meminfo = procfs_parse_meminfo_available(text, &meminfo) == 0;
 		free(text);
 	}
-	if (cgroup_room(&cgroups.v2, "memory.max", "memory.current", &room) == 0)
+	if (cgroups.v2.found &&
+	    procfs_cgroup_room(cgroups.v2.dir, cgroups.v2.mount_point, 2, &room) == 0)
 		*source = "cgroup2";
-	else if (cgroup_room(&cgroups.v1, "memory.limit_in_bytes", "memory.usage_in_bytes", &room) == 0)
+	else if (cgroups.v1.found &&
+	    procfs_cgroup_room(cgroups.v1.dir, cgroups.v1.mount_point, 1, &room) == 0)
 		*source = "cgroup1";
 	else if (have_meminfo) {
 		*bytes = meminfo;

@@ -44,6 +44,12 @@ int	procfs_command(pid_t pid, char *out, size_t out_len);
  */
 int	procfs_available_memory(uint64_t *bytes, const char **source);
 /*
+ * The least room (limit - usage) under any memory limit from cgroup_dir up
+ * to mount_point, in a v1 or v2 hierarchy. Returns 0, or -1 if none is set.
+ */
+int	procfs_cgroup_room(const char *cgroup_dir, const char *mount_point, int version,
+	    uint64_t *room);
+/*
  * Every process's stat, for walking the process tree. *out is an array
  * owned by the caller and reused between calls (*cap its capacity).
  * Processes that vanish during the scan are skipped. Returns the count, or -1.

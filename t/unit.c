@@ -1,6 +1,9 @@
 /* Unit tests of the pure functions, printing TAP. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hmap.h"
 #include "monitor_memory.h"
@@ -223,6 +226,71 @@ test_cgroup_parsers(void)
 }
 
 static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void
+remove_cgroup_dir(const char *dir)
+{
+	static const char *const names[] = { "memory.max", "memory.current",
+	    "memory.limit_in_bytes", "memory.usage_in_bytes" };
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void
+test_cgroup_room(void)
+{
+	char root[] = "/tmp/supervisord-unit-XXXXXX", middle[128], leaf[128];
+	uint64_t room = 0;
+
+	if (mkdtemp(root) == NULL) {
+		ok(0, "cgroup room: temporary directory");
+		return;
+	}
+	snprintf(middle, sizeof(middle), "%s/slice", root);
+	snprintf(leaf, sizeof(leaf), "%s/slice/app", root);
+	mkdir(middle, 0700);
+	mkdir(leaf, 0700);
+	write_file(leaf, "memory.max", "max\n");
+	write_file(leaf, "memory.current", "1000\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
+	write_file(middle, "memory.max", "5000\n");
+	write_file(middle, "memory.current", "3000\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
+	    "cgroup room: a parent's limit binds");
+	write_file(leaf, "memory.max", "1500\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
+	    "cgroup room: the tightest level wins");
+	write_file(root, "memory.max", "100\n");
+	write_file(root, "memory.current", "400\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
+	    "cgroup room: over the limit is no room, up to the mount point");
+	ok(procfs_cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
+	    "cgroup room: nothing above the mount point is read");
+	write_file(leaf, "memory.limit_in_bytes", "9223372036854771712\n");
+	write_file(leaf, "memory.usage_in_bytes", "1000\n");
+	ok(procfs_cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
+	remove_cgroup_dir(leaf);
+	remove_cgroup_dir(middle);
+	remove_cgroup_dir(root);
+}
+
+static void
 test_process_tree(void)
 {
 	/* 1 -> 100 -> {101 -> 103, 102}; 200 elsewhere; 104 -> 105 with 104 gone. */
@@ -267,6 +335,7 @@ main(void)
 	test_memory_leak();
 	test_memory_choose();
 	test_cgroup_parsers();
+	test_cgroup_room();
 	test_process_tree();
 	printf("1..%d\n", test_count);
 	return failures != 0;
