@@ -19,8 +19,9 @@ my $serial = 0;
 
 # Reads from /dev/zero so every page is written, hence resident.
 my $HOG = <<'PERL';
-my ($mib, $ready, $step_mib, $step_seconds, $steps) = @ARGV;
+my ($mib, $ready, $step_mib, $step_seconds, $steps, $ignore) = @ARGV;
 $SIG{INT} = $SIG{TERM} = $SIG{USR1} = 'DEFAULT';
+$SIG{$ignore} = 'IGNORE' if $ignore;
 open(my $zero, '<', '/dev/zero') or die "/dev/zero: $!";
 my @hold = ('');
 read($zero, $hold[0], $mib << 20) if $mib;
@@ -35,12 +36,13 @@ sleep 1 while 1;
 PERL
 
 # Starts a process holding $mib MiB; returns its pid once it holds them.
-# %opt: step_mib, step_seconds, steps: grow by step_mib every step_seconds.
+# %opt: step_mib, step_seconds, steps: grow by step_mib every step_seconds;
+# ignore: a signal name to ignore.
 sub hog {
 	my ($mib, %opt) = @_;
 	my $ready = "$DIR/ready-" . $serial++;
 	my $pid = spawn(['perl', '-e', $HOG, $mib, $ready, $opt{step_mib} // 0,
-	    $opt{step_seconds} // 1, $opt{steps} // 0]);
+	    $opt{step_seconds} // 1, $opt{steps} // 0, $opt{ignore} // '']);
 	wait_until(sub { -e $ready }, 10) or die "hog of $mib MiB did not start";
 	return $pid;
 }
