@@ -503,13 +503,19 @@ try_connect(struct worker *w)
 }
 
 static void
-drop_connection(struct worker *w)
+close_connection(struct worker *w)
 {
 	jl_close(&w->conn);
 	w->conn_broken = false;
 	w->register_call_id = 0;
 	w->registered_pid = 0;
 	wops_forget_all();
+}
+
+static void
+drop_connection(struct worker *w)
+{
+	close_connection(w);
 	if (!w->done)
 		schedule_reconnect(w);
 }
@@ -628,7 +634,16 @@ respawn_child(struct worker *w)
 		return;
 	}
 	w->restarts++;
-	register_child(w);
+	/*
+	 * A fresh connection for each child: the daemon drops the old
+	 * registration with the old connection, and nothing of the old
+	 * child's state carries over into the new one.
+	 */
+	if (jl_is_open(&w->conn)) {
+		(void)jl_flush(&w->conn);
+		close_connection(w);
+		try_connect(w);
+	}
 }
 
 static int
