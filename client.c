@@ -327,8 +327,10 @@ static const char *const column_titles[COLUMNS] = {
 	"CONNECTION ID", "PID", "NAME", "MEMORY", "CPU%", "COMMAND",
 };
 
+#define STATUS_CELL_MAX	63
+
 struct status_row {
-	char	 cells[COLUMNS - 1][64];
+	char	 cells[COLUMNS - 1][STATUS_CELL_MAX + 1];
 	char	*command;		/* last column: untruncated; owned */
 };
 
@@ -392,11 +394,20 @@ fill_row(const struct client *cl, const cJSON *entry, struct status_row *row)
 static void
 print_row(const char *const cells[COLUMNS], const int widths[COLUMNS], const bool shown[COLUMNS])
 {
+	char line[COLUMNS * (STATUS_CELL_MAX + 2) + 1];
+	size_t used = 0;
+
+	line[0] = '\0';
 	for (int col = 0; col < COL_COMMAND; col++) {
 		if (shown[col])
-			printf("%-*s  ", widths[col], cells[col]);
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%-*s  ",
+			    widths[col], cells[col]);
 	}
-	printf("%s\n", cells[COL_COMMAND]);
+	/* No padding at the end of a line that has no command. */
+	if (cells[COL_COMMAND][0] == '\0')
+		while (used > 0 && line[used - 1] == ' ')
+			line[--used] = '\0';
+	printf("%s%s\n", line, cells[COL_COMMAND]);
 }
 
 static void

@@ -78,6 +78,12 @@ subtest 'forward to a worker' => sub {
 	is($reply->{process_id}, $child, 'the child answers through its wrapper');
 	($rc, $out) = run_client($sock, 'forward', '--timeout', '5', $entry->{connection_id}, 'info');
 	is($rc, 0, 'a bare operation name and --timeout work');
+	($rc, $out) = run_client($sock, 'forward', $entry->{connection_id},
+	    '{"do":"memory_sample","duration":0.2,"interval":0.1}');
+	is($rc, 0, 'memory_sample: exit 0');
+	my @lines = map { json()->decode($_) } split /\n/, $out;
+	is(scalar @lines, 4, 'every reply line printed: three samples and the summary');
+	ok(!$lines[0]{finished} && $lines[-1]{finished}, 'intermediates first, then the final reply');
 };
 
 subtest 'forward to an unknown connection' => sub {
