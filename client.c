@@ -417,9 +417,9 @@ print_table(const struct client *cl, struct status_row *rows, size_t count)
 	int widths[COLUMNS] = { 0 };
 	const char *cells[COLUMNS];
 
-	shown[COL_MEMORY] = cJSON_HasObjectItem(cl->sections, "memory_monitor") ||
-	    cJSON_HasObjectItem(cl->sections, "process_monitor");
-	shown[COL_CPU] = cJSON_HasObjectItem(cl->sections, "process_monitor");
+	shown[COL_CPU] = cJSON_GetObjectItemCaseSensitive(cl->sections, "process_monitor") != NULL;
+	shown[COL_MEMORY] = shown[COL_CPU] ||
+	    cJSON_GetObjectItemCaseSensitive(cl->sections, "memory_monitor") != NULL;
 	for (int col = 0; col < COLUMNS; col++)
 		widths[col] = (int)strlen(column_titles[col]);
 	for (size_t i = 0; i < count; i++) {

@@ -362,7 +362,7 @@ static void
 stop_for_good(struct worker *w, int signo)
 {
 	w->stopping = true;
-	if (w->child > 0)
+	if (w->child > 0 || w->done)
 		return;
 	/* Waiting to respawn: there is nothing left to stop. */
 	w->respawn_at = -1;
@@ -413,11 +413,16 @@ worker_send(const cJSON *msg)
 static int
 replace_item(cJSON *object, const char *key, cJSON *item)
 {
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
+	bool done;
+
 	if (item == NULL)
 		return -1;
-	if (cJSON_HasObjectItem(object, key))
-		return cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) ? 0 : -1;
-	return cJSON_AddItemToObject(object, key, item) ? 0 : -1;
+	done = old != NULL ? cJSON_ReplaceItemViaPointer(object, old, item) :
+	    cJSON_AddItemToObject(object, key, item);
+	if (!done)
+		cJSON_Delete(item);
+	return done ? 0 : -1;
 }
 
 /* The state to register: --state, with the name, command and pids laid over it. */
@@ -430,7 +435,7 @@ registration_state(const struct worker *w)
 		return NULL;
 	if (replace_item(state, "name", cJSON_CreateString(w->name)) == -1)
 		goto fail;
-	if (!cJSON_HasObjectItem(state, "command") &&
+	if (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
 	    replace_item(state, "command", cJSON_CreateString(w->command)) == -1)
 		goto fail;
 	if (replace_item(state, "process_id", cJSON_CreateNumber(w->child)) == -1 ||
@@ -447,7 +452,7 @@ fail:
 static void
 register_child(struct worker *w)
 {
-	cJSON *msg, *state = NULL;
+	cJSON *msg, *state;
 
 	if (!jl_is_open(&w->conn) || w->conn_broken || w->child <= 0 ||
 	    w->registered_pid == w->child)
@@ -455,20 +460,22 @@ register_child(struct worker *w)
 	msg = cJSON_CreateObject();
 	if (msg == NULL || cJSON_AddNumberToObject(msg, "id", (double)w->next_call_id) == NULL ||
 	    cJSON_AddStringToObject(msg, "do", "register") == NULL ||
-	    (state = registration_state(w)) == NULL ||
-	    !cJSON_AddItemToObject(msg, "state", state)) {
-		if (state != NULL && !cJSON_HasObjectItem(msg, "state"))
-			cJSON_Delete(state);
-		cJSON_Delete(msg);
-		log_warnx("worker: out of memory registering; reconnecting");
-		w->conn_broken = true;
-		return;
+	    (state = registration_state(w)) == NULL)
+		goto fail;
+	if (!cJSON_AddItemToObject(msg, "state", state)) {
+		cJSON_Delete(state);
+		goto fail;
 	}
 	worker_send(msg);
 	cJSON_Delete(msg);
 	w->register_call_id = w->next_call_id;
 	w->next_call_id += 2;
 	w->registered_pid = w->child;
+	return;
+fail:
+	cJSON_Delete(msg);
+	log_warnx("worker: out of memory registering; reconnecting");
+	w->conn_broken = true;
 }
 
 static void

@@ -343,9 +343,10 @@ op_thread_dump(const struct wop_call *call)
 		return;
 	}
 	if ((count = list_threads(st.pid, list)) == -1) {
+		int saved_errno = errno;
 		cJSON_Delete(reply);
 		fail_id(call->id, "Cannot list the threads of process %ld: %s", (long)st.pid,
-		    strerror(errno));
+		    strerror(saved_errno));
 		return;
 	}
 	finish(call, reply, add_number(reply, "thread_count", (double)count) &&

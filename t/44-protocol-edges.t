@@ -134,4 +134,33 @@ subtest 'a worker whose daemon stops reading drops the connection and reconnects
 	is(exit_code(reap_pid($w, 10)), 143, 'stops on TERM');
 };
 
+subtest 'a worker skips an over-long line and serves the next request' => sub {
+	my $sock = "$dir/long.ipc";
+	my $result = "$dir/long.result";
+	fake_daemon($sock, sub {
+		my ($c) = @_;
+		my $register = <$c>;
+		print $c qq({"id":2,"finished":true,"connection_id":"x"}\n);
+		$c->autoflush(1);
+		# 1.5 MiB without a newline, in pieces, then the rest of that line and a real request.
+		print $c '{"id":3,"do":"info","junk":"';
+		print $c 'x' x 65536 for 1 .. 24;
+		print $c qq("}\r\n\n{"id":5,"do":"info"}\n);
+		my $reply = <$c>;
+		open(my $fh, '>', $result) or die;
+		print $fh $reply // '';
+		close $fh;
+		sleep 0.5;
+	});
+	my $log = "$dir/long.log";
+	my $w = start_worker($sock, '-n', 'long', '--', 'sleep', '300', { log => $log });
+	ok(wait_until(sub { -s $result }, 10), 'answered after the long line');
+	my $reply = eval { json()->decode(slurp($result)) } // {};
+	is($reply->{id}, 5, 'the request after the long line');
+	ok($reply->{finished} && !$reply->{failed}, 'served');
+	like(slurp($log), qr/skipped a message longer than 1048576 bytes/, 'logged the skip');
+	kill 'TERM', $w;
+	is(exit_code(reap_pid($w, 10)), 143, 'stops on TERM');
+};
+
 done_testing();
