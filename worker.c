@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,10 @@ parse_args(struct worker *w, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("missing COMMAND");
+	/* Reconnecting would never help: say so now rather than retry for ever. */
+	if (strlen(w->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return usage_error("socket path %s is too long (%zu > %zu bytes)", w->socket_path,
+		    strlen(w->socket_path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	w->argv = argv + optind;
 	if (w->name == NULL)
 		w->name = default_name(w);

@@ -25,6 +25,9 @@ subtest 'exit status passthrough' => sub {
 	$w = start_worker($sock, '--', "$dir/no-such-command", { log => $log });
 	is(exit_code(reap_pid($w, 10)), 127, 'a command that cannot run -> 127');
 	like(slurp($log), qr/cannot run \Q$dir\E\/no-such-command: No such file or directory/, 'and says why');
+	my ($rc, $out, $err) = run_client('/tmp/' . ('x' x 120), 'worker', '--', 'true');
+	is($rc, 2, 'a socket path that can never work: 2, before running anything');
+	like($err, qr/socket path .* is too long \(125 > 107 bytes\)/, 'and says why');
 };
 
 subtest 'the child runs in its own process group' => sub {
