@@ -657,7 +657,11 @@ client_main(const char *socket_path, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] %s %s\n", argv[0], current_command->usage);
+		printf("usage: supervisord [-s PATH] %s %s\n"
+		    "Waits at most %d s for the reply; a call with a timeout waits that long and %d s\n"
+		    "more, one with a duration that long and %d s more. Exits 0 when the call\n"
+		    "finished, 1 when it failed or the daemon did not answer, 2 on a usage error.\n",
+		    argv[0], current_command->usage, WAIT_SECONDS, TIMEOUT_GRACE_SECONDS, WAIT_SECONDS);
 		return EXIT_SUCCESS;
 	}
 	if (current_command->parse(&cl, argc, argv) != 0)

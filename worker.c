@@ -736,6 +736,13 @@ worker_main(const char *socket_path, int argc, char **argv)
 	int status;
 
 	jl_init(&w.conn, WORKER_MAX_LINE, WORKER_MAX_OUTPUT);
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		printf("usage: supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] -- COMMAND [ARG...]\n"
+		    "Runs COMMAND, registers it with the daemon and answers info, memory_dump,\n"
+		    "thread_dump, memory_sample and signal. Exits with the command's status\n"
+		    "(128+N when killed by signal N; 127 when it cannot run).\n");
+		return EXIT_SUCCESS;
+	}
 	if ((status = parse_args(&w, argc, argv)) != 0) {
 		worker_free(&w);
 		return status;

@@ -100,6 +100,15 @@ subtest 'restart' => sub {
 	is($rc, 0, 'default signal');
 };
 
+subtest '--help says how long a client waits' => sub {
+	my ($rc, $out) = run_client($sock, 'status', '--help');
+	is($rc, 0, 'exit 0');
+	like($out, qr/^usage: supervisord \[-s PATH\] status \[--json\]\nWaits at most 30 s/, 'usage and timeout');
+	($rc, $out) = run_client($sock, 'worker', '--help');
+	is($rc, 0, 'worker --help: exit 0');
+	like($out, qr/^usage: supervisord \[-s PATH\] worker /, 'worker usage');
+};
+
 subtest 'usage errors exit 2 with one line' => sub {
 	for my $args (['status', 'extra'], ['status', '--bogus'], ['restart', 'NOSUCHSIG'],
 	    ['call'], ['call', 'not json'], ['call', '[1,2]'], ['call', '{"id":[1],"do":"status"}'],
