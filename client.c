@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -164,10 +165,9 @@ collect_sections(struct client *cl, cJSON *msg)
 
 	while ((item = msg->child) != NULL) {
 		cJSON_DetachItemViaPointer(msg, item);
-		if (strcmp(item->string, "id") == 0 || cl->sections == NULL)
+		if (strcmp(item->string, "id") == 0 || cl->sections == NULL ||
+		    !cJSON_AddItemToObject(cl->sections, item->string, item))
 			cJSON_Delete(item);
-		else
-			cJSON_AddItemToObject(cl->sections, item->string, item);
 	}
 }
 
@@ -248,7 +248,7 @@ run_call(struct client *cl)
 			    cl->command, cl->socket_path, seconds);
 			return -1;
 		}
-		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) == -1) {
+		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "supervisord: %s: poll: %s\n", cl->command, strerror(errno));
