@@ -15,7 +15,7 @@ LIBS	= $(CJSON_LIBS) -lm
 DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c \
 	monitor_memory.c monitor_process.c \
 	hmap.c log.c size.c signame.c uuid.c
-CLIENT_SRCS = client.c worker.c
+CLIENT_SRCS = client.c worker.c worker_ops.c jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 OBJS	= $(SRCS:.c=.o)
 
