@@ -547,7 +547,7 @@ op_restart(struct rpc_call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char number[16];
+	char number[16], name[16];
 	pid_t target;
 
 	if (signal_param != NULL && cJSON_IsString(signal_param))
@@ -559,7 +559,7 @@ op_restart(struct rpc_call *call)
 	}
 	if (signo == -1) {
 		char *text = cJSON_PrintUnformatted(signal_param);
-		rpc_fail(call, "Unknown signal %.64s", text ? text : "?");
+		rpc_fail(call, "Unknown signal %.*s", text ? utf8_prefix_len(text, 64) : 1, text ? text : "?");
 		cJSON_free(text);
 		return;
 	}
@@ -567,12 +567,13 @@ op_restart(struct rpc_call *call)
 		return;
 	rpc_finish(call, NULL);
 	conn_flush_now(call->conn);
+	signame_format(signo, name, sizeof(name));
 	if (target == 0) {
-		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%d", signo);
+		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
-	log_info("restart: signalling %s %ld signal=%d",
-	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), signo);
+	log_info("restart: signalling %s %ld signal=%s",
+	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
 	if (kill(target, signo) == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
 }

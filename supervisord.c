@@ -28,6 +28,7 @@
 #include "monitor.h"
 #include "registry.h"
 #include "rpc.h"
+#include "signame.h"
 #include "size.h"
 #include "uuid.h"
 
@@ -562,7 +563,7 @@ run_daemon(const struct options *opts)
 {
 	struct listener listener;
 	struct loop loop = { .accepting = true };
-	char err[PATH_MAX + 256];
+	char err[PATH_MAX + 256], signal_name[16];
 	int status_fd = -1, stop_signal;
 
 	log_init(opts->log_level, opts->use_syslog);
@@ -590,7 +591,8 @@ run_daemon(const struct options *opts)
 
 	stop_signal = run_loop(&loop);
 
-	log_info("stopping signal=%d connections=%zu", stop_signal, conn_count());
+	signame_format(stop_signal, signal_name, sizeof(signal_name));
+	log_info("stopping signal=%s connections=%zu", signal_name, conn_count());
 	listener_close(&listener);
 	conn_close_all();
 	mon_stop_all();
