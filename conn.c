@@ -368,6 +368,9 @@ dispatch_lines(struct conn *c, char *data, size_t len)
 			c->in_discarding = false;	/* the over-long line ends here */
 		} else if (output_backed_up(c)) {
 			/* A pipelining peer: serve the rest once it has read some replies. */
+			if (!c->closing && !c->in_held)
+				log_debug("holding requests until the peer reads conn=%llu pending=%zu",
+				    (unsigned long long)c->serial, pending_output(c));
 			c->in_held = !c->closing;
 			break;
 		} else {

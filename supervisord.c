@@ -362,6 +362,9 @@ daemonize_begin(void)
 		return status_pipe[1];
 	}
 	close(status_pipe[1]);
+	/* The stop handlers are the daemon's; whoever waits here may interrupt the wait. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
 		;
 	if (n == 1)

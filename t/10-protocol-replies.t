@@ -36,6 +36,18 @@ like($c->recv_line, qr/^\{"id":42,"finished":true/, 'id with whitespace around i
 $c->send_raw(qq({"id":4,"do":"status","id":5}\n));
 like($c->recv_line, qr/^\{"id":4,"finished":true/, 'duplicate id: the first one is echoed');
 
+# Only a top-level id counts, wherever it stands and whatever precedes it.
+for my $case (
+	[q({"do":"status","x":{"id":9,"y":["id",{"id":8}]},"id":7}), '7'],
+	[q({"do":"status","s":"\"id\":6,","id":-3.25e-2}), '-3.25e-2'],
+	[q({"do":"status","id":"a,}\"]b"}), q("a,}\"]b")],
+	[q({"do":"status","n":[1,[2,[3]]],"t":true,"f":null,"id":5 }), '5'],
+	[qq({\t"id"\t:\t11\t,"do":"status"}), '11'],
+) {
+	$c->send_raw("$case->[0]\n");
+	like($c->recv_line, qr/^\{"id":\Q$case->[1]\E,"finished":true/, "id $case->[1] found in $case->[0]");
+}
+
 # Any other kind of id makes a bad request, answered without an id.
 for my $bad ('{}', '[2]', 'true', 'false', 'null') {
 	$c->send_raw(qq({"id":$bad,"do":"status"}\n));

@@ -82,7 +82,31 @@ subtest 'a peer that pipelines many requests and reads the replies is not droppe
 		$got++ if defined $line;
 	}
 	is($got, $n, 'all replies received');
+	like($d->log, qr/holding requests until the peer reads/, 'its requests waited while its replies were read');
 	$_->close for @w;
+};
+
+subtest 'a worker that does not read what is forwarded to it is dropped' => sub {
+	my $w = $d->client;
+	setsockopt($w->sock, SOL_SOCKET, SO_RCVBUF, 4096);
+	my $wid = $w->call_final('register')->{connection_id};
+	my $c = $d->client;
+	my $payload = 'f' x 10000;
+	my $sent = 0;
+	my $drops = () = $d->log =~ /does not read its replies/g;
+	while ($sent < 200) {
+		$c->send({ id => 2 * $sent, do => 'forward', connection_id => $wid, operation => { do => 'x', p => $payload } });
+		$sent++;
+		last if (() = $d->log =~ /does not read its replies/g) > $drops;
+	}
+	ok(wait_until(sub { (() = $d->log =~ /does not read its replies/g) > $drops }, 2), 'the worker was dropped');
+	my %failed;
+	while (my $r = $c->recv(1)) {
+		$failed{ $r->{error} }++ if $r->{failed};
+		last if $failed{'Connection closed'} && $failed{'Connection closed'} + ($failed{'Connection not found'} // 0) == $sent;
+	}
+	ok($failed{'Connection closed'}, "its callers got \"Connection closed\" ($failed{'Connection closed'} of $sent)");
+	ok($c->call_final('status')->{finished}, 'the caller is fine');
 };
 
 is($d->stop, 0, 'SIGTERM: exit status 0');

@@ -155,5 +155,21 @@ subtest 'caller and target close in the same instant' => sub {
 	    'all those workers gone from status');
 };
 
+subtest 'at most 4096 forwards wait on one target' => sub {
+	my ($w, $wid) = worker();
+	my $c = $d->client;
+	$c->send_raw(join('', map { qq({"id":$_,"do":"forward","connection_id":"$wid","operation":{"do":"x"}}\n) } 1 .. 4097));
+	my $r = $c->recv(5);
+	is($r->{id}, 4097, 'the 4097th is answered at once');
+	is($r->{error}, "Too many forwards waiting on connection $wid (at most 4096)", 'with the reason');
+	my $n = 0;
+	while (my $req = $w->recv(1)) { last if ++$n == 4096; }
+	is($n, 4096, 'the worker got the other 4096');
+	$w->close;
+	my $closed = 0;
+	while (my $r = $c->recv(2)) { last if ($closed += ($r->{error} // '') eq 'Connection closed') == 4096; }
+	is($closed, 4096, 'and when it goes, each fails with "Connection closed"');
+};
+
 is($d->stop, 0, 'SIGTERM: exit status 0');
 done_testing();
