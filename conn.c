@@ -158,7 +158,7 @@ conn_accept_ready(int listen_fd)
 			case ENOMEM:
 				return pause_accepting(CONN_ACCEPT_NO_RESOURCES);
 			default:
-				log_warn("accept");
+				log_warn("cannot accept a connection connections=%zu", conns_len);
 				return CONN_ACCEPT_OK;
 			}
 		}

@@ -310,6 +310,8 @@ setup_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_signal;
+	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
+	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaction(stop_signals[i], &sa, NULL);
 }
