@@ -12,7 +12,7 @@ CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS) -lm
 
-DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c jsonscan.c \
 	monitor_memory.c monitor_process.c \
 	hmap.c log.c size.c signame.c uuid.c
 CLIENT_SRCS = client.c worker.c worker_ops.c jsonline.c
