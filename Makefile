@@ -12,9 +12,10 @@ CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS) -lm
 
-DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c jsonscan.c \
+	monitor_memory.c monitor_process.c \
 	hmap.c log.c size.c signame.c uuid.c jsonw.c
-CLIENT_SRCS = client.c worker.c
+CLIENT_SRCS = client.c worker.c worker_ops.c jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 OBJS	= $(SRCS:.c=.o)
 
@@ -26,8 +27,9 @@ supervisord: $(OBJS)
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-t/unit: t/unit.c hmap.c size.c signame.c uuid.c procfs.c *.h
-	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ t/unit.c hmap.c size.c signame.c uuid.c procfs.c $(LIBS)
+UNIT_SRCS = hmap.c size.c signame.c uuid.c procfs.c monitor_memory.c monitor_process.c log.c
+t/unit: t/unit.c $(UNIT_SRCS) *.h
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
 TEST_FILES ?= t/*.t
 

@@ -30,8 +30,12 @@ static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
 static struct conn *flush_list;
 static struct conn *closed_list;
+static bool closed_since_settle;
+static bool accept_paused;		/* so a long pause is logged once, not per retry */
 /* Lines are framed in place here, so idle connections hold no buffer at all. */
 static char read_scratch[READ_CHUNK + 1];
+
+static void	flush(struct conn *c);
 
 size_t
 conn_count(void)
@@ -45,11 +49,23 @@ conn_at(size_t index)
 	return conns[index];
 }
 
+static size_t
+pending_output(const struct conn *c)
+{
+	return c->out_len - c->out_head;
+}
+
 short
 conn_poll_events(const struct conn *c)
 {
-	return (short)(c->out_len > c->out_head ? POLLIN | POLLOUT : POLLIN);
+	short events = c->read_closed ? 0 : POLLIN;
+
+	if (pending_output(c) > 0)
+		events |= POLLOUT;
+	return events;
 }
+
+/* Accepting */
 
 static int
 track(struct conn *c)
@@ -93,16 +109,16 @@ read_peer_credentials(struct conn *c)
 	}
 }
 
-static int
+static void
 adopt(int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL || track(c) == -1) {
-		log_warnx("refusing connection: out of memory");
+		log_warnx("refusing connection: out of memory connections=%zu", conns_len);
 		free(c);
 		close(fd);
-		return -1;
+		return;
 	}
 	c->fd = fd;
 	c->serial = next_serial++;
@@ -111,7 +127,20 @@ adopt(int fd)
 	log_debug("connection opened conn=%llu fd=%d pid=%ld uid=%lu",
 	    (unsigned long long)c->serial, fd, (long)c->peer_pid,
 	    (unsigned long)c->peer_uid);
-	return 0;
+}
+
+static enum conn_accept_result
+pause_accepting(enum conn_accept_result why)
+{
+	if (!accept_paused) {
+		if (why == CONN_ACCEPT_AT_LIMIT)
+			log_warnx("not accepting: at the connection limit connections=%zu max_connections=%zu",
+			    conns_len, conn_limits.max_connections);
+		else
+			log_warn("not accepting for now: out of resources connections=%zu", conns_len);
+	}
+	accept_paused = true;
+	return why;
 }
 
 enum conn_accept_result
@@ -120,11 +149,8 @@ conn_accept_ready(int listen_fd)
 	for (int accepted = 0; accepted < ACCEPTS_PER_WAKEUP; accepted++) {
 		int fd;
 
-		if (conns_len >= conn_limits.max_connections) {
-			log_warnx("not accepting: at the connection limit connections=%zu max=%zu",
-			    conns_len, conn_limits.max_connections);
-			return CONN_ACCEPT_FULL;
-		}
+		if (conns_len >= conn_limits.max_connections)
+			return pause_accepting(CONN_ACCEPT_AT_LIMIT);
 		fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (errno) {
@@ -137,23 +163,26 @@ conn_accept_ready(int listen_fd)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("not accepting for now: out of resources connections=%zu",
-				    conns_len);
-				return CONN_ACCEPT_FULL;
+				return pause_accepting(CONN_ACCEPT_NO_RESOURCES);
 			default:
-				log_warn("accept");
+				log_warn("cannot accept a connection connections=%zu", conns_len);
 				return CONN_ACCEPT_OK;
 			}
 		}
+		if (accept_paused)
+			log_info("accepting again connections=%zu", conns_len);
+		accept_paused = false;
 		adopt(fd);
 	}
 	return CONN_ACCEPT_OK;
 }
 
+/* Output */
+
 static void
 queue_flush(struct conn *c)
 {
-	if (c->flush_queued)
+	if (c->flush_queued || c->closing)
 		return;
 	c->flush_queued = true;
 	c->flush_next = flush_list;
@@ -163,7 +192,7 @@ queue_flush(struct conn *c)
 static int
 reserve_output(struct conn *c, size_t len)
 {
-	size_t pending = c->out_len - c->out_head;
+	size_t pending = pending_output(c);
 	size_t needed = pending + len;
 	size_t new_cap;
 	char *grown;
@@ -186,24 +215,39 @@ reserve_output(struct conn *c, size_t len)
 	return 0;
 }
 
+static void
+drop_deaf(struct conn *c)
+{
+	log_warnx("dropping connection: it does not read its replies conn=%llu pid=%ld pending=%zu unprocessed=%zu max_buffer=%zu",
+	    (unsigned long long)c->serial, (long)c->peer_pid, pending_output(c),
+	    c->in_len, conn_limits.max_buffer);
+	conn_close(c, NULL);
+}
+
+bool
+conn_accepts_output(struct conn *c)
+{
+	if (c->closing)
+		return false;
+	if (pending_output(c) <= conn_limits.max_buffer)
+		return true;
+	flush(c);		/* it may have read some since the last write */
+	if (c->closing)
+		return false;
+	if (pending_output(c) <= conn_limits.max_buffer)
+		return true;
+	drop_deaf(c);
+	return false;
+}
+
 void
 conn_send(struct conn *c, const char *data, size_t len)
 {
-	size_t pending = c->out_len - c->out_head;
-
 	if (c->closing || len == 0)
 		return;
-	/* One reply larger than the cap is fine; a peer that lets replies pile up is not. */
-	if (pending > 0 && pending + len > conn_limits.max_buffer) {
-		log_warnx("dropping connection: it does not read its replies conn=%llu pid=%ld pending=%zu max_buffer=%zu",
-		    (unsigned long long)c->serial, (long)c->peer_pid,
-		    pending + len, conn_limits.max_buffer);
-		conn_close(c, NULL);
-		return;
-	}
 	if (reserve_output(c, len) == -1) {
 		log_warnx("dropping connection: out of memory for output conn=%llu bytes=%zu",
-		    (unsigned long long)c->serial, pending + len);
+		    (unsigned long long)c->serial, pending_output(c) + len);
 		conn_close(c, NULL);
 		return;
 	}
@@ -223,9 +267,9 @@ release_output(struct conn *c)
 static void
 flush(struct conn *c)
 {
-	while (!c->closing && c->out_len > c->out_head) {
-		ssize_t n = send(c->fd, c->out_buf + c->out_head,
-		    c->out_len - c->out_head, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (!c->closing && pending_output(c) > 0) {
+		ssize_t n = send(c->fd, c->out_buf + c->out_head, pending_output(c),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -259,6 +303,8 @@ conn_close(struct conn *c, const char *reason)
 	    reason ? reason : "dropped");
 }
 
+/* Input */
+
 static void
 release_input(struct conn *c)
 {
@@ -267,17 +313,104 @@ release_input(struct conn *c)
 	c->in_len = c->in_cap = 0;
 }
 
-static int
-stash_input(struct conn *c, const char *data, size_t len)
+static void
+consume_input(struct conn *c, size_t used)
 {
-	size_t needed = c->in_len + len + 1;	/* room for the NUL rpc expects */
+	if (used == c->in_len) {
+		release_input(c);
+		return;
+	}
+	memmove(c->in_buf, c->in_buf + used, c->in_len - used);
+	c->in_len -= used;
+}
+
+/* True when c has so much unread output that its next request should wait. */
+static bool
+output_backed_up(struct conn *c)
+{
+	size_t high_water = conn_limits.max_buffer / 2;
+
+	if (pending_output(c) <= high_water)
+		return false;
+	flush(c);
+	return c->closing || pending_output(c) > high_water;
+}
+
+static bool
+is_blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+/* line[len] is the newline, which becomes the NUL rpc expects. */
+static void
+dispatch_line(struct conn *c, char *line, size_t len)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > conn_limits.max_message) {
+		rpc_line_too_long(c);
+		return;
+	}
+	line[len] = '\0';
+	if (!is_blank(line, len))
+		rpc_handle_line(c, line, len);
+}
+
+/* Serves the complete lines at the start of data; returns the bytes used. */
+static size_t
+dispatch_lines(struct conn *c, char *data, size_t len)
+{
+	size_t used = 0;
+	char *newline;
+
+	while (!c->closing && (newline = memchr(data + used, '\n', len - used)) != NULL) {
+		size_t line_len = (size_t)(newline - (data + used));
+
+		if (c->in_discarding) {
+			c->in_discarding = false;	/* the over-long line ends here */
+		} else if (output_backed_up(c)) {
+			/* A pipelining peer: serve the rest once it has read some replies. */
+			if (!c->closing && !c->in_held)
+				log_debug("holding requests until the peer reads conn=%llu pending=%zu",
+				    (unsigned long long)c->serial, pending_output(c));
+			c->in_held = !c->closing;
+			break;
+		} else {
+			dispatch_line(c, data + used, line_len);
+		}
+		used += line_len + 1;
+	}
+	return used;
+}
+
+/* The start of a line past the limit is dropped now, so memory stays bounded. */
+static void
+check_partial_line(struct conn *c)
+{
+	if (c->in_held || c->in_len <= conn_limits.max_message + 1)	/* + 1: a '\r' */
+		return;
+	release_input(c);
+	c->in_discarding = true;
+	rpc_line_too_long(c);
+}
+
+static int
+append_input(struct conn *c, const char *data, size_t len)
+{
+	size_t needed = c->in_len + len + 1;	/* + 1: room to end the last line with a NUL */
 	size_t new_cap;
 	char *grown;
 
-	if (c->in_len + len > conn_limits.max_message) {
-		release_input(c);
-		c->in_discarding = true;
-		rpc_line_too_long(c);
+	if (c->in_discarding)
+		return 0;
+	/* Held lines and a partial line are each capped; a peer past both is flooding. */
+	if (c->in_len + len > conn_limits.max_message + 1 + READ_CHUNK) {
+		drop_deaf(c);
 		return -1;
 	}
 	if (needed > c->in_cap) {
@@ -299,57 +432,58 @@ stash_input(struct conn *c, const char *data, size_t len)
 	return 0;
 }
 
-static bool
-is_blank(const char *line, size_t len)
+static void
+process_buffered_input(struct conn *c)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-			return false;
-	}
-	return true;
+	size_t used = dispatch_lines(c, c->in_buf, c->in_len);
+
+	if (c->closing)
+		return;
+	consume_input(c, used);
+	check_partial_line(c);
 }
 
+/* data[len] must be writable: lines are ended with a NUL in place. */
 static void
-dispatch_line(struct conn *c, char *line, size_t len)
+take_input(struct conn *c, char *data, size_t len)
 {
-	if (len > conn_limits.max_message) {
-		rpc_line_too_long(c);
+	size_t used;
+
+	if (c->in_len == 0 && !c->in_held) {
+		/* The usual case: whole lines straight from the read buffer. */
+		used = dispatch_lines(c, data, len);
+		if (used < len && !c->closing && append_input(c, data + used, len - used) == 0)
+			check_partial_line(c);
 		return;
 	}
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	line[len] = '\0';
-	if (!is_blank(line, len))
-		rpc_handle_line(c, line, len);
+	if (append_input(c, data, len) == -1 || c->in_held)
+		return;
+	if (memchr(data, '\n', len) != NULL)
+		process_buffered_input(c);
+	else
+		check_partial_line(c);
 }
 
-/* Splits data into lines; data must have one writable byte past its end. */
 static void
-feed(struct conn *c, char *data, size_t len)
+resume_input(struct conn *c)
 {
-	while (len > 0 && !c->closing) {
-		char *newline = memchr(data, '\n', len);
-		size_t used;
+	if (!c->in_held || c->closing || output_backed_up(c))
+		return;
+	c->in_held = false;
+	process_buffered_input(c);
+}
 
-		if (newline == NULL) {
-			if (!c->in_discarding)
-				stash_input(c, data, len);
-			return;
-		}
-		used = (size_t)(newline - data) + 1;
-		if (c->in_discarding) {
-			c->in_discarding = false;
-		} else if (c->in_len == 0) {
-			dispatch_line(c, data, used - 1);
-		} else if (stash_input(c, data, used - 1) == 0) {
-			dispatch_line(c, c->in_buf, c->in_len);
-			release_input(c);
-		} else {
-			c->in_discarding = false;	/* the over-long line ends here */
-		}
-		data += used;
-		len -= used;
-	}
+/* A peer that shut down its writing side is done once it has every reply it is owed. */
+static void
+finish_if_done(struct conn *c)
+{
+	if (!c->read_closed || c->closing || c->in_held || pending_output(c) > 0 ||
+	    rpc_conn_awaits_replies(c))
+		return;
+	if (c->in_len > 0)
+		log_debug("peer left mid-line conn=%llu discarded=%zu",
+		    (unsigned long long)c->serial, c->in_len);
+	conn_close(c, "peer closed");
 }
 
 static void
@@ -366,13 +500,11 @@ read_input(struct conn *c)
 			return;
 		}
 		if (n == 0) {
-			if (c->in_len > 0)
-				log_debug("peer left mid-line conn=%llu discarded=%zu",
-				    (unsigned long long)c->serial, c->in_len);
-			conn_close(c, "peer closed");
+			c->read_closed = true;
+			finish_if_done(c);
 			return;
 		}
-		feed(c, read_scratch, (size_t)n);
+		take_input(c, read_scratch, (size_t)n);
 		if (n < READ_CHUNK)
 			return;		/* drained; poll tells us when more comes */
 	}
@@ -383,13 +515,30 @@ conn_handle_events(struct conn *c, short revents)
 {
 	if (c->closing)
 		return;
+	if (c->read_closed && (revents & (POLLHUP | POLLERR))) {
+		conn_close(c, "peer gone");	/* both directions shut: nothing can be delivered */
+		return;
+	}
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		read_input(c);
-	if ((revents & POLLOUT) && !c->closing)
+	if ((revents & POLLOUT) && !c->closing) {
 		flush(c);
+		resume_input(c);
+		finish_if_done(c);
+	}
 	if ((revents & POLLNVAL) && !c->closing)
 		conn_close(c, "invalid fd");
 }
+
+void
+conn_call_ended(struct conn *c)
+{
+	/* Looked at in conn_settle(), never in the middle of serving a line. */
+	if (c->read_closed)
+		queue_flush(c);
+}
+
+/* Closing */
 
 static void
 destroy(struct conn *c)
@@ -402,7 +551,16 @@ destroy(struct conn *c)
 	free(c);
 }
 
-static bool closed_since_settle;
+static void
+unlink_from_flush_list(struct conn *c)
+{
+	struct conn **p = &flush_list;
+
+	while (*p != c)
+		p = &(*p)->flush_next;
+	*p = c->flush_next;
+	c->flush_queued = false;
+}
 
 /*
  * glibc keeps freed heap pages mapped when live blocks sit above them, so
@@ -430,17 +588,14 @@ conn_settle(void)
 			flush_list = c->flush_next;
 			c->flush_queued = false;
 			flush(c);
+			resume_input(c);
+			finish_if_done(c);
 		}
 		while (closed_list != NULL) {
 			struct conn *c = closed_list;
 			closed_list = c->closed_next;
-			if (c->flush_queued) {
-				/* unlink from the flush list before freeing */
-				struct conn **p = &flush_list;
-				while (*p != c)
-					p = &(*p)->flush_next;
-				*p = c->flush_next;
-			}
+			if (c->flush_queued)
+				unlink_from_flush_list(c);
 			destroy(c);
 			closed_since_settle = true;
 		}
@@ -461,8 +616,10 @@ conn_closed_since_last_settle(void)
 void
 conn_close_all(void)
 {
-	for (size_t i = 0; i < conns_len; i++)
+	for (size_t i = 0; i < conns_len; i++) {
+		flush(conns[i]);	/* best effort: a reply already made is worth sending */
 		conn_close(conns[i], "shutting down");
+	}
 	conn_settle();
 	free(conns);
 	conns = NULL;

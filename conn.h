@@ -24,11 +24,13 @@ struct conn {
 	uid_t		 peer_uid;
 	uint64_t	 serial;		/* never reused; names the connection in logs */
 	size_t		 index;			/* position in the connection array */
-	bool		 closing;		/* closed, waiting for conn_reap_closed() */
+	bool		 closing;		/* closed, freed at the next conn_settle() */
 	bool		 flush_queued;
+	bool		 read_closed;		/* the peer shut down its writing side */
 	bool		 in_discarding;		/* skipping the rest of an over-long line */
+	bool		 in_held;		/* whole lines wait in in_buf until the peer reads */
 
-	char		*in_buf;		/* an incomplete line, or NULL */
+	char		*in_buf;		/* the start of a line; more while in_held */
 	size_t		 in_len, in_cap;
 	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
 	size_t		 out_head, out_len, out_cap;
@@ -57,7 +59,8 @@ extern struct conn_limits conn_limits;
 
 enum conn_accept_result {
 	CONN_ACCEPT_OK,			/* drained the backlog, or took a fair share */
-	CONN_ACCEPT_FULL,		/* out of fds or at max_connections: pause */
+	CONN_ACCEPT_AT_LIMIT,		/* at max_connections: pause until one closes */
+	CONN_ACCEPT_NO_RESOURCES,	/* out of fds or memory: pause for a while */
 };
 
 enum conn_accept_result conn_accept_ready(int listen_fd);
@@ -65,11 +68,19 @@ size_t		 conn_count(void);
 struct conn	*conn_at(size_t index);
 short		 conn_poll_events(const struct conn *c);
 void		 conn_handle_events(struct conn *c, short revents);
-/* Queues bytes for c; drops c if it already has too much unread output. */
+/*
+ * Call before queueing a message for c. False when c is closing, or when it
+ * still has more than max_buffer bytes of unread output after a write
+ * attempt: then it does not read its replies, and it is dropped.
+ */
+bool		 conn_accepts_output(struct conn *c);
+/* Queues bytes for c; a message is queued as several pieces. */
 void		 conn_send(struct conn *c, const char *data, size_t len);
 void		 conn_close(struct conn *c, const char *reason);
 /* Writes c's queued output now, as far as the socket takes it. */
 void		 conn_flush_now(struct conn *c);
+/* A call c started has ended: a half-closed c may now be done. */
+void		 conn_call_ended(struct conn *c);
 /* Writes what every connection has queued, then frees closed connections. */
 void		 conn_settle(void);
 bool		 conn_closed_since_last_settle(void);

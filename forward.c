@@ -20,7 +20,7 @@ struct fwd_key {
 
 struct fwd {
 	struct fwd_key	 key;
-	struct conn	*caller;		/* NULL once the caller has gone */
+	struct conn	*caller;
 	cJSON		*caller_id;		/* owned copy of the caller's id, or NULL */
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
@@ -50,19 +50,11 @@ timer_insert(struct fwd *f)
 }
 
 static void
-detach_caller(struct fwd *f)
-{
-	if (f->caller == NULL)
-		return;
-	LIST_REMOVE(f, started_entry);
-	f->caller = NULL;
-}
-
-static void
 fwd_free(struct fwd *f)
 {
 	hmap_remove(&by_key, &f->key, sizeof(f->key));
-	detach_caller(f);
+	LIST_REMOVE(f, started_entry);
+	conn_call_ended(f->caller);
 	LIST_REMOVE(f, targeting_entry);
 	f->target->fwd_targeting_count--;
 	if (f->deadline != 0)
@@ -74,11 +66,8 @@ fwd_free(struct fwd *f)
 static void
 fail_caller(struct fwd *f, const char *error)
 {
-	cJSON *extra;
+	cJSON *extra = cJSON_CreateObject();
 
-	if (f->caller == NULL)
-		return;
-	extra = cJSON_CreateObject();
 	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
 	if (f->deadline != 0)
 		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
@@ -114,6 +103,16 @@ fwd_new(struct rpc_call *call, struct conn *target)
 	return f;
 }
 
+/* Every member named key: JSON text may repeat a name. */
+static void
+delete_members(cJSON *object, const char *key)
+{
+	cJSON *item;
+
+	while ((item = cJSON_GetObjectItemCaseSensitive(object, key)) != NULL)
+		cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+}
+
 void
 forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
     double timeout_seconds)
@@ -137,7 +136,7 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	}
 	call_id.valuedouble = (double)f->key.call_id;
 	call_id.valueint = (int)f->key.call_id;
-	cJSON_DeleteItemFromObjectCaseSensitive(operation, "id");
+	delete_members(operation, "id");
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
 	    (unsigned long long)call->conn->serial, target->connection_id,
 	    (long long)f->key.call_id);
@@ -157,13 +156,8 @@ forward_reply(struct conn *c, cJSON *msg)
 	key.call_id = (int64_t)id->valuedouble;
 	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)
 		return false;
-	if (f->caller != NULL) {
-		cJSON_DeleteItemFromObjectCaseSensitive(msg, "id");
-		rpc_send_message(f->caller, f->caller_id, false, msg);
-	} else {
-		log_debug("dropping a reply for a caller that has gone conn=%llu call_id=%lld",
-		    (unsigned long long)c->serial, (long long)key.call_id);
-	}
+	delete_members(msg, "id");
+	rpc_send_message(f->caller, f->caller_id, false, msg);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);
 	return true;
@@ -174,9 +168,9 @@ forward_conn_gone(struct conn *c)
 {
 	struct fwd *f;
 
-	/* Its forwards stay open so the targets' late replies are still recognised, then dropped. */
+	/* A target's late replies to these then look stale, and are ignored. */
 	while ((f = LIST_FIRST(&c->fwd_started)) != NULL)
-		detach_caller(f);
+		fwd_free(f);
 	while ((f = LIST_FIRST(&c->fwd_targeting)) != NULL) {
 		fail_caller(f, "Connection closed");
 		fwd_free(f);

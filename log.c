@@ -44,6 +44,12 @@ log_enabled(enum log_level level)
 	return level >= min_level;
 }
 
+bool
+log_uses_syslog(void)
+{
+	return to_syslog;
+}
+
 static void
 log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {

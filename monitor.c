@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +12,25 @@
 #include "rpc.h"
 
 /*
- * The monitors the daemon knows. Adding one means writing its file and
- * listing its descriptor here, before the NULL that ends the array.
+ * The monitors the daemon knows. Adding one means writing its file (which
+ * defines a struct mon_ops), declaring it and listing it here, before the
+ * NULL that ends the array, and naming the file in the Makefile.
  */
+extern const struct mon_ops mon_memory, mon_process;
+
 static const struct mon_ops *const monitors[] = {
+	&mon_memory,
+	&mon_process,
 	NULL
 };
 
 #define MONITOR_SLOTS (sizeof(monitors) / sizeof(monitors[0]))
 
+#define MAX_INTERVAL_S	(30 * 86400)
+
 static struct {
 	bool	enabled;
+	int64_t	interval_ms;		/* 0 until -M sets it: the monitor's default */
 	int64_t	next_tick;		/* monotonic ms */
 } active[MONITOR_SLOTS];
 
@@ -48,9 +58,48 @@ find_monitor(const char *name, size_t name_len)
 	return -1;
 }
 
-/* Applies "key=value,key=value" to monitor m; options is modified. */
+/* Seconds, fractions allowed ("10", "0.5"), to whole milliseconds. */
 static int
-configure(const struct mon_ops *m, char *options, const char *spec, char *err, size_t err_len)
+parse_interval(const char *text, int64_t *interval_ms, char *err, size_t err_len)
+{
+	char *end;
+	double seconds;
+
+	errno = 0;
+	seconds = strtod(text, &end);
+	if (errno != 0 || end == text || *end != '\0' || !isfinite(seconds) ||
+	    seconds <= 0 || seconds > MAX_INTERVAL_S || llround(seconds * 1000) < 1) {
+		snprintf(err, err_len, "interval '%s' is not a number of seconds "
+		    "from 0.001 to %d (such as 10 or 0.5)", text, MAX_INTERVAL_S);
+		return -1;
+	}
+	*interval_ms = llround(seconds * 1000);
+	return 0;
+}
+
+static int
+configure_one(size_t index, const char *key, const char *value, char *err, size_t err_len)
+{
+	const struct mon_ops *m = monitors[index];
+
+	if (strcmp(key, "interval") == 0) {
+		if (m->tick == NULL) {
+			snprintf(err, err_len, "monitor '%s' has no timer to set an interval on", m->name);
+			return -1;
+		}
+		return parse_interval(value, &active[index].interval_ms, err, err_len);
+	}
+	if (m->configure == NULL) {
+		snprintf(err, err_len, "unknown option '%s' (monitor '%s' takes only interval)",
+		    key, m->name);
+		return -1;
+	}
+	return m->configure(key, value, err, err_len);
+}
+
+/* Applies "key=value,key=value" to monitor index; options is modified. */
+static int
+configure(size_t index, char *options, const char *spec, char *err, size_t err_len)
 {
 	char *saveptr = NULL;
 
@@ -65,10 +114,9 @@ configure(const struct mon_ops *m, char *options, const char *spec, char *err, s
 		}
 		*equals = '\0';
 		detail[0] = '\0';
-		if (m->configure == NULL ||
-		    m->configure(pair, equals + 1, detail, sizeof(detail)) == -1) {
+		if (configure_one(index, pair, equals + 1, detail, sizeof(detail)) == -1) {
 			snprintf(err, err_len, "-M %s: %s", spec,
-			    detail[0] ? detail : "this monitor takes no options");
+			    detail[0] ? detail : "bad option");
 			return -1;
 		}
 	}
@@ -99,7 +147,7 @@ mon_enable(const char *spec, char *err, size_t err_len)
 		snprintf(err, err_len, "-M %s: out of memory", spec);
 		return -1;
 	}
-	result = configure(monitors[index], options, spec, err, err_len);
+	result = configure((size_t)index, options, spec, err, err_len);
 	free(options);
 	if (result == 0)
 		active[index].enabled = true;
@@ -107,16 +155,28 @@ mon_enable(const char *spec, char *err, size_t err_len)
 }
 
 static int64_t
-next_aligned_tick(const struct mon_ops *m, bool just_ticked)
+interval_of(size_t index)
 {
-	int64_t interval = m->interval_ms();
+	if (active[index].interval_ms > 0)
+		return active[index].interval_ms;
+	if (monitors[index]->default_interval_ms > 0)
+		return monitors[index]->default_interval_ms;
+	return 1000;
+}
+
+static int64_t
+next_aligned_tick(size_t index, bool just_ticked)
+{
+	int64_t interval = interval_of(index);
 	int64_t wall = clock_ms(CLOCK_REALTIME);
 	int64_t wait;
 
-	if (interval <= 0)
-		interval = 1000;
-	/* Land on wall-clock multiples, but count the wait on the monotonic clock. */
-	wait = interval - wall % interval;
+	/*
+	 * Land on wall-clock multiples, but count the wait on the monotonic
+	 * clock. Both clocks are truncated to ms: one more keeps us from
+	 * waking a millisecond before the boundary.
+	 */
+	wait = interval - wall % interval + 1;
 	/* Woken a hair before the boundary: do not tick twice for it. */
 	if (just_ticked && wait < interval / 10)
 		wait += interval;
@@ -134,9 +194,9 @@ mon_start_all(void)
 			active[i].enabled = false;
 			continue;
 		}
-		active[i].next_tick = next_aligned_tick(monitors[i], false);
+		active[i].next_tick = next_aligned_tick(i, false);
 		log_info("monitor %s started interval_ms=%lld", monitors[i]->name,
-		    (long long)monitors[i]->interval_ms());
+		    (long long)interval_of(i));
 	}
 }
 
@@ -199,14 +259,38 @@ mon_next_deadline(void)
 	return nearest;
 }
 
+static int64_t
+now_us(clockid_t clock_id)
+{
+	struct timespec ts;
+
+	clock_gettime(clock_id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The debug line gives the tick's wall time and its cost, for operators and the benchmark. */
+static void
+run_tick(size_t index)
+{
+	const struct mon_ops *m = monitors[index];
+	int64_t wall_ms = clock_ms(CLOCK_REALTIME);
+	int64_t started = now_us(CLOCK_MONOTONIC);
+	int result = m->tick != NULL ? m->tick() : 0;
+
+	if (result == -1)
+		log_error("monitor %s: tick failed", m->name);
+	log_debug("monitor tick name=%s at=%lld.%03lld duration_us=%lld", m->name,
+	    (long long)(wall_ms / 1000), (long long)(wall_ms % 1000),
+	    (long long)(now_us(CLOCK_MONOTONIC) - started));
+}
+
 void
 mon_run_due(int64_t now_ms)
 {
 	for (size_t i = 0; monitors[i] != NULL; i++) {
 		if (!active[i].enabled || active[i].next_tick > now_ms)
 			continue;
-		if (monitors[i]->tick != NULL && monitors[i]->tick() == -1)
-			log_error("monitor %s: tick failed", monitors[i]->name);
-		active[i].next_tick = next_aligned_tick(monitors[i], true);
+		run_tick(i);
+		active[i].next_tick = next_aligned_tick(i, true);
 	}
 }

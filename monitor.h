@@ -15,15 +15,16 @@ struct rpc_call;
 
 /*
  * One monitor. Hooks return 0 on success; a failing hook is logged by
- * monitor.c and never fails the operation that triggered it.
+ * monitor.c and never fails the operation that triggered it. Any hook may
+ * be NULL. The "interval" option belongs to the framework: it sets the
+ * tick period for every monitor, so monitors never see it.
  */
 struct mon_ops {
 	const char	*name;		/* as written after -M */
+	int64_t		 default_interval_ms;	/* ticks land on wall-clock multiples */
 	/* One key=value from -M; on error write a message naming the text into err. */
 	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
 	int		(*start)(void);
-	/* Tick period in milliseconds; ticks land on wall-clock multiples of it. */
-	int64_t		(*interval_ms)(void);
 	int		(*tick)(void);
 	int		(*add)(struct conn *c);
 	int		(*remove)(struct conn *c);

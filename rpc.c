@@ -13,18 +13,29 @@
 #include "conn.h"
 #include "forward.h"
 #include "jsonw.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "monitor.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
 
+#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
+
 static enum restart_target restart_target = RESTART_PARENT;
+static pid_t restart_parent;		/* the parent that started us */
 
 void
 rpc_set_restart_target(enum restart_target target)
 {
 	restart_target = target;
+	restart_parent = getppid();
+}
+
+bool
+rpc_conn_awaits_replies(const struct conn *c)
+{
+	return !LIST_EMPTY(&c->fwd_started);
 }
 
 void
@@ -81,7 +92,7 @@ end_message(struct conn *c)
 void
 rpc_send_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields)
 {
-	if (c->closing)
+	if (!conn_accepts_output(c))
 		return;
 	jsonw_members(begin_message(id, finished), fields);
 	end_message(c);
@@ -104,7 +115,7 @@ rpc_send_failure(struct conn *c, const cJSON *id, const char *error, const cJSON
 {
 	struct jsonw *w;
 
-	if (c->closing)
+	if (!conn_accepts_output(c))
 		return;
 	w = begin_message(id, true);
 	jsonw_raw(w, ",\"failed\":true,\"error\":", 23);
@@ -212,6 +223,20 @@ params_valid(const struct operation *op, const struct rpc_call *call)
 	return true;
 }
 
+/* How many bytes of text fit in max without cutting a UTF-8 sequence in two. */
+static int
+utf8_prefix_len(const char *text, size_t max)
+{
+	size_t len = strlen(text);
+
+	if (len <= max)
+		return (int)len;
+	len = max;
+	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+		len--;
+	return (int)len;
+}
+
 static void
 serve_request(struct rpc_call *call, const char *op_name)
 {
@@ -222,7 +247,7 @@ serve_request(struct rpc_call *call, const char *op_name)
 			operations[i].handler(call);
 		return;
 	}
-	rpc_fail(call, "Unknown operation '%.200s'", op_name);
+	rpc_fail(call, "Unknown operation '%.*s'", utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
 }
 
 /* register */
@@ -293,39 +318,38 @@ claimed_process_id(struct rpc_call *call, const cJSON *state)
 }
 
 /*
- * Sets key to item, which is consumed. Not cJSON_ReplaceItemInObject: it
- * frees item->string before copying key, a use-after-free when key is
- * item->string; and cJSON_HasObjectItem ignores case, so "A" would hide "a".
+ * Sets the member named key to item (consumed), in place of a member of
+ * exactly that name. cJSON_HasObjectItem ignores case and
+ * cJSON_ReplaceItemInObject frees the item's own name before copying it,
+ * so neither is used here.
  */
 static int
-set_state_item(cJSON *state, const char *key, cJSON *item)
+put_member(cJSON *object, const char *key, cJSON *item)
 {
-	cJSON *existing = cJSON_GetObjectItemCaseSensitive(state, key);
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
+	bool done;
 
-	if (item == NULL)
-		return -1;
-	if (existing != NULL) {
-		if (item->string == NULL && (item->string = strdup(key)) == NULL) {
-			cJSON_Delete(item);
-			return -1;
-		}
-		cJSON_ReplaceItemViaPointer(state, existing, item);
-		return 0;
-	}
-	if (!cJSON_AddItemToObject(state, key, item)) {
+	if (old == NULL)
+		done = cJSON_AddItemToObject(object, key, item);
+	else if (item->string == NULL)
+		done = cJSON_ReplaceItemInObjectCaseSensitive(object, key, item);
+	else
+		done = cJSON_ReplaceItemViaPointer(object, old, item);
+	if (!done) {
 		cJSON_Delete(item);
 		return -1;
 	}
 	return 0;
 }
 
+/* Shallow: each member of from replaces the one of the same name. */
 static int
 merge_state(cJSON *into, cJSON *from)
 {
 	while (from != NULL && from->child != NULL) {
 		cJSON *item = cJSON_DetachItemViaPointer(from, from->child);
 
-		if (set_state_item(into, item->string, item) == -1)
+		if (put_member(into, item->string, item) == -1)
 			return -1;
 	}
 	return 0;
@@ -334,13 +358,17 @@ merge_state(cJSON *into, cJSON *from)
 static int
 set_state_number(cJSON *state, const char *key, double value)
 {
-	return set_state_item(state, key, cJSON_CreateNumber(value));
+	cJSON *number = cJSON_CreateNumber(value);
+
+	return number != NULL ? put_member(state, key, number) : -1;
 }
 
 static int
 set_state_string(cJSON *state, const char *key, const char *value)
 {
-	return set_state_item(state, key, cJSON_CreateString(value));
+	cJSON *string = cJSON_CreateString(value);
+
+	return string != NULL ? put_member(state, key, string) : -1;
 }
 
 static void
@@ -378,7 +406,7 @@ op_register(struct rpc_call *call)
 	else if (c->process_id == 0)
 		c->process_id = c->peer_pid;
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (merge_state(c->state, cJSON_IsObject(state) ? state : NULL) == -1 ||
+	if (merge_state(c->state, state) == -1 ||
 	    set_state_number(c->state, "process_id", c->process_id) == -1 ||
 	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
 	    registry_add(c, connection_id) == -1) {
@@ -420,7 +448,7 @@ op_status(struct rpc_call *call)
 	struct jsonw *w;
 
 	mon_status(call);
-	if (call->conn->closing)
+	if (!conn_accepts_output(call->conn))
 		return;
 	w = begin_message(call->id, true);
 	jsonw_raw(w, ",\"connections\":[", 16);
@@ -453,11 +481,11 @@ op_forward(struct rpc_call *call)
 		rpc_fail(call, "Missing 'operation' parameter");
 		return;
 	}
-	if (timeout != NULL && !(timeout->valuedouble > 0 && timeout->valuedouble < 1e9)) {
+	if (cJSON_IsNumber(timeout) && !(timeout->valuedouble > 0 && timeout->valuedouble < 1e9)) {
 		rpc_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, operation, timeout ? timeout->valuedouble : 0);
+	forward_start(call, target, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
@@ -479,10 +507,11 @@ restart_pid(const struct rpc_call *call)
 		return -pid;
 	case RESTART_PARENT:
 		pid = getppid();
-		if (pid <= 1) {
-			rpc_fail(call, "Not restarting: the parent process is init (pid %ld), which is never signalled; "
-			    "start supervisord under the process that should restart, or use --restart-target=group",
-			    (long)pid);
+		if (pid != restart_parent || pid <= 1) {
+			rpc_fail(call, "Not restarting: the parent that started supervisord (pid %ld) is gone "
+			    "(it ran with --daemon, or was orphaned) and its parent now is pid %ld, which is not signalled; "
+			    "use --restart-target=group, or run supervisord under the process that restarts it",
+			    (long)restart_parent, (long)pid);
 			return -1;
 		}
 		return pid;
@@ -495,7 +524,7 @@ op_restart(struct rpc_call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char number[16];
+	char number[16], name[16];
 	pid_t target;
 
 	if (signal_param != NULL && cJSON_IsString(signal_param))
@@ -507,7 +536,7 @@ op_restart(struct rpc_call *call)
 	}
 	if (signo == -1) {
 		char *text = cJSON_PrintUnformatted(signal_param);
-		rpc_fail(call, "Unknown signal %.64s", text ? text : "?");
+		rpc_fail(call, "Unknown signal %.*s", text ? utf8_prefix_len(text, 64) : 1, text ? text : "?");
 		cJSON_free(text);
 		return;
 	}
@@ -515,12 +544,13 @@ op_restart(struct rpc_call *call)
 		return;
 	rpc_finish(call, NULL);
 	conn_flush_now(call->conn);
+	signame_format(signo, name, sizeof(name));
 	if (target == 0) {
-		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%d", signo);
+		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
-	log_info("restart: signalling %s %ld signal=%d",
-	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), signo);
+	log_info("restart: signalling %s %ld signal=%s",
+	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
 	if (kill(target, signo) == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
 }
@@ -533,18 +563,38 @@ id_is_valid(const cJSON *id)
 	return id == NULL || cJSON_IsNumber(id) || cJSON_IsString(id);
 }
 
+/*
+ * Ids are echoed as the request spelled them (1.0, 1e3, integers past 2^53,
+ * escapes), falling back on the parsed value. The line is not needed once
+ * parsed, so the id's text is ended with a NUL where it lies.
+ */
+static const cJSON *
+id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
+{
+	size_t start, end;
+
+	if (id == NULL || !jsonscan_member(line, len, "id", &start, &end) ||
+	    end >= len || cJSON_IsString(id) != (line[start] == '"'))
+		return id;
+	line[end] = '\0';
+	raw->type = cJSON_Raw;
+	raw->valuestring = line + start;
+	return raw;
+}
+
 static void
-route_message(struct conn *c, cJSON *msg)
+route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(msg, "do");
-	struct rpc_call call = { .conn = c, .id = id, .msg = msg };
+	cJSON raw_id = { 0 };
+	struct rpc_call call = { .conn = c, .msg = msg };
 
 	if (!id_is_valid(id)) {
-		call.id = NULL;
 		rpc_fail(&call, "Bad request: 'id' must be a number or a string");
 		return;
 	}
+	call.id = id_as_written(id, line, len, &raw_id);
 	if (id != NULL && forward_reply(c, msg))
 		return;
 	if (op == NULL) {
@@ -567,9 +617,17 @@ void
 rpc_handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	size_t control = jsonscan_control_char(line, len);
 	struct rpc_call call = { .conn = c };
+	cJSON *msg;
 
+	/* cJSON takes any control character for white space, and raw ones inside strings. */
+	if (control < len) {
+		rpc_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
+		    (unsigned char)line[control], control);
+		return;
+	}
+	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
 	if (msg == NULL) {
 		size_t at = end != NULL && end >= line ? (size_t)(end - line) : 0;
 		rpc_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
@@ -583,7 +641,7 @@ rpc_handle_line(struct conn *c, char *line, size_t len)
 	else if (!cJSON_IsObject(msg))
 		rpc_fail(&call, "Bad request: a message must be a JSON object");
 	else
-		route_message(c, msg);
+		route_message(c, msg, line, len);
 	cJSON_Delete(msg);
 }
 

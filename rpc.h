@@ -22,6 +22,7 @@ struct rpc_call {
 	cJSON		*msg;
 };
 
+/* Also remembers the current parent: only that process is ever signalled. */
 void	 rpc_set_restart_target(enum restart_target target);
 void	 rpc_conn_init(struct conn *c);
 /* line is NUL-terminated at line[len] and holds no newline. */
@@ -29,6 +30,8 @@ void	 rpc_handle_line(struct conn *c, char *line, size_t len);
 void	 rpc_line_too_long(struct conn *c);
 /* The connection is going away: unregister it and settle its forwards. */
 void	 rpc_conn_gone(struct conn *c);
+/* True while c waits for replies to calls it started (forwards). */
+bool	 rpc_conn_awaits_replies(const struct conn *c);
 /* The nearest forward timeout on the monotonic clock in ms, or -1. */
 int64_t	 rpc_next_deadline(void);
 void	 rpc_expire(int64_t now_ms);

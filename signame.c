@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,4 +55,15 @@ signame_name(int signo)
 			return signals[i].name;
 	}
 	return NULL;
+}
+
+void
+signame_format(int signo, char *out, size_t out_len)
+{
+	const char *name = signame_name(signo);
+
+	if (name != NULL)
+		snprintf(out, out_len, "%s", name);
+	else
+		snprintf(out, out_len, "%d", signo);
 }

@@ -2,9 +2,13 @@
 #ifndef SIGNAME_H
 #define SIGNAME_H
 
+#include <stddef.h>
+
 /* Returns the signal number, or -1 if text names no signal. */
 int		 signame_parse(const char *text);
 /* Returns "INT" for SIGINT, or NULL for an unknown number. */
 const char	*signame_name(int signo);
+/* Writes the name, or the number when it has none, for logs: "TERM", "34". */
+void		 signame_format(int signo, char *out, size_t out_len);
 
 #endif

@@ -28,6 +28,7 @@
 #include "monitor.h"
 #include "registry.h"
 #include "rpc.h"
+#include "signame.h"
 #include "size.h"
 #include "uuid.h"
 
@@ -76,10 +77,10 @@ startup_failure(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	log_error("%s", message);
-	/* The log may be syslog; an init script's user must see why we did not start. */
-	if (!log_enabled(LOG_LEVEL_ERROR) || isatty(STDERR_FILENO) == 0)
-		fprintf(stderr, "supervisord: %s\n", message);
+	/* Whoever ran us must see why we did not start, whatever the log goes to. */
+	if (log_uses_syslog())
+		log_error("%s", message);
+	fprintf(stderr, "supervisord: %s\n", message);
 	exit(EXIT_FAILURE);
 }
 
@@ -239,6 +240,29 @@ apply_option(struct options *opts, int option)
 	}
 }
 
+/* getopt_long sets optopt to a short option's letter, or to a long option's value. */
+static bool
+optopt_is_short(void)
+{
+	return optopt > 0 && optopt < 128;
+}
+
+static void __attribute__((noreturn))
+bad_option(int result, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (result == ':' && optopt_is_short() && strncmp(arg, "--", 2) != 0)
+		usage_error("option '-%c' needs a value", optopt);
+	if (result == ':')
+		usage_error("option '%s' needs a value", arg);
+	if (optopt_is_short() && strncmp(arg, "--", 2) != 0)
+		usage_error("unknown option '-%c'", optopt);
+	if (optopt != 0)
+		usage_error("option '%s' takes no value", arg);
+	usage_error("unknown option '%s'", arg);
+}
+
 /* Returns the index in argv of a client command word, or argc when there is none. */
 static int
 parse_options(struct options *opts, int argc, char **argv)
@@ -246,14 +270,9 @@ parse_options(struct options *opts, int argc, char **argv)
 	int option;
 
 	opterr = 0;
-	while ((option = getopt_long(argc, argv, "+s:M:l:dp:hV", long_options, NULL)) != -1) {
-		if (option == '?') {
-			if (optopt != 0)
-				usage_error("option -%c needs a value or is unknown", optopt);
-			usage_error("unknown option '%s'", argv[optind - 1]);
-		}
-		if (option == ':')
-			usage_error("option '%s' needs a value", argv[optind - 1]);
+	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
+		if (option == '?' || option == ':')
+			bad_option(option, argv);
 		apply_option(opts, option);
 	}
 	if (opts->socket_path == NULL)
@@ -291,6 +310,8 @@ setup_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_signal;
+	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
+	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaction(stop_signals[i], &sa, NULL);
 }
@@ -343,6 +364,9 @@ daemonize_begin(void)
 		return status_pipe[1];
 	}
 	close(status_pipe[1]);
+	/* The stop handlers are the daemon's; whoever waits here may interrupt the wait. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
 		;
 	if (n == 1)
@@ -370,25 +394,32 @@ daemonize_finish(int status_fd)
 	close(status_fd);
 }
 
-static void
-write_pidfile(const char *path)
+/* Returns 0, or -1 with a message in err. */
+static int
+write_pidfile(const char *path, char *err, size_t err_len)
 {
 	char text[32];
 	int fd, len;
 
-	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1)
-		startup_failure("pidfile %s: path too long", path);
+	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1) {
+		snprintf(err, err_len, "pidfile %s: path too long", path);
+		return -1;
+	}
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1) {
 		pidfile_path[0] = '\0';
-		startup_failure("pidfile %s: %s", path, strerror(errno));
+		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
+		return -1;
 	}
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	if (write(fd, text, (size_t)len) != len) {
+		snprintf(err, err_len, "pidfile %s: write: %s", path,
+		    strerror(errno ? errno : ENOSPC));
 		close(fd);
-		startup_failure("pidfile %s: write: %s", path, strerror(errno));
+		return -1;
 	}
 	close(fd);
+	return 0;
 }
 
 static void
@@ -416,7 +447,7 @@ struct loop {
 	size_t		 pollfds_cap;
 	int		 listen_fd;
 	bool		 accepting;
-	int64_t		 accept_retry_at;
+	int64_t		 accept_retry_at;	/* -1: until a connection closes */
 };
 
 static int
@@ -474,13 +505,30 @@ fill_pollfds(struct loop *loop)
 	return count;
 }
 
+/* When accepting must pause, the listener leaves the poll set so a full backlog cannot spin the loop. */
 static void
 accept_connections(struct loop *loop)
 {
-	if (conn_accept_ready(loop->listen_fd) == CONN_ACCEPT_FULL) {
-		loop->accepting = false;
+	switch (conn_accept_ready(loop->listen_fd)) {
+	case CONN_ACCEPT_OK:
+		return;
+	case CONN_ACCEPT_AT_LIMIT:
+		loop->accept_retry_at = -1;
+		break;
+	case CONN_ACCEPT_NO_RESOURCES:
+		/* Out of fds: a close frees one, and so may a monitor or another process. */
 		loop->accept_retry_at = mono_now_ms() + ACCEPT_RETRY_MS;
+		break;
 	}
+	loop->accepting = false;
+	(void)conn_closed_since_last_settle();	/* only closes from now on make room */
+}
+
+static bool
+may_accept_again(const struct loop *loop, int64_t now)
+{
+	return conn_closed_since_last_settle() ||
+	    (loop->accept_retry_at >= 0 && now >= loop->accept_retry_at);
 }
 
 static int
@@ -510,7 +558,7 @@ run_loop(struct loop *loop)
 		rpc_expire(now);
 		mon_run_due(now);
 		conn_settle();
-		if (!loop->accepting && (conn_closed_since_last_settle() || now >= loop->accept_retry_at))
+		if (!loop->accepting && may_accept_again(loop, now))
 			loop->accepting = true;
 	}
 }
@@ -520,7 +568,7 @@ run_daemon(const struct options *opts)
 {
 	struct listener listener;
 	struct loop loop = { .accepting = true };
-	char err[PATH_MAX + 256];
+	char err[PATH_MAX + 256], signal_name[16];
 	int status_fd = -1, stop_signal;
 
 	log_init(opts->log_level, opts->use_syslog);
@@ -534,8 +582,10 @@ run_daemon(const struct options *opts)
 	if (listener_open(&listener, opts->socket_path, opts->socket_mode,
 	    opts->socket_gid, err, sizeof(err)) == -1)
 		startup_failure("%s", err);
-	if (opts->pidfile != NULL)
-		write_pidfile(opts->pidfile);
+	if (opts->pidfile != NULL && write_pidfile(opts->pidfile, err, sizeof(err)) == -1) {
+		listener_close(&listener);
+		startup_failure("%s", err);
+	}
 	mon_start_all();
 	loop.listen_fd = listener.fd;
 	log_info("listening socket=%s pid=%ld max_connections=%zu",
@@ -546,7 +596,8 @@ run_daemon(const struct options *opts)
 
 	stop_signal = run_loop(&loop);
 
-	log_info("stopping signal=%d connections=%zu", stop_signal, conn_count());
+	signame_format(stop_signal, signal_name, sizeof(signal_name));
+	log_info("stopping signal=%s connections=%zu", signal_name, conn_count());
 	listener_close(&listener);
 	conn_close_all();
 	mon_stop_all();

@@ -1,8 +1,13 @@
 /* Unit tests of the pure functions, printing TAP. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hmap.h"
+#include "monitor_memory.h"
+#include "monitor_process.h"
 #include "procfs.h"
 #include "signame.h"
 #include "size.h"
@@ -116,6 +121,209 @@ test_procfs(void)
 	    mem.rss == 300 * 4096 && mem.private_dirty == 200 * 4096, "procfs: statm");
 }
 
+static struct proc_memory
+memory_of(uint64_t rss_mib, uint64_t shared_mib, uint64_t private_mib)
+{
+	struct proc_memory m = { 0 };
+
+	m.rss = rss_mib << 20;
+	m.shared_clean = shared_mib << 20;
+	m.private_dirty = private_mib << 20;
+	return m;
+}
+
+static void
+test_memory_leak(void)
+{
+	struct mem_figures f = { 0 };
+	struct proc_memory m;
+	const uint64_t threshold = 10 << 20;
+	static const uint64_t steps[] = { 100, 105, 111, 111, 130, 135, 90, 141 };
+	uint64_t increases_after[sizeof(steps) / sizeof(steps[0])];
+
+	ok(mem_leak_reason(&f, 1, 1) == MEM_REASON_NONE, "memory: never sampled, never leaking");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		m = memory_of(steps[i], 3, steps[i] - 3);
+		mem_figures_sample(&f, &m, threshold);
+		increases_after[i] = f.increase_count;
+	}
+	ok(increases_after[0] == 0 && f.sample_count == 8, "memory: the first sample sets the largest size");
+	ok(increases_after[1] == 0, "memory: growth within the threshold is no increase");
+	ok(increases_after[2] == 1, "memory: growth past the threshold is one increase");
+	ok(increases_after[4] == 2 && increases_after[5] == 2,
+	    "memory: the new largest size is the base for the next increase");
+	ok(increases_after[7] == 3 && f.largest_size == (uint64_t)141 << 20,
+	    "memory: shrinking does not lower the largest size");
+	ok(f.current_size == (uint64_t)141 << 20 && f.current_shared_size == 3 << 20 &&
+	    f.current_private_size == (uint64_t)138 << 20, "memory: current figures are the last sample");
+	ok(mem_leak_reason(&f, 0, 0) == MEM_REASON_NONE, "memory: no limits, no leak");
+	ok(mem_leak_reason(&f, (uint64_t)141 << 20, 0) == MEM_REASON_NONE,
+	    "memory: at the maximum size is not over it");
+	ok(mem_leak_reason(&f, (uint64_t)140 << 20, 0) == MEM_REASON_MAXIMUM_SIZE,
+	    "memory: over the maximum size");
+	ok(mem_leak_reason(&f, 0, 3) == MEM_REASON_INCREASE, "memory: increase limit reached");
+	ok(mem_leak_reason(&f, 0, 4) == MEM_REASON_NONE, "memory: increase limit not reached");
+}
+
+static void
+test_memory_choose(void)
+{
+	struct mem_candidate c[4];
+	const uint64_t mib = 1 << 20;
+
+	c[0] = (struct mem_candidate){ .pid = 10, .private_size = 20 * mib };
+	c[1] = (struct mem_candidate){ .pid = 11, .private_size = 60 * mib };
+	c[2] = (struct mem_candidate){ .pid = 12, .private_size = 40 * mib };
+	c[3] = (struct mem_candidate){ .pid = 13, .private_size = 5 * mib };
+	ok(mem_choose(c, 4, 30 * mib) == 1 && c[0].pid == 11 && c[0].chosen && !c[1].chosen,
+	    "choose: the largest private first, and only as many as needed");
+	ok(c[1].pid == 12 && c[2].pid == 10 && c[3].pid == 13, "choose: sorted largest first");
+	ok(mem_choose(c, 4, 61 * mib) == 2 && c[0].chosen && c[1].chosen && !c[2].chosen,
+	    "choose: stops as soon as the excess is gone");
+	ok(mem_choose(c, 4, 0) == 0, "choose: no excess, nobody");
+	ok(mem_choose(c, 4, 1000 * mib) == 4, "choose: everybody when nothing suffices");
+	c[0].pending = true;
+	ok(mem_choose(c, 4, 30 * mib) == 0, "choose: a process already signalled counts as going");
+	ok(mem_choose(c, 4, 70 * mib) == 1 && !c[0].chosen && c[1].chosen,
+	    "choose: a pending process is never chosen again, the next largest is");
+	ok(mem_quiet_ticks(1) == 2 && mem_quiet_ticks(2) == 4 && mem_quiet_ticks(3) == 8 &&
+	    mem_quiet_ticks(6) == 64 && mem_quiet_ticks(40) == 64, "quiet ticks: 2, 4, 8 ... 64");
+}
+
+static void
+test_cgroup_parsers(void)
+{
+	const char *mountinfo =
+	    "24 30 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+	    "31 24 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
+	    "32 31 0:27 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+	    "35 31 0:30 /lxc/box /sys/fs/cgroup/cpu\\040memory rw shared:14 - cgroup cgroup rw,cpu,memory\n";
+	const char *cgroups = "12:cpu,memory:/lxc/box/app\n1:name=systemd:/init.scope\n0::/user.slice/x.service\n";
+	char root[64], mount_point[64], path[64];
+	uint64_t bytes = 0;
+
+	ok(procfs_parse_cgroup_mount(mountinfo, 2, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	    strcmp(root, "/") == 0 && strcmp(mount_point, "/sys/fs/cgroup/unified") == 0,
+	    "cgroup: v2 mount found");
+	ok(procfs_parse_cgroup_mount(mountinfo, 1, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	    strcmp(root, "/lxc/box") == 0 && strcmp(mount_point, "/sys/fs/cgroup/cpu memory") == 0,
+	    "cgroup: v1 memory mount found, escapes undone");
+	ok(procfs_parse_cgroup_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n", 2, root, sizeof(root),
+	    mount_point, sizeof(mount_point)) == -1, "cgroup: no cgroup mount");
+	ok(procfs_parse_cgroup_path(cgroups, 2, path, sizeof(path)) == 0 &&
+	    strcmp(path, "/user.slice/x.service") == 0, "cgroup: v2 path");
+	ok(procfs_parse_cgroup_path(cgroups, 1, path, sizeof(path)) == 0 &&
+	    strcmp(path, "/lxc/box/app") == 0, "cgroup: v1 memory path");
+	ok(procfs_parse_cgroup_path("1:name=systemd:/\n", 2, path, sizeof(path)) == -1,
+	    "cgroup: no v2 line");
+	ok(procfs_parse_cgroup_limit("max\n", &bytes) == 1, "cgroup: max is no limit");
+	ok(procfs_parse_cgroup_limit("9223372036854771712\n", &bytes) == 1, "cgroup: v1 unlimited");
+	ok(procfs_parse_cgroup_limit("536870912\n", &bytes) == 0 && bytes == 536870912, "cgroup: a limit");
+	ok(procfs_parse_cgroup_limit("lots\n", &bytes) == -1, "cgroup: garbage refused");
+	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\nMemFree: 100 kB\nMemAvailable: 1024 kB\n",
+	    &bytes) == 0 && bytes == 1024 * 1024, "meminfo: MemAvailable");
+	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\n", &bytes) == -1, "meminfo: missing");
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void
+remove_cgroup_dir(const char *dir)
+{
+	static const char *const names[] = { "memory.max", "memory.current",
+	    "memory.limit_in_bytes", "memory.usage_in_bytes" };
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void
+test_cgroup_room(void)
+{
+	char root[] = "/tmp/supervisord-unit-XXXXXX", middle[128], leaf[128];
+	uint64_t room = 0;
+
+	if (mkdtemp(root) == NULL) {
+		ok(0, "cgroup room: temporary directory");
+		return;
+	}
+	snprintf(middle, sizeof(middle), "%s/slice", root);
+	snprintf(leaf, sizeof(leaf), "%s/slice/app", root);
+	mkdir(middle, 0700);
+	mkdir(leaf, 0700);
+	write_file(leaf, "memory.max", "max\n");
+	write_file(leaf, "memory.current", "1000\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
+	write_file(middle, "memory.max", "5000\n");
+	write_file(middle, "memory.current", "3000\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
+	    "cgroup room: a parent's limit binds");
+	write_file(leaf, "memory.max", "1500\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
+	    "cgroup room: the tightest level wins");
+	write_file(root, "memory.max", "100\n");
+	write_file(root, "memory.current", "400\n");
+	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
+	    "cgroup room: over the limit is no room, up to the mount point");
+	ok(procfs_cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
+	    "cgroup room: nothing above the mount point is read");
+	write_file(leaf, "memory.limit_in_bytes", "9223372036854771712\n");
+	write_file(leaf, "memory.usage_in_bytes", "1000\n");
+	ok(procfs_cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
+	remove_cgroup_dir(leaf);
+	remove_cgroup_dir(middle);
+	remove_cgroup_dir(root);
+}
+
+static void
+test_process_tree(void)
+{
+	/* 1 -> 100 -> {101 -> 103, 102}; 200 elsewhere; 104 -> 105 with 104 gone. */
+	static const pid_t pids[] = { 103, 200, 101, 100, 102, 1, 105 };
+	static const pid_t ppids[] = { 101, 1, 100, 1, 100, 0, 104 };
+	struct proc_stat procs[7];
+	struct pm_link links[7];
+	size_t out[7], found;
+	int seen[7] = { 0 }, parents_first = 1;
+
+	memset(procs, 0, sizeof(procs));
+	for (size_t i = 0; i < 7; i++) {
+		procs[i].pid = pids[i];
+		procs[i].ppid = ppids[i];
+	}
+	found = pm_tree(procs, 7, 100, links, out);
+	for (size_t i = 0; i < found; i++) {
+		seen[out[i]] = 1;
+		if (procs[out[i]].pid == 103 && !seen[2])
+			parents_first = 0;
+	}
+	ok(found == 3 && seen[0] && seen[2] && seen[4], "tree: all descendants of 100");
+	ok(!seen[3] && !seen[1], "tree: not the root itself, nor strangers");
+	ok(parents_first, "tree: parents before children");
+	ok(pm_tree(procs, 7, 1, links, out) == 5, "tree: from init");
+	ok(pm_tree(procs, 7, 999, links, out) == 0, "tree: unknown root, empty");
+	procs[3].ppid = 103;	/* a cycle, as a racy /proc read could show */
+	ok(pm_tree(procs, 7, 100, links, out) <= 7, "tree: a cycle ends");
+	ok(pm_cpu_percent(50, 100, 1.0) == 50.0, "cpu: half a second in one second");
+	ok(pm_cpu_percent(300, 100, 2.0) == 150.0, "cpu: more than one CPU");
+	ok(pm_cpu_percent(10, 100, 0) == 0, "cpu: no time elapsed");
+}
+
 int
 main(void)
 {
@@ -124,6 +332,11 @@ main(void)
 	test_signame();
 	test_hmap();
 	test_procfs();
+	test_memory_leak();
+	test_memory_choose();
+	test_cgroup_parsers();
+	test_cgroup_room();
+	test_process_tree();
 	printf("1..%d\n", test_count);
 	return failures != 0;
 }

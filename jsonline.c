@@ -1,0 +1,286 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "jsonline.h"
+
+#define READ_CHUNK	65536
+
+void
+jl_init(struct jl_conn *c, size_t in_max, size_t out_max)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->in_max = in_max;
+	c->out_max = out_max;
+}
+
+int
+jl_connect(struct jl_conn *c, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t path_len = strlen(path);
+	int fd;
+
+	if (path_len >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(addr.sun_path, path, path_len + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	/*
+	 * An AF_UNIX connect completes at once or fails; EAGAIN means the
+	 * listener's backlog is full and the caller should try again later.
+	 */
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1) {
+		int saved_errno = errno;
+		close(fd);
+		errno = saved_errno;
+		return -1;
+	}
+	jl_close(c);
+	c->fd = fd;
+	return 0;
+}
+
+bool
+jl_is_open(const struct jl_conn *c)
+{
+	return c->fd != -1;
+}
+
+void
+jl_close(struct jl_conn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	free(c->in_buf);
+	free(c->out_buf);
+	jl_init(c, c->in_max, c->out_max);
+}
+
+short
+jl_poll_events(const struct jl_conn *c)
+{
+	return POLLIN | (jl_output_pending(c) ? POLLOUT : 0);
+}
+
+/* Input */
+
+static int
+make_room(struct jl_conn *c, size_t wanted)
+{
+	size_t unread = c->in_len - c->in_head;
+	size_t new_cap;
+	char *grown;
+
+	if (c->in_head > 0) {
+		memmove(c->in_buf, c->in_buf + c->in_head, unread);
+		c->in_len = unread;
+		c->in_head = 0;
+	}
+	if (c->in_cap - c->in_len >= wanted)
+		return 0;
+	new_cap = c->in_cap ? c->in_cap : READ_CHUNK;
+	while (new_cap - c->in_len < wanted)
+		new_cap *= 2;
+	if ((grown = realloc(c->in_buf, new_cap)) == NULL)
+		return -1;
+	c->in_buf = grown;
+	c->in_cap = new_cap;
+	return 0;
+}
+
+/* Drops input up to and including the newline that ends an over-long line. */
+static void
+skip_discarded(struct jl_conn *c)
+{
+	char *newline = memchr(c->in_buf + c->in_head, '\n', c->in_len - c->in_head);
+
+	if (newline == NULL) {
+		c->in_head = c->in_len = 0;
+		return;
+	}
+	c->in_head = (size_t)(newline - c->in_buf) + 1;
+	c->in_scanned = 0;
+	c->in_discarding = false;
+}
+
+int
+jl_read(struct jl_conn *c)
+{
+	ssize_t n;
+
+	/*
+	 * Callers take every complete line after each read, so what is left is
+	 * at most in_max bytes of one line and the buffer stays under
+	 * in_max + READ_CHUNK.
+	 */
+	if (make_room(c, READ_CHUNK) == -1)
+		return -1;
+	while ((n = read(c->fd, c->in_buf + c->in_len, READ_CHUNK)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+	if (n == 0)
+		return 0;
+	c->in_len += (size_t)n;
+	if (c->in_discarding)
+		skip_discarded(c);
+	return 1;
+}
+
+enum jl_line_result
+jl_next_line(struct jl_conn *c, char **line, size_t *len)
+{
+	char *start, *newline;
+	size_t unread = c->in_len - c->in_head;
+
+	if (c->in_buf == NULL)
+		return JL_NONE;
+	start = c->in_buf + c->in_head;
+	newline = unread > c->in_scanned ?
+	    memchr(start + c->in_scanned, '\n', unread - c->in_scanned) : NULL;
+	if (newline == NULL) {
+		c->in_scanned = unread;
+		if (unread > c->in_max) {
+			/* Memory stays bounded whatever the peer sends. */
+			c->in_head = c->in_len = c->in_scanned = 0;
+			c->in_discarding = true;
+			return JL_TOO_LONG;
+		}
+		return JL_NONE;
+	}
+	*line = start;
+	*len = (size_t)(newline - start);
+	if (*len > 0 && start[*len - 1] == '\r')
+		(*len)--;
+	start[*len] = '\0';
+	c->in_head += (size_t)(newline - start) + 1;
+	c->in_scanned = 0;
+	if (*len > c->in_max)
+		return JL_TOO_LONG;
+	return JL_LINE;
+}
+
+/* Output */
+
+bool
+jl_output_pending(const struct jl_conn *c)
+{
+	return c->out_len > c->out_head;
+}
+
+/* Queues data and a newline whole, or nothing. */
+static int
+queue_line(struct jl_conn *c, const char *data, size_t len)
+{
+	size_t pending = c->out_len - c->out_head;
+	size_t new_cap;
+	char *grown;
+
+	if (pending + len + 1 > c->out_max) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (c->out_head > 0) {
+		memmove(c->out_buf, c->out_buf + c->out_head, pending);
+		c->out_len = pending;
+		c->out_head = 0;
+	}
+	if (c->out_cap - c->out_len < len + 1) {
+		new_cap = c->out_cap ? c->out_cap : 4096;
+		while (new_cap - c->out_len < len + 1)
+			new_cap *= 2;
+		if ((grown = realloc(c->out_buf, new_cap)) == NULL)
+			return -1;
+		c->out_buf = grown;
+		c->out_cap = new_cap;
+	}
+	memcpy(c->out_buf + c->out_len, data, len);
+	c->out_buf[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	return 0;
+}
+
+int
+jl_send_json(struct jl_conn *c, const cJSON *msg)
+{
+	char *text = cJSON_PrintUnformatted(msg);
+	int result;
+
+	if (text == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	result = queue_line(c, text, strlen(text));
+	cJSON_free(text);
+	return result;
+}
+
+int
+jl_flush(struct jl_conn *c)
+{
+	while (jl_output_pending(c)) {
+		ssize_t n = send(c->fd, c->out_buf + c->out_head, c->out_len - c->out_head,
+		    MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		c->out_head += (size_t)n;
+	}
+	c->out_head = c->out_len = 0;
+	return 0;
+}
+
+/* Protocol helpers */
+
+cJSON *
+jl_message(const cJSON *id, bool finished)
+{
+	cJSON *msg = cJSON_CreateObject();
+
+	if (msg == NULL)
+		return NULL;
+	if (id != NULL && !cJSON_AddItemToObject(msg, "id", cJSON_Duplicate(id, true)))
+		goto fail;
+	if (finished && cJSON_AddTrueToObject(msg, "finished") == NULL)
+		goto fail;
+	return msg;
+fail:
+	cJSON_Delete(msg);
+	return NULL;
+}
+
+cJSON *
+jl_failure(const cJSON *id, const char *error)
+{
+	cJSON *msg = jl_message(id, true);
+
+	if (msg == NULL)
+		return NULL;
+	if (cJSON_AddTrueToObject(msg, "failed") == NULL ||
+	    cJSON_AddStringToObject(msg, "error", error) == NULL) {
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+bool
+jl_is_finished(const cJSON *msg)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished"));
+}
+
+bool
+jl_is_failed(const cJSON *msg)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "failed"));
+}

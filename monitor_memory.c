@@ -1,0 +1,751 @@
+/*
+ * The memory monitor, after the reference's MemoryMonitor and its leak
+ * cluster: it samples every registered process each tick and signals those
+ * that leak, and the largest ones while the group is over its total size
+ * or the machine is short of free memory.
+ *
+ * A signalled process is given time to act: it is not signalled again, for
+ * any reason, for 2 ticks, then 4, 8, ... up to 64 while it stays selected;
+ * the wait resets after a tick in which it could have been signalled and
+ * was not. While it waits, its private size counts as already freed, so one
+ * slow exit does not make the monitor signal a second process in its place.
+ * A signal that cannot be sent (EPERM) is logged once and backs off the
+ * same way, and that process no longer counts as going away.
+ *
+ * A pid is followed as the process that had it at registration, named by
+ * its start time: a vanished process, or a pid now held by a stranger, is
+ * never sampled or signalled again, and each is logged once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "hmap.h"
+#include "log.h"
+#include "monitor.h"
+#include "monitor_memory.h"
+#include "procfs.h"
+#include "signame.h"
+#include "size.h"
+
+#define QUIET_FIRST_TICKS	2
+#define QUIET_MAX_TICKS		64
+
+enum mem_health {
+	MEM_FOLLOWED,
+	MEM_UNREADABLE,		/* /proc refused us; tried again each tick */
+	MEM_GONE,		/* exited: never sampled again */
+	MEM_REUSED,		/* the pid names a stranger now: never touched again */
+};
+
+struct mem_proc {
+	pid_t			pid;		/* the key in by_pid */
+	unsigned		refs;		/* connections naming this pid */
+	size_t			index;		/* in procs[] */
+	uint64_t		start_ticks;	/* who the pid named at registration */
+	enum mem_health		health;
+	bool			fresh;		/* sampled this tick */
+	struct mem_figures	figures;
+	unsigned		signal_count;	/* signals (or attempts) in a row */
+	uint64_t		quiet_until;	/* tick number before which it is left alone */
+	bool			signal_failed;	/* the last attempt failed: it is not going away */
+};
+
+static struct {
+	uint64_t	maximum_size_limit;	/* 0: unset, here and below */
+	uint64_t	total_size_limit;
+	uint64_t	free_size_minimum;
+	uint64_t	threshold_size;
+	uint64_t	increase_limit;
+	int		signo;
+} config = { .threshold_size = 10 << 20, .signo = SIGINT };
+
+static struct hmap by_pid;
+static struct mem_proc **procs;
+static size_t proc_count, proc_cap;
+static uint64_t tick_number;
+static bool have_total;
+static uint64_t total_size;
+static bool free_unreadable_logged;
+
+/* Pure decisions */
+
+void
+mem_figures_sample(struct mem_figures *f, const struct proc_memory *m, uint64_t threshold)
+{
+	f->current_size = m->rss;
+	f->current_shared_size = m->shared_clean;
+	f->current_private_size = m->private_clean + m->private_dirty;
+	if (f->sample_count++ == 0) {
+		f->largest_size = f->current_size;
+	} else if (f->current_size > f->largest_size &&
+	    f->current_size - f->largest_size > threshold) {
+		f->largest_size = f->current_size;
+		f->increase_count++;
+	}
+}
+
+enum mem_reason
+mem_leak_reason(const struct mem_figures *f, uint64_t maximum_size_limit,
+    uint64_t increase_limit)
+{
+	if (f->sample_count == 0)
+		return MEM_REASON_NONE;
+	if (maximum_size_limit != 0 && f->current_size > maximum_size_limit)
+		return MEM_REASON_MAXIMUM_SIZE;
+	if (increase_limit != 0 && f->increase_count >= increase_limit)
+		return MEM_REASON_INCREASE;
+	return MEM_REASON_NONE;
+}
+
+static int
+larger_private_first(const void *a, const void *b)
+{
+	const struct mem_candidate *x = a, *y = b;
+
+	if (x->private_size != y->private_size)
+		return x->private_size > y->private_size ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static uint64_t
+saturating_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+size_t
+mem_choose(struct mem_candidate *candidates, size_t count, uint64_t excess)
+{
+	size_t chosen = 0;
+
+	qsort(candidates, count, sizeof(*candidates), larger_private_first);
+	for (size_t i = 0; i < count; i++) {
+		candidates[i].chosen = false;
+		if (candidates[i].pending)
+			excess = saturating_sub(excess, candidates[i].private_size);
+	}
+	for (size_t i = 0; i < count && excess > 0; i++) {
+		if (candidates[i].pending)
+			continue;
+		candidates[i].chosen = true;
+		chosen++;
+		excess = saturating_sub(excess, candidates[i].private_size);
+	}
+	return chosen;
+}
+
+uint64_t
+mem_quiet_ticks(unsigned signal_count)
+{
+	uint64_t ticks = QUIET_FIRST_TICKS;
+
+	for (unsigned i = 1; i < signal_count && ticks < QUIET_MAX_TICKS; i++)
+		ticks *= 2;
+	return ticks;
+}
+
+const char *
+mem_reason_name(enum mem_reason reason)
+{
+	static const char *const names[] = {
+		[MEM_REASON_NONE] = "none",
+		[MEM_REASON_MAXIMUM_SIZE] = "maximum-size-limit",
+		[MEM_REASON_INCREASE] = "increase-limit",
+		[MEM_REASON_TOTAL_SIZE] = "total-size-limit",
+		[MEM_REASON_FREE_SIZE] = "free-size-minimum",
+	};
+
+	return names[reason];
+}
+
+/* Options */
+
+static int
+configure_size(const char *key, const char *value, bool zero_ok, uint64_t *out,
+    char *err, size_t err_len)
+{
+	if (size_parse(value, out) == -1 || (!zero_ok && *out == 0)) {
+		snprintf(err, err_len, "%s '%s' is not a size (bytes, or a number with K, M or G%s)",
+		    key, value, zero_ok ? "" : ", more than 0");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+memory_configure(const char *key, const char *value, char *err, size_t err_len)
+{
+	if (strcmp(key, "maximum-size-limit") == 0)
+		return configure_size(key, value, false, &config.maximum_size_limit, err, err_len);
+	if (strcmp(key, "total-size-limit") == 0)
+		return configure_size(key, value, false, &config.total_size_limit, err, err_len);
+	if (strcmp(key, "free-size-minimum") == 0)
+		return configure_size(key, value, false, &config.free_size_minimum, err, err_len);
+	if (strcmp(key, "threshold-size") == 0)
+		return configure_size(key, value, true, &config.threshold_size, err, err_len);
+	if (strcmp(key, "increase-limit") == 0) {
+		char *end;
+		unsigned long long count;
+
+		errno = 0;
+		count = strtoull(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || count == 0) {
+			snprintf(err, err_len, "increase-limit '%s' is not a whole number more than 0", value);
+			return -1;
+		}
+		config.increase_limit = count;
+		return 0;
+	}
+	if (strcmp(key, "signal") == 0) {
+		if ((config.signo = signame_parse(value)) == -1) {
+			snprintf(err, err_len, "signal '%s' is not a signal name or number", value);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, err_len, "unknown option '%s' (memory takes interval, maximum-size-limit, "
+	    "total-size-limit, free-size-minimum, threshold-size, increase-limit, signal)", key);
+	return -1;
+}
+
+static const char *
+signal_text(int signo, char *buf, size_t buf_len)
+{
+	const char *name = signame_name(signo);
+
+	if (name != NULL)
+		return name;
+	snprintf(buf, buf_len, "%d", signo);
+	return buf;
+}
+
+/* Following processes */
+
+static void
+set_health(struct mem_proc *p, enum mem_health health, const char *detail)
+{
+	if (p->health == health)
+		return;
+	switch (health) {
+	case MEM_FOLLOWED:
+		log_info("memory monitor: process readable again process_id=%ld", (long)p->pid);
+		break;
+	case MEM_UNREADABLE:
+		log_warnx("memory monitor: cannot read process memory; skipped until readable "
+		    "process_id=%ld error=%s", (long)p->pid, detail);
+		break;
+	case MEM_GONE:
+		log_info("memory monitor: process gone; no longer sampled process_id=%ld reason=%s",
+		    (long)p->pid, detail);
+		break;
+	case MEM_REUSED:
+		log_warnx("memory monitor: process id now names another process; it will not be "
+		    "sampled or signalled process_id=%ld %s", (long)p->pid, detail);
+		break;
+	}
+	p->health = health;
+}
+
+/* Checks that p->pid still names the process registered; false after logging why not. */
+static bool
+identify(struct mem_proc *p, struct proc_stat *st)
+{
+	char detail[96];
+
+	if (procfs_stat(p->pid, st) == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			set_health(p, MEM_GONE, "exited");
+		else
+			set_health(p, MEM_UNREADABLE, strerror(errno));
+		return false;
+	}
+	if (st->start_ticks != p->start_ticks) {
+		snprintf(detail, sizeof(detail), "registered_start_ticks=%llu found_start_ticks=%llu",
+		    (unsigned long long)p->start_ticks, (unsigned long long)st->start_ticks);
+		set_health(p, MEM_REUSED, detail);
+		return false;
+	}
+	if (st->state == 'Z' || st->state == 'X') {
+		set_health(p, MEM_GONE, "zombie");
+		return false;
+	}
+	return true;
+}
+
+static void
+sample(struct mem_proc *p)
+{
+	struct proc_stat st;
+	struct proc_memory memory;
+
+	p->fresh = false;
+	if (p->health == MEM_GONE || p->health == MEM_REUSED || !identify(p, &st))
+		return;
+	if (procfs_memory(p->pid, &memory) == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			set_health(p, MEM_GONE, "exited");
+		else
+			set_health(p, MEM_UNREADABLE, strerror(errno));
+		return;
+	}
+	set_health(p, MEM_FOLLOWED, NULL);
+	mem_figures_sample(&p->figures, &memory, config.threshold_size);
+	p->fresh = true;
+}
+
+static bool
+may_signal(const struct mem_proc *p)
+{
+	return p->fresh && tick_number >= p->quiet_until;
+}
+
+static bool
+waiting_after_signal(const struct mem_proc *p)
+{
+	return p->fresh && p->signal_count > 0 && tick_number < p->quiet_until &&
+	    !p->signal_failed;
+}
+
+static int
+open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int
+pidfd_signal(int pidfd, int signo)
+{
+#ifdef SYS_pidfd_send_signal
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
+#else
+	(void)pidfd;
+	(void)signo;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * Sends the signal only to the process registered: the pidfd pins a process
+ * before its start time is checked, so a pid reused in between is never hit.
+ * Without pidfds (before Linux 5.3, or out of fds) the window left is the
+ * few microseconds between reading /proc/PID/stat and kill().
+ */
+static int
+send_signal(struct mem_proc *p)
+{
+	struct proc_stat st;
+	int pidfd = open_pidfd(p->pid), result, saved_errno;
+
+	if (pidfd == -1 && errno == ESRCH) {
+		set_health(p, MEM_GONE, "exited");
+		return -1;
+	}
+	if (!identify(p, &st)) {
+		if (pidfd != -1)
+			close(pidfd);
+		errno = ESRCH;
+		return -1;
+	}
+	if (pidfd != -1) {
+		result = pidfd_signal(pidfd, config.signo);
+		saved_errno = errno;
+		close(pidfd);
+		errno = saved_errno;
+		if (result == 0 || errno != ENOSYS)
+			return result;
+	}
+	return kill(p->pid, config.signo);
+}
+
+/* figures: the key=value text saying why, for the warn line. */
+static void
+signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
+{
+	char signo_buf[16];
+	const char *signal_name = signal_text(config.signo, signo_buf, sizeof(signo_buf));
+
+	if (send_signal(p) == -1) {
+		if (errno == ESRCH)
+			return;
+		/* Say so once, and back off as after a signal rather than retry every tick. */
+		if (!p->signal_failed)
+			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
+			    (long)p->pid, signal_name, mem_reason_name(reason));
+		p->signal_failed = true;
+		p->signal_count++;
+		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+		return;
+	}
+	p->signal_failed = false;
+	p->signal_count++;
+	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
+	    "signal_count=%u", (long)p->pid, signal_name, mem_reason_name(reason), figures,
+	    p->signal_count);
+}
+
+static void
+check_leak(struct mem_proc *p)
+{
+	const struct mem_figures *f = &p->figures;
+	enum mem_reason reason;
+	char figures[256];
+
+	if (!may_signal(p))
+		return;
+	reason = mem_leak_reason(f, config.maximum_size_limit, config.increase_limit);
+	if (reason == MEM_REASON_MAXIMUM_SIZE)
+		snprintf(figures, sizeof(figures), "current_size=%llu maximum_size_limit=%llu",
+		    (unsigned long long)f->current_size,
+		    (unsigned long long)config.maximum_size_limit);
+	else if (reason == MEM_REASON_INCREASE)
+		snprintf(figures, sizeof(figures), "current_size=%llu increase_count=%llu "
+		    "increase_limit=%llu threshold_size=%llu", (unsigned long long)f->current_size,
+		    (unsigned long long)f->increase_count, (unsigned long long)config.increase_limit,
+		    (unsigned long long)config.threshold_size);
+	else
+		return;
+	signal_process(p, reason, figures);
+}
+
+/* Shared pages are counted once, as the largest process's; private ones add up. */
+static void
+update_total(void)
+{
+	uint64_t largest_shared = 0, private_sum = 0;
+
+	for (size_t i = 0; i < proc_count; i++) {
+		const struct mem_figures *f = &procs[i]->figures;
+
+		if (!procs[i]->fresh)
+			continue;
+		if (f->current_shared_size > largest_shared)
+			largest_shared = f->current_shared_size;
+		private_sum += f->current_private_size;
+	}
+	total_size = largest_shared + private_sum;
+	have_total = true;
+}
+
+static struct mem_proc *
+find(pid_t pid)
+{
+	return hmap_get(&by_pid, &pid, sizeof(pid));
+}
+
+/*
+ * Signals the largest private processes until excess bytes are dealt with.
+ * what: the figures that made the excess, for each warn line.
+ */
+static int
+shed(enum mem_reason reason, uint64_t excess, const char *what)
+{
+	struct mem_candidate *candidates = calloc(proc_count + 1, sizeof(*candidates));
+	size_t count = 0;
+	char figures[320];
+
+	if (candidates == NULL)
+		return -1;
+	for (size_t i = 0; i < proc_count; i++) {
+		struct mem_proc *p = procs[i];
+
+		/* Neither selectable nor going away: a signal to it failed lately. */
+		if (!p->fresh || (!may_signal(p) && !waiting_after_signal(p)))
+			continue;
+		candidates[count++] = (struct mem_candidate){
+			.pid = p->pid,
+			.private_size = p->figures.current_private_size,
+			.pending = waiting_after_signal(p),
+		};
+	}
+	mem_choose(candidates, count, excess);
+	for (size_t i = 0; i < count; i++) {
+		if (!candidates[i].chosen)
+			continue;
+		snprintf(figures, sizeof(figures), "current_private_size=%llu %s excess=%llu",
+		    (unsigned long long)candidates[i].private_size, what,
+		    (unsigned long long)excess);
+		signal_process(find(candidates[i].pid), reason, figures);
+		excess = saturating_sub(excess, candidates[i].private_size);
+	}
+	free(candidates);
+	return 0;
+}
+
+static int
+check_total(void)
+{
+	char what[128];
+
+	if (config.total_size_limit == 0 || !have_total || total_size <= config.total_size_limit)
+		return 0;
+	snprintf(what, sizeof(what), "total_size=%llu total_size_limit=%llu",
+	    (unsigned long long)total_size, (unsigned long long)config.total_size_limit);
+	return shed(MEM_REASON_TOTAL_SIZE, total_size - config.total_size_limit, what);
+}
+
+static int
+check_free(void)
+{
+	uint64_t free_size;
+	const char *source;
+	char what[128];
+
+	if (config.free_size_minimum == 0)
+		return 0;
+	if (procfs_available_memory(&free_size, &source) == -1) {
+		if (!free_unreadable_logged)
+			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
+		free_unreadable_logged = true;
+		return 0;
+	}
+	free_unreadable_logged = false;
+	if (free_size >= config.free_size_minimum)
+		return 0;
+	snprintf(what, sizeof(what), "free_size=%llu free_size_minimum=%llu source=%s",
+	    (unsigned long long)free_size, (unsigned long long)config.free_size_minimum, source);
+	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, what);
+}
+
+static int
+memory_tick(void)
+{
+	int result = 0;
+
+	tick_number++;
+	for (size_t i = 0; i < proc_count; i++)
+		sample(procs[i]);
+	for (size_t i = 0; i < proc_count; i++)
+		check_leak(procs[i]);
+	update_total();
+	if (check_total() == -1)
+		result = -1;
+	if (check_free() == -1)
+		result = -1;
+	/* Selectable this tick and not signalled: the back-off starts over. */
+	for (size_t i = 0; i < proc_count; i++) {
+		if (may_signal(procs[i]))
+			procs[i]->signal_count = 0;
+	}
+	return result;
+}
+
+/* Registration */
+
+/* The pid now names a process other than the one followed: follow the new one afresh. */
+static void
+refollow(struct mem_proc *p, const struct proc_stat *st)
+{
+	log_info("memory monitor: following the newly registered process with a reused id "
+	    "process_id=%ld", (long)p->pid);
+	memset(&p->figures, 0, sizeof(p->figures));
+	p->start_ticks = st->start_ticks;
+	p->health = MEM_FOLLOWED;
+	p->fresh = false;
+	p->signal_count = 0;
+	p->quiet_until = 0;
+	p->signal_failed = false;
+}
+
+static struct mem_proc *
+follow(pid_t pid)
+{
+	struct mem_proc *p;
+	struct proc_stat st;
+
+	if (proc_count == proc_cap) {
+		size_t new_cap = proc_cap ? proc_cap * 2 : 16;
+		struct mem_proc **grown = realloc(procs, new_cap * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		procs = grown;
+		proc_cap = new_cap;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->pid = pid;
+	p->refs = 1;
+	if (hmap_put(&by_pid, &p->pid, sizeof(p->pid), p) == -1) {
+		free(p);
+		return NULL;
+	}
+	p->index = proc_count;
+	procs[proc_count++] = p;
+	if (procfs_stat(pid, &st) == -1 || st.state == 'Z' || st.state == 'X')
+		set_health(p, MEM_GONE, "exited before it was followed");
+	else
+		p->start_ticks = st.start_ticks;
+	log_debug("memory monitor: following process process_id=%ld", (long)pid);
+	return p;
+}
+
+static int
+memory_add(struct conn *c)
+{
+	struct mem_proc *p;
+	struct proc_stat st;
+
+	if (c->process_id <= 0)
+		return 0;
+	if ((p = find(c->process_id)) == NULL)
+		return follow(c->process_id) == NULL ? -1 : 0;
+	p->refs++;
+	if (procfs_stat(p->pid, &st) == 0 && st.start_ticks != p->start_ticks &&
+	    st.state != 'Z' && st.state != 'X')
+		refollow(p, &st);
+	return 0;
+}
+
+static int
+memory_remove(struct conn *c)
+{
+	struct mem_proc *p;
+
+	if (c->process_id <= 0 || (p = find(c->process_id)) == NULL)
+		return 0;
+	if (--p->refs > 0)
+		return 0;
+	hmap_remove(&by_pid, &p->pid, sizeof(p->pid));
+	procs[p->index] = procs[--proc_count];
+	procs[p->index]->index = p->index;
+	log_debug("memory monitor: dropped process process_id=%ld", (long)p->pid);
+	free(p);
+	return 0;
+}
+
+/* Status */
+
+static bool
+add_size(cJSON *object, const char *key, bool known, uint64_t value)
+{
+	if (!known)
+		return cJSON_AddNullToObject(object, key) != NULL;
+	return cJSON_AddNumberToObject(object, key, (double)value) != NULL;
+}
+
+static cJSON *
+process_status(const struct mem_proc *p)
+{
+	const struct mem_figures *f = &p->figures;
+	bool sampled = f->sample_count > 0;
+	cJSON *entry = cJSON_CreateObject();
+	bool built = entry != NULL &&
+	    add_size(entry, "process_id", true, (uint64_t)p->pid) &&
+	    add_size(entry, "sample_count", true, f->sample_count) &&
+	    add_size(entry, "current_size", sampled, f->current_size) &&
+	    add_size(entry, "current_shared_size", sampled, f->current_shared_size) &&
+	    add_size(entry, "current_private_size", sampled, f->current_private_size) &&
+	    add_size(entry, "maximum_size_limit", config.maximum_size_limit != 0,
+		config.maximum_size_limit) &&
+	    add_size(entry, "threshold_size", true, config.threshold_size) &&
+	    add_size(entry, "increase_count", true, f->increase_count) &&
+	    add_size(entry, "increase_limit", config.increase_limit != 0, config.increase_limit);
+
+	if (!built) {
+		cJSON_Delete(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+static cJSON *
+memory_status(void)
+{
+	cJSON *result = cJSON_CreateObject();
+	cJSON *section = cJSON_AddObjectToObject(result, "memory_monitor");
+	cJSON *processes = NULL;
+	bool built = section != NULL &&
+	    add_size(section, "total_size", have_total, total_size) &&
+	    add_size(section, "total_size_limit", config.total_size_limit != 0,
+		config.total_size_limit) &&
+	    add_size(section, "free_size_minimum", config.free_size_minimum != 0,
+		config.free_size_minimum) &&
+	    (processes = cJSON_AddObjectToObject(section, "processes")) != NULL;
+
+	for (size_t i = 0; built && i < proc_count; i++) {
+		char key[24];
+		cJSON *entry = process_status(procs[i]);
+
+		snprintf(key, sizeof(key), "%ld", (long)procs[i]->pid);
+		built = entry != NULL && cJSON_AddItemToObject(processes, key, entry);
+		if (!built)
+			cJSON_Delete(entry);
+	}
+	if (!built) {
+		cJSON_Delete(result);
+		return NULL;
+	}
+	return result;
+}
+
+/* Life */
+
+static void
+log_size(char *out, size_t out_len, const char *key, uint64_t value)
+{
+	if (value == 0)
+		snprintf(out, out_len, "%s=none", key);
+	else
+		snprintf(out, out_len, "%s=%llu", key, (unsigned long long)value);
+}
+
+static int
+memory_start(void)
+{
+	char maximum[64], total[64], minimum[64], increase[64], signo_buf[16];
+	uint64_t free_size;
+	const char *source;
+
+	log_size(maximum, sizeof(maximum), "maximum_size_limit", config.maximum_size_limit);
+	log_size(total, sizeof(total), "total_size_limit", config.total_size_limit);
+	log_size(minimum, sizeof(minimum), "free_size_minimum", config.free_size_minimum);
+	log_size(increase, sizeof(increase), "increase_limit", config.increase_limit);
+	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
+	    total, minimum, (unsigned long long)config.threshold_size, increase,
+	    signal_text(config.signo, signo_buf, sizeof(signo_buf)));
+	if (config.free_size_minimum != 0) {
+		if (procfs_available_memory(&free_size, &source) == 0)
+			log_info("memory monitor: free memory free_size=%llu source=%s",
+			    (unsigned long long)free_size, source);
+		else
+			log_warn("memory monitor: cannot read free memory");
+	}
+	return 0;
+}
+
+static void
+memory_stop(void)
+{
+	for (size_t i = 0; i < proc_count; i++)
+		free(procs[i]);
+	free(procs);
+	procs = NULL;
+	proc_count = proc_cap = 0;
+	hmap_clear(&by_pid);
+}
+
+const struct mon_ops mon_memory = {
+	.name = "memory",
+	.default_interval_ms = 10000,
+	.configure = memory_configure,
+	.start = memory_start,
+	.tick = memory_tick,
+	.add = memory_add,
+	.remove = memory_remove,
+	.status = memory_status,
+	.stop = memory_stop,
+};

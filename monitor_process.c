@@ -1,0 +1,325 @@
+/*
+ * The process monitor, after the reference's ProcessMonitor: each tick it
+ * reads /proc for the whole tree under ppid, logs one line per process and
+ * keeps the figures for status. CPU utilisation is measured over the time
+ * since the previous tick; a process seen for the first time gets its
+ * lifetime average instead, as ps(1) reports it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "monitor.h"
+#include "monitor_process.h"
+#include "procfs.h"
+
+#define PID_LIMIT	4194304		/* PID_MAX_LIMIT on 64-bit Linux */
+#define COMMAND_MAX	4096
+
+struct pm_process {
+	pid_t		 pid, ppid, pgid;
+	uint64_t	 start_ticks;
+	uint64_t	 cpu_ticks;		/* user + system */
+	uint64_t	 virtual_size, resident_size;
+	double		 cpu_percent;
+	double		 elapsed_time;		/* seconds */
+	char		*command;		/* owned; NULL if out of memory */
+};
+
+static pid_t configured_ppid;			/* 0: the daemon's parent, read each tick */
+
+/* The last capture, sorted by pid. */
+static struct pm_process *tree;
+static size_t tree_count;
+static pid_t tree_root;
+static int64_t tree_taken_ms;			/* monotonic */
+
+static struct proc_stat *scan;			/* reused between ticks */
+static size_t scan_cap;
+static bool scan_failure_logged;
+
+/* Pure parts */
+
+static int
+by_ppid(const void *a, const void *b)
+{
+	const struct pm_link *x = a, *y = b;
+
+	return (x->ppid > y->ppid) - (x->ppid < y->ppid);
+}
+
+static size_t
+first_child(const struct pm_link *links, size_t count, pid_t parent)
+{
+	size_t low = 0, high = count;
+
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+		if (links[middle].ppid < parent)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return low;
+}
+
+size_t
+pm_tree(const struct proc_stat *procs, size_t count, pid_t root,
+    struct pm_link *links, size_t *out)
+{
+	size_t found = 0, next = 0;
+	pid_t parent = root;
+
+	for (size_t i = 0; i < count; i++)
+		links[i] = (struct pm_link){ .ppid = procs[i].ppid, .index = i };
+	qsort(links, count, sizeof(*links), by_ppid);
+	/* Breadth first, using out as the queue; /proc is read non-atomically, so bound it. */
+	for (;;) {
+		for (size_t i = first_child(links, count, parent);
+		    i < count && links[i].ppid == parent && found < count; i++)
+			out[found++] = links[i].index;
+		if (next == found)
+			return found;
+		parent = procs[out[next++]].pid;
+	}
+}
+
+double
+pm_cpu_percent(uint64_t cpu_ticks, long clock_ticks, double seconds)
+{
+	if (clock_ticks <= 0 || seconds <= 0)
+		return 0;
+	return (double)cpu_ticks / (double)clock_ticks / seconds * 100.0;
+}
+
+/* Options */
+
+static int
+process_configure(const char *key, const char *value, char *err, size_t err_len)
+{
+	char *end;
+	long pid;
+
+	if (strcmp(key, "ppid") != 0) {
+		snprintf(err, err_len, "unknown option '%s' (process takes interval, ppid)", key);
+		return -1;
+	}
+	errno = 0;
+	pid = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || pid < 1 || pid > PID_LIMIT) {
+		snprintf(err, err_len, "ppid '%s' is not a process id", value);
+		return -1;
+	}
+	configured_ppid = (pid_t)pid;
+	return 0;
+}
+
+/* Capturing */
+
+static int
+by_pid(const void *a, const void *b)
+{
+	const struct pm_process *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static const struct pm_process *
+previous(pid_t pid)
+{
+	struct pm_process key = { .pid = pid };
+
+	if (tree_count == 0)
+		return NULL;
+	return bsearch(&key, tree, tree_count, sizeof(*tree), by_pid);
+}
+
+static void
+fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t now_ms)
+{
+	long clock_ticks = procfs_clock_ticks();
+	const struct pm_process *before = previous(st->pid);
+	char command[COMMAND_MAX];
+
+	out->pid = st->pid;
+	out->ppid = st->ppid;
+	out->pgid = st->pgid;
+	out->start_ticks = st->start_ticks;
+	out->cpu_ticks = st->utime_ticks + st->stime_ticks;
+	out->virtual_size = st->vsize;
+	out->resident_size = st->rss_pages * (uint64_t)procfs_page_size();
+	out->elapsed_time = uptime - (double)st->start_ticks / (double)clock_ticks;
+	if (out->elapsed_time < 0)
+		out->elapsed_time = 0;
+	/* The same pid and start time: the same process as last tick. */
+	if (before != NULL && before->start_ticks == st->start_ticks &&
+	    out->cpu_ticks >= before->cpu_ticks)
+		out->cpu_percent = pm_cpu_percent(out->cpu_ticks - before->cpu_ticks, clock_ticks,
+		    (double)(now_ms - tree_taken_ms) / 1000.0);
+	else
+		out->cpu_percent = pm_cpu_percent(out->cpu_ticks, clock_ticks, out->elapsed_time);
+	if (procfs_command(st->pid, command, sizeof(command)) == -1)
+		snprintf(command, sizeof(command), "[%s]", st->comm);
+	out->command = strdup(command);
+}
+
+static void
+free_tree(struct pm_process *processes, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(processes[i].command);
+	free(processes);
+}
+
+/* Replaces the last capture with the tree under root now. */
+static int
+capture(pid_t root)
+{
+	ssize_t scanned = procfs_scan(&scan, &scan_cap);
+	struct pm_link *links;
+	size_t *members, count;
+	struct pm_process *fresh;
+	int64_t now_ms = mono_now_ms();
+	double uptime = procfs_uptime();
+
+	if (scanned == -1) {
+		if (!scan_failure_logged)
+			log_warn("process monitor: cannot read /proc");
+		scan_failure_logged = true;
+		return 0;
+	}
+	scan_failure_logged = false;
+	links = calloc((size_t)scanned + 1, sizeof(*links));
+	members = calloc((size_t)scanned + 1, sizeof(*members));
+	count = links && members ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
+	fresh = links && members ? calloc(count + 1, sizeof(*fresh)) : NULL;
+	if (fresh != NULL) {
+		for (size_t i = 0; i < count; i++)
+			fill(&fresh[i], &scan[members[i]], uptime, now_ms);
+		qsort(fresh, count, sizeof(*fresh), by_pid);
+		free_tree(tree, tree_count);
+		tree = fresh;
+		tree_count = count;
+		tree_root = root;
+		tree_taken_ms = now_ms;
+	}
+	free(links);
+	free(members);
+	return fresh != NULL ? 0 : -1;
+}
+
+static pid_t
+root_pid(void)
+{
+	return configured_ppid != 0 ? configured_ppid : getppid();
+}
+
+static int
+process_tick(void)
+{
+	if (capture(root_pid()) == -1)
+		return -1;
+	for (size_t i = 0; i < tree_count; i++) {
+		const struct pm_process *p = &tree[i];
+
+		/* The command goes last: it may hold spaces, and runs to the end of the line. */
+		log_info("process metrics pid=%ld ppid=%ld pgid=%ld cpu_percent=%.1f "
+		    "virtual_size=%llu resident_size=%llu cpu_time=%.2f elapsed_time=%.2f command=%s",
+		    (long)p->pid, (long)p->ppid, (long)p->pgid, p->cpu_percent,
+		    (unsigned long long)p->virtual_size, (unsigned long long)p->resident_size,
+		    (double)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time,
+		    p->command ? p->command : "");
+	}
+	return 0;
+}
+
+/* Status */
+
+static cJSON *
+metrics_entry(const struct pm_process *p)
+{
+	cJSON *entry = cJSON_CreateObject();
+	bool built = entry != NULL &&
+	    cJSON_AddNumberToObject(entry, "process_id", p->pid) &&
+	    cJSON_AddNumberToObject(entry, "parent_process_id", p->ppid) &&
+	    cJSON_AddNumberToObject(entry, "process_group_id", p->pgid) &&
+	    cJSON_AddNumberToObject(entry, "processor_utilization", p->cpu_percent) &&
+	    cJSON_AddNumberToObject(entry, "virtual_size", (double)p->virtual_size) &&
+	    cJSON_AddNumberToObject(entry, "resident_size", (double)p->resident_size) &&
+	    cJSON_AddNumberToObject(entry, "processor_time",
+		(double)p->cpu_ticks / (double)procfs_clock_ticks()) &&
+	    cJSON_AddNumberToObject(entry, "elapsed_time", p->elapsed_time) &&
+	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "");
+
+	if (!built) {
+		cJSON_Delete(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+static cJSON *
+process_status(void)
+{
+	cJSON *result = cJSON_CreateObject();
+	cJSON *section = cJSON_AddObjectToObject(result, "process_monitor");
+	cJSON *metrics = NULL;
+	bool built = section != NULL &&
+	    cJSON_AddNumberToObject(section, "ppid", tree_root) != NULL &&
+	    (metrics = cJSON_AddObjectToObject(section, "metrics")) != NULL;
+
+	for (size_t i = 0; built && i < tree_count; i++) {
+		char key[24];
+		cJSON *entry = metrics_entry(&tree[i]);
+
+		snprintf(key, sizeof(key), "%ld", (long)tree[i].pid);
+		built = entry != NULL && cJSON_AddItemToObject(metrics, key, entry);
+		if (!built)
+			cJSON_Delete(entry);
+	}
+	if (!built) {
+		cJSON_Delete(result);
+		return NULL;
+	}
+	return result;
+}
+
+/* Life */
+
+static int
+process_start(void)
+{
+	pid_t root = root_pid();
+
+	log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
+	    configured_ppid != 0 ? "" : " (the daemon's parent, read again each tick)");
+	/* A first capture gives status figures at once and the first tick a CPU baseline. */
+	return capture(root);
+}
+
+static void
+process_stop(void)
+{
+	free_tree(tree, tree_count);
+	tree = NULL;
+	tree_count = 0;
+	free(scan);
+	scan = NULL;
+	scan_cap = 0;
+}
+
+const struct mon_ops mon_process = {
+	.name = "process",
+	.default_interval_ms = 60000,
+	.configure = process_configure,
+	.start = process_start,
+	.tick = process_tick,
+	.status = process_status,
+	.stop = process_stop,
+};

@@ -1,0 +1,35 @@
+/*
+ * The operations a worker wrapper answers when the daemon forwards them:
+ * diagnostics of its child read from /proc, and signalling it.
+ */
+#ifndef WORKER_OPS_H
+#define WORKER_OPS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+struct wops_child {
+	pid_t		 pid;		/* 0 while no child runs */
+	const char	*name;
+	const char	*command;
+	unsigned	 restarts;
+	const char	*absence;	/* why no child runs, when pid is 0 */
+};
+
+/* Queues one message to the daemon; the caller keeps msg. */
+typedef void	(*wops_send_fn)(const cJSON *msg);
+
+void	wops_init(wops_send_fn send);
+/* Serves one request (a message with "do"); replies go through send. */
+void	wops_serve(const cJSON *request, const struct wops_child *child);
+/* The next sample due on the monotonic clock in ms, or -1 when none is. */
+int64_t	wops_next_deadline(void);
+void	wops_run_due(int64_t now_ms);
+/* The child pid has exited (how says so in words): fail the calls that follow it. */
+void	wops_child_exited(pid_t pid, const char *how);
+/* The connection is gone: the daemon failed those calls already; forget them. */
+void	wops_forget_all(void);
+
+#endif
