@@ -49,9 +49,8 @@ hmap_get(const struct hmap *map, const void *key, size_t key_len)
 }
 
 static int
-grow(struct hmap *map)
+resize(struct hmap *map, size_t new_capacity)
 {
-	size_t new_capacity = map->capacity ? map->capacity * 2 : HMAP_MIN_CAPACITY;
 	struct hmap_slot *old_slots = map->slots;
 	size_t old_capacity = map->capacity;
 
@@ -78,7 +77,8 @@ hmap_put(struct hmap *map, const void *key, size_t key_len, void *value)
 	struct hmap_slot *slot;
 
 	/* Keep the load under 3/4 so probe runs stay short. */
-	if ((map->count + 1) * 4 > map->capacity * 3 && grow(map) == -1)
+	if ((map->count + 1) * 4 > map->capacity * 3 &&
+	    resize(map, map->capacity ? map->capacity * 2 : HMAP_MIN_CAPACITY) == -1)
 		return -1;
 	slot = find_slot(map, hash, key, key_len);
 	if (slot->key == NULL)
@@ -112,6 +112,9 @@ hmap_remove(struct hmap *map, const void *key, size_t key_len)
 		}
 	}
 	map->slots[hole].key = NULL;
+	/* Give back a table a crowd grew: halve it below 1/8 full (it is then 1/4 full). */
+	if (map->capacity > HMAP_MIN_CAPACITY && map->count * 8 < map->capacity)
+		resize(map, map->capacity / 2);
 	return value;
 }
 

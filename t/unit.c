@@ -90,6 +90,13 @@ test_hmap(void)
 	}
 	ok(all_found, "hmap: survivors found, removed gone after 1000 puts and 500 removes");
 	ok(map.count == 500, "hmap: count");
+	for (int i = 1; i < 990; i += 2)
+		hmap_remove(&map, keys[i], strlen(keys[i]));
+	all_found = 1;
+	for (int i = 991; i < 1000; i += 2)
+		all_found &= hmap_get(&map, keys[i], strlen(keys[i])) == keys[i];
+	ok(all_found && map.count == 5 && map.capacity <= 64,
+	    "hmap: shrinks when nearly empty, survivors still found");
 	hmap_clear(&map);
 	ok(hmap_get(&map, "k1", 2) == NULL, "hmap: empty after clear");
 }
