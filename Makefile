@@ -31,9 +31,13 @@ UNIT_SRCS = hmap.c size.c signame.c uuid.c procfs.c monitor_memory.c monitor_pro
 t/unit: t/unit.c $(UNIT_SRCS) *.h
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
+# The load and fault driver of the t/50-* tests.
+t/stress: t/stress.c
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
+
 TEST_FILES ?= t/*.t
 
-check: supervisord t/unit
+check: supervisord t/unit t/stress
 	prove $(TEST_FILES)
 
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
@@ -42,7 +46,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 supervisord-asan: $(SRCS) *.h
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
-check-asan: supervisord-asan t/unit
+check-asan: supervisord-asan t/unit t/stress
 	SUPERVISORD=$(CURDIR)/supervisord-asan \
 	ASAN_OPTIONS=detect_leaks=1:exitcode=23:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -88,6 +92,6 @@ install: supervisord
 	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
 
 clean:
-	rm -f supervisord supervisord-asan $(OBJS) t/unit fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -f supervisord supervisord-asan $(OBJS) t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
 .PHONY: all bench check check-asan fuzz fuzz-smoke install clean
