@@ -41,6 +41,8 @@ struct conn {
 	/* Owned by rpc.c. */
 	cJSON		*state;			/* NULL until registered */
 	char		 connection_id[UUID_STRING_LEN + 1];	/* "" until registered */
+	char		*status_entry;		/* its entry in status as JSON text, or NULL */
+	size_t		 status_entry_len;
 	pid_t		 process_id;		/* registered pid, 0 if none */
 	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
 	struct conn	*reg_prev, *reg_next;	/* registration order */

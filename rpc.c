@@ -371,6 +371,8 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
+static void	cache_status_entry(struct conn *c);
+
 static void
 unregister(struct conn *c)
 {
@@ -379,6 +381,8 @@ unregister(struct conn *c)
 	mon_remove(c);
 	registry_remove(c);
 	c->connection_id[0] = '\0';
+	free(c->status_entry);
+	c->status_entry = NULL;
 }
 
 static void
@@ -413,6 +417,7 @@ op_register(struct rpc_call *call)
 		rpc_fail(call, "Out of memory");
 		return;
 	}
+	cache_status_entry(c);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
 	mon_register(c);
@@ -424,13 +429,13 @@ op_register(struct rpc_call *call)
 
 /* status */
 
-/* Written directly, not built as a tree: status with 10,000 workers copies nothing. */
+/* {"connection_id":…,"process_id":…,"state":{…}} */
 static void
-write_connection(struct jsonw *w, const struct conn *c, bool first)
+write_entry(struct jsonw *w, const struct conn *c)
 {
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
 
-	jsonw_raw(w, first ? "{\"connection_id\":" : ",{\"connection_id\":", first ? 17 : 18);
+	jsonw_raw(w, "{\"connection_id\":", 17);
 	jsonw_string(w, c->connection_id);
 	jsonw_raw(w, ",\"process_id\":", 14);
 	if (pid != NULL)
@@ -440,6 +445,36 @@ write_connection(struct jsonw *w, const struct conn *c, bool first)
 	jsonw_raw(w, ",\"state\":", 9);
 	jsonw_value(w, c->state);
 	jsonw_raw(w, "}", 1);
+}
+
+/*
+ * A connection's status entry changes only when it registers, so it is
+ * written then and status copies the text: no tree walk per status call.
+ */
+static void
+cache_status_entry(struct conn *c)
+{
+	static struct jsonw scratch;
+
+	free(c->status_entry);
+	c->status_entry = NULL;
+	jsonw_reset(&scratch);
+	write_entry(&scratch, c);
+	if (scratch.failed || (c->status_entry = malloc(scratch.len)) == NULL)
+		return;		/* status writes it afresh each time */
+	memcpy(c->status_entry, scratch.buf, scratch.len);
+	c->status_entry_len = scratch.len;
+}
+
+static void
+write_connection(struct jsonw *w, const struct conn *c, bool first)
+{
+	if (!first)
+		jsonw_raw(w, ",", 1);
+	if (c->status_entry != NULL)
+		jsonw_raw(w, c->status_entry, c->status_entry_len);
+	else
+		write_entry(w, c);
 }
 
 static void
