@@ -23,6 +23,7 @@
 #include "jsonline.h"
 #include "log.h"
 #include "signame.h"
+#include "num.h"
 
 #define EXIT_USAGE		2
 /*
@@ -229,7 +230,7 @@ static int
 run_call(struct client *cl)
 {
 	double seconds = wait_seconds(cl->request);
-	int64_t deadline = mono_now_ms() + (int64_t)ceil(seconds * 1000);
+	int64_t deadline = mono_now_ms() + num_ceil(seconds * 1000);
 
 	if (connect_daemon(cl, deadline) == -1)
 		return -1;

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "log.h"
 #include "rpc.h"
+#include "trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
@@ -575,6 +576,7 @@ trim_after_crowd(void)
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+	trim_file_pages();
 	conns_peak = conns_len;
 }
 

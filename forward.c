@@ -9,6 +9,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "rpc.h"
+#include "num.h"
 
 /* Bounds the table however a caller floods a target that never answers. */
 #define MAX_FORWARDS_PER_TARGET 4096
@@ -131,7 +132,7 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	}
 	if (timeout_seconds > 0) {
 		f->timeout_seconds = timeout_seconds;
-		f->deadline = mono_now_ms() + (int64_t)ceil(timeout_seconds * 1000);
+		f->deadline = mono_now_ms() + num_ceil(timeout_seconds * 1000);
 		timer_insert(f);
 	}
 	call_id.valuedouble = (double)f->key.call_id;
@@ -150,8 +151,7 @@ forward_reply(struct conn *c, cJSON *msg)
 	struct fwd_key key = { .target_serial = c->serial };
 	struct fwd *f;
 
-	if (!cJSON_IsNumber(id) || id->valuedouble != trunc(id->valuedouble) ||
-	    fabs(id->valuedouble) > 9e15)
+	if (!cJSON_IsNumber(id) || !num_is_whole(id->valuedouble, 9e15))
 		return false;
 	key.call_id = (int64_t)id->valuedouble;
 	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "num.h"
 
 #define JSONW_MIN_CAP	1024
 #define JSONW_KEEP_CAP	65536	/* larger buffers are freed after use */
@@ -127,7 +128,7 @@ jsonw_number(struct jsonw *w, double value)
 		return;
 	}
 	/* Ids, pids and sizes: integers below 2^53 print exactly, without printf. */
-	if (value == trunc(value) && fabs(value) < 9007199254740992.0) {
+	if (num_is_whole(value, 9007199254740991.0)) {
 		len = format_integer(text, (int64_t)value);
 	} else {
 		/* As cJSON: the shortest of 15 or 17 digits that reads back the same. */

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "rpc.h"
+#include "num.h"
 
 /*
  * The monitors the daemon knows. Adding one means writing its file (which
@@ -68,12 +69,12 @@ parse_interval(const char *text, int64_t *interval_ms, char *err, size_t err_len
 	errno = 0;
 	seconds = strtod(text, &end);
 	if (errno != 0 || end == text || *end != '\0' || !isfinite(seconds) ||
-	    seconds <= 0 || seconds > MAX_INTERVAL_S || llround(seconds * 1000) < 1) {
+	    seconds <= 0 || seconds > MAX_INTERVAL_S || num_round(seconds * 1000) < 1) {
 		snprintf(err, err_len, "interval '%s' is not a number of seconds "
 		    "from 0.001 to %d (such as 10 or 0.5)", text, MAX_INTERVAL_S);
 		return -1;
 	}
-	*interval_ms = llround(seconds * 1000);
+	*interval_ms = num_round(seconds * 1000);
 	return 0;
 }
 

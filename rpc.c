@@ -19,6 +19,7 @@
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
+#include "num.h"
 
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 
@@ -299,7 +300,7 @@ claimed_process_id(struct rpc_call *call, const cJSON *state)
 
 	if (claim == NULL || cJSON_IsNull(claim))
 		return 0;
-	if (!cJSON_IsNumber(claim) || claim->valuedouble != trunc(claim->valuedouble) ||
+	if (!cJSON_IsNumber(claim) || !num_is_whole(claim->valuedouble, 1e9) ||
 	    claim->valuedouble < 1 || claim->valuedouble > 4194304) {
 		rpc_fail(call, "'process_id' in state must be a process id (a positive integer)");
 		return -1;
@@ -565,8 +566,8 @@ op_restart(struct rpc_call *call)
 	if (signal_param != NULL && cJSON_IsString(signal_param))
 		signo = signame_parse(signal_param->valuestring);
 	else if (signal_param != NULL && cJSON_IsNumber(signal_param)) {
-		snprintf(number, sizeof(number), "%.0f", fmin(fmax(signal_param->valuedouble, -1), 1e6));
-		signo = signal_param->valuedouble == trunc(signal_param->valuedouble) ?
+		snprintf(number, sizeof(number), "%.0f", num_clamp(signal_param->valuedouble, -1, 1e6));
+		signo = num_is_whole(signal_param->valuedouble, 1e6) ?
 		    signame_parse(number) : -1;
 	}
 	if (signo == -1) {

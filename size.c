@@ -43,7 +43,7 @@ size_parse(const char *text, uint64_t *bytes)
 	number = strtod(text, &end);
 	if (errno != 0 || end == text || suffix_shift(end, &shift) == -1)
 		return -1;
-	number = ldexp(number, (int)shift);
+	number *= (double)(UINT64_C(1) << shift);
 	if (!(number < 18446744073709551616.0))	/* 2^64, and rejects NaN */
 		return -1;
 	*bytes = (uint64_t)number;

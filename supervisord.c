@@ -30,6 +30,7 @@
 #include "rpc.h"
 #include "signame.h"
 #include "size.h"
+#include "trim.h"
 #include "uuid.h"
 
 #ifndef VERSION
@@ -593,6 +594,8 @@ run_daemon(const struct options *opts)
 	notify_ready_fd(opts->ready_fd);
 	if (status_fd != -1)
 		daemonize_finish(status_fd);
+	/* Start-up code will not run again: an idle daemon keeps only what its loop touches. */
+	trim_file_pages();
 
 	stop_signal = run_loop(&loop);
 

@@ -17,6 +17,7 @@
 #include "procfs.h"
 #include "signame.h"
 #include "worker_ops.h"
+#include "num.h"
 
 #define MAX_SAMPLINGS		32	/* memory_sample calls in progress at once */
 #define MAX_SAMPLES		10000	/* per memory_sample call */
@@ -167,7 +168,7 @@ op_info(const struct wop_call *call)
 	    add_string(reply, "state", state) &&
 	    add_number(reply, "threads", (double)st.num_threads) &&
 	    add_number(reply, "uptime",
-	    round(fmax(0, procfs_uptime() - (double)st.start_ticks / ticks) * 100) / 100) &&
+	    (double)num_round(num_clamp(procfs_uptime() - (double)st.start_ticks / ticks, 0, 1e12) * 100) / 100) &&
 	    add_number(reply, "processor_time", (double)(st.utime_ticks + st.stime_ticks) / ticks) &&
 	    add_number(reply, "virtual_size", (double)st.vsize) &&
 	    add_number(reply, "resident_size", (double)st.rss_pages * (double)procfs_page_size()) &&
@@ -470,7 +471,8 @@ op_memory_sample(const struct wop_call *call)
 	    seconds_param(call, "interval", DEFAULT_INTERVAL, &interval) == -1)
 		return;
 	/* A sample at the start and one per interval up to the duration. */
-	wanted = floor(duration / interval + 1e-9) + 1;
+	wanted = num_clamp(duration / interval + 1e-9, 0, MAX_SAMPLES + 1);
+	wanted = (double)(int64_t)wanted + 1;
 	if (wanted > MAX_SAMPLES) {
 		fail_id(call->id, "Too many samples: %.0f (duration / interval may be at most %d)",
 		    wanted, MAX_SAMPLES - 1);
@@ -490,7 +492,7 @@ op_memory_sample(const struct wop_call *call)
 	}
 	s->pid = st.pid;
 	s->wanted = (unsigned)wanted;
-	s->interval_ms = (int64_t)llround(interval * 1000);
+	s->interval_ms = num_round(interval * 1000);
 	if (s->interval_ms < 1)
 		s->interval_ms = 1;
 	s->started_ms = mono_now_ms();
@@ -557,10 +559,10 @@ op_signal(const struct wop_call *call)
 	int signo;
 
 	if (cJSON_IsNumber(param))
-		snprintf(text, sizeof(text), "%.0f", fmin(fmax(param->valuedouble, -1), 1e6));
+		snprintf(text, sizeof(text), "%.0f", num_clamp(param->valuedouble, -1, 1e6));
 	else
 		snprintf(text, sizeof(text), "%.31s", param->valuestring);
-	signo = cJSON_IsNumber(param) && param->valuedouble != trunc(param->valuedouble) ?
+	signo = cJSON_IsNumber(param) && !num_is_whole(param->valuedouble, 1e6) ?
 	    -1 : signame_parse(text);
 	if (signo == -1) {
 		fail_id(call->id, "Unknown signal '%s'", text);

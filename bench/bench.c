@@ -924,11 +924,10 @@ stripped_size(const char *binary)
 	return st.st_size;
 }
 
-/* small: the same sources built for size (make supervisord-small), or NULL. */
 static void
-binary_size(const char *binary, const char *small)
+binary_size(const char *binary)
 {
-	off_t size = stripped_size(binary), small_size;
+	off_t size = stripped_size(binary);
 	char value[64];
 
 	if (size == -1) {
@@ -936,9 +935,7 @@ binary_size(const char *binary, const char *small)
 		return;
 	}
 	snprintf(value, sizeof(value), "%.1f KiB", size / 1024.0);
-	report("stripped binary, default build", value, size <= 100 * 1024, "<= 100 KiB");
-	if (small != NULL && (small_size = stripped_size(small)) != -1)
-		info("stripped binary, size build", "%.1f KiB (%s)", small_size / 1024.0, small);
+	report("stripped binary", value, size <= 100 * 1024, "<= 100 KiB");
 }
 
 static void
@@ -959,7 +956,7 @@ monitor_tick(const char *binary)
 }
 
 static void
-run(const char *binary, const char *small_binary)
+run(const char *binary)
 {
 	struct rig rig;
 	pid_t pid;
@@ -1002,7 +999,7 @@ run(const char *binary, const char *small_binary)
 	info("fds, RSS after the 10,000 left", "%d, %.2f MiB", fd_count(pid),
 	    proc_field(pid, "status", "VmRSS") / 1024.0);
 	idle(pid, "after the run, 10 connections", false);
-	binary_size(binary, small_binary);
+	binary_size(binary);
 	status = stop_daemon();
 	info("exit on SIGTERM", status == 0 ? "0" : "not clean (status %d)", status);
 	monitor_tick(binary);
@@ -1034,7 +1031,7 @@ main(int argc, char **argv)
 	snprintf(sup_path, sizeof(sup_path), "%s/sup.ipc", tmpdir);
 	snprintf(log_path, sizeof(log_path), "%s/daemon.log", tmpdir);
 	atexit(cleanup);
-	run(binary, argc > 2 ? argv[2] : NULL);
+	run(binary);
 	printf("\n%s: %d target%s missed\n", misses ? "MISS" : "PASS", misses, misses == 1 ? "" : "s");
 	return 0;
 }

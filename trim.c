@@ -1,0 +1,74 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+#include "procfs.h"
+#include "trim.h"
+
+struct mapping {
+	unsigned long	 start, end;
+	char		 perms[5];
+	unsigned long	 inode;
+	unsigned long	 anonymous_kb;
+	int		 complete;	/* its Anonymous: line was seen */
+};
+
+/*
+ * Only pages that were never written are safe to drop: a dropped page is
+ * refilled from the file, so a copy-on-write page (relocations, RELRO)
+ * would lose its contents. smaps says so per mapping, in "Anonymous:".
+ */
+static void
+drop_if_clean(const struct mapping *m, size_t *dropped_kb)
+{
+	if (!m->complete || m->inode == 0 || m->anonymous_kb != 0 || m->perms[1] == 'w')
+		return;
+	if (madvise((void *)m->start, m->end - m->start, MADV_DONTNEED) == 0)
+		*dropped_kb += (m->end - m->start) / 1024;
+}
+
+static int
+parse_header(const char *line, struct mapping *m)
+{
+	memset(m, 0, sizeof(*m));
+	return sscanf(line, "%lx-%lx %4s %*s %*s %lu", &m->start, &m->end,
+	    m->perms, &m->inode) == 4 ? 0 : -1;
+}
+
+static int
+is_header(const char *line)
+{
+	/* "7f3a5c000000-7f3a5c021000 r-xp ...": field lines start "Rss:" and the like. */
+	return isxdigit((unsigned char)line[0]) && !isupper((unsigned char)line[0]);
+}
+
+void
+trim_file_pages(void)
+{
+	struct mapping current = { 0 };
+	size_t dropped_kb = 0;
+	char *text, *line, *next;
+
+	if (procfs_read("/proc/self/smaps", &text, NULL) == -1) {
+		log_debug("trim: cannot read /proc/self/smaps");
+		return;
+	}
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (is_header(line)) {
+			drop_if_clean(&current, &dropped_kb);
+			parse_header(line, &current);
+		} else if (strncmp(line, "Anonymous:", 10) == 0) {
+			current.anonymous_kb = strtoul(line + 10, NULL, 10);
+			current.complete = 1;
+		}
+	}
+	drop_if_clean(&current, &dropped_kb);
+	free(text);
+	log_debug("trim: dropped clean file pages mapped_kb=%zu", dropped_kb);
+}
