@@ -1,0 +1,72 @@
+#!/usr/bin/perl
+# Safety: a register from a connection whose connecting process has gone,
+# SIGHUP, and -d --syslog leaving the caller's output alone.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use IO::Select;
+use POSIX ();
+use Test::More;
+use SupTest;
+
+my $d = start_daemon();
+
+# A process connects, hands the connection to its child and exits; the
+# child then registers. Returns the final reply the child received.
+sub register_after_peer_exits {
+	my (%params) = @_;
+	pipe(my $go_r, my $go_w) or die "pipe: $!";
+	pipe(my $res_r, my $res_w) or die "pipe: $!";
+	my $peer = fork // die "fork: $!";
+	if ($peer == 0) {
+		my $c = $d->client;
+		my $holder = fork // POSIX::_exit(1);
+		if ($holder == 0) {
+			close($go_w);
+			close($res_r);
+			my $state = { name => 'orphan' };
+			$state->{process_id} = $$ if $params{claim_self};
+			<$go_r>;
+			my $r = $c->call_final('register', state => $state);
+			syswrite($res_w, SupTest::json()->encode($r // {}) . "\n");
+			POSIX::_exit(0);
+		}
+		POSIX::_exit(0);
+	}
+	close($go_r);
+	close($res_w);
+	reap_pid($peer, 5);
+	ok(wait_until(sub { !-e "/proc/$peer" }, 5), 'the connecting process is gone');
+	syswrite($go_w, "go\n");
+	close($go_w);
+	my $line;
+	$line = <$res_r> if IO::Select->new($res_r)->can_read(10 * SupTest::slow());
+	close($res_r);
+	return ($peer, defined $line ? SupTest::json()->decode($line) : undef);
+}
+
+subtest 'register without process_id after the connecting process exited is refused' => sub {
+	my ($peer, $r) = register_after_peer_exits();
+	ok($r && $r->{failed}, 'refused') or diag explain $r;
+	like($r->{error} // '', qr/^Refusing to register: the process that connected \(pid $peer\) has exited/,
+	    'and says why');
+	my $status = $d->client->call_final('status');
+	ok(!grep({ ($_->{state}{name} // '') eq 'orphan' } @{ $status->{connections} || [] }),
+	    'nothing registered') or diag explain $status;
+};
+
+subtest 'a process_id claim from a connection whose connecting process exited is refused' => sub {
+	my ($peer, $r) = register_after_peer_exits(claim_self => 1);
+	ok($r && $r->{failed}, 'refused') or diag explain $r;
+	like($r->{error} // '', qr/^Refusing to register: the process that connected \(pid $peer\) has exited/,
+	    'and says why');
+};
+
+subtest 'a live peer still registers' => sub {
+	my $r = $d->client->call_final('register', state => { name => 'alive' });
+	ok($r->{finished} && !$r->{failed}, 'registered') or diag explain $r;
+};
+
+is($d->stop, 0, 'daemon exits 0');
+done_testing;
