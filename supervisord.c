@@ -300,7 +300,8 @@ static void
 setup_signals(void)
 {
 	struct sigaction sa;
-	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+	/* HUP is sent after log rotation; it is logged and ignored, not a stop. */
+	static const int caught_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
 	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
@@ -313,8 +314,8 @@ setup_signals(void)
 	sa.sa_handler = on_signal;
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaction(stop_signals[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
+		sigaction(caught_signals[i], &sa, NULL);
 }
 
 /* Returns the signal that asks us to stop, or 0. */
@@ -326,8 +327,12 @@ read_signals(void)
 	int stop = 0;
 
 	while ((n = read(signal_pipe[0], bytes, sizeof(bytes))) > 0 || (n == -1 && errno == EINTR)) {
-		for (ssize_t i = 0; i < n; i++)
-			stop = bytes[i];
+		for (ssize_t i = 0; i < n; i++) {
+			if (bytes[i] == SIGHUP)
+				log_info("ignoring SIGHUP");
+			else
+				stop = bytes[i];
+		}
 	}
 	return stop;
 }
@@ -364,10 +369,17 @@ daemonize_begin(void)
 		setsid();
 		return status_pipe[1];
 	}
-	close(status_pipe[1]);
-	/* The stop handlers are the daemon's; whoever waits here may interrupt the wait. */
+	/*
+	 * The handlers and the signal pipe are the daemon's: a signal sent to
+	 * the waiting parent must neither land in the daemon's pipe nor be
+	 * ignored; it may interrupt the wait.
+	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	close(signal_pipe[0]);
+	close(signal_pipe[1]);
+	close(status_pipe[1]);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
 		;
 	if (n == 1)

@@ -68,5 +68,14 @@ subtest 'a live peer still registers' => sub {
 	ok($r->{finished} && !$r->{failed}, 'registered') or diag explain $r;
 };
 
-is($d->stop, 0, 'daemon exits 0');
+subtest 'SIGHUP is logged and ignored' => sub {
+	kill 'HUP', $d->pid;
+	ok(wait_until(sub { $d->log =~ /ignoring SIGHUP/ }, 5), 'logged at info') or diag $d->log;
+	ok($d->alive, 'still running');
+	my $r = $d->client->call_final('status');
+	ok($r && $r->{finished}, 'still serving');
+};
+
+is($d->stop, 0, 'SIGTERM still stops it with status 0');
+
 done_testing;
