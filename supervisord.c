@@ -391,20 +391,23 @@ daemonize_begin(void)
 }
 
 static void
-daemonize_finish(int status_fd)
+daemonize_finish(int status_fd, bool use_syslog)
 {
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null_fd != -1) {
 		dup2(null_fd, STDIN_FILENO);
 		dup2(null_fd, STDOUT_FILENO);
-		if (null_fd > STDERR_FILENO)
-			close(null_fd);
 	}
 	if (chdir("/") == -1)
 		log_warn("chdir /");
 	(void)!write(status_fd, "R", 1);
 	close(status_fd);
+	/* The log goes to syslog: hold nothing of the caller's, or $(supervisord -d ...) never returns. */
+	if (use_syslog && null_fd != -1)
+		dup2(null_fd, STDERR_FILENO);
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
 }
 
 /* Returns 0, or -1 with a message in err. */
@@ -605,7 +608,7 @@ run_daemon(const struct options *opts)
 	    opts->socket_path, (long)getpid(), conn_limits.max_connections);
 	notify_ready_fd(opts->ready_fd);
 	if (status_fd != -1)
-		daemonize_finish(status_fd);
+		daemonize_finish(status_fd, opts->use_syslog);
 	/* Start-up code will not run again: an idle daemon keeps only what its loop touches. */
 	trim_file_pages();
 

@@ -78,4 +78,20 @@ subtest 'SIGHUP is logged and ignored' => sub {
 
 is($d->stop, 0, 'SIGTERM still stops it with status 0');
 
+subtest '-d --syslog lets a $(...) capture return' => sub {
+	my $dir = $d->dir;
+	my $socket = "$dir/syslog.ipc";
+	my $pidfile = "$dir/syslog.pid";
+	my $out = "$dir/capture.out";
+	my $sh = spawn(['sh', '-c', 'out=$("$0" -d --syslog -s "$1" -p "$2" 2>&1); echo "status=$? out=$out"',
+	    SupTest::binary(), $socket, $pidfile], stdout => $out);
+	my $status = reap_pid($sh, 10);
+	my $daemon = SupTest::slurp($pidfile) + 0;
+	kill 'TERM', $daemon if $daemon > 1;
+	is($status, 0, 'the capture returned') or kill 'KILL', $sh;
+	is(SupTest::slurp($out), "status=0 out=\n", 'with status 0 and nothing printed');
+	ok(wait_until(sub { !kill(0, $daemon) || SupTest::slurp("/proc/$daemon/stat") =~ /\)\s+Z/ }, 5),
+	    'the daemon stops at SIGTERM') if $daemon > 1;
+};
+
 done_testing;
