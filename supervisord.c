@@ -40,6 +40,8 @@
 #define EXIT_USAGE		2
 #define ACCEPT_RETRY_MS		250	/* after running out of fds */
 #define FIXED_POLLFDS		2	/* signal pipe, listener */
+#define INITIAL_POLLFDS		64
+#define POLL_RETRY_MS		100	/* after poll() itself fails */
 
 struct options {
 	const char		*socket_path;
@@ -464,6 +466,7 @@ struct loop {
 	int		 listen_fd;
 	bool		 accepting;
 	int64_t		 accept_retry_at;	/* -1: until a connection closes */
+	bool		 poll_failing;		/* poll() failed last time; logged once */
 };
 
 static int
@@ -495,7 +498,7 @@ fill_pollfds(struct loop *loop)
 	size_t needed = FIXED_POLLFDS + count;
 
 	if (needed > loop->pollfds_cap) {
-		size_t new_cap = loop->pollfds_cap ? loop->pollfds_cap : 64;
+		size_t new_cap = loop->pollfds_cap;	/* never 0: allocated at start-up */
 		struct pollfd *grown;
 		while (new_cap < needed)
 			new_cap *= 2;
@@ -547,6 +550,17 @@ may_accept_again(const struct loop *loop, int64_t now)
 	    (loop->accept_retry_at >= 0 && now >= loop->accept_retry_at);
 }
 
+/* A failure that persists must not spin the loop or flood the log. */
+static void
+poll_failed(struct loop *loop)
+{
+	if (!loop->poll_failing)
+		log_warn("poll failed; retrying every %d ms", POLL_RETRY_MS);
+	loop->poll_failing = true;
+	/* An empty poll set makes the timeout a pause that a signal still cuts short. */
+	(void)poll(NULL, 0, POLL_RETRY_MS);
+}
+
 static int
 run_loop(struct loop *loop)
 {
@@ -558,8 +572,12 @@ run_loop(struct loop *loop)
 
 		if (poll(loop->pollfds, FIXED_POLLFDS + count, timeout) == -1) {
 			if (errno != EINTR)
-				log_warn("poll");
+				poll_failed(loop);
 			continue;
+		}
+		if (loop->poll_failing) {
+			log_info("poll works again");
+			loop->poll_failing = false;
 		}
 		if (loop->pollfds[0].revents && (stop_signal = read_signals()) != 0)
 			return stop_signal;
@@ -590,6 +608,10 @@ run_daemon(const struct options *opts)
 	log_init(opts->log_level, opts->use_syslog);
 	setup_signals();
 	raise_fd_limit();
+	loop.pollfds = calloc(INITIAL_POLLFDS, sizeof(*loop.pollfds));
+	if (loop.pollfds == NULL)
+		startup_failure("poll set: out of memory");
+	loop.pollfds_cap = INITIAL_POLLFDS;
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
 	rpc_set_restart_target(opts->restart_target);
