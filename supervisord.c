@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "monitor.h"
+#include "monitor_process.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
@@ -615,6 +616,7 @@ run_daemon(const struct options *opts)
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
 	rpc_set_restart_target(opts->restart_target);
+	pm_set_default_parent(getppid());
 	if (opts->daemonize)
 		status_fd = daemonize_begin();
 	if (listener_open(&listener, opts->socket_path, opts->socket_mode,

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # Safety: a register from a connection whose connecting process has gone,
-# SIGHUP, and -d --syslog leaving the caller's output alone.
+# SIGHUP, -d --syslog leaving the caller's output alone, and the process
+# monitor after -d watching the original parent's tree, not the machine.
 use strict;
 use warnings;
 use FindBin;
@@ -8,7 +9,9 @@ use lib "$FindBin::Bin/lib";
 use IO::Select;
 use POSIX ();
 use Test::More;
+use Time::HiRes qw(sleep);
 use SupTest;
+use MonTest;
 
 my $d = start_daemon();
 
@@ -92,6 +95,46 @@ subtest '-d --syslog lets a $(...) capture return' => sub {
 	is(SupTest::slurp($out), "status=0 out=\n", 'with status 0 and nothing printed');
 	ok(wait_until(sub { !kill(0, $daemon) || SupTest::slurp("/proc/$daemon/stat") =~ /\)\s+Z/ }, 5),
 	    'the daemon stops at SIGTERM') if $daemon > 1;
+};
+
+# Starts `supervisord -d -M process:interval=0.2` through @via; returns (pid, socket, log).
+sub background_with_process_monitor {
+	my ($name, @via) = @_;
+	my $dir = $d->dir;
+	my ($socket, $pidfile, $log) = map { "$dir/$name.$_" } qw(ipc pid log);
+	my $starter = spawn([@via, SupTest::binary(), '-d', '-s', $socket, '-p', $pidfile,
+	    '-M', 'process:interval=0.2'], stderr => $log);
+	is(reap_pid($starter, 10), 0, "$name: started");
+	my $pid = SupTest::slurp($pidfile) + 0;
+	sleep 0.6;	# a few ticks
+	return ($pid, $socket, $log);
+}
+
+sub stop_background {
+	my ($pid) = @_;
+	kill 'TERM', $pid if $pid > 1;
+	ok(wait_until(sub { !kill(0, $pid) || SupTest::slurp("/proc/$pid/stat") =~ /\)\s+Z/ }, 5),
+	    'stops at SIGTERM');
+}
+
+subtest '-d: the process monitor watches the tree of the original parent' => sub {
+	my ($pid, $socket, $log) = background_with_process_monitor('tree');
+	my $s = process_section(SupTest::Client->new($socket));
+	is($s->{ppid}, $$, 'ppid is the process that ran supervisord -d') or diag explain $s;
+	ok(!exists $s->{metrics}{$pid}, 'the daemon, now under init, is not in it');
+	ok(!exists $s->{metrics}{1}, 'nor is init');
+	cmp_ok(scalar(keys %{ $s->{metrics} }), '<', 20, 'only a handful of processes');
+	stop_background($pid);
+};
+
+subtest '-d: once the original parent has gone, the process monitor watches nothing' => sub {
+	my ($pid, $socket, $log) = background_with_process_monitor('gone', 'sh', '-c', '"$@"; true', 'sh');
+	my $s = process_section(SupTest::Client->new($socket));
+	is_deeply($s->{metrics}, {}, 'no metrics') or diag explain [ keys %{ $s->{metrics} } ];
+	my @warnings = SupTest::slurp($log) =~ /parent \(pid \d+\) has gone; watching nothing/g;
+	is(scalar @warnings, 1, 'said so once') or diag SupTest::slurp($log);
+	unlike(SupTest::slurp($log), qr/process metrics pid=/, 'and logged no process metrics');
+	stop_background($pid);
 };
 
 done_testing;
