@@ -41,7 +41,7 @@
 #define EXIT_USAGE		2
 #define ACCEPT_RETRY_MS		250	/* after running out of fds */
 #define FIXED_POLLFDS		2	/* signal pipe, listener */
-#define INITIAL_POLLFDS		64
+#define FIRST_GROWTH_POLLFDS	64
 #define POLL_RETRY_MS		100	/* after poll() itself fails */
 
 struct options {
@@ -499,7 +499,9 @@ fill_pollfds(struct loop *loop)
 	size_t needed = FIXED_POLLFDS + count;
 
 	if (needed > loop->pollfds_cap) {
-		size_t new_cap = loop->pollfds_cap;	/* never 0: allocated at start-up */
+		/* pollfds_cap is never below FIXED_POLLFDS: start-up allocates that much. */
+		size_t new_cap = loop->pollfds_cap < FIRST_GROWTH_POLLFDS ?
+		    FIRST_GROWTH_POLLFDS : loop->pollfds_cap;
 		struct pollfd *grown;
 		while (new_cap < needed)
 			new_cap *= 2;
@@ -609,10 +611,6 @@ run_daemon(const struct options *opts)
 	log_init(opts->log_level, opts->use_syslog);
 	setup_signals();
 	raise_fd_limit();
-	loop.pollfds = calloc(INITIAL_POLLFDS, sizeof(*loop.pollfds));
-	if (loop.pollfds == NULL)
-		startup_failure("poll set: out of memory");
-	loop.pollfds_cap = INITIAL_POLLFDS;
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
 	rpc_set_restart_target(opts->restart_target);
@@ -627,6 +625,13 @@ run_daemon(const struct options *opts)
 		startup_failure("%s", err);
 	}
 	mon_start_all();
+	/* Only the fixed entries: the loop grows it where its connections' memory is. */
+	if ((loop.pollfds = calloc(FIXED_POLLFDS, sizeof(*loop.pollfds))) == NULL) {
+		listener_close(&listener);
+		remove_pidfile();
+		startup_failure("poll set: out of memory");
+	}
+	loop.pollfds_cap = FIXED_POLLFDS;
 	loop.listen_fd = listener.fd;
 	log_info("listening socket=%s pid=%ld max_connections=%zu",
 	    opts->socket_path, (long)getpid(), conn_limits.max_connections);
