@@ -303,8 +303,18 @@ peer_pid_still_original(struct rpc_call *call)
 	const struct conn *c = call->conn;
 	struct proc_stat st;
 	long hz = procfs_clock_ticks();
+	bool gone = false;
 
-	if (procfs_stat(c->peer_pid, &st) == -1 || st.state == 'Z' || st.state == 'X') {
+	if (procfs_stat(c->peer_pid, &st) == -1) {
+		if (errno != ENOENT && errno != ESRCH) {
+			/* Out of fds, say: no proof either way, and the caller may try again. */
+			rpc_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
+			    (long)c->peer_pid, strerror(errno));
+			return false;
+		}
+		gone = true;
+	}
+	if (gone || st.state == 'Z' || st.state == 'X') {
 		rpc_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
 		    (long)c->peer_pid);
 		return false;
