@@ -8,6 +8,7 @@
 #include <malloc.h>
 #endif
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "rpc.h"
@@ -123,6 +124,7 @@ adopt(int fd)
 	}
 	c->fd = fd;
 	c->serial = next_serial++;
+	c->accepted_boot_ms = clock_ms(CLOCK_BOOTTIME);
 	read_peer_credentials(c);
 	rpc_conn_init(c);
 	log_debug("connection opened conn=%llu fd=%d pid=%ld uid=%lu",

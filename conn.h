@@ -22,6 +22,7 @@ struct conn {
 	int		 fd;
 	pid_t		 peer_pid;		/* SO_PEERCRED at accept */
 	uid_t		 peer_uid;
+	int64_t		 accepted_boot_ms;	/* CLOCK_BOOTTIME at accept, to tell a reused peer pid */
 	uint64_t	 serial;		/* never reused; names the connection in logs */
 	size_t		 index;			/* position in the connection array */
 	bool		 closing;		/* closed, freed at the next conn_settle() */

@@ -32,7 +32,10 @@ struct pm_process {
 	char		*command;		/* owned; NULL if out of memory */
 };
 
-static pid_t configured_ppid;			/* 0: the daemon's parent, read each tick */
+static pid_t configured_ppid;			/* 0: the daemon's original parent */
+static pid_t original_parent;			/* before -d; 0 or 1: none */
+static uint64_t original_parent_start;		/* start_ticks, to tell a reused pid */
+static bool parent_gone_logged;
 
 /* The last capture, sorted by pid. */
 static struct pm_process *tree;
@@ -214,16 +217,61 @@ capture(pid_t root)
 	return fresh != NULL ? 0 : -1;
 }
 
+void
+pm_set_default_parent(pid_t pid)
+{
+	struct proc_stat st;
+
+	original_parent = pid;
+	original_parent_start = procfs_stat(pid, &st) == 0 ? st.start_ticks : 0;
+}
+
+static bool
+original_parent_alive(void)
+{
+	struct proc_stat st;
+
+	return original_parent > 1 && procfs_stat(original_parent, &st) == 0 &&
+	    st.state != 'Z' && st.state != 'X' && st.start_ticks == original_parent_start;
+}
+
+/*
+ * The tree to watch, or 0 for none. Once the daemon's original parent has
+ * gone (as after -d), getppid() names init: scanning and logging the whole
+ * machine every tick is never what was asked for.
+ */
 static pid_t
 root_pid(void)
 {
-	return configured_ppid != 0 ? configured_ppid : getppid();
+	if (configured_ppid != 0)
+		return configured_ppid;
+	if (original_parent_alive())
+		return original_parent;
+	if (!parent_gone_logged)
+		log_warnx("process monitor: the daemon's parent (pid %ld) has gone; watching nothing "
+		    "(give ppid= to choose a tree)", (long)original_parent);
+	parent_gone_logged = true;
+	return 0;
+}
+
+/* Replaces the last capture with the tree under root, or with nothing when root is 0. */
+static int
+capture_root(pid_t root)
+{
+	if (root != 0)
+		return capture(root);
+	free_tree(tree, tree_count);
+	tree = NULL;
+	tree_count = 0;
+	tree_root = 0;
+	tree_taken_ms = mono_now_ms();
+	return 0;
 }
 
 static int
 process_tick(void)
 {
-	if (capture(root_pid()) == -1)
+	if (capture_root(root_pid()) == -1)
 		return -1;
 	for (size_t i = 0; i < tree_count; i++) {
 		const struct pm_process *p = &tree[i];
@@ -297,10 +345,11 @@ process_start(void)
 {
 	pid_t root = root_pid();
 
-	log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
-	    configured_ppid != 0 ? "" : " (the daemon's parent, read again each tick)");
+	if (root != 0)
+		log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
+		    configured_ppid != 0 ? "" : " (the daemon's original parent)");
 	/* A first capture gives status figures at once and the first tick a CPU baseline. */
-	return capture(root);
+	return capture_root(root);
 }
 
 static void

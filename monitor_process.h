@@ -8,6 +8,12 @@
 
 struct proc_stat;
 
+/*
+ * The tree watched when no ppid= is given: the daemon's parent as it was
+ * before going to the background. Call before daemonizing.
+ */
+void	pm_set_default_parent(pid_t pid);
+
 /* Scratch space for pm_tree: one per process scanned. */
 struct pm_link {
 	pid_t	ppid;

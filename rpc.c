@@ -16,6 +16,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "monitor.h"
+#include "procfs.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
@@ -291,6 +292,41 @@ is_self_or_descendant(pid_t pid, pid_t ancestor)
 	return false;
 }
 
+/*
+ * SO_PEERCRED names the process that called connect(). It may have handed
+ * the socket on and exited since, and its pid gone to a stranger: a pid
+ * that started after the accept is not the peer.
+ */
+static bool
+peer_pid_still_original(struct rpc_call *call)
+{
+	const struct conn *c = call->conn;
+	struct proc_stat st;
+	long hz = procfs_clock_ticks();
+	bool gone = false;
+
+	if (procfs_stat(c->peer_pid, &st) == -1) {
+		if (errno != ENOENT && errno != ESRCH) {
+			/* Out of fds, say: no proof either way, and the caller may try again. */
+			rpc_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
+			    (long)c->peer_pid, strerror(errno));
+			return false;
+		}
+		gone = true;
+	}
+	if (gone || st.state == 'Z' || st.state == 'X') {
+		rpc_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
+		    (long)c->peer_pid);
+		return false;
+	}
+	if (hz > 0 && (int64_t)(st.start_ticks * 1000 / (uint64_t)hz) > c->accepted_boot_ms) {
+		rpc_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
+		    "pid %ld now belongs to another process", (long)c->peer_pid, (long)c->peer_pid);
+		return false;
+	}
+	return true;
+}
+
 /* Returns the claimed pid, 0 when none was claimed, or -1 after failing the call. */
 static pid_t
 claimed_process_id(struct rpc_call *call, const cJSON *state)
@@ -310,6 +346,8 @@ claimed_process_id(struct rpc_call *call, const cJSON *state)
 		rpc_fail(call, "Cannot verify process_id %ld: the peer's pid is unknown", (long)pid);
 		return -1;
 	}
+	if (!peer_pid_still_original(call))
+		return -1;
 	if (!is_self_or_descendant(pid, call->conn->peer_pid)) {
 		rpc_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
 		    (long)pid, (long)call->conn->peer_pid);
@@ -396,6 +434,9 @@ op_register(struct rpc_call *call)
 	struct jsonw *w;
 
 	if (claimed == -1)
+		return;
+	/* Without a claim the peer's own pid is what the monitors will watch. */
+	if (claimed == 0 && c->process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
 		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));

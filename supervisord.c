@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "monitor.h"
+#include "monitor_process.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
@@ -40,6 +41,8 @@
 #define EXIT_USAGE		2
 #define ACCEPT_RETRY_MS		250	/* after running out of fds */
 #define FIXED_POLLFDS		2	/* signal pipe, listener */
+#define FIRST_GROWTH_POLLFDS	64
+#define POLL_RETRY_MS		100	/* after poll() itself fails */
 
 struct options {
 	const char		*socket_path;
@@ -300,7 +303,8 @@ static void
 setup_signals(void)
 {
 	struct sigaction sa;
-	static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+	/* HUP is sent after log rotation; it is logged and ignored, not a stop. */
+	static const int caught_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
 	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
@@ -313,8 +317,8 @@ setup_signals(void)
 	sa.sa_handler = on_signal;
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-		sigaction(stop_signals[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
+		sigaction(caught_signals[i], &sa, NULL);
 }
 
 /* Returns the signal that asks us to stop, or 0. */
@@ -326,8 +330,12 @@ read_signals(void)
 	int stop = 0;
 
 	while ((n = read(signal_pipe[0], bytes, sizeof(bytes))) > 0 || (n == -1 && errno == EINTR)) {
-		for (ssize_t i = 0; i < n; i++)
-			stop = bytes[i];
+		for (ssize_t i = 0; i < n; i++) {
+			if (bytes[i] == SIGHUP)
+				log_info("ignoring SIGHUP");
+			else
+				stop = bytes[i];
+		}
 	}
 	return stop;
 }
@@ -364,10 +372,17 @@ daemonize_begin(void)
 		setsid();
 		return status_pipe[1];
 	}
-	close(status_pipe[1]);
-	/* The stop handlers are the daemon's; whoever waits here may interrupt the wait. */
+	/*
+	 * The handlers and the signal pipe are the daemon's: a signal sent to
+	 * the waiting parent must neither land in the daemon's pipe nor be
+	 * ignored; it may interrupt the wait.
+	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	close(signal_pipe[0]);
+	close(signal_pipe[1]);
+	close(status_pipe[1]);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
 		;
 	if (n == 1)
@@ -379,20 +394,23 @@ daemonize_begin(void)
 }
 
 static void
-daemonize_finish(int status_fd)
+daemonize_finish(int status_fd, bool use_syslog)
 {
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null_fd != -1) {
 		dup2(null_fd, STDIN_FILENO);
 		dup2(null_fd, STDOUT_FILENO);
-		if (null_fd > STDERR_FILENO)
-			close(null_fd);
 	}
 	if (chdir("/") == -1)
 		log_warn("chdir /");
 	(void)!write(status_fd, "R", 1);
 	close(status_fd);
+	/* The log goes to syslog: hold nothing of the caller's, or $(supervisord -d ...) never returns. */
+	if (use_syslog && null_fd != -1)
+		dup2(null_fd, STDERR_FILENO);
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
 }
 
 /* Returns 0, or -1 with a message in err. */
@@ -449,6 +467,7 @@ struct loop {
 	int		 listen_fd;
 	bool		 accepting;
 	int64_t		 accept_retry_at;	/* -1: until a connection closes */
+	bool		 poll_failing;		/* poll() failed last time; logged once */
 };
 
 static int
@@ -480,7 +499,9 @@ fill_pollfds(struct loop *loop)
 	size_t needed = FIXED_POLLFDS + count;
 
 	if (needed > loop->pollfds_cap) {
-		size_t new_cap = loop->pollfds_cap ? loop->pollfds_cap : 64;
+		/* pollfds_cap is never below FIXED_POLLFDS: start-up allocates that much. */
+		size_t new_cap = loop->pollfds_cap < FIRST_GROWTH_POLLFDS ?
+		    FIRST_GROWTH_POLLFDS : loop->pollfds_cap;
 		struct pollfd *grown;
 		while (new_cap < needed)
 			new_cap *= 2;
@@ -532,6 +553,17 @@ may_accept_again(const struct loop *loop, int64_t now)
 	    (loop->accept_retry_at >= 0 && now >= loop->accept_retry_at);
 }
 
+/* A failure that persists must not spin the loop or flood the log. */
+static void
+poll_failed(struct loop *loop)
+{
+	if (!loop->poll_failing)
+		log_warn("poll failed; retrying every %d ms", POLL_RETRY_MS);
+	loop->poll_failing = true;
+	/* An empty poll set makes the timeout a pause that a signal still cuts short. */
+	(void)poll(NULL, 0, POLL_RETRY_MS);
+}
+
 static int
 run_loop(struct loop *loop)
 {
@@ -543,8 +575,12 @@ run_loop(struct loop *loop)
 
 		if (poll(loop->pollfds, FIXED_POLLFDS + count, timeout) == -1) {
 			if (errno != EINTR)
-				log_warn("poll");
+				poll_failed(loop);
 			continue;
+		}
+		if (loop->poll_failing) {
+			log_info("poll works again");
+			loop->poll_failing = false;
 		}
 		if (loop->pollfds[0].revents && (stop_signal = read_signals()) != 0)
 			return stop_signal;
@@ -578,6 +614,7 @@ run_daemon(const struct options *opts)
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
 	rpc_set_restart_target(opts->restart_target);
+	pm_set_default_parent(getppid());
 	if (opts->daemonize)
 		status_fd = daemonize_begin();
 	if (listener_open(&listener, opts->socket_path, opts->socket_mode,
@@ -588,12 +625,19 @@ run_daemon(const struct options *opts)
 		startup_failure("%s", err);
 	}
 	mon_start_all();
+	/* Only the fixed entries: the loop grows it where its connections' memory is. */
+	if ((loop.pollfds = calloc(FIXED_POLLFDS, sizeof(*loop.pollfds))) == NULL) {
+		listener_close(&listener);
+		remove_pidfile();
+		startup_failure("poll set: out of memory");
+	}
+	loop.pollfds_cap = FIXED_POLLFDS;
 	loop.listen_fd = listener.fd;
 	log_info("listening socket=%s pid=%ld max_connections=%zu",
 	    opts->socket_path, (long)getpid(), conn_limits.max_connections);
 	notify_ready_fd(opts->ready_fd);
 	if (status_fd != -1)
-		daemonize_finish(status_fd);
+		daemonize_finish(status_fd, opts->use_syslog);
 	/* Start-up code will not run again: an idle daemon keeps only what its loop touches. */
 	trim_file_pages();
 

@@ -196,7 +196,8 @@ add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
 static int
 write_file(const char *path, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Whoever reaches the socket names the path: never truncate or follow into a file. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd == -1)
 		return -1;
@@ -229,7 +230,10 @@ dump_smaps(const struct wop_call *call, const char *path)
 		return -1;
 	}
 	if (write_file(path, text, len) == -1) {
-		fail_id(call->id, "Cannot write %s: %s", path, strerror(errno));
+		if (errno == EEXIST)
+			fail_id(call->id, "File exists: %s (memory_dump never overwrites)", path);
+		else
+			fail_id(call->id, "Cannot write %s: %s", path, strerror(errno));
 		free(text);
 		return -1;
 	}

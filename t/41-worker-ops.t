@@ -74,6 +74,22 @@ subtest 'memory_dump with path writes the full smaps' => sub {
 	is($r->{error}, "Parameter 'path' of 'memory_dump' must be a string", 'path must be a string');
 };
 
+subtest 'memory_dump never overwrites an existing file' => sub {
+	my $path = scratch_dir() . '/precious';
+	open(my $fh, '>', $path) or die "$path: $!";
+	print $fh "keep me\n";
+	close($fh);
+	my $r = forward_final({ do => 'memory_dump', path => $path });
+	ok($r->{failed}, 'dumping onto an existing file fails');
+	is($r->{error}, "File exists: $path (memory_dump never overwrites)", 'and says why');
+	is(slurp($path), "keep me\n", 'the file is intact');
+	my $link = scratch_dir() . '/link-to-precious';
+	symlink($path, $link) or die "symlink: $!";
+	$r = forward_final({ do => 'memory_dump', path => $link });
+	ok($r->{failed}, 'a symlink is not followed');
+	is(slurp($path), "keep me\n", 'its target is intact');
+};
+
 subtest 'thread_dump' => sub {
 	my $r = forward_final({ do => 'thread_dump' });
 	ok($r->{finished} && !$r->{failed}, 'finished') or diag explain $r;

@@ -271,6 +271,12 @@ worker_line(struct peer *p, const char *line)
 		p->registered = true;
 		return;
 	}
+	/* Out of fds the daemon cannot check who connected: it says so, and we ask again. */
+	if (!p->registered && id == 2 && strstr(line, "\"error\":\"Cannot verify the process that connected") != NULL) {
+		stats.refused++;
+		worker_register(p);
+		return;
+	}
 	problem("worker %zu: unexpected line: %.200s", (size_t)(p - peers), line);
 }
 
