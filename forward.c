@@ -104,14 +104,17 @@ fwd_new(struct rpc_call *call, struct conn *target)
 	return f;
 }
 
-/* Every member named key: JSON text may repeat a name. */
+/* Every member named key, in one pass: JSON text may repeat a name. */
 static void
 delete_members(cJSON *object, const char *key)
 {
-	cJSON *item;
+	cJSON *item = object->child, *next;
 
-	while ((item = cJSON_GetObjectItemCaseSensitive(object, key)) != NULL)
-		cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+	for (; item != NULL; item = next) {
+		next = item->next;
+		if (item->string != NULL && strcmp(item->string, key) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+	}
 }
 
 void

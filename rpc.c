@@ -22,6 +22,8 @@
 #include "num.h"
 
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
+#define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
+#define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 
 static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
@@ -356,6 +358,61 @@ merge_state(cJSON *into, cJSON *from)
 	return 0;
 }
 
+static size_t
+member_count(const cJSON *object)
+{
+	size_t count = 0;
+
+	for (const cJSON *item = object != NULL ? object->child : NULL; item != NULL; item = item->next)
+		count++;
+	return count;
+}
+
+/*
+ * The connection's state with from merged in, as a new tree; the old one
+ * is kept until the registration cannot fail any more. The caps bound what
+ * every status reply carries and keep the merge's name lookups (linear in
+ * the state) cheap: a request may hold far more members than a state.
+ * Returns NULL after failing the call.
+ */
+static cJSON *
+merged_state(struct rpc_call *call, const cJSON *old, cJSON *from)
+{
+	struct jsonw printed = { 0 };
+	cJSON *merged;
+	size_t count;
+
+	if (member_count(from) > MAX_STATE_MEMBERS) {
+		rpc_fail(call, "State too large: %zu members (at most %d)",
+		    member_count(from), MAX_STATE_MEMBERS);
+		return NULL;
+	}
+	merged = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
+	if (merged == NULL || merge_state(merged, from) == -1) {
+		cJSON_Delete(merged);
+		rpc_fail(call, "Out of memory");
+		return NULL;
+	}
+	if ((count = member_count(merged)) > MAX_STATE_MEMBERS) {
+		cJSON_Delete(merged);
+		rpc_fail(call, "State too large: %zu members once merged (at most %d)",
+		    count, MAX_STATE_MEMBERS);
+		return NULL;
+	}
+	jsonw_value(&printed, merged);
+	if (printed.failed || printed.len > MAX_STATE_BYTES) {
+		if (printed.failed)
+			rpc_fail(call, "Out of memory");
+		else
+			rpc_fail(call, "State too large: %zu bytes as JSON (at most %d)",
+			    printed.len, MAX_STATE_BYTES);
+		cJSON_Delete(merged);
+		merged = NULL;
+	}
+	free(printed.buf);
+	return merged;
+}
+
 static int
 set_state_number(cJSON *state, const char *key, double value)
 {
@@ -394,6 +451,7 @@ op_register(struct rpc_call *call)
 	char connection_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
 	struct jsonw *w;
+	cJSON *merged;
 
 	if (claimed == -1)
 		return;
@@ -401,18 +459,17 @@ op_register(struct rpc_call *call)
 		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if (c->state == NULL && (c->state = cJSON_CreateObject()) == NULL) {
-		rpc_fail(call, "Out of memory");
+	if ((merged = merged_state(call, c->state, state)) == NULL)
 		return;
-	}
 	unregister(c);
+	cJSON_Delete(c->state);
+	c->state = merged;
 	if (claimed > 0)
 		c->process_id = claimed;
 	else if (c->process_id == 0)
 		c->process_id = c->peer_pid;
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (merge_state(c->state, state) == -1 ||
-	    set_state_number(c->state, "process_id", c->process_id) == -1 ||
+	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
 	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
 	    registry_add(c, connection_id) == -1) {
 		rpc_fail(call, "Out of memory");
