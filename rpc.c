@@ -24,6 +24,7 @@
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
+#define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
 
 static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
@@ -675,6 +676,25 @@ id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
 	return raw;
 }
 
+/* Bytes of id as every reply echoes it. */
+static size_t
+id_echo_len(const cJSON *id)
+{
+	struct jsonw printed = { 0 };
+	size_t len;
+
+	if (cJSON_IsRaw(id))
+		return strlen(id->valuestring);
+	if (!cJSON_IsString(id))
+		return 0;	/* a parsed number prints short */
+	if ((len = strlen(id->valuestring)) > MAX_ID_BYTES)
+		return len;
+	jsonw_value(&printed, id);
+	len = printed.len;
+	free(printed.buf);
+	return len;
+}
+
 static void
 route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 {
@@ -697,6 +717,11 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		}
 		log_debug("ignoring a reply to no open call conn=%llu",
 		    (unsigned long long)c->serial);
+		return;
+	}
+	if (id_echo_len(call.id) > MAX_ID_BYTES) {
+		call.id = NULL;
+		rpc_fail(&call, "Bad request: 'id' is too long (at most %d bytes)", MAX_ID_BYTES);
 		return;
 	}
 	if (!cJSON_IsString(op)) {

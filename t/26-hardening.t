@@ -73,6 +73,60 @@ sub status_latency_behind {
 	$c->close;
 }
 
+# ids: every reply echoes one, so a long one is refused once, without it.
+{
+	my $c = $d->client;
+	$c->send({ id => 'x' x 300, do => 'status' });
+	my $reply = $c->recv;
+	ok($reply && $reply->{failed} && !exists $reply->{id}, 'a 300-byte id is refused, not echoed');
+	is($reply->{error}, "Bad request: 'id' is too long (at most 256 bytes)", '... saying why');
+	my $id = 'y' x 254;
+	$c->send({ id => $id, do => 'status' });
+	my ($ok) = $c->collect($id);
+	ok($ok && $ok->{finished} && !$ok->{failed} && $ok->{id} eq $id, 'a 256-byte id (quotes included) is served');
+	$c->send_raw('{"id":1' . ('0' x 300) . ",\"do\":\"status\"}\n");
+	$reply = $c->recv;
+	ok($reply && $reply->{failed} && !exists $reply->{id}, 'a number id written with 301 digits is refused');
+	$c->close;
+}
+
+# forwards: capped per caller, and timers expire in deadline order.
+{
+	my $worker = $d->client;
+	my $wid = $worker->call_final('register')->{connection_id};
+	my $c = $d->client;
+	$c->send_raw(join('', map {
+	    qq({"id":$_,"do":"forward","connection_id":"$wid","timeout":1,"operation":{"do":"x"}}\n) }
+	    map { 2 * $_ } 1 .. 1025));
+	my $reply = $c->recv;
+	is($reply && $reply->{id}, 2050, 'the 1025th forward in flight from one caller fails at once');
+	is($reply->{error}, 'Too many forwards in flight from this connection (at most 1024)', '... saying why');
+	my $other = $d->client;
+	my @r = $other->call('forward', connection_id => $wid, timeout => 0.2, operation => { do => 'x' });
+	is($r[-1]{error}, 'Timed out', 'another caller may still forward to the same target');
+	my %timed_out;
+	while (keys %timed_out < 1024 && defined(my $msg = $c->recv(5))) {
+		$timed_out{ $msg->{id} } = 1 if ($msg->{error} // '') eq 'Timed out';
+	}
+	is(scalar keys %timed_out, 1024, 'all 1024 forwards time out');
+	@r = $c->call('forward', connection_id => $wid, timeout => 0.1, operation => { do => 'x' });
+	is($r[-1]{error}, 'Timed out', 'once they are over, the caller may forward again');
+
+	my $n = 300;
+	$c->send_raw(join('', map {
+	    my $timeout = 0.3 + ($n - $_) * 0.005;
+	    qq({"id":$_,"do":"forward","connection_id":"$wid","timeout":$timeout,"operation":{"do":"x"}}\n) }
+	    1 .. $n));
+	my @order;
+	while (@order < $n && defined(my $msg = $c->recv(5))) {
+		push @order, $msg->{id} if ($msg->{error} // '') eq 'Timed out';
+	}
+	is_deeply(\@order, [reverse 1 .. $n], 'forwards with decreasing timeouts time out latest-sent first');
+	$worker->close;
+	$c->close;
+	$other->close;
+}
+
 ok($d->alive, 'daemon still running');
 is($d->stop, 0, 'clean exit');
 done_testing();
