@@ -91,6 +91,7 @@ end_message(struct conn *c)
 	else
 		start = 0;	/* "{}" */
 	conn_send(c, w->buf + start, w->len - start);
+	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
 }
 
 void
@@ -519,10 +520,11 @@ cache_status_entry(struct conn *c)
 	c->status_entry = NULL;
 	jsonw_reset(&scratch);
 	write_entry(&scratch, c);
-	if (scratch.failed || (c->status_entry = malloc(scratch.len)) == NULL)
-		return;		/* status writes it afresh each time */
-	memcpy(c->status_entry, scratch.buf, scratch.len);
-	c->status_entry_len = scratch.len;
+	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
+		memcpy(c->status_entry, scratch.buf, scratch.len);
+		c->status_entry_len = scratch.len;
+	}	/* else status writes it afresh each time */
+	jsonw_reset(&scratch);
 }
 
 static void
