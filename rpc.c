@@ -659,10 +659,22 @@ id_is_valid(const cJSON *id)
 	return id == NULL || cJSON_IsNumber(id) || cJSON_IsString(id);
 }
 
+static bool
+has_control_byte(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)text[i] < 0x20)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Ids are echoed as the request spelled them (1.0, 1e3, integers past 2^53,
- * escapes), falling back on the parsed value. The line is not needed once
- * parsed, so the id's text is ended with a NUL where it lies.
+ * escapes), falling back on the parsed value, which is printed escaped: a
+ * raw tab or CR is tolerated inside a request's string but is not JSON in
+ * a reply. The line is not needed once parsed, so the id's text is ended
+ * with a NUL where it lies.
  */
 static const cJSON *
 id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
@@ -670,7 +682,8 @@ id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
 	size_t start, end;
 
 	if (id == NULL || !jsonscan_member(line, len, "id", &start, &end) ||
-	    end >= len || cJSON_IsString(id) != (line[start] == '"'))
+	    end >= len || cJSON_IsString(id) != (line[start] == '"') ||
+	    has_control_byte(line + start, end - start))
 		return id;
 	line[end] = '\0';
 	raw->type = cJSON_Raw;

@@ -90,6 +90,20 @@ sub status_latency_behind {
 	$c->close;
 }
 
+# ids: raw control bytes inside a string id are echoed escaped.
+{
+	my $c = $d->client;
+	for my $case (["a\tb", 'a tab'], ["a\rb", 'a carriage return']) {
+		my ($raw, $name) = @$case;
+		$c->send_raw(qq({"id":"$raw","do":"nope"}\n));
+		my $line = $c->recv_line;
+		my $reply = eval { SupTest::json()->decode($line // '') };
+		ok($reply, "the reply to an id holding $name is valid JSON") or diag($line);
+		is($reply && $reply->{id}, $raw, '... and echoes the id');
+	}
+	$c->close;
+}
+
 # forwards: capped per caller, and timers expire in deadline order.
 {
 	my $worker = $d->client;
