@@ -52,6 +52,7 @@ rpc_conn_init(struct conn *c)
 
 /* Every message is written here first, then queued with one conn_send. */
 static struct jsonw out_line;
+static const cJSON *out_id;	/* the id of the message in out_line */
 
 /*
  * Starts a message: {"id":ID,"finished":true. The caller appends members,
@@ -64,6 +65,7 @@ begin_message(const cJSON *id, bool finished)
 	struct jsonw *w = &out_line;
 
 	jsonw_reset(w);
+	out_id = id;
 	jsonw_raw(w, "{", 1);
 	if (id != NULL) {
 		jsonw_raw(w, ",\"id\":", 6);
@@ -72,6 +74,46 @@ begin_message(const cJSON *id, bool finished)
 	if (finished)
 		jsonw_raw(w, ",\"finished\":true", 16);
 	return w;
+}
+
+/* Writes id's JSON text into out without allocating; returns its length, or 0 if it cannot. */
+static size_t
+id_text(const cJSON *id, char *out, size_t out_len)
+{
+	int len = -1;
+
+	if (cJSON_IsRaw(id)) {
+		len = snprintf(out, out_len, "%s", id->valuestring);
+	} else if (cJSON_IsString(id)) {
+		for (const char *p = id->valuestring; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+				return 0;	/* would need escaping */
+		}
+		len = snprintf(out, out_len, "\"%s\"", id->valuestring);
+	} else if (cJSON_IsNumber(id) && isfinite(id->valuedouble)) {
+		len = snprintf(out, out_len, "%.17g", id->valuedouble);
+	}
+	return len > 0 && (size_t)len < out_len ? (size_t)len : 0;
+}
+
+/*
+ * The writer failed (out of memory, or a value cJSON cannot print): answer
+ * with a fixed failure rather than nothing, so no caller waits forever.
+ */
+static void
+send_fallback_failure(struct conn *c, const cJSON *id)
+{
+	static const char tail[] = "\"finished\":true,\"failed\":true,\"error\":\"Out of memory\"}\n";
+	char line[MAX_ID_BYTES + 128], id_buf[MAX_ID_BYTES + 32];
+	size_t id_len = id != NULL ? id_text(id, id_buf, sizeof(id_buf)) : 0;
+	int len;
+
+	if (id_len > 0)
+		len = snprintf(line, sizeof(line), "{\"id\":%.*s,%s", (int)id_len, id_buf, tail);
+	else
+		len = snprintf(line, sizeof(line), "{%s", tail);
+	if (len > 0 && (size_t)len < sizeof(line))
+		conn_send(c, line, (size_t)len);
 }
 
 static void
@@ -84,6 +126,8 @@ end_message(struct conn *c)
 	if (w->failed) {
 		log_warnx("out of memory printing a reply conn=%llu",
 		    (unsigned long long)c->serial);
+		jsonw_reset(w);
+		send_fallback_failure(c, out_id);
 		return;
 	}
 	if (w->buf[1] == ',')
