@@ -16,6 +16,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "monitor.h"
+#include "procfs.h"
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
@@ -301,40 +302,18 @@ serve_request(struct rpc_call *call, const char *op_name)
 
 /* register */
 
-static int
-read_parent_pid(pid_t pid, pid_t *parent)
-{
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
-	char *close_paren;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: parse after the last ')'. */
-	close_paren = strrchr(buf, ')');
-	if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", parent) != 1)
-		return -1;
-	return 0;
-}
-
 static bool
 is_self_or_descendant(pid_t pid, pid_t ancestor)
 {
 	/* Bounded walk: pid namespaces nest at most 32 deep and trees are shallow. */
 	for (int depth = 0; depth < 4096; depth++) {
-		pid_t parent;
+		struct proc_stat st;
 
 		if (pid == ancestor)
 			return true;
-		if (pid <= 1 || read_parent_pid(pid, &parent) == -1)
+		if (pid <= 1 || procfs_stat(pid, &st) == -1)
 			return false;
-		pid = parent;
+		pid = st.ppid;
 	}
 	return false;
 }
@@ -664,20 +643,12 @@ op_restart(struct rpc_call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char number[16], name[16];
+	char text[64], name[16];
 	pid_t target;
 
-	if (signal_param != NULL && cJSON_IsString(signal_param))
-		signo = signame_parse(signal_param->valuestring);
-	else if (signal_param != NULL && cJSON_IsNumber(signal_param)) {
-		snprintf(number, sizeof(number), "%.0f", num_clamp(signal_param->valuedouble, -1, 1e6));
-		signo = num_is_whole(signal_param->valuedouble, 1e6) ?
-		    signame_parse(number) : -1;
-	}
-	if (signo == -1) {
-		char *text = cJSON_PrintUnformatted(signal_param);
-		rpc_fail(call, "Unknown signal %.*s", text ? utf8_prefix_len(text, 64) : 1, text ? text : "?");
-		cJSON_free(text);
+	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
+	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
+		rpc_fail(call, "Unknown signal '%s'", text);
 		return;
 	}
 	if ((target = restart_pid(call)) == -1)
