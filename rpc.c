@@ -814,8 +814,3 @@ rpc_expire(int64_t now_ms)
 	forward_expire(now_ms);
 }
 
-size_t
-rpc_registered_count(void)
-{
-	return registry_count();
-}
