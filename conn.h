@@ -50,6 +50,7 @@ struct conn {
 	struct fwd_list	 fwd_started;		/* forwards this connection asked for */
 	struct fwd_list	 fwd_targeting;		/* forwards waiting on this connection */
 	size_t		 fwd_targeting_count;
+	size_t		 fwd_started_count;
 };
 
 struct conn_limits {

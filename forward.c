@@ -11,8 +11,9 @@
 #include "rpc.h"
 #include "num.h"
 
-/* Bounds the table however a caller floods a target that never answers. */
+/* Bound the table however a caller floods a target that never answers. */
 #define MAX_FORWARDS_PER_TARGET 4096
+#define MAX_FORWARDS_PER_CALLER 1024
 
 struct fwd_key {
 	uint64_t	target_serial;
@@ -26,28 +27,98 @@ struct fwd {
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
 	int64_t		 deadline;		/* monotonic ms, 0 for none */
+	uint64_t	 timer_order;		/* equal deadlines expire in this order */
+	size_t		 timer_index;		/* in timers, when deadline != 0 */
 	double		 timeout_seconds;
 	LIST_ENTRY(fwd)	 started_entry;		/* in caller->fwd_started */
 	LIST_ENTRY(fwd)	 targeting_entry;	/* in target->fwd_targeting */
-	TAILQ_ENTRY(fwd) timer_entry;		/* in timers, when deadline != 0 */
 };
 
 static struct hmap by_key;
-static TAILQ_HEAD(fwd_timers, fwd) timers = TAILQ_HEAD_INITIALIZER(timers);
+
+/* A binary min-heap of the forwards with a deadline, earliest first. */
+static struct fwd **timers;
+static size_t timer_count, timer_cap;
+static uint64_t timer_next_order;
+
+static bool
+timer_before(const struct fwd *a, const struct fwd *b)
+{
+	if (a->deadline != b->deadline)
+		return a->deadline < b->deadline;
+	return a->timer_order < b->timer_order;
+}
 
 static void
+timer_place(struct fwd *f, size_t index)
+{
+	timers[index] = f;
+	f->timer_index = index;
+}
+
+static void
+timer_sift_up(size_t index)
+{
+	struct fwd *f = timers[index];
+
+	while (index > 0 && timer_before(f, timers[(index - 1) / 2])) {
+		timer_place(timers[(index - 1) / 2], index);
+		index = (index - 1) / 2;
+	}
+	timer_place(f, index);
+}
+
+static void
+timer_sift_down(size_t index)
+{
+	struct fwd *f = timers[index];
+
+	for (;;) {
+		size_t child = 2 * index + 1;
+
+		if (child >= timer_count)
+			break;
+		if (child + 1 < timer_count && timer_before(timers[child + 1], timers[child]))
+			child++;
+		if (!timer_before(timers[child], f))
+			break;
+		timer_place(timers[child], index);
+		index = child;
+	}
+	timer_place(f, index);
+}
+
+static int
 timer_insert(struct fwd *f)
 {
-	struct fwd *later;
+	if (timer_count == timer_cap) {
+		size_t new_cap = timer_cap ? timer_cap * 2 : 64;
+		struct fwd **grown = reallocarray(timers, new_cap, sizeof(*timers));
 
-	/* Timeouts are mostly equal, so the new one usually belongs at the tail. */
-	TAILQ_FOREACH_REVERSE(later, &timers, fwd_timers, timer_entry) {
-		if (later->deadline <= f->deadline) {
-			TAILQ_INSERT_AFTER(&timers, later, f, timer_entry);
-			return;
-		}
+		if (grown == NULL)
+			return -1;
+		timers = grown;
+		timer_cap = new_cap;
 	}
-	TAILQ_INSERT_HEAD(&timers, f, timer_entry);
+	f->timer_order = timer_next_order++;
+	timer_place(f, timer_count++);
+	timer_sift_up(f->timer_index);
+	return 0;
+}
+
+static void
+timer_remove(struct fwd *f)
+{
+	size_t index = f->timer_index;
+	struct fwd *last = timers[--timer_count];
+
+	if (index == timer_count)
+		return;
+	timer_place(last, index);
+	if (index > 0 && timer_before(last, timers[(index - 1) / 2]))
+		timer_sift_up(index);
+	else
+		timer_sift_down(index);
 }
 
 static void
@@ -58,8 +129,9 @@ fwd_free(struct fwd *f)
 	conn_call_ended(f->caller);
 	LIST_REMOVE(f, targeting_entry);
 	f->target->fwd_targeting_count--;
+	f->caller->fwd_started_count--;
 	if (f->deadline != 0)
-		TAILQ_REMOVE(&timers, f, timer_entry);
+		timer_remove(f);
 	cJSON_Delete(f->caller_id);
 	free(f);
 }
@@ -101,17 +173,21 @@ fwd_new(struct rpc_call *call, struct conn *target)
 	LIST_INSERT_HEAD(&call->conn->fwd_started, f, started_entry);
 	LIST_INSERT_HEAD(&target->fwd_targeting, f, targeting_entry);
 	target->fwd_targeting_count++;
+	call->conn->fwd_started_count++;
 	return f;
 }
 
-/* Every member named key: JSON text may repeat a name. */
+/* Every member named key, in one pass: JSON text may repeat a name. */
 static void
 delete_members(cJSON *object, const char *key)
 {
-	cJSON *item;
+	cJSON *item = object->child, *next;
 
-	while ((item = cJSON_GetObjectItemCaseSensitive(object, key)) != NULL)
-		cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+	for (; item != NULL; item = next) {
+		next = item->next;
+		if (item->string != NULL && strcmp(item->string, key) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+	}
 }
 
 void
@@ -126,6 +202,11 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 		    target->connection_id, MAX_FORWARDS_PER_TARGET);
 		return;
 	}
+	if (call->conn->fwd_started_count >= MAX_FORWARDS_PER_CALLER) {
+		rpc_fail(call, "Too many forwards in flight from this connection (at most %d)",
+		    MAX_FORWARDS_PER_CALLER);
+		return;
+	}
 	if ((f = fwd_new(call, target)) == NULL) {
 		rpc_fail(call, "Out of memory");
 		return;
@@ -133,7 +214,12 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	if (timeout_seconds > 0) {
 		f->timeout_seconds = timeout_seconds;
 		f->deadline = mono_now_ms() + num_ceil(timeout_seconds * 1000);
-		timer_insert(f);
+		if (timer_insert(f) == -1) {
+			f->deadline = 0;
+			fwd_free(f);
+			rpc_fail(call, "Out of memory");
+			return;
+		}
 	}
 	call_id.valuedouble = (double)f->key.call_id;
 	call_id.valueint = (int)f->key.call_id;
@@ -180,9 +266,7 @@ forward_conn_gone(struct conn *c)
 int64_t
 forward_next_deadline(void)
 {
-	struct fwd *first = TAILQ_FIRST(&timers);
-
-	return first != NULL ? first->deadline : -1;
+	return timer_count > 0 ? timers[0]->deadline : -1;
 }
 
 void
@@ -190,7 +274,7 @@ forward_expire(int64_t now_ms)
 {
 	struct fwd *f;
 
-	while ((f = TAILQ_FIRST(&timers)) != NULL && f->deadline <= now_ms) {
+	while (timer_count > 0 && (f = timers[0])->deadline <= now_ms) {
 		fail_caller(f, "Timed out");
 		fwd_free(f);
 	}
@@ -200,4 +284,7 @@ void
 forward_free_all(void)
 {
 	hmap_clear(&by_key);
+	free(timers);
+	timers = NULL;
+	timer_count = timer_cap = 0;
 }

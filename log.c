@@ -39,12 +39,6 @@ log_init(enum log_level level, bool use_syslog)
 }
 
 bool
-log_enabled(enum log_level level)
-{
-	return level >= min_level;
-}
-
-bool
 log_uses_syslog(void)
 {
 	return to_syslog;

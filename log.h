@@ -10,7 +10,6 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
 
 int	log_parse_level(const char *name, enum log_level *level);
 void	log_init(enum log_level level, bool use_syslog);
-bool	log_enabled(enum log_level level);
 bool	log_uses_syslog(void);
 void	log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void	log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -55,12 +55,6 @@ registry_first(void)
 	return first;
 }
 
-size_t
-registry_count(void)
-{
-	return by_id.count;
-}
-
 void
 registry_free(void)
 {

@@ -11,7 +11,6 @@ int		 registry_add(struct conn *c, const char *id);
 void		 registry_remove(struct conn *c);
 struct conn	*registry_find(const char *id);
 struct conn	*registry_first(void);
-size_t		 registry_count(void);
 void		 registry_free(void);
 
 #endif

@@ -23,6 +23,9 @@
 #include "num.h"
 
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
+#define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
+#define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
+#define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
 
 static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
@@ -50,6 +53,7 @@ rpc_conn_init(struct conn *c)
 
 /* Every message is written here first, then queued with one conn_send. */
 static struct jsonw out_line;
+static const cJSON *out_id;	/* the id of the message in out_line */
 
 /*
  * Starts a message: {"id":ID,"finished":true. The caller appends members,
@@ -62,6 +66,7 @@ begin_message(const cJSON *id, bool finished)
 	struct jsonw *w = &out_line;
 
 	jsonw_reset(w);
+	out_id = id;
 	jsonw_raw(w, "{", 1);
 	if (id != NULL) {
 		jsonw_raw(w, ",\"id\":", 6);
@@ -70,6 +75,46 @@ begin_message(const cJSON *id, bool finished)
 	if (finished)
 		jsonw_raw(w, ",\"finished\":true", 16);
 	return w;
+}
+
+/* Writes id's JSON text into out without allocating; returns its length, or 0 if it cannot. */
+static size_t
+id_text(const cJSON *id, char *out, size_t out_len)
+{
+	int len = -1;
+
+	if (cJSON_IsRaw(id)) {
+		len = snprintf(out, out_len, "%s", id->valuestring);
+	} else if (cJSON_IsString(id)) {
+		for (const char *p = id->valuestring; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+				return 0;	/* would need escaping */
+		}
+		len = snprintf(out, out_len, "\"%s\"", id->valuestring);
+	} else if (cJSON_IsNumber(id) && isfinite(id->valuedouble)) {
+		len = snprintf(out, out_len, "%.17g", id->valuedouble);
+	}
+	return len > 0 && (size_t)len < out_len ? (size_t)len : 0;
+}
+
+/*
+ * The writer failed (out of memory, or a value cJSON cannot print): answer
+ * with a fixed failure rather than nothing, so no caller waits forever.
+ */
+static void
+send_fallback_failure(struct conn *c, const cJSON *id)
+{
+	static const char tail[] = "\"finished\":true,\"failed\":true,\"error\":\"Out of memory\"}\n";
+	char line[MAX_ID_BYTES + 128], id_buf[MAX_ID_BYTES + 32];
+	size_t id_len = id != NULL ? id_text(id, id_buf, sizeof(id_buf)) : 0;
+	int len;
+
+	if (id_len > 0)
+		len = snprintf(line, sizeof(line), "{\"id\":%.*s,%s", (int)id_len, id_buf, tail);
+	else
+		len = snprintf(line, sizeof(line), "{%s", tail);
+	if (len > 0 && (size_t)len < sizeof(line))
+		conn_send(c, line, (size_t)len);
 }
 
 static void
@@ -82,6 +127,8 @@ end_message(struct conn *c)
 	if (w->failed) {
 		log_warnx("out of memory printing a reply conn=%llu",
 		    (unsigned long long)c->serial);
+		jsonw_reset(w);
+		send_fallback_failure(c, out_id);
 		return;
 	}
 	if (w->buf[1] == ',')
@@ -89,6 +136,7 @@ end_message(struct conn *c)
 	else
 		start = 0;	/* "{}" */
 	conn_send(c, w->buf + start, w->len - start);
+	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
 }
 
 void
@@ -254,40 +302,18 @@ serve_request(struct rpc_call *call, const char *op_name)
 
 /* register */
 
-static int
-read_parent_pid(pid_t pid, pid_t *parent)
-{
-	char path[64], buf[512];
-	FILE *f;
-	size_t n;
-	char *close_paren;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: parse after the last ')'. */
-	close_paren = strrchr(buf, ')');
-	if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", parent) != 1)
-		return -1;
-	return 0;
-}
-
 static bool
 is_self_or_descendant(pid_t pid, pid_t ancestor)
 {
 	/* Bounded walk: pid namespaces nest at most 32 deep and trees are shallow. */
 	for (int depth = 0; depth < 4096; depth++) {
-		pid_t parent;
+		struct proc_stat st;
 
 		if (pid == ancestor)
 			return true;
-		if (pid <= 1 || read_parent_pid(pid, &parent) == -1)
+		if (pid <= 1 || procfs_stat(pid, &st) == -1)
 			return false;
-		pid = parent;
+		pid = st.ppid;
 	}
 	return false;
 }
@@ -394,6 +420,61 @@ merge_state(cJSON *into, cJSON *from)
 	return 0;
 }
 
+static size_t
+member_count(const cJSON *object)
+{
+	size_t count = 0;
+
+	for (const cJSON *item = object != NULL ? object->child : NULL; item != NULL; item = item->next)
+		count++;
+	return count;
+}
+
+/*
+ * The connection's state with from merged in, as a new tree; the old one
+ * is kept until the registration cannot fail any more. The caps bound what
+ * every status reply carries and keep the merge's name lookups (linear in
+ * the state) cheap: a request may hold far more members than a state.
+ * Returns NULL after failing the call.
+ */
+static cJSON *
+merged_state(struct rpc_call *call, const cJSON *old, cJSON *from)
+{
+	struct jsonw printed = { 0 };
+	cJSON *merged;
+	size_t count;
+
+	if (member_count(from) > MAX_STATE_MEMBERS) {
+		rpc_fail(call, "State too large: %zu members (at most %d)",
+		    member_count(from), MAX_STATE_MEMBERS);
+		return NULL;
+	}
+	merged = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
+	if (merged == NULL || merge_state(merged, from) == -1) {
+		cJSON_Delete(merged);
+		rpc_fail(call, "Out of memory");
+		return NULL;
+	}
+	if ((count = member_count(merged)) > MAX_STATE_MEMBERS) {
+		cJSON_Delete(merged);
+		rpc_fail(call, "State too large: %zu members once merged (at most %d)",
+		    count, MAX_STATE_MEMBERS);
+		return NULL;
+	}
+	jsonw_value(&printed, merged);
+	if (printed.failed || printed.len > MAX_STATE_BYTES) {
+		if (printed.failed)
+			rpc_fail(call, "Out of memory");
+		else
+			rpc_fail(call, "State too large: %zu bytes as JSON (at most %d)",
+			    printed.len, MAX_STATE_BYTES);
+		cJSON_Delete(merged);
+		merged = NULL;
+	}
+	free(printed.buf);
+	return merged;
+}
+
 static int
 set_state_number(cJSON *state, const char *key, double value)
 {
@@ -432,6 +513,7 @@ op_register(struct rpc_call *call)
 	char connection_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
 	struct jsonw *w;
+	cJSON *merged;
 
 	if (claimed == -1)
 		return;
@@ -442,18 +524,17 @@ op_register(struct rpc_call *call)
 		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if (c->state == NULL && (c->state = cJSON_CreateObject()) == NULL) {
-		rpc_fail(call, "Out of memory");
+	if ((merged = merged_state(call, c->state, state)) == NULL)
 		return;
-	}
 	unregister(c);
+	cJSON_Delete(c->state);
+	c->state = merged;
 	if (claimed > 0)
 		c->process_id = claimed;
 	else if (c->process_id == 0)
 		c->process_id = c->peer_pid;
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (merge_state(c->state, state) == -1 ||
-	    set_state_number(c->state, "process_id", c->process_id) == -1 ||
+	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
 	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
 	    registry_add(c, connection_id) == -1) {
 		rpc_fail(call, "Out of memory");
@@ -502,10 +583,11 @@ cache_status_entry(struct conn *c)
 	c->status_entry = NULL;
 	jsonw_reset(&scratch);
 	write_entry(&scratch, c);
-	if (scratch.failed || (c->status_entry = malloc(scratch.len)) == NULL)
-		return;		/* status writes it afresh each time */
-	memcpy(c->status_entry, scratch.buf, scratch.len);
-	c->status_entry_len = scratch.len;
+	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
+		memcpy(c->status_entry, scratch.buf, scratch.len);
+		c->status_entry_len = scratch.len;
+	}	/* else status writes it afresh each time */
+	jsonw_reset(&scratch);
 }
 
 static void
@@ -601,20 +683,12 @@ op_restart(struct rpc_call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char number[16], name[16];
+	char text[64], name[16];
 	pid_t target;
 
-	if (signal_param != NULL && cJSON_IsString(signal_param))
-		signo = signame_parse(signal_param->valuestring);
-	else if (signal_param != NULL && cJSON_IsNumber(signal_param)) {
-		snprintf(number, sizeof(number), "%.0f", num_clamp(signal_param->valuedouble, -1, 1e6));
-		signo = num_is_whole(signal_param->valuedouble, 1e6) ?
-		    signame_parse(number) : -1;
-	}
-	if (signo == -1) {
-		char *text = cJSON_PrintUnformatted(signal_param);
-		rpc_fail(call, "Unknown signal %.*s", text ? utf8_prefix_len(text, 64) : 1, text ? text : "?");
-		cJSON_free(text);
+	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
+	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
+		rpc_fail(call, "Unknown signal '%s'", text);
 		return;
 	}
 	if ((target = restart_pid(call)) == -1)
@@ -640,10 +714,22 @@ id_is_valid(const cJSON *id)
 	return id == NULL || cJSON_IsNumber(id) || cJSON_IsString(id);
 }
 
+static bool
+has_control_byte(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)text[i] < 0x20)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Ids are echoed as the request spelled them (1.0, 1e3, integers past 2^53,
- * escapes), falling back on the parsed value. The line is not needed once
- * parsed, so the id's text is ended with a NUL where it lies.
+ * escapes), falling back on the parsed value, which is printed escaped: a
+ * raw tab or CR is tolerated inside a request's string but is not JSON in
+ * a reply. The line is not needed once parsed, so the id's text is ended
+ * with a NUL where it lies.
  */
 static const cJSON *
 id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
@@ -651,12 +737,32 @@ id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
 	size_t start, end;
 
 	if (id == NULL || !jsonscan_member(line, len, "id", &start, &end) ||
-	    end >= len || cJSON_IsString(id) != (line[start] == '"'))
+	    end >= len || cJSON_IsString(id) != (line[start] == '"') ||
+	    has_control_byte(line + start, end - start))
 		return id;
 	line[end] = '\0';
 	raw->type = cJSON_Raw;
 	raw->valuestring = line + start;
 	return raw;
+}
+
+/* Bytes of id as every reply echoes it. */
+static size_t
+id_echo_len(const cJSON *id)
+{
+	struct jsonw printed = { 0 };
+	size_t len;
+
+	if (cJSON_IsRaw(id))
+		return strlen(id->valuestring);
+	if (!cJSON_IsString(id))
+		return 0;	/* a parsed number prints short */
+	if ((len = strlen(id->valuestring)) > MAX_ID_BYTES)
+		return len;
+	jsonw_value(&printed, id);
+	len = printed.len;
+	free(printed.buf);
+	return len;
 }
 
 static void
@@ -681,6 +787,11 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		}
 		log_debug("ignoring a reply to no open call conn=%llu",
 		    (unsigned long long)c->serial);
+		return;
+	}
+	if (id_echo_len(call.id) > MAX_ID_BYTES) {
+		call.id = NULL;
+		rpc_fail(&call, "Bad request: 'id' is too long (at most %d bytes)", MAX_ID_BYTES);
 		return;
 	}
 	if (!cJSON_IsString(op)) {
@@ -743,8 +854,3 @@ rpc_expire(int64_t now_ms)
 	forward_expire(now_ms);
 }
 
-size_t
-rpc_registered_count(void)
-{
-	return registry_count();
-}

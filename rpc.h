@@ -35,7 +35,6 @@ bool	 rpc_conn_awaits_replies(const struct conn *c);
 /* The nearest forward timeout on the monotonic clock in ms, or -1. */
 int64_t	 rpc_next_deadline(void);
 void	 rpc_expire(int64_t now_ms);
-size_t	 rpc_registered_count(void);
 
 /* Replies to a call. fields (may be NULL) is read, not consumed. */
 void	 rpc_reply(const struct rpc_call *call, const cJSON *fields);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "num.h"
 #include "signame.h"
 
 static const struct {
@@ -45,6 +46,36 @@ signame_parse(const char *text)
 			return signals[i].signo;
 	}
 	return -1;
+}
+
+int
+signame_from_json(const cJSON *value, char *text, size_t text_len)
+{
+	size_t len;
+
+	if (text_len == 0)
+		return -1;
+	if (cJSON_IsString(value)) {
+		snprintf(text, text_len, "%s", value->valuestring);
+		/* Cut where a UTF-8 sequence starts, not inside one. */
+		len = strlen(text);
+		if (len < strlen(value->valuestring)) {
+			while (len > 0 && ((unsigned char)value->valuestring[len] & 0xc0) == 0x80)
+				len--;
+			text[len] = '\0';
+		}
+		return signame_parse(value->valuestring);
+	}
+	if (!cJSON_IsNumber(value)) {
+		snprintf(text, text_len, "?");
+		return -1;
+	}
+	if (!num_is_whole(value->valuedouble, 1e15)) {
+		snprintf(text, text_len, "%g", value->valuedouble);
+		return -1;
+	}
+	snprintf(text, text_len, "%.0f", value->valuedouble);
+	return signame_parse(text);
 }
 
 const char *

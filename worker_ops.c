@@ -556,18 +556,12 @@ static void
 op_signal(const struct wop_call *call)
 {
 	const cJSON *param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
-	char text[32];
+	char text[64];
 	struct proc_stat st;
 	const char *name;
 	cJSON *reply;
-	int signo;
+	int signo = signame_from_json(param, text, sizeof(text));
 
-	if (cJSON_IsNumber(param))
-		snprintf(text, sizeof(text), "%.0f", num_clamp(param->valuedouble, -1, 1e6));
-	else
-		snprintf(text, sizeof(text), "%.31s", param->valuestring);
-	signo = cJSON_IsNumber(param) && !num_is_whole(param->valuedouble, 1e6) ?
-	    -1 : signame_parse(text);
 	if (signo == -1) {
 		fail_id(call->id, "Unknown signal '%s'", text);
 		return;

@@ -60,10 +60,8 @@ subtest 'unknown signals are refused, and nothing is sent' => sub {
 	for my $bad ('FOO', 'SIGFOO', '', 'SIG', 0, -1, 99999, 2.5, '9x', 'INT ') {
 		my $r = $c->call_final('restart', signal => $bad);
 		ok($r->{failed} && $r->{finished}, "signal '$bad': a failure");
-		like($r->{error}, qr/^Unknown signal /, "signal '$bad': error says so");
+		is($r->{error}, "Unknown signal '$bad'", "signal '$bad': error says so, quoting it");
 	}
-	is(json()->decode('[' . ($c->call_final('restart', signal => 'NOPE')->{error} =~ s/^Unknown signal //r) . ']')->[0],
-	    'NOPE', 'the error quotes the signal as given');
 	sleep 0.1;
 	is_deeply(\%got, {}, 'no signal reached the parent');
 	is($d->stop, 0, 'exit status 0');

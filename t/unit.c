@@ -71,6 +71,34 @@ test_signame(void)
 }
 
 static void
+test_signame_from_json(void)
+{
+	cJSON *name = cJSON_CreateString("SIGHUP"), *bad = cJSON_CreateString("NOPE");
+	cJSON *number = cJSON_CreateNumber(15), *fraction = cJSON_CreateNumber(2.5);
+	cJSON *huge = cJSON_CreateNumber(1e300), *long_name = cJSON_CreateString("\xc3\xa9\xc3\xa9");
+	char text[64], small[4];
+
+	ok(signame_from_json(name, text, sizeof(text)) == 1 && strcmp(text, "SIGHUP") == 0,
+	    "signal from JSON: a name");
+	ok(signame_from_json(number, text, sizeof(text)) == 15 && strcmp(text, "15") == 0,
+	    "signal from JSON: a number");
+	ok(signame_from_json(bad, text, sizeof(text)) == -1 && strcmp(text, "NOPE") == 0,
+	    "signal from JSON: an unknown name, quoted");
+	ok(signame_from_json(fraction, text, sizeof(text)) == -1 && strcmp(text, "2.5") == 0,
+	    "signal from JSON: a fraction refused, quoted as given");
+	ok(signame_from_json(huge, text, sizeof(text)) == -1 && strcmp(text, "1e+300") == 0,
+	    "signal from JSON: a huge number refused");
+	ok(signame_from_json(long_name, small, sizeof(small)) == -1 && strcmp(small, "\xc3\xa9") == 0,
+	    "signal from JSON: a long name cut between UTF-8 sequences");
+	cJSON_Delete(name);
+	cJSON_Delete(bad);
+	cJSON_Delete(number);
+	cJSON_Delete(fraction);
+	cJSON_Delete(huge);
+	cJSON_Delete(long_name);
+}
+
+static void
 test_hmap(void)
 {
 	struct hmap map = { 0 };
@@ -337,6 +365,7 @@ main(void)
 	test_size();
 	test_uuid();
 	test_signame();
+	test_signame_from_json();
 	test_hmap();
 	test_procfs();
 	test_memory_leak();
