@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "monitor_process.h"
 #include "procfs.h"
+#include "num.h"
 
 #define PID_LIMIT	4194304		/* PID_MAX_LIMIT on 64-bit Linux */
 #define COMMAND_MAX	4096
@@ -160,6 +161,8 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	out->elapsed_time = uptime - (double)st->start_ticks / (double)clock_ticks;
 	if (out->elapsed_time < 0)
 		out->elapsed_time = 0;
+	/* Both terms have hundredths; the difference should not print binary noise. */
+	out->elapsed_time = (double)num_round(out->elapsed_time * 100) / 100;
 	/* The same pid and start time: the same process as last tick. */
 	if (before != NULL && before->start_ticks == st->start_ticks &&
 	    out->cpu_ticks >= before->cpu_ticks)

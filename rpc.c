@@ -31,10 +31,10 @@ static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
 
 void
-rpc_set_restart_target(enum restart_target target)
+rpc_set_restart_target(enum restart_target target, pid_t original_parent)
 {
 	restart_target = target;
-	restart_parent = getppid();
+	restart_parent = original_parent;
 }
 
 bool
@@ -666,9 +666,14 @@ restart_pid(const struct rpc_call *call)
 		return -pid;
 	case RESTART_PARENT:
 		pid = getppid();
-		if (pid != restart_parent || pid <= 1) {
-			rpc_fail(call, "Not restarting: the parent that started supervisord (pid %ld) is gone "
-			    "(it ran with --daemon, or was orphaned) and its parent now is pid %ld, which is not signalled; "
+		if (restart_parent <= 1) {
+			rpc_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; "
+			    "use --restart-target=group, or run supervisord under the process that restarts it");
+			return -1;
+		}
+		if (pid != restart_parent) {
+			rpc_fail(call, "Not restarting: supervisord is no longer a child of the process that started it "
+			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; "
 			    "use --restart-target=group, or run supervisord under the process that restarts it",
 			    (long)restart_parent, (long)pid);
 			return -1;

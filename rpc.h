@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -23,7 +24,8 @@ struct rpc_call {
 };
 
 /* Also remembers the current parent: only that process is ever signalled. */
-void	 rpc_set_restart_target(enum restart_target target);
+/* original_parent: getppid() as main() first saw it, before any fork. */
+void	 rpc_set_restart_target(enum restart_target target, pid_t original_parent);
 void	 rpc_conn_init(struct conn *c);
 /* line is NUL-terminated at line[len] and holds no newline. */
 void	 rpc_handle_line(struct conn *c, char *line, size_t len);

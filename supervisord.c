@@ -601,7 +601,7 @@ run_loop(struct loop *loop)
 }
 
 static int
-run_daemon(const struct options *opts)
+run_daemon(const struct options *opts, pid_t original_parent)
 {
 	struct listener listener;
 	struct loop loop = { .accepting = true };
@@ -613,8 +613,8 @@ run_daemon(const struct options *opts)
 	raise_fd_limit();
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
-	rpc_set_restart_target(opts->restart_target);
-	pm_set_default_parent(getppid());
+	rpc_set_restart_target(opts->restart_target, original_parent);
+	pm_set_default_parent(original_parent);
 	if (opts->daemonize)
 		status_fd = daemonize_begin();
 	if (listener_open(&listener, opts->socket_path, opts->socket_mode,
@@ -668,6 +668,8 @@ main(int argc, char **argv)
 		.socket_gid = (gid_t)-1,
 		.restart_target = RESTART_PARENT,
 	};
+	/* Read first: a parent that exits during start-up would hand us to init. */
+	pid_t original_parent = getppid();
 	int command = parse_options(&opts, argc, argv);
 
 	if (command < argc) {
@@ -681,5 +683,5 @@ main(int argc, char **argv)
 			return client_main(opts.socket_path, argc - command, argv + command);
 		usage_error("unknown command '%s'", word);
 	}
-	return run_daemon(&opts);
+	return run_daemon(&opts, original_parent);
 }

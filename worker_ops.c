@@ -572,8 +572,9 @@ op_signal(const struct wop_call *call)
 		fail_id(call->id, "Cannot signal process %ld: %s", (long)st.pid, strerror(errno));
 		return;
 	}
-	log_info("worker: signalled the child on request pid=%ld signal=%d", (long)st.pid, signo);
 	name = signame_name(signo);
+	log_info("worker: signalled the child on request pid=%ld signal=%s", (long)st.pid,
+	    name != NULL ? name : text);
 	reply = jl_message(call->id, true);
 	finish(call, reply, reply != NULL && add_number(reply, "process_id", st.pid) &&
 	    (name ? add_string(reply, "signal", name) : add_number(reply, "signal", signo)));

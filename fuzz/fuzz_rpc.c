@@ -293,7 +293,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (uuid_init() == -1)
 		abort();
 	/* restart must never signal the fuzzer's parent. */
-	rpc_set_restart_target(RESTART_NONE);
+	rpc_set_restart_target(RESTART_NONE, getppid());
 	/* Small limits, so over-long lines and slow readers are reached quickly. */
 	conn_limits.max_message = 1024;
 	conn_limits.max_buffer = 16384;

@@ -145,7 +145,7 @@ subtest 'a daemon whose parent is gone refuses rather than signal init' => sub {
 	%got = ();
 	my $r = $c->call_final('restart', signal => 'USR1');
 	ok($r->{failed} && $r->{finished}, 'a failure');
-	like($r->{error}, qr/^Not restarting: the parent that started supervisord \(pid \d+\) is gone .*--restart-target=group/,
+	like($r->{error}, qr/^Not restarting: supervisord is no longer a child of the process that started it \(pid \d+; .*--restart-target=group/,
 	    'the error says why and what to do');
 	ok(kill(0, $pid), 'the daemon is still running');
 	is_deeply(\%got, {}, 'nothing signalled here');
