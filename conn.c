@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include "clock.h"
@@ -575,10 +574,7 @@ trim_after_crowd(void)
 {
 	if (conns_peak < TRIM_MIN_PEAK || conns_len * 4 > conns_peak)
 		return;
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-	trim_file_pages();
+	trim_file_pages();	/* it trims the heap too */
 	conns_peak = conns_len;
 }
 

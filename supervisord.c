@@ -635,11 +635,15 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	loop.listen_fd = listener.fd;
 	log_info("listening socket=%s pid=%ld max_connections=%zu",
 	    opts->socket_path, (long)getpid(), conn_limits.max_connections);
+	/*
+	 * Start-up code will not run again: an idle daemon keeps only what its
+	 * loop touches. Before the ready signal, so whoever waits on it sees
+	 * the daemon as it will idle.
+	 */
+	trim_file_pages();
 	notify_ready_fd(opts->ready_fd);
 	if (status_fd != -1)
 		daemonize_finish(status_fd, opts->use_syslog);
-	/* Start-up code will not run again: an idle daemon keeps only what its loop touches. */
-	trim_file_pages();
 
 	stop_signal = run_loop(&loop);
 

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,5 +71,9 @@ trim_file_pages(void)
 	}
 	drop_if_clean(&current, &dropped_kb);
 	free(text);
+#ifdef __GLIBC__
+	/* Start-up's buffers, this one included, are free now: give their pages back too. */
+	malloc_trim(0);
+#endif
 	log_debug("trim: dropped clean file pages mapped_kb=%zu", dropped_kb);
 }

@@ -809,16 +809,19 @@ median_of(double (*timed)(struct rig *), struct rig *rig, int calls)
 static void
 idle(pid_t pid, const char *when, bool judge)
 {
-	long long before = context_switches(pid);
-	long long rss = proc_field(pid, "status", "VmRSS");
-	long long pss = proc_field(pid, "smaps_rollup", "Pss");
-	long long uss = proc_field(pid, "smaps_rollup", "Private_Clean") +
-	    proc_field(pid, "smaps_rollup", "Private_Dirty");
+	long long before, rss, pss, uss;
 	double rate;
 	char figure[96], value[64];
 
+	/* Idle means settled: let the daemon reach poll() after its last reply or ready signal. */
+	usleep(200000);
+	before = context_switches(pid);
 	sleep(IDLE_SECONDS);
 	rate = (double)(context_switches(pid) - before) / IDLE_SECONDS;
+	rss = proc_field(pid, "status", "VmRSS");
+	pss = proc_field(pid, "smaps_rollup", "Pss");
+	uss = proc_field(pid, "smaps_rollup", "Private_Clean") +
+	    proc_field(pid, "smaps_rollup", "Private_Dirty");
 	snprintf(value, sizeof(value), "%.2f /s", rate);
 	snprintf(figure, sizeof(figure), "idle wake-ups, %s", when);
 	if (judge)
