@@ -19,7 +19,7 @@ LIBS	= $(CJSON_LIBS)
 
 DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c jsonscan.c \
 	monitor_memory.c monitor_process.c \
-	hmap.c log.c size.c signame.c uuid.c jsonw.c trim.c
+	hmap.c log.c size.c signame.c uuid.c jsonw.c trim.c selfpipe.c params.c
 CLIENT_SRCS = client.c worker.c worker_ops.c jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 OBJS	= $(SRCS:.c=.o)

@@ -16,6 +16,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "monitor.h"
+#include "params.h"
 #include "procfs.h"
 #include "registry.h"
 #include "rpc.h"
@@ -198,20 +199,10 @@ rpc_line_too_long(struct conn *c)
 
 /* Operations */
 
-enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_OBJECT, PARAM_SIGNAL };
-
-struct param {
-	const char	*name;
-	enum param_type	 type;
-	bool		 required;
-};
-
-#define MAX_PARAMS 4
-
 struct operation {
 	const char	*name;
 	void		(*handler)(struct rpc_call *call);
-	struct param	 params[MAX_PARAMS];
+	struct param	 params[PARAMS_MAX];
 };
 
 static void	op_register(struct rpc_call *call);
@@ -228,63 +219,16 @@ static const struct operation operations[] = {
 	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
 };
 
-static bool
-param_type_ok(const cJSON *value, enum param_type type)
-{
-	switch (type) {
-	case PARAM_STRING:
-		return cJSON_IsString(value);
-	case PARAM_NUMBER:
-		return cJSON_IsNumber(value);
-	case PARAM_OBJECT:
-		return cJSON_IsObject(value);
-	case PARAM_SIGNAL:
-		return cJSON_IsString(value) || cJSON_IsNumber(value);
-	}
-	return false;
-}
-
-static const char *const param_type_names[] = {
-	[PARAM_STRING] = "a string",
-	[PARAM_NUMBER] = "a number",
-	[PARAM_OBJECT] = "an object",
-	[PARAM_SIGNAL] = "a signal name or number",
-};
-
 /* Checks every declared parameter so that handlers only see well-typed input. */
 static bool
 params_valid(const struct operation *op, const struct rpc_call *call)
 {
-	for (const struct param *p = op->params; p < op->params + MAX_PARAMS && p->name; p++) {
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(call->msg, p->name);
+	char error[256];
 
-		if (value == NULL || cJSON_IsNull(value)) {
-			if (!p->required)
-				continue;
-			rpc_fail(call, "Missing '%s' parameter", p->name);
-			return false;
-		}
-		if (!param_type_ok(value, p->type)) {
-			rpc_fail(call, "Parameter '%s' of '%s' must be %s", p->name,
-			    op->name, param_type_names[p->type]);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* How many bytes of text fit in max without cutting a UTF-8 sequence in two. */
-static int
-utf8_prefix_len(const char *text, size_t max)
-{
-	size_t len = strlen(text);
-
-	if (len <= max)
-		return (int)len;
-	len = max;
-	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-		len--;
-	return (int)len;
+	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
+		return true;
+	rpc_fail(call, "%s", error);
+	return false;
 }
 
 static void

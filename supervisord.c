@@ -30,6 +30,7 @@
 #include "registry.h"
 #include "rpc.h"
 #include "signame.h"
+#include "selfpipe.h"
 #include "size.h"
 #include "trim.h"
 #include "uuid.h"
@@ -56,7 +57,6 @@ struct options {
 	enum restart_target	 restart_target;
 };
 
-static int signal_pipe[2] = { -1, -1 };
 static char pidfile_path[PATH_MAX];
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -289,24 +289,13 @@ parse_options(struct options *opts, int argc, char **argv)
 /* Signals */
 
 static void
-on_signal(int signo)
-{
-	int saved_errno = errno;
-	unsigned char byte = (unsigned char)signo;
-
-	/* Only record: the loop reads the pipe and acts at a safe point. */
-	(void)!write(signal_pipe[1], &byte, 1);
-	errno = saved_errno;
-}
-
-static void
 setup_signals(void)
 {
 	struct sigaction sa;
 	/* HUP is sent after log rotation; it is logged and ignored, not a stop. */
 	static const int caught_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
-	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (selfpipe_open() == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -314,27 +303,25 @@ setup_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
-	sa.sa_handler = on_signal;
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
-	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
-		sigaction(caught_signals[i], &sa, NULL);
+		selfpipe_catch(caught_signals[i], SA_RESTART);
 }
 
 /* Returns the signal that asks us to stop, or 0. */
 static int
 read_signals(void)
 {
-	unsigned char bytes[64];
-	ssize_t n;
+	unsigned char signals[64];
+	size_t n;
 	int stop = 0;
 
-	while ((n = read(signal_pipe[0], bytes, sizeof(bytes))) > 0 || (n == -1 && errno == EINTR)) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (bytes[i] == SIGHUP)
+	while ((n = selfpipe_read(signals, sizeof(signals))) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (signals[i] == SIGHUP)
 				log_info("ignoring SIGHUP");
 			else
-				stop = bytes[i];
+				stop = signals[i];
 		}
 	}
 	return stop;
@@ -380,8 +367,7 @@ daemonize_begin(void)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	close(signal_pipe[0]);
-	close(signal_pipe[1]);
+	selfpipe_close();
 	close(status_pipe[1]);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
 		;
@@ -515,7 +501,7 @@ fill_pollfds(struct loop *loop)
 			loop->pollfds_cap = new_cap;
 		}
 	}
-	loop->pollfds[0] = (struct pollfd){ .fd = signal_pipe[0], .events = POLLIN };
+	loop->pollfds[0] = (struct pollfd){ .fd = selfpipe_fd(), .events = POLLIN };
 	/* A negative fd makes poll skip the listener while we cannot accept. */
 	loop->pollfds[1] = (struct pollfd){
 		.fd = loop->accepting ? loop->listen_fd : -1, .events = POLLIN };
@@ -657,8 +643,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	remove_pidfile();
 	uuid_shutdown();
 	free(loop.pollfds);
-	close(signal_pipe[0]);
-	close(signal_pipe[1]);
+	selfpipe_close();
 	return EXIT_SUCCESS;
 }
 

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "jsonline.h"
 #include "log.h"
+#include "selfpipe.h"
 #include "signame.h"
 #include "worker_ops.h"
 
@@ -66,7 +67,6 @@ struct worker {
 	pid_t		 registered_pid;	/* the pid the last register named */
 };
 
-static int signal_pipe[2] = { -1, -1 };
 static struct worker *the_worker;	/* for the reply callback of worker_ops.c */
 
 static const int passed_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
@@ -164,31 +164,14 @@ parse_args(struct worker *w, int argc, char **argv)
 
 /* Signals */
 
-static void
-on_signal(int signo)
-{
-	int saved_errno = errno;
-	unsigned char byte = (unsigned char)signo;
-
-	/* Only record: the loop acts on it at a safe point. */
-	(void)!write(signal_pipe[1], &byte, 1);
-	errno = saved_errno;
-}
-
 static int
 setup_signals(void)
 {
-	struct sigaction sa;
-
-	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (selfpipe_open() == -1)
 		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
 	for (size_t i = 0; i < PASSED_SIGNALS; i++)
-		sigaction(passed_signals[i], &sa, NULL);
-	sa.sa_flags = SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
+		selfpipe_catch(passed_signals[i], 0);
+	selfpipe_catch(SIGCHLD, SA_NOCLDSTOP);
 	return 0;
 }
 
@@ -379,11 +362,10 @@ static void
 handle_signals(struct worker *w)
 {
 	unsigned char signals[64];
-	ssize_t n;
+	size_t n;
 
-	while ((n = read(signal_pipe[0], signals, sizeof(signals))) > 0 ||
-	    (n == -1 && errno == EINTR)) {
-		for (ssize_t i = 0; i < n; i++) {
+	while ((n = selfpipe_read(signals, sizeof(signals))) > 0) {
+		for (size_t i = 0; i < n; i++) {
 			if (signals[i] == SIGCHLD) {
 				reap_children(w);
 				continue;
@@ -682,7 +664,7 @@ run_loop(struct worker *w)
 {
 	while (!w->done) {
 		struct pollfd pfds[2] = {
-			{ .fd = signal_pipe[0], .events = POLLIN },
+			{ .fd = selfpipe_fd(), .events = POLLIN },
 			{ .fd = w->conn.fd, .events = jl_poll_events(&w->conn) },
 		};
 		int64_t now;
@@ -716,10 +698,7 @@ worker_free(struct worker *w)
 	wops_forget_all();
 	cJSON_Delete(w->extra_state);
 	free(w->command);
-	if (signal_pipe[0] != -1) {
-		close(signal_pipe[0]);
-		close(signal_pipe[1]);
-	}
+	selfpipe_close();
 }
 
 int

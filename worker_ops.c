@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "jsonline.h"
 #include "log.h"
+#include "params.h"
 #include "procfs.h"
 #include "signame.h"
 #include "worker_ops.h"
@@ -582,20 +583,10 @@ op_signal(const struct wop_call *call)
 
 /* Dispatch */
 
-enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_SIGNAL };
-
-struct param {
-	const char	*name;
-	enum param_type	 type;
-	bool		 required;
-};
-
-#define MAX_PARAMS 2
-
 static const struct operation {
 	const char	*name;
 	void		(*handler)(const struct wop_call *call);
-	struct param	 params[MAX_PARAMS];
+	struct param	 params[PARAMS_MAX];
 } operations[] = {
 	{ "info", op_info, { { NULL, 0, false } } },
 	{ "memory_dump", op_memory_dump, { { "path", PARAM_STRING, false } } },
@@ -606,46 +597,16 @@ static const struct operation {
 	{ "signal", op_signal, { { "signal", PARAM_SIGNAL, true } } },
 };
 
-static const char *const param_type_names[] = {
-	[PARAM_STRING] = "a string",
-	[PARAM_NUMBER] = "a number",
-	[PARAM_SIGNAL] = "a signal name or number",
-};
-
-static bool
-param_type_ok(const cJSON *value, enum param_type type)
-{
-	switch (type) {
-	case PARAM_STRING:
-		return cJSON_IsString(value);
-	case PARAM_NUMBER:
-		return cJSON_IsNumber(value);
-	case PARAM_SIGNAL:
-		return cJSON_IsString(value) || cJSON_IsNumber(value);
-	}
-	return false;
-}
-
 /* Checks every declared parameter so that handlers only see well-typed input. */
 static bool
 params_valid(const struct operation *op, const struct wop_call *call)
 {
-	for (const struct param *p = op->params; p < op->params + MAX_PARAMS && p->name; p++) {
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(call->msg, p->name);
+	char error[256];
 
-		if (value == NULL || cJSON_IsNull(value)) {
-			if (!p->required)
-				continue;
-			fail_id(call->id, "Missing '%s' parameter", p->name);
-			return false;
-		}
-		if (!param_type_ok(value, p->type)) {
-			fail_id(call->id, "Parameter '%s' of '%s' must be %s", p->name, op->name,
-			    param_type_names[p->type]);
-			return false;
-		}
-	}
-	return true;
+	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
+		return true;
+	fail_id(call->id, "%s", error);
+	return false;
 }
 
 void
@@ -670,5 +631,6 @@ wops_serve(const cJSON *request, const struct wops_child *child)
 			operations[i].handler(&call);
 		return;
 	}
-	fail_id(call.id, "Unknown operation '%.200s'", op->valuestring);
+	fail_id(call.id, "Unknown operation '%.*s'", utf8_prefix_len(op->valuestring, 200),
+	    op->valuestring);
 }

@@ -1,0 +1,62 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "params.h"
+
+static const char *const param_type_names[] = {
+	[PARAM_STRING] = "a string",
+	[PARAM_NUMBER] = "a number",
+	[PARAM_OBJECT] = "an object",
+	[PARAM_SIGNAL] = "a signal name or number",
+};
+
+static bool
+param_type_ok(const cJSON *value, enum param_type type)
+{
+	switch (type) {
+	case PARAM_STRING:
+		return cJSON_IsString(value);
+	case PARAM_NUMBER:
+		return cJSON_IsNumber(value);
+	case PARAM_OBJECT:
+		return cJSON_IsObject(value);
+	case PARAM_SIGNAL:
+		return cJSON_IsString(value) || cJSON_IsNumber(value);
+	}
+	return false;
+}
+
+bool
+params_check(const struct param params[PARAMS_MAX], const char *op_name,
+    const cJSON *msg, char *err, size_t err_len)
+{
+	for (const struct param *p = params; p < params + PARAMS_MAX && p->name; p++) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(msg, p->name);
+
+		if (value == NULL || cJSON_IsNull(value)) {
+			if (!p->required)
+				continue;
+			snprintf(err, err_len, "Missing '%s' parameter", p->name);
+			return false;
+		}
+		if (!param_type_ok(value, p->type)) {
+			snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", p->name,
+			    op_name, param_type_names[p->type]);
+			return false;
+		}
+	}
+	return true;
+}
+
+int
+utf8_prefix_len(const char *text, size_t max)
+{
+	size_t len = strlen(text);
+
+	if (len <= max)
+		return (int)len;
+	len = max;
+	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+		len--;
+	return (int)len;
+}
