@@ -14,27 +14,35 @@ SIZE_CFLAGS = -fno-asynchronous-unwind-tables -ffunction-sections -fdata-section
 SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now
 CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson)
 CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS)
 
-DAEMON_SRCS = procfs.c conn.c rpc.c forward.c registry.c monitor.c listener.c jsonscan.c \
-	monitor_memory.c monitor_process.c \
-	hmap.c log.c size.c signame.c uuid.c jsonw.c trim.c selfpipe.c params.c
-CLIENT_SRCS = client.c worker.c worker_ops.c jsonline.c
+# The daemon's core sits at the top; what it is built from, by role, below.
+LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
+	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
+MONITOR_SRCS = monitors/memory.c monitors/process.c
+DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
+	$(MONITOR_SRCS) $(LIB_SRCS)
+CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
-OBJS	= $(SRCS:.c=.o)
+HDRS	= $(wildcard *.h lib/*.h monitors/*.h client/*.h)
+# Objects go to a build folder, never beside the sources.
+BUILD	?= build
+OBJS	= $(SRCS:%.c=$(BUILD)/%.o)
 
 all: supervisord
 
 supervisord: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(SIZE_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-%.o: %.c *.h
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = hmap.c size.c signame.c uuid.c procfs.c monitor_memory.c monitor_process.c log.c
-t/unit: t/unit.c $(UNIT_SRCS) *.h
-	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c monitors/memory.c \
+	monitors/process.c lib/log.c
+t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
 t/stress: t/stress.c
@@ -48,7 +56,7 @@ check: supervisord t/unit t/stress
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
 # a daemon that leaks or trips a check exits non-zero, which fails its test.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-supervisord-asan: $(SRCS) *.h
+supervisord-asan: $(SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
 check-asan: supervisord-asan t/unit t/stress
@@ -84,13 +92,13 @@ FUZZ_RUN	= ./fuzz/fuzz_rpc -dict=fuzz/rpc.dict -artifact_prefix=fuzz/ -close_fd_
 # The reply writer against cJSON's own printer; a tenth of the time.
 FUZZ_JSONW_RUN	= ./fuzz/fuzz_jsonw -artifact_prefix=fuzz/ -print_final_stats=1 \
 	fuzz/corpus-jsonw-work fuzz/corpus-jsonw
-fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) *.h
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
+fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(HDRS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(LIBS)
 
-fuzz/fuzz_jsonw: fuzz/fuzz_jsonw.c jsonw.c jsonw.h
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
-	    -o $@ fuzz/fuzz_jsonw.c jsonw.c $(LIBS)
+fuzz/fuzz_jsonw: fuzz/fuzz_jsonw.c lib/jsonw.c lib/jsonw.h
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
+	    -o $@ fuzz/fuzz_jsonw.c lib/jsonw.c $(LIBS)
 
 fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw
 	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work
@@ -108,6 +116,7 @@ install: supervisord
 	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
 
 clean:
-	rm -f supervisord supervisord-asan $(OBJS) t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -rf $(BUILD)
+	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
 .PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean

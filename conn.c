@@ -7,11 +7,11 @@
 #ifdef __GLIBC__
 #endif
 
-#include "clock.h"
+#include "lib/clock.h"
 #include "conn.h"
-#include "log.h"
+#include "lib/log.h"
 #include "rpc.h"
-#include "trim.h"
+#include "lib/trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "uuid.h"
+#include "lib/uuid.h"
 
 struct fwd;
 LIST_HEAD(fwd_list, fwd);

@@ -3,13 +3,13 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "clock.h"
+#include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
-#include "hmap.h"
-#include "log.h"
+#include "lib/hmap.h"
+#include "lib/log.h"
 #include "rpc.h"
-#include "num.h"
+#include "lib/num.h"
 
 /* Bound the table however a caller floods a target that never answers. */
 #define MAX_FORWARDS_PER_TARGET 4096

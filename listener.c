@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "listener.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define LISTEN_BACKLOG 4096
 

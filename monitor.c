@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "lib/clock.h"
 #include "conn.h"
-#include "log.h"
+#include "lib/log.h"
 #include "monitor.h"
 #include "rpc.h"
-#include "num.h"
+#include "lib/num.h"
 
 /*
  * The monitors the daemon knows. Adding one means writing its file (which

@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "conn.h"
-#include "hmap.h"
+#include "lib/hmap.h"
 #include "registry.h"
 
 static struct hmap by_id;

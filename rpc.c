@@ -9,19 +9,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
-#include "jsonw.h"
-#include "jsonscan.h"
-#include "log.h"
+#include "lib/jsonw.h"
+#include "lib/jsonscan.h"
+#include "lib/log.h"
 #include "monitor.h"
-#include "params.h"
-#include "procfs.h"
+#include "lib/params.h"
+#include "lib/procfs.h"
 #include "registry.h"
 #include "rpc.h"
-#include "signame.h"
-#include "num.h"
+#include "lib/signame.h"
+#include "lib/num.h"
 
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */

@@ -19,21 +19,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "clock.h"
+#include "client/client.h"
+#include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
 #include "listener.h"
-#include "log.h"
+#include "lib/log.h"
 #include "monitor.h"
-#include "monitor_process.h"
+#include "monitors/process.h"
 #include "registry.h"
 #include "rpc.h"
-#include "signame.h"
-#include "selfpipe.h"
-#include "size.h"
-#include "trim.h"
-#include "uuid.h"
+#include "lib/signame.h"
+#include "lib/selfpipe.h"
+#include "lib/size.h"
+#include "lib/trim.h"
+#include "lib/uuid.h"
 
 #ifndef VERSION
 #define VERSION "0.1.0"

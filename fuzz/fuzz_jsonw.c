@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../jsonw.h"
+#include "lib/jsonw.h"
 
 static struct jsonw out;
 

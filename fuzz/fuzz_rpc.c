@@ -32,12 +32,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "../conn.h"
-#include "../forward.h"
-#include "../log.h"
-#include "../registry.h"
-#include "../rpc.h"
-#include "../uuid.h"
+#include "conn.h"
+#include "forward.h"
+#include "lib/log.h"
+#include "registry.h"
+#include "rpc.h"
+#include "lib/uuid.h"
 
 #define SLOTS		4
 #define PEER_BUF	65536

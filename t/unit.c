@@ -5,13 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hmap.h"
-#include "monitor_memory.h"
-#include "monitor_process.h"
-#include "procfs.h"
-#include "signame.h"
-#include "size.h"
-#include "uuid.h"
+#include "lib/hmap.h"
+#include "monitors/memory.h"
+#include "monitors/process.h"
+#include "lib/procfs.h"
+#include "lib/signame.h"
+#include "lib/size.h"
+#include "lib/uuid.h"
 
 static int test_count;
 static int failures;

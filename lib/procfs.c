@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "lib/procfs.h"
 
 #define PROC_READ_MAX (64 * 1024 * 1024)	/* smaps of a huge process, and no more */
 

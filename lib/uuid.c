@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "uuid.h"
+#include "lib/uuid.h"
 
 /* Read randomness in batches: one read(2) serves 32 registrations. */
 static uint8_t pool[512];

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "selfpipe.h"
+#include "lib/selfpipe.h"
 
 static int pipe_fds[2] = { -1, -1 };
 

@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "params.h"
+#include "lib/params.h"
 
 static const char *const param_type_names[] = {
 	[PARAM_STRING] = "a string",

@@ -21,13 +21,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "client.h"
-#include "clock.h"
-#include "jsonline.h"
-#include "log.h"
-#include "selfpipe.h"
-#include "signame.h"
-#include "worker_ops.h"
+#include "client/client.h"
+#include "lib/clock.h"
+#include "client/jsonline.h"
+#include "lib/log.h"
+#include "lib/selfpipe.h"
+#include "lib/signame.h"
+#include "client/worker_ops.h"
 
 #define EXIT_USAGE		2
 #define EXIT_CANNOT_RUN		127	/* as the shell reports a command it cannot run */

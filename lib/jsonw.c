@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
-#include "num.h"
+#include "lib/jsonw.h"
+#include "lib/num.h"
 
 #define JSONW_MIN_CAP	1024
 #define JSONW_KEEP_CAP	65536	/* larger buffers are freed after use */

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "log.h"
-#include "procfs.h"
-#include "trim.h"
+#include "lib/log.h"
+#include "lib/procfs.h"
+#include "lib/trim.h"
 
 struct mapping {
 	unsigned long	 start, end;

@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "jsonline.h"
-#include "log.h"
-#include "params.h"
-#include "procfs.h"
-#include "signame.h"
-#include "worker_ops.h"
-#include "num.h"
+#include "lib/clock.h"
+#include "client/jsonline.h"
+#include "lib/log.h"
+#include "lib/params.h"
+#include "lib/procfs.h"
+#include "lib/signame.h"
+#include "client/worker_ops.h"
+#include "lib/num.h"
 
 #define MAX_SAMPLINGS		32	/* memory_sample calls in progress at once */
 #define MAX_SAMPLES		10000	/* per memory_sample call */

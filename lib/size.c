@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "size.h"
+#include "lib/size.h"
 
 static int
 suffix_shift(const char *suffix, unsigned *shift)

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "jsonscan.h"
+#include "lib/jsonscan.h"
 
 static size_t
 skip_space(const char *text, size_t len, size_t at)

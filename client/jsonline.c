@@ -6,7 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "jsonline.h"
+#include "client/jsonline.h"
 
 #define READ_CHUNK	65536
 

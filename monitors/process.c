@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "monitor.h"
-#include "monitor_process.h"
-#include "procfs.h"
-#include "num.h"
+#include "monitors/process.h"
+#include "lib/procfs.h"
+#include "lib/num.h"
 
 #define PID_LIMIT	4194304		/* PID_MAX_LIMIT on 64-bit Linux */
 #define COMMAND_MAX	4096

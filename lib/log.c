@@ -5,7 +5,7 @@
 #include <strings.h>
 #include <syslog.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static enum log_level min_level = LOG_LEVEL_INFO;
 static bool to_syslog;

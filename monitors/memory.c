@@ -26,13 +26,13 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "hmap.h"
-#include "log.h"
+#include "lib/hmap.h"
+#include "lib/log.h"
 #include "monitor.h"
-#include "monitor_memory.h"
-#include "procfs.h"
-#include "signame.h"
-#include "size.h"
+#include "monitors/memory.h"
+#include "lib/procfs.h"
+#include "lib/signame.h"
+#include "lib/size.h"
 
 #define QUIET_FIRST_TICKS	2
 #define QUIET_MAX_TICKS		64

@@ -18,12 +18,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "client.h"
-#include "clock.h"
-#include "jsonline.h"
-#include "log.h"
-#include "signame.h"
-#include "num.h"
+#include "client/client.h"
+#include "lib/clock.h"
+#include "client/jsonline.h"
+#include "lib/log.h"
+#include "lib/signame.h"
+#include "lib/num.h"
 
 #define EXIT_USAGE		2
 /*

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmap.h"
+#include "lib/hmap.h"
 
 #define HMAP_MIN_CAPACITY 16
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "num.h"
-#include "signame.h"
+#include "lib/num.h"
+#include "lib/signame.h"
 
 static const struct {
 	const char	*name;
