@@ -14,7 +14,10 @@ SIZE_CFLAGS = -fno-asynchronous-unwind-tables -ffunction-sections -fdata-section
 SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now
 CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson)
 CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(CFLAGS)
+# The warnings the tree is kept clean of, under gcc and clang alike; CI adds -Werror.
+WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.

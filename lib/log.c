@@ -44,7 +44,7 @@ log_uses_syslog(void)
 	return to_syslog;
 }
 
-static void
+static void PRINTF_LIKE(3, 0)
 log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
 	char line[1024];
