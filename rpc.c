@@ -285,18 +285,12 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
-static void	cache_status_entry(struct conn *c);
-
+/* Tells the monitors a registration ended; before a new one for the same connection starts. */
 static void
-unregister(struct conn *c)
+monitors_forget(pid_t process_id, const char *connection_id)
 {
-	if (c->connection_id[0] == '\0')
-		return;
-	mon_remove(c);
-	registry_remove(c);
-	c->connection_id[0] = '\0';
-	free(c->status_entry);
-	c->status_entry = NULL;
+	if (connection_id != NULL)
+		mon_remove(process_id, connection_id);
 }
 
 static void
@@ -304,96 +298,51 @@ op_register(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	char connection_id[UUID_STRING_LEN + 1];
+	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
+	pid_t process_id = registry_process_id(c), old_process_id = process_id;
+	const char *registered_id = registry_connection_id(c);
 	struct jsonw *w;
 	cJSON *merged;
 
 	if (claimed == -1)
 		return;
 	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && c->process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
+	if (claimed == 0 && process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	unregister(c);
-	cJSON_Delete(c->state);
-	c->state = merged;
 	if (claimed > 0)
-		c->process_id = claimed;
-	else if (c->process_id == 0)
-		c->process_id = c->peer_pid;
+		process_id = claimed;
+	else if (process_id == 0)
+		process_id = c->peer_pid;
+	if (registered_id != NULL)
+		memcpy(old_id, registered_id, sizeof(old_id));
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
-	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
-	    registry_add(c, connection_id) == -1) {
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1 ||
+	    registry_set(c, merged, connection_id, process_id) == -1) {
+		cJSON_Delete(merged);
 		reply_fail(call, "Out of memory");
-		return;
+		return;	/* the old registration stands */
 	}
-	cache_status_entry(c);
+	monitors_forget(old_process_id, registered_id != NULL ? old_id : NULL);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
-	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
-	mon_register(c);
+	    connection_id, (long)process_id, (unsigned long long)c->serial);
+	mon_register(process_id, connection_id);
+	if (!conn_accepts_output(c))
+		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connection_id\":");
-	jsonw_string(w, c->connection_id);
+	jsonw_string(w, connection_id);
 	reply_end(c);
 }
 
 /* status */
-
-/* {"connection_id":…,"process_id":…,"state":{…}} */
-static void
-write_entry(struct jsonw *w, const struct conn *c)
-{
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
-
-	jsonw_literal(w, "{\"connection_id\":");
-	jsonw_string(w, c->connection_id);
-	jsonw_literal(w, ",\"process_id\":");
-	if (pid != NULL)
-		jsonw_value(w, pid);
-	else
-		jsonw_literal(w, "null");
-	jsonw_literal(w, ",\"state\":");
-	jsonw_value(w, c->state);
-	jsonw_literal(w, "}");
-}
-
-/*
- * A connection's status entry changes only when it registers, so it is
- * written then and status copies the text: no tree walk per status call.
- */
-static void
-cache_status_entry(struct conn *c)
-{
-	static struct jsonw scratch;
-
-	free(c->status_entry);
-	c->status_entry = NULL;
-	jsonw_reset(&scratch);
-	write_entry(&scratch, c);
-	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
-		memcpy(c->status_entry, scratch.buf, scratch.len);
-		c->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
-	jsonw_reset(&scratch);
-}
-
-static void
-write_connection(struct jsonw *w, const struct conn *c, bool first)
-{
-	if (!first)
-		jsonw_literal(w, ",");
-	if (c->status_entry != NULL)
-		jsonw_raw(w, c->status_entry, c->status_entry_len);
-	else
-		write_entry(w, c);
-}
 
 static void
 op_status(struct call *call)
@@ -405,8 +354,7 @@ op_status(struct call *call)
 		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connections\":[");
-	for (const struct conn *c = registry_first(); c != NULL; c = c->reg_next)
-		write_connection(w, c, c == registry_first());
+	registry_write_status(w);
 	jsonw_literal(w, "]");
 	reply_end(call->conn);
 }
@@ -438,7 +386,7 @@ op_forward(struct call *call)
 		reply_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
+	forward_start(call, target, id_param->valuestring, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
@@ -635,10 +583,9 @@ handle_line(struct conn *c, char *line, size_t len)
 static void
 conn_gone(struct conn *c)
 {
-	unregister(c);
+	monitors_forget(registry_process_id(c), registry_connection_id(c));
+	registry_forget(c);
 	forward_conn_gone(c);
-	cJSON_Delete(c->state);
-	c->state = NULL;
 }
 
 void
