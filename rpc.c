@@ -453,6 +453,22 @@ op_restart(struct call *call)
 		log_warn("restart: cannot signal %ld", (long)target);
 }
 
+/* Monitors */
+
+/* What a monitor did; the registry side will keep it and publish an event. */
+void
+rpc_monitor_action(const struct mon_action *action)
+{
+	char signal_name[16];
+	char *figures = action->figures != NULL ? cJSON_PrintUnformatted(action->figures) : NULL;
+
+	signame_format(action->signo, signal_name, sizeof(signal_name));
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures=%s",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    figures != NULL ? figures : "{}");
+	free(figures);
+}
+
 /* Routing */
 
 static bool
