@@ -113,6 +113,10 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
+# Which module calls which, from the objects' symbols; fails on any circle.
+layering: supervisord
+	./tools/layering $(BUILD)
+
 install: supervisord
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
@@ -122,4 +126,4 @@ clean:
 	rm -rf $(BUILD)
 	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
+.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean layering
