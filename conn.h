@@ -45,6 +45,8 @@ struct conn {
 	char		*status_entry;		/* its entry in status as JSON text, or NULL */
 	size_t		 status_entry_len;
 	pid_t		 process_id;		/* registered pid, 0 if none */
+	int64_t		 registered_at;		/* Unix seconds */
+	char		*last_action;		/* what a monitor last did to it, as a JSON object, or NULL */
 	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
 	struct conn	*reg_prev, *reg_next;	/* registration order */
 	struct fwd_list	 fwd_started;		/* forwards this connection asked for */

@@ -11,6 +11,7 @@
 
 #include "lib/clock.h"
 #include "conn.h"
+#include "events.h"
 #include "forward.h"
 #include "lib/jsonw.h"
 #include "lib/jsonscan.h"
@@ -206,17 +207,24 @@ struct operation {
 };
 
 static void	op_register(struct rpc_call *call);
+static void	op_update(struct rpc_call *call);
 static void	op_status(struct rpc_call *call);
 static void	op_forward(struct rpc_call *call);
 static void	op_restart(struct rpc_call *call);
+static void	op_events(struct rpc_call *call);
 
 static const struct operation operations[] = {
 	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
+	{ "update", op_update, { { "state", PARAM_OBJECT, true } } },
 	{ "status", op_status, { { NULL, 0, false } } },
 	{ "forward", op_forward, {
-		{ "connection_id", PARAM_STRING, true },
+		{ "connection_id", PARAM_STRING, false },
+		{ "name", PARAM_STRING, false },
 		{ "timeout", PARAM_NUMBER, false } } },
 	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
+	{ "events", op_events, {
+		{ "backlog", PARAM_NUMBER, false },
+		{ "types", PARAM_ARRAY, false } } },
 };
 
 /* Checks every declared parameter so that handlers only see well-typed input. */
@@ -437,13 +445,34 @@ set_state_string(cJSON *state, const char *key, const char *value)
 
 static void	cache_status_entry(struct conn *c);
 
+/* An event about c, with its connection_id, process_id and name. */
 static void
-unregister(struct conn *c)
+publish(enum event_type type, const struct conn *c, const char *extra)
 {
+	struct event e = {
+		.type = type,
+		.connection_id = c->connection_id,
+		.process_id = c->process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(c->state, "name"),
+		.extra = extra,
+		.extra_len = extra != NULL ? strlen(extra) : 0,
+	};
+
+	events_publish(&e);
+}
+
+/* reason: "closed" or "re-registered", as the removed event says. */
+static void
+unregister(struct conn *c, const char *reason)
+{
+	char extra[64];
+
 	if (c->connection_id[0] == '\0')
 		return;
 	mon_remove(c);
 	registry_remove(c);
+	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
+	publish(EVENT_REMOVED, c, extra);
 	c->connection_id[0] = '\0';
 	free(c->status_entry);
 	c->status_entry = NULL;
@@ -470,7 +499,7 @@ op_register(struct rpc_call *call)
 	}
 	if ((merged = merged_state(call, c->state, state)) == NULL)
 		return;
-	unregister(c);
+	unregister(c, "re-registered");
 	cJSON_Delete(c->state);
 	c->state = merged;
 	if (claimed > 0)
@@ -484,19 +513,64 @@ op_register(struct rpc_call *call)
 		rpc_fail(call, "Out of memory");
 		return;
 	}
+	c->registered_at = clock_ms(CLOCK_REALTIME) / 1000;
 	cache_status_entry(c);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
 	mon_register(c);
+	publish(EVENT_REGISTERED, c, NULL);
 	w = begin_message(call->id, true);
 	jsonw_raw(w, ",\"connection_id\":", 17);
 	jsonw_string(w, c->connection_id);
 	end_message(c);
 }
 
+/* update */
+
+/*
+ * Merges state as register does but keeps the registration: a wrapper
+ * publishes its child's life here, and a new child's pid is checked as
+ * register checks it. Monitors follow the pid, not the connection.
+ */
+static void
+op_update(struct rpc_call *call)
+{
+	struct conn *c = call->conn;
+	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
+	pid_t old_pid = c->process_id, claimed;
+	cJSON *merged;
+
+	if (c->connection_id[0] == '\0') {
+		rpc_fail(call, "Not registered");
+		return;
+	}
+	if ((claimed = claimed_process_id(call, state)) == -1)
+		return;
+	if ((merged = merged_state(call, c->state, state)) == NULL)
+		return;
+	cJSON_Delete(c->state);
+	c->state = merged;
+	if (set_state_number(c->state, "process_id", claimed > 0 ? claimed : old_pid) == -1 ||
+	    set_state_string(c->state, "connection_id", c->connection_id) == -1) {
+		rpc_fail(call, "Out of memory");
+		return;
+	}
+	if (claimed > 0 && claimed != old_pid) {
+		mon_remove(c);
+		c->process_id = claimed;
+		mon_register(c);
+		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
+		    c->connection_id, (long)c->process_id, (long)old_pid,
+		    (unsigned long long)c->serial);
+	}
+	cache_status_entry(c);
+	publish(EVENT_UPDATED, c, NULL);
+	rpc_finish(call, NULL);
+}
+
 /* status */
 
-/* {"connection_id":…,"process_id":…,"state":{…}} */
+/* {"connection_id":…,"process_id":…,"state":{…},"registered_at":…,"last_action":{…}} */
 static void
 write_entry(struct jsonw *w, const struct conn *c)
 {
@@ -511,12 +585,18 @@ write_entry(struct jsonw *w, const struct conn *c)
 		jsonw_raw(w, "null", 4);
 	jsonw_raw(w, ",\"state\":", 9);
 	jsonw_value(w, c->state);
+	jsonw_raw(w, ",\"registered_at\":", 17);
+	jsonw_number(w, (double)c->registered_at);
+	if (c->last_action != NULL) {
+		jsonw_raw(w, ",\"last_action\":", 15);
+		jsonw_raw(w, c->last_action, strlen(c->last_action));
+	}
 	jsonw_raw(w, "}", 1);
 }
 
 /*
- * A connection's status entry changes only when it registers, so it is
- * written then and status copies the text: no tree walk per status call.
+ * A connection's status entry changes only when it registers, updates or
+ * a monitor acts on it, so it is written then and status copies the text: no tree walk per status call.
  */
 static void
 cache_status_entry(struct conn *c)
@@ -564,19 +644,78 @@ op_status(struct rpc_call *call)
 /* forward */
 
 static void
+fail_not_found(const struct rpc_call *call, const char *key, const char *value)
+{
+	cJSON *extra = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(extra, key, value);
+	rpc_send_failure(call->conn, call->id, "Connection not found", extra);
+	cJSON_Delete(extra);
+}
+
+static bool
+has_name(const struct conn *c, const char *name)
+{
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(c->state, "name");
+
+	return cJSON_IsString(own) && strcmp(own->valuestring, name) == 0;
+}
+
+/*
+ * The one registered connection whose state's name is name. Linear in the
+ * registered connections: a forward by name is a person's or a script's
+ * call, not the hot path. Returns NULL after failing the call.
+ */
+static struct conn *
+find_by_name(const struct rpc_call *call, const char *name)
+{
+	struct conn *found = NULL;
+	size_t count = 0;
+	cJSON *extra, *ids;
+
+	for (struct conn *c = registry_first(); c != NULL; c = c->reg_next) {
+		if (has_name(c, name) && count++ == 0)
+			found = c;
+	}
+	if (count == 1)
+		return found;
+	if (count == 0) {
+		fail_not_found(call, "name", name);
+		return NULL;
+	}
+	extra = cJSON_CreateObject();
+	ids = cJSON_AddArrayToObject(extra, "connection_ids");
+	for (struct conn *c = registry_first(); c != NULL && ids != NULL; c = c->reg_next) {
+		if (has_name(c, name))
+			cJSON_AddItemToArray(ids, cJSON_CreateString(c->connection_id));
+	}
+	cJSON_AddStringToObject(extra, "name", name);
+	rpc_send_failure(call->conn, call->id, "Ambiguous name", extra);
+	cJSON_Delete(extra);
+	return NULL;
+}
+
+static void
 op_forward(struct rpc_call *call)
 {
 	const cJSON *id_param = cJSON_GetObjectItemCaseSensitive(call->msg, "connection_id");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(call->msg, "name");
 	cJSON *operation = cJSON_GetObjectItemCaseSensitive(call->msg, "operation");
 	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
-	struct conn *target = registry_find(id_param->valuestring);
-	cJSON *extra;
+	struct conn *target;
 
-	if (target == NULL) {
-		extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
-		rpc_send_failure(call->conn, call->id, "Connection not found", extra);
-		cJSON_Delete(extra);
+	if (cJSON_IsString(id_param) && cJSON_IsString(name)) {
+		rpc_fail(call, "Give 'connection_id' or 'name', not both");
+		return;
+	}
+	if (cJSON_IsString(name)) {
+		if ((target = find_by_name(call, name->valuestring)) == NULL)
+			return;
+	} else if (!cJSON_IsString(id_param)) {
+		rpc_fail(call, "Missing 'connection_id' parameter");
+		return;
+	} else if ((target = registry_find(id_param->valuestring)) == NULL) {
+		fail_not_found(call, "connection_id", id_param->valuestring);
 		return;
 	}
 	if (!cJSON_IsObject(operation) ||
@@ -627,6 +766,56 @@ restart_pid(const struct rpc_call *call)
 	return -1;
 }
 
+/* Nothing a peer asks for may freeze the daemon, its parent or its group. */
+static bool
+is_stopping_signal(int signo)
+{
+	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU;
+}
+
+/*
+ * Signals our own group, the daemon included. The reply and the log line
+ * are out by now; a signal the daemon does not handle, whose default would
+ * end it, is ignored for the moment of the kill(): an ignored signal is
+ * discarded when it is generated (POSIX, kill()), so it is not left pending
+ * either. TERM and INT reach the daemon's own handlers and stop it cleanly,
+ * as a group restart means; KILL cannot be held off and ends it.
+ */
+static int
+signal_group(pid_t group, int signo)
+{
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
+	bool held = false;
+	int result, saved_errno;
+
+	if (signo != SIGKILL && sigaction(signo, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+		sigemptyset(&ignore.sa_mask);
+		held = sigaction(signo, &ignore, NULL) == 0;
+	}
+	result = kill(-group, signo);
+	saved_errno = errno;
+	if (held)
+		sigaction(signo, &old, NULL);
+	errno = saved_errno;
+	return result;
+}
+
+static void
+publish_restart(const char *signal_name, pid_t target)
+{
+	char extra[128];
+	struct event e = { .type = EVENT_RESTART, .extra = extra };
+	int len;
+
+	if (target == 0)
+		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"none\"", signal_name);
+	else
+		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld",
+		    signal_name, target < 0 ? "group" : "parent", (long)(target < 0 ? -target : target));
+	e.extra_len = (size_t)len;
+	events_publish(&e);
+}
+
 static void
 op_restart(struct rpc_call *call)
 {
@@ -634,25 +823,111 @@ op_restart(struct rpc_call *call)
 	int signo = SIGINT;
 	char text[64], name[16];
 	pid_t target;
+	int result;
 
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
 	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
 		rpc_fail(call, "Unknown signal '%s'", text);
 		return;
 	}
+	signame_format(signo, name, sizeof(name));
+	if (is_stopping_signal(signo)) {
+		rpc_fail(call, "Refusing signal %s: it stops processes instead of restarting them, "
+		    "and nothing a peer asks for may freeze the supervisor", name);
+		return;
+	}
 	if ((target = restart_pid(call)) == -1)
 		return;
+	publish_restart(name, target);
 	rpc_finish(call, NULL);
 	conn_flush_now(call->conn);
-	signame_format(signo, name, sizeof(name));
 	if (target == 0) {
 		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
 	log_info("restart: signalling %s %ld signal=%s",
 	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
-	if (kill(target, signo) == -1)
+	result = target < 0 ? signal_group(-target, signo) : kill(target, signo);
+	if (result == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
+}
+
+/* events */
+
+static void
+deliver_event(void *owner, const char *line, size_t len)
+{
+	struct conn *c = owner;
+
+	/* A subscriber that stops reading is dropped here like any deaf peer. */
+	if (conn_accepts_output(c))
+		conn_send(c, line, len);
+}
+
+/* The mask of the event types named in types; 0 after failing the call. */
+static unsigned
+types_mask(const struct rpc_call *call, const cJSON *types)
+{
+	unsigned mask = 0;
+	const cJSON *item;
+	int type;
+
+	if (types == NULL || cJSON_IsNull(types))
+		return EVENTS_ALL_TYPES;
+	cJSON_ArrayForEach(item, types) {
+		if (!cJSON_IsString(item)) {
+			rpc_fail(call, "Parameter 'types' of 'events' must list event names as strings");
+			return 0;
+		}
+		if ((type = events_type_from_name(item->valuestring, strlen(item->valuestring))) == -1) {
+			rpc_fail(call, "Unknown event type '%.*s' (known: registered, updated, removed, "
+			    "monitor, restart, forward_timeout)",
+			    utf8_prefix_len(item->valuestring, OP_NAME_SHOWN), item->valuestring);
+			return 0;
+		}
+		mask |= 1u << type;
+	}
+	if (mask == 0)
+		rpc_fail(call, "Parameter 'types' of 'events' names no event type");
+	return mask;
+}
+
+/*
+ * The call stays open for as long as the connection: the subscribed reply,
+ * the backlog, then one intermediate reply per event.
+ */
+static void
+op_events(struct rpc_call *call)
+{
+	const cJSON *backlog = cJSON_GetObjectItemCaseSensitive(call->msg, "backlog");
+	struct jsonw id = { 0 };
+	size_t count = 0;
+	unsigned mask;
+	cJSON *subscribed;
+
+	if (cJSON_IsNumber(backlog)) {
+		if (!num_is_whole(backlog->valuedouble, 1e9) || backlog->valuedouble < 0) {
+			rpc_fail(call, "Parameter 'backlog' of 'events' must be a whole number, 0 or more");
+			return;
+		}
+		count = (size_t)backlog->valuedouble;
+	}
+	if ((mask = types_mask(call, cJSON_GetObjectItemCaseSensitive(call->msg, "types"))) == 0)
+		return;
+	if (call->id != NULL)
+		jsonw_value(&id, call->id);
+	if (id.failed || (subscribed = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddTrueToObject(subscribed, "subscribed") == NULL) {
+		free(id.buf);
+		rpc_fail(call, "Out of memory");
+		return;
+	}
+	rpc_reply(call, subscribed);
+	cJSON_Delete(subscribed);
+	events_init(deliver_event);
+	if (events_subscribe(call->conn, call->id != NULL ? id.buf : NULL, id.len, mask, count) == -1)
+		rpc_fail(call, "Out of memory");
+	free(id.buf);
 }
 
 /* Routing */
@@ -785,10 +1060,13 @@ rpc_handle_line(struct conn *c, char *line, size_t len)
 void
 rpc_conn_gone(struct conn *c)
 {
-	unregister(c);
+	events_unsubscribe(c);
+	unregister(c, "closed");
 	forward_conn_gone(c);
 	cJSON_Delete(c->state);
 	c->state = NULL;
+	free(c->last_action);
+	c->last_action = NULL;
 }
 
 int64_t
