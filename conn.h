@@ -55,6 +55,23 @@ struct conn {
 	size_t		 fwd_started_count;
 };
 
+/*
+ * What the connection layer hands up, to handlers it is given: it names
+ * no module above it.
+ */
+struct conn_handlers {
+	/* A complete line, NUL-terminated at line[len], without its newline. */
+	void	(*line)(struct conn *c, char *line, size_t len);
+	void	(*line_too_long)(struct conn *c);
+	/* True while c waits for replies to calls it started: it is not done yet. */
+	bool	(*awaits_replies)(const struct conn *c);
+	/* c is about to be freed: drop everything that points at it. */
+	void	(*gone)(struct conn *c);
+};
+
+/* Set once, before the first accept; handlers must outlive the connections. */
+void		 conn_set_handlers(const struct conn_handlers *handlers);
+
 struct conn_limits {
 	size_t	max_message;		/* longest line accepted */
 	size_t	max_buffer;		/* pending output before a peer is dropped */
