@@ -1,10 +1,12 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "lib/clock.h"
 #include "conn.h"
+#include "events.h"
 #include "forward.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
@@ -277,6 +279,25 @@ forward_next_deadline(void)
 	return timer_count > 0 ? timers[0]->deadline : -1;
 }
 
+/* The target is still registered: a forward to a closed one has ended already. */
+static void
+publish_timeout(const struct fwd *f)
+{
+	char extra[96];
+	struct event e = {
+		.type = EVENT_FORWARD_TIMEOUT,
+		.connection_id = f->target_connection_id,
+		.process_id = f->target->process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(f->target->state, "name"),
+		.extra = extra,
+	};
+	int len = snprintf(extra, sizeof(extra), ",\"timeout\":%.6g,\"call_id\":%lld",
+	    f->timeout_seconds, (long long)f->key.call_id);
+
+	e.extra_len = len > 0 && (size_t)len < sizeof(extra) ? (size_t)len : 0;
+	events_publish(&e);
+}
+
 void
 forward_expire(int64_t now_ms)
 {
@@ -284,6 +305,7 @@ forward_expire(int64_t now_ms)
 
 	while (timer_count > 0 && (f = timers[0])->deadline <= now_ms) {
 		fail_caller(f, "Timed out");
+		publish_timeout(f);
 		fwd_free(f);
 	}
 }

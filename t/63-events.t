@@ -87,6 +87,16 @@ $none->call_final('restart', signal => 'HUP');
 my ($restart) = events($all, 1);
 is_deeply([@$restart{qw(event signal target)}], ['restart', 'HUP', 'none'], 'restart: signal and target');
 
+# A forward that times out is an event about its target.
+my $deaf = $d->client;
+my $deaf_id = $deaf->call_final('register', state => { name => 'deaf' })->{connection_id};
+events($all, 1);
+$r = $none->call_final('forward', name => 'deaf', operation => { do => 'info' }, timeout => 0.2);
+is($r->{error}, 'Timed out', 'a forward to a worker that never answers times out');
+my ($timeout) = events($all, 1);
+is_deeply([@$timeout{qw(event connection_id process_id name timeout)}],
+    ['forward_timeout', $deaf_id, $$, 'deaf', 0.2], 'forward_timeout: the target, its name and the timeout');
+
 # Closing a subscriber unsubscribes it; the others carry on.
 $late->close;
 $filtered->close;
