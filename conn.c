@@ -29,7 +29,7 @@ static size_t conns_len, conns_cap;
 static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
 static const struct conn_handlers *handlers;
-static struct conn *flush_list;
+static DL_HEAD(conn) flush_list;	/* queued output, or a half-closed peer to look at */
 static struct conn *closed_list;
 static bool closed_since_settle;
 static bool accept_paused;		/* so a long pause is logged once, not per retry */
@@ -192,8 +192,7 @@ queue_flush(struct conn *c)
 	if (c->flush_queued || c->closing)
 		return;
 	c->flush_queued = true;
-	c->flush_next = flush_list;
-	flush_list = c;
+	DL_INSERT_HEAD(&flush_list, c, flush_link);
 }
 
 static int
@@ -559,13 +558,9 @@ destroy(struct conn *c)
 }
 
 static void
-unlink_from_flush_list(struct conn *c)
+unqueue_flush(struct conn *c)
 {
-	struct conn **p = &flush_list;
-
-	while (*p != c)
-		p = &(*p)->flush_next;
-	*p = c->flush_next;
+	DL_REMOVE(c, flush_link);
 	c->flush_queued = false;
 }
 
@@ -587,11 +582,10 @@ void
 conn_settle(void)
 {
 	/* Closing one connection can queue output for others (failed forwards), and a failed write closes one: repeat until quiet. */
-	while (flush_list != NULL || closed_list != NULL) {
-		while (flush_list != NULL) {
-			struct conn *c = flush_list;
-			flush_list = c->flush_next;
-			c->flush_queued = false;
+	while (!DL_EMPTY(&flush_list) || closed_list != NULL) {
+		while (!DL_EMPTY(&flush_list)) {
+			struct conn *c = DL_FIRST(&flush_list);
+			unqueue_flush(c);
 			flush(c);
 			resume_input(c);
 			finish_if_done(c);
@@ -600,7 +594,7 @@ conn_settle(void)
 			struct conn *c = closed_list;
 			closed_list = c->closed_next;
 			if (c->flush_queued)
-				unlink_from_flush_list(c);
+				unqueue_flush(c);
 			destroy(c);
 			closed_since_settle = true;
 		}

@@ -293,17 +293,16 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
-static void	cache_status_entry(struct conn *c);
-
-/* An event about c, with its connection_id, process_id and name. */
+/* An event about a registration: its connection_id, pid and the name in its state. */
 static void
-publish(enum event_type type, const struct conn *c, const char *extra)
+publish(enum event_type type, const char *connection_id, pid_t process_id,
+    const cJSON *state, const char *extra)
 {
 	struct event e = {
 		.type = type,
-		.connection_id = c->connection_id,
-		.process_id = c->process_id,
-		.name = cJSON_GetObjectItemCaseSensitive(c->state, "name"),
+		.connection_id = connection_id,
+		.process_id = process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(state, "name"),
 		.extra = extra,
 		.extra_len = extra != NULL ? strlen(extra) : 0,
 	};
@@ -311,21 +310,21 @@ publish(enum event_type type, const struct conn *c, const char *extra)
 	events_publish(&e);
 }
 
-/* reason: "closed" or "re-registered", as the removed event says. */
+/*
+ * A registration ended; before a new one for the same connection starts.
+ * reason: "closed" or "re-registered", as the removed event says.
+ */
 static void
-unregister(struct conn *c, const char *reason)
+registration_ended(pid_t process_id, const char *connection_id, const cJSON *state,
+    const char *reason)
 {
 	char extra[64];
 
-	if (c->connection_id[0] == '\0')
+	if (connection_id == NULL)
 		return;
-	mon_remove(c);
-	registry_remove(c);
+	mon_remove(process_id, connection_id);
 	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
-	publish(EVENT_REMOVED, c, extra);
-	c->connection_id[0] = '\0';
-	free(c->status_entry);
-	c->status_entry = NULL;
+	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
 }
 
 static void
@@ -333,45 +332,56 @@ op_register(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	char connection_id[UUID_STRING_LEN + 1];
+	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
+	pid_t process_id = registry_process_id(c), old_process_id = process_id;
+	const char *registered_id = registry_connection_id(c);
 	struct jsonw *w;
-	cJSON *merged;
+	cJSON *merged, *old_name = NULL;
 
 	if (claimed == -1)
 		return;
 	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && c->process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
+	if (claimed == 0 && process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	unregister(c, "re-registered");
-	cJSON_Delete(c->state);
-	c->state = merged;
 	if (claimed > 0)
-		c->process_id = claimed;
-	else if (c->process_id == 0)
-		c->process_id = c->peer_pid;
-	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
-	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
-	    registry_add(c, connection_id) == -1) {
-		reply_fail(call, "Out of memory");
-		return;
+		process_id = claimed;
+	else if (process_id == 0)
+		process_id = c->peer_pid;
+	if (registered_id != NULL) {
+		memcpy(old_id, registered_id, sizeof(old_id));
+		/* For the removed event: the old state goes with its registration. */
+		if ((old_name = cJSON_CreateObject()) != NULL)
+			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
 	}
-	c->registered_at = clock_ms(CLOCK_REALTIME) / 1000;
-	cache_status_entry(c);
+	/* The state always says which pid monitors will watch, so status never disagrees with them. */
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1 ||
+	    registry_set(c, merged, connection_id, process_id) == -1) {
+		cJSON_Delete(merged);
+		cJSON_Delete(old_name);
+		reply_fail(call, "Out of memory");
+		return;	/* the old registration stands */
+	}
+	registration_ended(old_process_id, registered_id != NULL ? old_id : NULL, old_name,
+	    "re-registered");
+	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
-	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
-	mon_register(c);
-	publish(EVENT_REGISTERED, c, NULL);
+	    connection_id, (long)process_id, (unsigned long long)c->serial);
+	mon_register(process_id, connection_id);
+	publish(EVENT_REGISTERED, connection_id, process_id, registry_state(c), NULL);
+	if (!conn_accepts_output(c))
+		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connection_id\":");
-	jsonw_string(w, c->connection_id);
+	jsonw_string(w, connection_id);
 	reply_end(c);
 }
 
@@ -387,93 +397,38 @@ op_update(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	pid_t old_pid = c->process_id, claimed;
+	const char *connection_id = registry_connection_id(c);
+	pid_t old_pid = registry_process_id(c), claimed, process_id;
 	cJSON *merged;
 
-	if (c->connection_id[0] == '\0') {
+	if (connection_id == NULL) {
 		reply_fail(call, "Not registered");
 		return;
 	}
 	if ((claimed = claimed_process_id(call, state)) == -1)
 		return;
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	cJSON_Delete(c->state);
-	c->state = merged;
-	if (set_state_number(c->state, "process_id", claimed > 0 ? claimed : old_pid) == -1 ||
-	    set_state_string(c->state, "connection_id", c->connection_id) == -1) {
+	process_id = claimed > 0 ? claimed : old_pid;
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1) {
+		cJSON_Delete(merged);
 		reply_fail(call, "Out of memory");
 		return;
 	}
-	if (claimed > 0 && claimed != old_pid) {
-		mon_remove(c);
-		c->process_id = claimed;
-		mon_register(c);
+	registry_update(c, merged, process_id);
+	if (process_id != old_pid) {
+		mon_remove(old_pid, connection_id);
+		mon_register(process_id, connection_id);
 		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
-		    c->connection_id, (long)c->process_id, (long)old_pid,
+		    connection_id, (long)process_id, (long)old_pid,
 		    (unsigned long long)c->serial);
 	}
-	cache_status_entry(c);
-	publish(EVENT_UPDATED, c, NULL);
+	publish(EVENT_UPDATED, connection_id, process_id, merged, NULL);
 	reply_finish(call, NULL);
 }
 
 /* status */
-
-/* {"connection_id":…,"process_id":…,"state":{…},"registered_at":…,"last_action":{…}} */
-static void
-write_entry(struct jsonw *w, const struct conn *c)
-{
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
-
-	jsonw_literal(w, "{\"connection_id\":");
-	jsonw_string(w, c->connection_id);
-	jsonw_literal(w, ",\"process_id\":");
-	if (pid != NULL)
-		jsonw_value(w, pid);
-	else
-		jsonw_literal(w, "null");
-	jsonw_literal(w, ",\"state\":");
-	jsonw_value(w, c->state);
-	jsonw_literal(w, ",\"registered_at\":");
-	jsonw_number(w, (double)c->registered_at);
-	if (c->last_action != NULL) {
-		jsonw_literal(w, ",\"last_action\":");
-		jsonw_raw(w, c->last_action, strlen(c->last_action));
-	}
-	jsonw_literal(w, "}");
-}
-
-/*
- * A connection's status entry changes only when it registers, updates or
- * a monitor acts on it, so it is written then and status copies the text: no tree walk per status call.
- */
-static void
-cache_status_entry(struct conn *c)
-{
-	static struct jsonw scratch;
-
-	free(c->status_entry);
-	c->status_entry = NULL;
-	jsonw_reset(&scratch);
-	write_entry(&scratch, c);
-	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
-		memcpy(c->status_entry, scratch.buf, scratch.len);
-		c->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
-	jsonw_reset(&scratch);
-}
-
-static void
-write_connection(struct jsonw *w, const struct conn *c, bool first)
-{
-	if (!first)
-		jsonw_literal(w, ",");
-	if (c->status_entry != NULL)
-		jsonw_raw(w, c->status_entry, c->status_entry_len);
-	else
-		write_entry(w, c);
-}
 
 static void
 op_status(struct call *call)
@@ -485,8 +440,7 @@ op_status(struct call *call)
 		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connections\":[");
-	for (const struct conn *c = registry_first(); c != NULL; c = c->reg_next)
-		write_connection(w, c, c == registry_first());
+	registry_write_status(w);
 	jsonw_literal(w, "]");
 	reply_end(call->conn);
 }
@@ -506,7 +460,7 @@ fail_not_found(const struct call *call, const char *key, const char *value)
 static bool
 has_name(const struct conn *c, const char *name)
 {
-	const cJSON *own = cJSON_GetObjectItemCaseSensitive(c->state, "name");
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(registry_state(c), "name");
 
 	return cJSON_IsString(own) && strcmp(own->valuestring, name) == 0;
 }
@@ -523,7 +477,7 @@ find_by_name(const struct call *call, const char *name)
 	size_t count = 0;
 	cJSON *extra, *ids;
 
-	for (struct conn *c = registry_first(); c != NULL; c = c->reg_next) {
+	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
 		if (has_name(c, name) && count++ == 0)
 			found = c;
 	}
@@ -535,9 +489,9 @@ find_by_name(const struct call *call, const char *name)
 	}
 	extra = cJSON_CreateObject();
 	ids = cJSON_AddArrayToObject(extra, "connection_ids");
-	for (struct conn *c = registry_first(); c != NULL && ids != NULL; c = c->reg_next) {
+	for (struct conn *c = registry_next(NULL); c != NULL && ids != NULL; c = registry_next(c)) {
 		if (has_name(c, name))
-			cJSON_AddItemToArray(ids, cJSON_CreateString(c->connection_id));
+			cJSON_AddItemToArray(ids, cJSON_CreateString(registry_connection_id(c)));
 	}
 	cJSON_AddStringToObject(extra, "name", name);
 	reply_failure(call->conn, call->id, "Ambiguous name", extra);
@@ -577,7 +531,7 @@ op_forward(struct call *call)
 		reply_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
+	forward_start(call, target, registry_connection_id(target), operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
@@ -910,12 +864,10 @@ static void
 conn_gone(struct conn *c)
 {
 	events_unsubscribe(c);
-	unregister(c, "closed");
+	registration_ended(registry_process_id(c), registry_connection_id(c), registry_state(c),
+	    "closed");
+	registry_forget(c);
 	forward_conn_gone(c);
-	cJSON_Delete(c->state);
-	c->state = NULL;
-	free(c->last_action);
-	c->last_action = NULL;
 }
 
 void

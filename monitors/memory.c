@@ -25,7 +25,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "monitor.h"
@@ -594,15 +593,13 @@ follow(pid_t pid)
 }
 
 static int
-memory_add(struct conn *c)
+memory_add(pid_t pid)
 {
 	struct mem_proc *p;
 	struct proc_stat st;
 
-	if (c->process_id <= 0)
-		return 0;
-	if ((p = find(c->process_id)) == NULL)
-		return follow(c->process_id) == NULL ? -1 : 0;
+	if ((p = find(pid)) == NULL)
+		return follow(pid) == NULL ? -1 : 0;
 	p->refs++;
 	if (procfs_stat(p->pid, &st) == 0 && st.start_ticks != p->start_ticks &&
 	    st.state != 'Z' && st.state != 'X')
@@ -611,11 +608,11 @@ memory_add(struct conn *c)
 }
 
 static int
-memory_remove(struct conn *c)
+memory_remove(pid_t pid)
 {
 	struct mem_proc *p;
 
-	if (c->process_id <= 0 || (p = find(c->process_id)) == NULL)
+	if ((p = find(pid)) == NULL)
 		return 0;
 	if (--p->refs > 0)
 		return 0;
