@@ -733,6 +733,65 @@ op_events(struct call *call)
 	free(id.buf);
 }
 
+/* Monitors */
+
+/*
+ * What a monitor did to a pid: every registration of it keeps the action
+ * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…,"at":…,
+ * the figures}, and a monitor event with the same fields is published for
+ * each (the event's own "at" stands for the action's).
+ */
+void
+rpc_monitor_action(const struct mon_action *action)
+{
+	struct jsonw fields = { 0 }, last = { 0 };
+	char signal_name[16], at[48];
+	int64_t now = clock_ms(CLOCK_REALTIME);
+	int at_len;
+	size_t figures_at;
+	bool anyone = false;
+
+	signame_format(action->signo, signal_name, sizeof(signal_name));
+	jsonw_literal(&fields, ",\"monitor\":");
+	jsonw_string(&fields, action->monitor);
+	jsonw_literal(&fields, ",\"action\":");
+	jsonw_string(&fields, action->action);
+	jsonw_literal(&fields, ",\"reason\":");
+	jsonw_string(&fields, action->reason);
+	jsonw_literal(&fields, ",\"signal\":");
+	jsonw_string(&fields, signal_name);
+	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
+	    (long long)(now / 1000), (long long)(now % 1000));
+	jsonw_literal(&last, "{");
+	jsonw_raw(&last, fields.buf + 1, fields.failed ? 0 : fields.len - 1);
+	jsonw_raw(&last, at, (size_t)at_len);
+	figures_at = last.len + 1;	/* past the comma */
+	jsonw_members(&fields, action->figures);
+	jsonw_members(&last, action->figures);
+	jsonw_literal(&last, "}");
+	jsonw_raw(&fields, "", 1);	/* ends the text for publish() */
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    !last.failed && last.len - 1 > figures_at ? (int)(last.len - 1 - figures_at) : 0,
+	    !last.failed && last.len - 1 > figures_at ? last.buf + figures_at : "");
+	if (fields.failed || last.failed) {
+		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
+	} else {
+		registry_note_action(action->pid, last.buf, last.len);
+		for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+			if (registry_process_id(c) != action->pid)
+				continue;
+			publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
+			    fields.buf);
+			anyone = true;
+		}
+		if (!anyone)
+			publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+	}
+	free(fields.buf);
+	free(last.buf);
+}
+
 /* Routing */
 
 static bool

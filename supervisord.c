@@ -612,7 +612,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 		listener_close(&listener);
 		startup_failure("%s", err);
 	}
-	mon_start_all();
+	mon_start_all(rpc_monitor_action);
 	/* Only the fixed entries: the loop grows it where its connections' memory is. */
 	if ((loop.pollfds = calloc(FIXED_POLLFDS, sizeof(*loop.pollfds))) == NULL) {
 		listener_close(&listener);
