@@ -1,17 +1,14 @@
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
 #include "conn.h"
 #include "events.h"
+#include "lib/clock.h"
 #include "forward.h"
 #include "lib/jsonw.h"
 #include "lib/jsonscan.h"
@@ -24,8 +21,8 @@
 #include "rpc.h"
 #include "lib/signame.h"
 #include "lib/num.h"
+#include "lib/utf8.h"
 
-#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
@@ -51,9 +48,8 @@ line_too_long(struct conn *c)
 /* Operations */
 
 struct operation {
-	const char	*name;
+	struct op_spec	 spec;
 	void		(*handler)(struct call *call);
-	struct param	 params[PARAMS_MAX];
 };
 
 static void	op_register(struct call *call);
@@ -64,42 +60,32 @@ static void	op_restart(struct call *call);
 static void	op_events(struct call *call);
 
 static const struct operation operations[] = {
-	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
-	{ "update", op_update, { { "state", PARAM_OBJECT, true } } },
-	{ "status", op_status, { { NULL, 0, false } } },
-	{ "forward", op_forward, {
+	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
+	{ { "update", { { "state", PARAM_OBJECT, true } } }, op_update },
+	{ { "status", { { NULL, 0, false } } }, op_status },
+	{ { "forward", {
 		{ "connection_id", PARAM_STRING, false },
 		{ "name", PARAM_STRING, false },
-		{ "timeout", PARAM_NUMBER, false } } },
-	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
-	{ "events", op_events, {
+		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
+	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
+	{ { "events", {
 		{ "backlog", PARAM_NUMBER, false },
-		{ "types", PARAM_ARRAY, false } } },
+		{ "types", PARAM_ARRAY, false } } }, op_events },
 };
 
-/* Checks every declared parameter so that handlers only see well-typed input. */
-static bool
-params_valid(const struct operation *op, const struct call *call)
-{
-	char error[256];
-
-	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
-		return true;
-	reply_fail(call, "%s", error);
-	return false;
-}
-
+/* Handlers only ever see well-typed input. */
 static void
 serve_request(struct call *call, const char *op_name)
 {
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
-		if (strcmp(op_name, operations[i].name) != 0)
-			continue;
-		if (params_valid(&operations[i], call))
-			operations[i].handler(call);
-		return;
-	}
-	reply_fail(call, "Unknown operation '%.*s'", utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
+	char error[256];
+	const struct operation *op = params_dispatch(operations,
+	    sizeof(operations) / sizeof(operations[0]), sizeof(operations[0]), op_name,
+	    call->msg, error, sizeof(error));
+
+	if (op != NULL)
+		op->handler(call);
+	else
+		reply_fail(call, "%s", error);
 }
 
 /* register */
