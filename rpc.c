@@ -749,7 +749,8 @@ rpc_monitor_action(const struct mon_action *action)
 	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
 	    (long long)(now / 1000), (long long)(now % 1000));
 	jsonw_literal(&last, "{");
-	jsonw_raw(&last, fields.buf + 1, fields.failed ? 0 : fields.len - 1);
+	if (!fields.failed)
+		jsonw_raw(&last, fields.buf + 1, fields.len - 1);
 	jsonw_raw(&last, at, (size_t)at_len);
 	figures_at = last.len + 1;	/* past the comma */
 	jsonw_members(&fields, action->figures);
