@@ -234,6 +234,16 @@ events_unsubscribe(void *owner)
 	}
 }
 
+bool
+events_subscribed(const void *owner)
+{
+	for (const struct subscriber *sub = subscribers; sub != NULL; sub = sub->next) {
+		if (sub->owner == owner)
+			return true;
+	}
+	return false;
+}
+
 size_t
 events_subscriber_count(void)
 {

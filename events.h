@@ -57,6 +57,8 @@ void		 events_publish(const struct event *e);
 int		 events_subscribe(void *owner, const char *id_text, size_t id_len,
 		    unsigned mask, size_t backlog);
 void		 events_unsubscribe(void *owner);
+/* True while owner has a subscription. Linear in the subscribers. */
+bool		 events_subscribed(const void *owner);
 size_t		 events_subscriber_count(void);
 /* Frees the ring and every subscriber. */
 void		 events_free(void);

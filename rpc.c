@@ -916,13 +916,24 @@ conn_gone(struct conn *c)
 	forward_conn_gone(c);
 }
 
+/*
+ * A peer that shut down its writing side is still owed the replies to its
+ * forwards, and the events it subscribed to until it closes: a watcher
+ * may well send its one request and shut its side.
+ */
+static bool
+awaits_more(const struct conn *c)
+{
+	return forward_awaits_replies(c) || events_subscribed(c);
+}
+
 void
 rpc_init(void)
 {
 	static const struct conn_handlers handlers = {
 		.line = handle_line,
 		.line_too_long = line_too_long,
-		.awaits_replies = forward_awaits_replies,
+		.awaits_replies = awaits_more,
 		.gone = conn_gone,
 	};
 

@@ -97,6 +97,17 @@ my ($timeout) = events($all, 1);
 is_deeply([@$timeout{qw(event connection_id process_id name timeout)}],
     ['forward_timeout', $deaf_id, $$, 'deaf', 0.2], 'forward_timeout: the target, its name and the timeout');
 
+# A watcher may send its one request and shut its writing side.
+my $half = subscribe();
+shutdown($half->sock, 1);
+my $y = $d->client;
+my $yid = $y->call_final('register')->{connection_id};
+is_deeply(brief(events($half, 1)), [['registered', $yid, '']], 'a half-closed subscriber still gets events');
+$y->close;
+is_deeply(brief(events($half, 1)), [['removed', $yid, 'closed']], 'and keeps getting them');
+events($all, 2);
+$half->close;
+
 # Closing a subscriber unsubscribes it; the others carry on.
 $late->close;
 $filtered->close;

@@ -96,7 +96,9 @@ test_live(void)
 	    .name = name };
 
 	clear();
+	ok(!events_subscribed(&owner_a), "events: not subscribed before");
 	ok(events_subscribe(&owner_a, "7", 1, EVENTS_ALL_TYPES, 0) == 0, "events: subscribe");
+	ok(events_subscribed(&owner_a) && !events_subscribed(&owner_b), "events: subscribed after, the other not");
 	ok(delivered_lines == 0, "events: no backlog asked, none replayed");
 	events_publish(&e);
 	ok(delivered_lines == 1 && last_owner == &owner_a, "events: one line to the subscriber");
