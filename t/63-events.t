@@ -98,6 +98,7 @@ is_deeply([@$timeout{qw(event connection_id process_id name timeout)}],
     ['forward_timeout', $deaf_id, $$, 'deaf', 0.2], 'forward_timeout: the target, its name and the timeout');
 
 # A watcher may send its one request and shut its writing side.
+my $fds = $d->fd_count;
 my $half = subscribe();
 shutdown($half->sock, 1);
 my $y = $d->client;
@@ -107,6 +108,7 @@ $y->close;
 is_deeply(brief(events($half, 1)), [['removed', $yid, 'closed']], 'and keeps getting them');
 events($all, 2);
 $half->close;
+ok(wait_until(sub { $d->fd_count == $fds }), 'its connection is freed once it closes');
 
 # Closing a subscriber unsubscribes it; the others carry on.
 $late->close;
