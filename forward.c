@@ -1,8 +1,10 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/clock.h"
 #include "conn.h"
+#include "events.h"
 #include "forward.h"
 #include "lib/hmap.h"
 #include "lib/list.h"
@@ -10,6 +12,7 @@
 #include "reply.h"
 #include "lib/num.h"
 #include "lib/uuid.h"
+#include "registry.h"
 
 /* Bound the table however a caller floods a target that never answers. */
 #define MAX_FORWARDS_PER_TARGET 4096
@@ -291,6 +294,25 @@ forward_next_deadline(void)
 	return timer_count > 0 ? timers[0]->deadline : -1;
 }
 
+/* The target is still registered: a forward to a closed one has ended already. */
+static void
+publish_timeout(const struct fwd *f)
+{
+	char extra[96];
+	struct event e = {
+		.type = EVENT_FORWARD_TIMEOUT,
+		.connection_id = f->target_connection_id,
+		.process_id = registry_process_id(f->target),
+		.name = cJSON_GetObjectItemCaseSensitive(registry_state(f->target), "name"),
+		.extra = extra,
+	};
+	int len = snprintf(extra, sizeof(extra), ",\"timeout\":%.6g,\"call_id\":%lld",
+	    f->timeout_seconds, (long long)f->key.call_id);
+
+	e.extra_len = len > 0 && (size_t)len < sizeof(extra) ? (size_t)len : 0;
+	events_publish(&e);
+}
+
 void
 forward_expire(int64_t now_ms)
 {
@@ -298,6 +320,7 @@ forward_expire(int64_t now_ms)
 
 	while (timer_count > 0 && (f = timers[0])->deadline <= now_ms) {
 		fail_caller(f, "Timed out");
+		publish_timeout(f);
 		fwd_free(f);
 	}
 }

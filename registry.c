@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "lib/clock.h"
 #include "lib/hmap.h"
 #include "lib/jsonw.h"
 #include "registry.h"
@@ -9,7 +10,7 @@
 static struct hmap by_id;
 static struct registration *first, *last;
 
-/* {"connection_id":…,"process_id":…,"state":{…}} */
+/* {"connection_id":…,"process_id":…,"state":{…},"registered_at":…,"last_action":{…}} */
 static void
 write_entry(struct jsonw *w, const struct registration *r)
 {
@@ -24,18 +25,27 @@ write_entry(struct jsonw *w, const struct registration *r)
 		jsonw_literal(w, "null");
 	jsonw_literal(w, ",\"state\":");
 	jsonw_value(w, r->state);
+	jsonw_literal(w, ",\"registered_at\":");
+	jsonw_number(w, (double)r->registered_at);
+	if (r->last_action != NULL) {
+		jsonw_literal(w, ",\"last_action\":");
+		jsonw_raw(w, r->last_action, strlen(r->last_action));
+	}
 	jsonw_literal(w, "}");
 }
 
 /*
- * A registration's status entry never changes, so it is written once and
- * status copies the text: no tree walk per status call.
+ * A registration's status entry changes only on update or when a monitor
+ * acts on its pid, so it is written then and status copies the text: no
+ * tree walk per status call.
  */
 static void
 cache_status_entry(struct registration *r)
 {
 	static struct jsonw scratch;
 
+	free(r->status_entry);
+	r->status_entry = NULL;
 	jsonw_reset(&scratch);
 	write_entry(&scratch, r);
 	if (!scratch.failed && (r->status_entry = malloc(scratch.len)) != NULL) {
@@ -77,6 +87,7 @@ destroy(struct registration *r)
 	unlink_order(r);
 	cJSON_Delete(r->state);
 	free(r->status_entry);
+	free(r->last_action);
 	free(r);
 }
 
@@ -94,15 +105,47 @@ registry_set(struct conn *c, cJSON *state, const char *connection_id, pid_t proc
 		return -1;
 	}
 	/* Nothing fails from here on: the old registration gives way. */
-	if (c->registration != NULL)
+	if (c->registration != NULL) {
+		/* What a monitor did is kept for the connection's life. */
+		r->last_action = c->registration->last_action;
+		c->registration->last_action = NULL;
 		destroy(c->registration);
+	}
 	r->conn = c;
 	r->state = state;
 	r->process_id = process_id;
+	r->registered_at = clock_ms(CLOCK_REALTIME) / 1000;
 	cache_status_entry(r);
 	link_last(r);
 	c->registration = r;
 	return 0;
+}
+
+void
+registry_update(struct conn *c, cJSON *state, pid_t process_id)
+{
+	struct registration *r = c->registration;
+
+	cJSON_Delete(r->state);
+	r->state = state;
+	r->process_id = process_id;
+	cache_status_entry(r);
+}
+
+void
+registry_note_action(pid_t pid, const char *action, size_t len)
+{
+	for (struct registration *r = first; r != NULL; r = r->next) {
+		char *copy;
+
+		if (r->process_id != pid || (copy = malloc(len + 1)) == NULL)
+			continue;
+		memcpy(copy, action, len);
+		copy[len] = '\0';
+		free(r->last_action);
+		r->last_action = copy;
+		cache_status_entry(r);
+	}
 }
 
 void
@@ -140,6 +183,14 @@ registry_find(const char *connection_id)
 	if (strlen(connection_id) != UUID_STRING_LEN)
 		return NULL;
 	r = hmap_get(&by_id, connection_id, UUID_STRING_LEN);
+	return r != NULL ? r->conn : NULL;
+}
+
+struct conn *
+registry_next(const struct conn *c)
+{
+	const struct registration *r = c == NULL ? first : c->registration->next;
+
 	return r != NULL ? r->conn : NULL;
 }
 

@@ -7,6 +7,8 @@
 #ifndef REGISTRY_H
 #define REGISTRY_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -23,6 +25,8 @@ struct registration {
 	char		*status_entry;		/* its entry in status as JSON text, or NULL */
 	size_t		 status_entry_len;
 	pid_t		 process_id;		/* the pid monitors watch, 0 if none */
+	int64_t		 registered_at;		/* Unix seconds */
+	char		*last_action;		/* what a monitor last did to its pid: a JSON object, or NULL */
 	struct registration *prev, *next;	/* registration order */
 };
 
@@ -33,6 +37,13 @@ struct registration {
  */
 int		 registry_set(struct conn *c, cJSON *state, const char *connection_id,
 		    pid_t process_id);
+/*
+ * Replaces c's state (consumed) and pid, keeping its connection_id, place
+ * and registered_at. c must be registered.
+ */
+void		 registry_update(struct conn *c, cJSON *state, pid_t process_id);
+/* Every registration of pid keeps action (a JSON object's text) as its last_action. */
+void		 registry_note_action(pid_t pid, const char *action, size_t len);
 /* c is going away: its registration is removed and freed. */
 void		 registry_forget(struct conn *c);
 
@@ -42,6 +53,8 @@ const char	*registry_connection_id(const struct conn *c);
 pid_t		 registry_process_id(const struct conn *c);
 
 struct conn	*registry_find(const char *connection_id);
+/* Registered connections in order: the first after NULL, then the one after c. */
+struct conn	*registry_next(const struct conn *c);
 /* The entries of status's "connections" array, comma-separated, in registration order. */
 void		 registry_write_status(struct jsonw *w);
 void		 registry_free(void);

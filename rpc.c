@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "events.h"
+#include "lib/clock.h"
 #include "forward.h"
 #include "lib/jsonw.h"
 #include "lib/jsonscan.h"
@@ -19,6 +21,7 @@
 #include "rpc.h"
 #include "lib/signame.h"
 #include "lib/num.h"
+#include "lib/utf8.h"
 
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
@@ -50,17 +53,24 @@ struct operation {
 };
 
 static void	op_register(struct call *call);
+static void	op_update(struct call *call);
 static void	op_status(struct call *call);
 static void	op_forward(struct call *call);
 static void	op_restart(struct call *call);
+static void	op_events(struct call *call);
 
 static const struct operation operations[] = {
 	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
+	{ { "update", { { "state", PARAM_OBJECT, true } } }, op_update },
 	{ { "status", { { NULL, 0, false } } }, op_status },
 	{ { "forward", {
-		{ "connection_id", PARAM_STRING, true },
+		{ "connection_id", PARAM_STRING, false },
+		{ "name", PARAM_STRING, false },
 		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
 	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
+	{ { "events", {
+		{ "backlog", PARAM_NUMBER, false },
+		{ "types", PARAM_ARRAY, false } } }, op_events },
 };
 
 /* Handlers only ever see well-typed input. */
@@ -269,12 +279,38 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
-/* Tells the monitors a registration ended; before a new one for the same connection starts. */
+/* An event about a registration: its connection_id, pid and the name in its state. */
 static void
-monitors_forget(pid_t process_id, const char *connection_id)
+publish(enum event_type type, const char *connection_id, pid_t process_id,
+    const cJSON *state, const char *extra)
 {
-	if (connection_id != NULL)
-		mon_remove(process_id, connection_id);
+	struct event e = {
+		.type = type,
+		.connection_id = connection_id,
+		.process_id = process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(state, "name"),
+		.extra = extra,
+		.extra_len = extra != NULL ? strlen(extra) : 0,
+	};
+
+	events_publish(&e);
+}
+
+/*
+ * A registration ended; before a new one for the same connection starts.
+ * reason: "closed" or "re-registered", as the removed event says.
+ */
+static void
+registration_ended(pid_t process_id, const char *connection_id, const cJSON *state,
+    const char *reason)
+{
+	char extra[64];
+
+	if (connection_id == NULL)
+		return;
+	mon_remove(process_id, connection_id);
+	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
+	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
 }
 
 static void
@@ -286,7 +322,7 @@ op_register(struct call *call)
 	pid_t claimed = claimed_process_id(call, state);
 	pid_t process_id = registry_process_id(c), old_process_id = process_id;
 	struct jsonw *w;
-	cJSON *merged;
+	cJSON *merged, *old_name = NULL;
 
 	if (claimed == -1)
 		return;
@@ -303,26 +339,78 @@ op_register(struct call *call)
 		process_id = claimed;
 	else if (process_id == 0)
 		process_id = c->peer_pid;
-	if (registry_connection_id(c) != NULL)
+	if (registry_connection_id(c) != NULL) {
 		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
+		/* For the removed event: the old state goes with its registration. */
+		if ((old_name = cJSON_CreateObject()) != NULL)
+			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
+	}
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
 	if (set_state_number(merged, "process_id", process_id) == -1 ||
 	    set_state_string(merged, "connection_id", connection_id) == -1 ||
 	    registry_set(c, merged, connection_id, process_id) == -1) {
 		cJSON_Delete(merged);
+		cJSON_Delete(old_name);
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	monitors_forget(old_process_id, old_id[0] != '\0' ? old_id : NULL);
+	registration_ended(old_process_id, old_id[0] != '\0' ? old_id : NULL, old_name,
+	    "re-registered");
+	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
 	mon_register(process_id, connection_id);
+	publish(EVENT_REGISTERED, connection_id, process_id, registry_state(c), NULL);
 	if (!conn_accepts_output(c))
 		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connection_id\":");
 	jsonw_string(w, connection_id);
 	reply_end(c);
+}
+
+/* update */
+
+/*
+ * Merges state as register does but keeps the registration: a wrapper
+ * publishes its child's life here, and a new child's pid is checked as
+ * register checks it. Monitors follow the pid, not the connection.
+ */
+static void
+op_update(struct call *call)
+{
+	struct conn *c = call->conn;
+	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
+	const char *connection_id = registry_connection_id(c);
+	pid_t old_pid = registry_process_id(c), claimed, process_id;
+	cJSON *merged;
+
+	if (connection_id == NULL) {
+		reply_fail(call, "Not registered");
+		return;
+	}
+	if ((claimed = claimed_process_id(call, state)) == -1)
+		return;
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
+		return;
+	process_id = claimed > 0 ? claimed : old_pid;
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1) {
+		cJSON_Delete(merged);
+		reply_fail(call, "Out of memory");
+		return;
+	}
+	registry_update(c, merged, process_id);
+	if (process_id != old_pid) {
+		mon_remove(old_pid, connection_id);
+		mon_register(process_id, connection_id);
+		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
+		    connection_id, (long)process_id, (long)old_pid,
+		    (unsigned long long)c->serial);
+	}
+	publish(EVENT_UPDATED, connection_id, process_id, merged, NULL);
+	reply_finish(call, NULL);
 }
 
 /* status */
@@ -345,19 +433,78 @@ op_status(struct call *call)
 /* forward */
 
 static void
+fail_not_found(const struct call *call, const char *key, const char *value)
+{
+	cJSON *extra = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(extra, key, value);
+	reply_failure(call->conn, call->id, "Connection not found", extra);
+	cJSON_Delete(extra);
+}
+
+static bool
+has_name(const struct conn *c, const char *name)
+{
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(registry_state(c), "name");
+
+	return cJSON_IsString(own) && strcmp(own->valuestring, name) == 0;
+}
+
+/*
+ * The one registered connection whose state's name is name. Linear in the
+ * registered connections: a forward by name is a person's or a script's
+ * call, not the hot path. Returns NULL after failing the call.
+ */
+static struct conn *
+find_by_name(const struct call *call, const char *name)
+{
+	struct conn *found = NULL;
+	size_t count = 0;
+	cJSON *extra, *ids;
+
+	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+		if (has_name(c, name) && count++ == 0)
+			found = c;
+	}
+	if (count == 1)
+		return found;
+	if (count == 0) {
+		fail_not_found(call, "name", name);
+		return NULL;
+	}
+	extra = cJSON_CreateObject();
+	ids = cJSON_AddArrayToObject(extra, "connection_ids");
+	for (struct conn *c = registry_next(NULL); c != NULL && ids != NULL; c = registry_next(c)) {
+		if (has_name(c, name))
+			cJSON_AddItemToArray(ids, cJSON_CreateString(registry_connection_id(c)));
+	}
+	cJSON_AddStringToObject(extra, "name", name);
+	reply_failure(call->conn, call->id, "Ambiguous name", extra);
+	cJSON_Delete(extra);
+	return NULL;
+}
+
+static void
 op_forward(struct call *call)
 {
 	const cJSON *id_param = cJSON_GetObjectItemCaseSensitive(call->msg, "connection_id");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(call->msg, "name");
 	cJSON *operation = cJSON_GetObjectItemCaseSensitive(call->msg, "operation");
 	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
-	struct conn *target = registry_find(id_param->valuestring);
-	cJSON *extra;
+	struct conn *target;
 
-	if (target == NULL) {
-		extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
-		reply_failure(call->conn, call->id, "Connection not found", extra);
-		cJSON_Delete(extra);
+	if (cJSON_IsString(id_param) && cJSON_IsString(name)) {
+		reply_fail(call, "Give 'connection_id' or 'name', not both");
+		return;
+	}
+	if (cJSON_IsString(name)) {
+		if ((target = find_by_name(call, name->valuestring)) == NULL)
+			return;
+	} else if (!cJSON_IsString(id_param)) {
+		reply_fail(call, "Missing 'connection_id' parameter");
+		return;
+	} else if ((target = registry_find(id_param->valuestring)) == NULL) {
+		fail_not_found(call, "connection_id", id_param->valuestring);
 		return;
 	}
 	if (!cJSON_IsObject(operation) ||
@@ -369,7 +516,7 @@ op_forward(struct call *call)
 		reply_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, id_param->valuestring, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
+	forward_start(call, target, registry_connection_id(target), operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
@@ -408,6 +555,56 @@ restart_pid(const struct call *call)
 	return -1;
 }
 
+/* Nothing a peer asks for may freeze the daemon, its parent or its group. */
+static bool
+is_stopping_signal(int signo)
+{
+	return signo == SIGSTOP || signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU;
+}
+
+/*
+ * Signals our own group, the daemon included. The reply and the log line
+ * are out by now; a signal the daemon does not handle, whose default would
+ * end it, is ignored for the moment of the kill(): an ignored signal is
+ * discarded when it is generated (POSIX, kill()), so it is not left pending
+ * either. TERM and INT reach the daemon's own handlers and stop it cleanly,
+ * as a group restart means; KILL cannot be held off and ends it.
+ */
+static int
+signal_group(pid_t group, int signo)
+{
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
+	bool held = false;
+	int result, saved_errno;
+
+	if (signo != SIGKILL && sigaction(signo, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+		sigemptyset(&ignore.sa_mask);
+		held = sigaction(signo, &ignore, NULL) == 0;
+	}
+	result = kill(-group, signo);
+	saved_errno = errno;
+	if (held)
+		sigaction(signo, &old, NULL);
+	errno = saved_errno;
+	return result;
+}
+
+static void
+publish_restart(const char *signal_name, pid_t target)
+{
+	char extra[128];
+	struct event e = { .type = EVENT_RESTART, .extra = extra };
+	int len;
+
+	if (target == 0)
+		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"none\"", signal_name);
+	else
+		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld",
+		    signal_name, target < 0 ? "group" : "parent", (long)(target < 0 ? -target : target));
+	e.extra_len = (size_t)len;
+	events_publish(&e);
+}
+
 static void
 op_restart(struct call *call)
 {
@@ -415,41 +612,170 @@ op_restart(struct call *call)
 	int signo = SIGINT;
 	char text[64], name[16];
 	pid_t target;
+	int result;
 
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
 	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
 		reply_fail(call, "Unknown signal '%s'", text);
 		return;
 	}
+	signame_format(signo, name, sizeof(name));
+	if (is_stopping_signal(signo)) {
+		reply_fail(call, "Refusing signal %s: it stops processes instead of restarting them, "
+		    "and nothing a peer asks for may freeze the supervisor", name);
+		return;
+	}
 	if ((target = restart_pid(call)) == -1)
 		return;
+	publish_restart(name, target);
 	reply_finish(call, NULL);
 	conn_flush_now(call->conn);
-	signame_format(signo, name, sizeof(name));
 	if (target == 0) {
 		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
 	log_info("restart: signalling %s %ld signal=%s",
 	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
-	if (kill(target, signo) == -1)
+	result = target < 0 ? signal_group(-target, signo) : kill(target, signo);
+	if (result == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
+}
+
+/* events */
+
+static void
+deliver_event(void *owner, const char *line, size_t len)
+{
+	struct conn *c = owner;
+
+	/* A subscriber that stops reading is dropped here like any deaf peer. */
+	if (conn_accepts_output(c))
+		conn_send(c, line, len);
+}
+
+/* The mask of the event types named in types; 0 after failing the call. */
+static unsigned
+types_mask(const struct call *call, const cJSON *types)
+{
+	unsigned mask = 0;
+	const cJSON *item;
+	int type;
+
+	if (types == NULL || cJSON_IsNull(types))
+		return EVENTS_ALL_TYPES;
+	cJSON_ArrayForEach(item, types) {
+		if (!cJSON_IsString(item)) {
+			reply_fail(call, "Parameter 'types' of 'events' must list event names as strings");
+			return 0;
+		}
+		if ((type = events_type_from_name(item->valuestring, strlen(item->valuestring))) == -1) {
+			reply_fail(call, "Unknown event type '%.*s' (known: registered, updated, removed, "
+			    "monitor, restart, forward_timeout)",
+			    utf8_prefix_len(item->valuestring, OP_NAME_SHOWN), item->valuestring);
+			return 0;
+		}
+		mask |= 1u << type;
+	}
+	if (mask == 0)
+		reply_fail(call, "Parameter 'types' of 'events' names no event type");
+	return mask;
+}
+
+/*
+ * The call stays open for as long as the connection: the subscribed reply,
+ * the backlog, then one intermediate reply per event.
+ */
+static void
+op_events(struct call *call)
+{
+	const cJSON *backlog = cJSON_GetObjectItemCaseSensitive(call->msg, "backlog");
+	struct jsonw id = { 0 };
+	size_t count = 0;
+	unsigned mask;
+	cJSON *subscribed;
+
+	if (cJSON_IsNumber(backlog)) {
+		if (!num_is_whole(backlog->valuedouble, 1e9) || backlog->valuedouble < 0) {
+			reply_fail(call, "Parameter 'backlog' of 'events' must be a whole number, 0 or more");
+			return;
+		}
+		count = (size_t)backlog->valuedouble;
+	}
+	if ((mask = types_mask(call, cJSON_GetObjectItemCaseSensitive(call->msg, "types"))) == 0)
+		return;
+	if (call->id != NULL)
+		jsonw_value(&id, call->id);
+	if (id.failed || (subscribed = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddTrueToObject(subscribed, "subscribed") == NULL) {
+		free(id.buf);
+		reply_fail(call, "Out of memory");
+		return;
+	}
+	reply_send(call, subscribed);
+	cJSON_Delete(subscribed);
+	if (events_subscribe(call->conn, call->id != NULL ? id.buf : NULL, id.len, mask, count) == -1)
+		reply_fail(call, "Out of memory");
+	free(id.buf);
 }
 
 /* Monitors */
 
-/* What a monitor did; the registry side will keep it and publish an event. */
+/*
+ * What a monitor did to a pid: every registration of it keeps the action
+ * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…,"at":…,
+ * the figures}, and a monitor event with the same fields is published for
+ * each (the event's own "at" stands for the action's).
+ */
 void
 rpc_monitor_action(const struct mon_action *action)
 {
-	char signal_name[16];
-	char *figures = action->figures != NULL ? cJSON_PrintUnformatted(action->figures) : NULL;
+	struct jsonw fields = { 0 }, last = { 0 };
+	char signal_name[16], at[48];
+	int64_t now = clock_ms(CLOCK_REALTIME);
+	int at_len;
+	size_t figures_at;
+	bool anyone = false;
 
 	signame_format(action->signo, signal_name, sizeof(signal_name));
-	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures=%s",
+	jsonw_literal(&fields, ",\"monitor\":");
+	jsonw_string(&fields, action->monitor);
+	jsonw_literal(&fields, ",\"action\":");
+	jsonw_string(&fields, action->action);
+	jsonw_literal(&fields, ",\"reason\":");
+	jsonw_string(&fields, action->reason);
+	jsonw_literal(&fields, ",\"signal\":");
+	jsonw_string(&fields, signal_name);
+	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
+	    (long long)(now / 1000), (long long)(now % 1000));
+	jsonw_literal(&last, "{");
+	if (!fields.failed)
+		jsonw_raw(&last, fields.buf + 1, fields.len - 1);
+	jsonw_raw(&last, at, (size_t)at_len);
+	figures_at = last.len + 1;	/* past the comma */
+	jsonw_members(&fields, action->figures);
+	jsonw_members(&last, action->figures);
+	jsonw_literal(&last, "}");
+	jsonw_raw(&fields, "", 1);	/* ends the text for publish() */
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
 	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
-	    figures != NULL ? figures : "{}");
-	free(figures);
+	    !last.failed && last.len - 1 > figures_at ? (int)(last.len - 1 - figures_at) : 0,
+	    !last.failed && last.len - 1 > figures_at ? last.buf + figures_at : "");
+	if (fields.failed || last.failed) {
+		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
+	} else {
+		registry_note_action(action->pid, last.buf, last.len);
+		for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+			if (registry_process_id(c) != action->pid)
+				continue;
+			publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
+			    fields.buf);
+			anyone = true;
+		}
+		if (!anyone)
+			publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+	}
+	free(fields.buf);
+	free(last.buf);
 }
 
 /* Routing */
@@ -582,9 +908,22 @@ handle_line(struct conn *c, char *line, size_t len)
 static void
 conn_gone(struct conn *c)
 {
-	monitors_forget(registry_process_id(c), registry_connection_id(c));
+	events_unsubscribe(c);
+	registration_ended(registry_process_id(c), registry_connection_id(c), registry_state(c),
+	    "closed");
 	registry_forget(c);
 	forward_conn_gone(c);
+}
+
+/*
+ * A peer that shut down its writing side is still owed the replies to its
+ * forwards, and the events it subscribed to until it closes: a watcher
+ * may well send its one request and shut its side.
+ */
+static bool
+awaits_more(const struct conn *c)
+{
+	return forward_awaits_replies(c) || events_subscribed(c);
 }
 
 void
@@ -593,9 +932,10 @@ rpc_init(void)
 	static const struct conn_handlers handlers = {
 		.line = handle_line,
 		.line_too_long = line_too_long,
-		.awaits_replies = forward_awaits_replies,
+		.awaits_replies = awaits_more,
 		.gone = conn_gone,
 	};
 
 	conn_set_handlers(&handlers);
+	events_init(deliver_event);
 }

@@ -22,6 +22,7 @@
 #include "client/client.h"
 #include "lib/clock.h"
 #include "conn.h"
+#include "events.h"
 #include "forward.h"
 #include "listener.h"
 #include "lib/log.h"
@@ -666,6 +667,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	mon_stop_all();
 	forward_free_all();
 	registry_free();
+	events_free();
 	remove_pidfile();
 	uuid_shutdown();
 	free(loop.pollfds);
