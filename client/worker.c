@@ -535,13 +535,26 @@ replace_item(cJSON *object, const char *key, cJSON *item)
 	return done ? 0 : -1;
 }
 
-/* The pid to publish: the child, else the last one, else the wrapper itself. */
+/* The child, else the last one, else the wrapper itself. */
 static pid_t
 published_pid(const struct worker *w)
 {
 	if (w->child > 0)
 		return w->child;
 	return w->last_pid > 0 ? w->last_pid : getpid();
+}
+
+/*
+ * The process_id to send, or 0 to leave it out. The daemon accepts only a
+ * live descendant (SPEC 3): with no child, a registration names the wrapper
+ * itself, and an update leaves the last child's pid as it was.
+ */
+static pid_t
+claimed_pid(const struct worker *w, bool first)
+{
+	if (w->child > 0)
+		return w->child;
+	return first ? getpid() : 0;
 }
 
 /*
@@ -566,8 +579,10 @@ published_state(const struct worker *w, bool first)
 		if (replace_item(state, "wrapper_process_id", cJSON_CreateNumber(getpid())) == -1)
 			goto fail;
 	}
-	if (replace_item(state, "process_id", cJSON_CreateNumber(published_pid(w))) == -1 ||
-	    replace_item(state, "status", cJSON_CreateString(status_names[w->status])) == -1 ||
+	if (claimed_pid(w, first) > 0 &&
+	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
+		goto fail;
+	if (replace_item(state, "status", cJSON_CreateString(status_names[w->status])) == -1 ||
 	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
 	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
 	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
