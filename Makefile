@@ -24,7 +24,7 @@ LIBS	= $(CJSON_LIBS)
 LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
 	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
-DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
 CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c \
 	client/report.c
@@ -48,13 +48,16 @@ UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c monitors
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
+t/unit_events: t/unit_events.c events.c lib/jsonw.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c $(LIBS)
+
 # The load and fault driver of the t/50-* tests.
 t/stress: t/stress.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
 TEST_FILES ?= t/*.t
 
-check: supervisord t/unit t/stress
+check: supervisord t/unit t/unit_events t/stress
 	prove $(TEST_FILES)
 
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
@@ -63,7 +66,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 supervisord-asan: $(SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
-check-asan: supervisord-asan t/unit t/stress
+check-asan: supervisord-asan t/unit t/unit_events t/stress
 	SUPERVISORD=$(CURDIR)/supervisord-asan \
 	ASAN_OPTIONS=detect_leaks=1:exitcode=23:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -121,6 +124,6 @@ install: supervisord
 
 clean:
 	rm -rf $(BUILD)
-	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
 .PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean

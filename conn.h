@@ -45,6 +45,8 @@ struct conn {
 	char		*status_entry;		/* its entry in status as JSON text, or NULL */
 	size_t		 status_entry_len;
 	pid_t		 process_id;		/* registered pid, 0 if none */
+	int64_t		 registered_at;		/* Unix seconds */
+	char		*last_action;		/* what a monitor last did to it, as a JSON object, or NULL */
 	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
 	struct conn	*reg_prev, *reg_next;	/* registration order */
 	struct fwd_list	 fwd_started;		/* forwards this connection asked for */
@@ -52,6 +54,23 @@ struct conn {
 	size_t		 fwd_targeting_count;
 	size_t		 fwd_started_count;
 };
+
+/*
+ * What the connection layer hands up, to handlers it is given: it names
+ * no module above it.
+ */
+struct conn_handlers {
+	/* A complete line, NUL-terminated at line[len], without its newline. */
+	void	(*line)(struct conn *c, char *line, size_t len);
+	void	(*line_too_long)(struct conn *c);
+	/* True while c waits for replies to calls it started: it is not done yet. */
+	bool	(*awaits_replies)(const struct conn *c);
+	/* c is about to be freed: drop everything that points at it. */
+	void	(*gone)(struct conn *c);
+};
+
+/* Set once, before the first accept; handlers must outlive the connections. */
+void		 conn_set_handlers(const struct conn_handlers *handlers);
 
 struct conn_limits {
 	size_t	max_message;		/* longest line accepted */

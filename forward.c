@@ -1,14 +1,16 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include "lib/clock.h"
 #include "conn.h"
+#include "events.h"
 #include "forward.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
-#include "rpc.h"
+#include "reply.h"
 #include "lib/num.h"
 
 /* Bound the table however a caller floods a target that never answers. */
@@ -144,12 +146,12 @@ fail_caller(struct fwd *f, const char *error)
 	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
 	if (f->deadline != 0)
 		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
-	rpc_send_failure(f->caller, f->caller_id, error, extra);
+	reply_failure(f->caller, f->caller_id, error, extra);
 	cJSON_Delete(extra);
 }
 
 static struct fwd *
-fwd_new(struct rpc_call *call, struct conn *target)
+fwd_new(struct call *call, struct conn *target)
 {
 	struct fwd *f = calloc(1, sizeof(*f));
 
@@ -160,6 +162,8 @@ fwd_new(struct rpc_call *call, struct conn *target)
 		return NULL;
 	}
 	f->key.target_serial = target->serial;
+	if (target->next_call_id == 0)
+		target->next_call_id = 3;	/* ours are odd: 3, 5, 7, ... */
 	f->key.call_id = target->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
 		cJSON_Delete(f->caller_id);
@@ -191,24 +195,24 @@ delete_members(cJSON *object, const char *key)
 }
 
 void
-forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
+forward_start(struct call *call, struct conn *target, cJSON *operation,
     double timeout_seconds)
 {
 	struct fwd *f;
 	cJSON call_id = { .type = cJSON_Number };
 
 	if (target->fwd_targeting_count >= MAX_FORWARDS_PER_TARGET) {
-		rpc_fail(call, "Too many forwards waiting on connection %s (at most %d)",
+		reply_fail(call, "Too many forwards waiting on connection %s (at most %d)",
 		    target->connection_id, MAX_FORWARDS_PER_TARGET);
 		return;
 	}
 	if (call->conn->fwd_started_count >= MAX_FORWARDS_PER_CALLER) {
-		rpc_fail(call, "Too many forwards in flight from this connection (at most %d)",
+		reply_fail(call, "Too many forwards in flight from this connection (at most %d)",
 		    MAX_FORWARDS_PER_CALLER);
 		return;
 	}
 	if ((f = fwd_new(call, target)) == NULL) {
-		rpc_fail(call, "Out of memory");
+		reply_fail(call, "Out of memory");
 		return;
 	}
 	if (timeout_seconds > 0) {
@@ -217,7 +221,7 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 		if (timer_insert(f) == -1) {
 			f->deadline = 0;
 			fwd_free(f);
-			rpc_fail(call, "Out of memory");
+			reply_fail(call, "Out of memory");
 			return;
 		}
 	}
@@ -227,7 +231,7 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
 	    (unsigned long long)call->conn->serial, target->connection_id,
 	    (long long)f->key.call_id);
-	rpc_send_message(target, &call_id, false, operation);
+	reply_message(target, &call_id, false, operation);
 }
 
 bool
@@ -243,10 +247,16 @@ forward_reply(struct conn *c, cJSON *msg)
 	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)
 		return false;
 	delete_members(msg, "id");
-	rpc_send_message(f->caller, f->caller_id, false, msg);
+	reply_message(f->caller, f->caller_id, false, msg);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);
 	return true;
+}
+
+bool
+forward_awaits_replies(const struct conn *c)
+{
+	return !LIST_EMPTY(&c->fwd_started);
 }
 
 void
@@ -269,6 +279,25 @@ forward_next_deadline(void)
 	return timer_count > 0 ? timers[0]->deadline : -1;
 }
 
+/* The target is still registered: a forward to a closed one has ended already. */
+static void
+publish_timeout(const struct fwd *f)
+{
+	char extra[96];
+	struct event e = {
+		.type = EVENT_FORWARD_TIMEOUT,
+		.connection_id = f->target_connection_id,
+		.process_id = f->target->process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(f->target->state, "name"),
+		.extra = extra,
+	};
+	int len = snprintf(extra, sizeof(extra), ",\"timeout\":%.6g,\"call_id\":%lld",
+	    f->timeout_seconds, (long long)f->key.call_id);
+
+	e.extra_len = len > 0 && (size_t)len < sizeof(extra) ? (size_t)len : 0;
+	events_publish(&e);
+}
+
 void
 forward_expire(int64_t now_ms)
 {
@@ -276,6 +305,7 @@ forward_expire(int64_t now_ms)
 
 	while (timer_count > 0 && (f = timers[0])->deadline <= now_ms) {
 		fail_caller(f, "Timed out");
+		publish_timeout(f);
 		fwd_free(f);
 	}
 }

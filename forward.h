@@ -11,14 +11,17 @@
 #include <cjson/cJSON.h>
 
 struct conn;
-struct rpc_call;
+struct call;
 
 /* Sends operation (its "id" removed) to target as our next call there. */
-void	 forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
+void	 forward_start(struct call *call, struct conn *target, cJSON *operation,
 	    double timeout_seconds);
 /* If msg answers an open forward on c, relays it and returns true. */
 bool	 forward_reply(struct conn *c, cJSON *msg);
+/* True while c waits for replies to forwards it started. */
+bool	 forward_awaits_replies(const struct conn *c);
 void	 forward_conn_gone(struct conn *c);
+/* The nearest forward timeout on the monotonic clock in ms, or -1. */
 int64_t	 forward_next_deadline(void);
 void	 forward_expire(int64_t now_ms);
 void	 forward_free_all(void);

@@ -9,7 +9,7 @@
 #include "conn.h"
 #include "lib/log.h"
 #include "monitor.h"
-#include "rpc.h"
+#include "reply.h"
 #include "lib/num.h"
 
 /*
@@ -232,7 +232,7 @@ mon_remove(struct conn *c)
 }
 
 void
-mon_status(const struct rpc_call *call)
+mon_status(const struct call *call)
 {
 	for (size_t i = 0; monitors[i] != NULL; i++) {
 		cJSON *section;
@@ -243,7 +243,7 @@ mon_status(const struct rpc_call *call)
 			log_error("monitor %s: status failed; section skipped", monitors[i]->name);
 			continue;
 		}
-		rpc_reply(call, section);
+		reply_send(call, section);
 		cJSON_Delete(section);
 	}
 }

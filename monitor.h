@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 struct conn;
-struct rpc_call;
+struct call;
 
 /*
  * One monitor. Hooks return 0 on success; a failing hook is logged by
@@ -39,7 +39,7 @@ void	 mon_start_all(void);
 void	 mon_stop_all(void);
 void	 mon_register(struct conn *c);
 void	 mon_remove(struct conn *c);
-void	 mon_status(const struct rpc_call *call);
+void	 mon_status(const struct call *call);
 /* The nearest tick on the monotonic clock in ms, or -1 when none is enabled. */
 int64_t	 mon_next_deadline(void);
 void	 mon_run_due(int64_t now_ms);

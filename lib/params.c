@@ -8,6 +8,7 @@ static const char *const param_type_names[] = {
 	[PARAM_NUMBER] = "a number",
 	[PARAM_OBJECT] = "an object",
 	[PARAM_SIGNAL] = "a signal name or number",
+	[PARAM_ARRAY] = "an array",
 };
 
 static bool
@@ -22,6 +23,8 @@ param_type_ok(const cJSON *value, enum param_type type)
 		return cJSON_IsObject(value);
 	case PARAM_SIGNAL:
 		return cJSON_IsString(value) || cJSON_IsNumber(value);
+	case PARAM_ARRAY:
+		return cJSON_IsArray(value);
 	}
 	return false;
 }

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_OBJECT, PARAM_SIGNAL };
+enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_OBJECT, PARAM_SIGNAL, PARAM_ARRAY };
 
 struct param {
 	const char	*name;		/* NULL ends a shorter table */

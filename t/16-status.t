@@ -21,7 +21,8 @@ $idle->call_final('status');
 
 my $list = listed();
 is_deeply([map { $_->{connection_id} } @$list], \@ids, 'listed in registration order');
-is_deeply([sort keys %{ $list->[0] }], [qw(connection_id process_id state)], 'each entry: connection_id, process_id, state');
+is_deeply([sort keys %{ $list->[0] }], [qw(connection_id process_id registered_at state)],
+    'each entry: connection_id, process_id, registered_at, state');
 is($list->[2]{process_id}, $$, 'process_id');
 is_deeply($list->[2]{state}, { n => 2, process_id => $$, connection_id => $ids[2] }, 'state');
 is(scalar @$list, 4, 'an unregistered connection is not listed');
