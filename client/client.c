@@ -325,8 +325,12 @@ is_reply_to(const cJSON *msg, long id)
 	return cJSON_IsNumber(msg_id) && msg_id->valuedouble == (double)id;
 }
 
+struct subscription;
+static int	event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+
 /* One call: its id, what to do with intermediate replies, and the final one kept. */
 struct call {
+	struct subscription *side;	/* events arriving meanwhile on the same connection */
 	long		 id;
 	const cJSON	*raw_id;	/* call: the caller's own id */
 	bool		 print_raw;	/* every reply line to stdout */
@@ -340,8 +344,9 @@ call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg
 	struct call *call = ctx;
 	bool ours;
 
-	(void)cl;
 	if (msg == NULL)
+		return 0;
+	if (call->side != NULL && event_line(cl, call->side, line, len, msg) != 0)
 		return 0;
 	ours = call->raw_id != NULL ?
 	    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id, true) ||
@@ -995,7 +1000,7 @@ run_restart(struct client *cl)
 	const char *sig = cl->first_operand < cl->argc ? cl->argv[cl->first_operand] : NULL;
 	struct subscription sub = { .print = false };
 	cJSON *request;
-	struct call call = { 0 };
+	struct call call = { .side = &sub };
 	int status = EXIT_FAILURE;
 	char asked[16];
 
@@ -1015,6 +1020,7 @@ run_restart(struct client *cl)
 	if (subscribe(cl, &sub, 0, "restart", true) == -1) {
 		cJSON_Delete(sub.final);
 		sub.final = NULL;
+		call.side = NULL;
 		if (!jl_is_open(&cl->conn))
 			goto done;
 	}
@@ -1024,7 +1030,8 @@ run_restart(struct client *cl)
 		print_failure(cl, "nothing signalled", call.final);
 		goto done;
 	}
-	if (sub.subscribed && !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
+	if (sub.subscribed && sub.last == NULL &&
+	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
 		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
 		(void)pump(cl, restart_event_line, &sub, true);
 	}
