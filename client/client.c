@@ -253,17 +253,49 @@ typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, size_t le
  * gives up (-1), the connection ends (-1) or the deadline passes (0, or
  * -1 after saying so when quiet_timeout is false).
  */
+/* Hands every complete line already read to on_line; returns what it said, or 0. */
+static int
+drain_lines(struct client *cl, line_fn on_line, void *ctx)
+{
+	enum jl_line_result result;
+	char *line;
+	size_t len;
+
+	while ((result = jl_next_line(&cl->conn, &line, &len)) != JL_NONE) {
+		cJSON *msg;
+		int done;
+
+		if (result == JL_TOO_LONG) {
+			say(cl, "skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
+			continue;
+		}
+		if (len == 0)
+			continue;
+		msg = jl_parse(line, len, PARSE_DEPTH);
+		if (msg != NULL && !cJSON_IsObject(msg)) {
+			cJSON_Delete(msg);
+			msg = NULL;
+		}
+		done = on_line(cl, ctx, line, len, msg);
+		cJSON_Delete(msg);
+		if (done != 0)
+			return done;
+	}
+	return 0;
+}
+
 static int
 pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = cl->conn.fd, .events = jl_poll_events(&cl->conn) };
-		int64_t left = cl->deadline == -1 ? -1 : cl->deadline - mono_now_ms();
-		enum jl_line_result result;
-		char *line;
-		size_t len;
-		int status;
+		int64_t left;
+		int status, read_status;
 
+		/* Lines read along with an earlier call's last reply come first. */
+		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+			return status;
+		left = cl->deadline == -1 ? -1 : cl->deadline - mono_now_ms();
 		if (cl->deadline != -1 && left <= 0) {
 			if (quiet_timeout)
 				return 0;
@@ -282,35 +314,15 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		}
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		status = jl_read(&cl->conn);
-		while ((result = jl_next_line(&cl->conn, &line, &len)) != JL_NONE) {
-			cJSON *msg;
-			int done;
-
-			if (result == JL_TOO_LONG) {
-				say(cl, "skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
-				continue;
-			}
-			if (len == 0)
-				continue;
-			msg = jl_parse(line, len, PARSE_DEPTH);
-			if (msg != NULL && !cJSON_IsObject(msg)) {
-				cJSON_Delete(msg);
-				msg = NULL;
-			}
-			done = on_line(cl, ctx, line, len, msg);
-			cJSON_Delete(msg);
-			if (done != 0)
-				return done;
-		}
-		if (status == 0) {
+		if ((read_status = jl_read(&cl->conn)) == 1)
+			continue;
+		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+			return status;
+		if (read_status == 0)
 			say(cl, "the daemon at %s closed the connection", cl->socket_path);
-			return -1;
-		}
-		if (status == -1) {
+		else
 			say(cl, "reading from %s: %s", cl->socket_path, strerror(errno));
-			return -1;
-		}
+		return -1;
 	}
 }
 
