@@ -319,7 +319,8 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		if ((status = drain_lines(cl, on_line, ctx)) != 0)
 			return status;
 		if (read_status == 0)
-			say(cl, "the daemon at %s closed the connection", cl->socket_path);
+			say(cl, "the daemon at %s closed the connection before the call finished",
+			    cl->socket_path);
 		else
 			say(cl, "reading from %s: %s", cl->socket_path, strerror(errno));
 		return -1;

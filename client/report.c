@@ -328,6 +328,7 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	const cJSON *pid = member(entry, "process_id");
 	const char *name = report_name(entry);
 	double value = 0;
+	bool known;
 	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
 
 	snprintf(row->cells[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
@@ -340,13 +341,15 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	else
 		snprintf(row->cells[COL_PID], CELL_MAX, "-");
 	copy_printable(row->cells[COL_STATE], CELL_MAX, report_state(entry));
-	format_duration(row->cells[COL_UPTIME], CELL_MAX, uptime_of(s, entry, &value), value);
+	/* Each figure read before it is passed: argument order is unspecified. */
+	known = uptime_of(s, entry, &value);
+	format_duration(row->cells[COL_UPTIME], CELL_MAX, known, value);
 	if (number_of(state_member(entry, "restarts"), &value))
 		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "%.0f", value);
 	else
 		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "-");
-	format_size(row->cells[COL_MEMORY], CELL_MAX,
-	    report_is_running(entry) && memory_figure(s, entry, "current_size", &value), value);
+	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
+	format_size(row->cells[COL_MEMORY], CELL_MAX, known, value);
 	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
 		snprintf(row->cells[COL_CPU], CELL_MAX, "%.1f", value);
 	else
