@@ -8,16 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
 #include <sys/types.h>
 
-#include <cjson/cJSON.h>
+#include "lib/list.h"
 
-#include "lib/uuid.h"
+struct registration;
+struct fwd_ends;
 
-struct fwd;
-LIST_HEAD(fwd_list, fwd);
-
+/* A connection's transport. The parts other modules keep about it hang off it, each owned by its module. */
 struct conn {
 	int		 fd;
 	pid_t		 peer_pid;		/* SO_PEERCRED at accept */
@@ -36,23 +34,12 @@ struct conn {
 	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
 	size_t		 out_head, out_len, out_cap;
 
-	struct conn	*flush_next;
+	DL_ENTRY(conn)	 flush_link;		/* while flush_queued */
 	struct conn	*closed_next;
 
-	/* Owned by rpc.c. */
-	cJSON		*state;			/* NULL until registered */
-	char		 connection_id[UUID_STRING_LEN + 1];	/* "" until registered */
-	char		*status_entry;		/* its entry in status as JSON text, or NULL */
-	size_t		 status_entry_len;
-	pid_t		 process_id;		/* registered pid, 0 if none */
-	int64_t		 registered_at;		/* Unix seconds */
-	char		*last_action;		/* what a monitor last did to it, as a JSON object, or NULL */
-	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
-	struct conn	*reg_prev, *reg_next;	/* registration order */
-	struct fwd_list	 fwd_started;		/* forwards this connection asked for */
-	struct fwd_list	 fwd_targeting;		/* forwards waiting on this connection */
-	size_t		 fwd_targeting_count;
-	size_t		 fwd_started_count;
+	/* Attached and freed by their owners; NULL until first needed. */
+	struct registration *registration;	/* registry.c */
+	struct fwd_ends	*fwd_ends;		/* forward.c */
 };
 
 /*

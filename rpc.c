@@ -1,17 +1,14 @@
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
 #include "conn.h"
 #include "events.h"
+#include "lib/clock.h"
 #include "forward.h"
 #include "lib/jsonw.h"
 #include "lib/jsonscan.h"
@@ -24,8 +21,8 @@
 #include "rpc.h"
 #include "lib/signame.h"
 #include "lib/num.h"
+#include "lib/utf8.h"
 
-#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
@@ -51,9 +48,8 @@ line_too_long(struct conn *c)
 /* Operations */
 
 struct operation {
-	const char	*name;
+	struct op_spec	 spec;
 	void		(*handler)(struct call *call);
-	struct param	 params[PARAMS_MAX];
 };
 
 static void	op_register(struct call *call);
@@ -64,42 +60,32 @@ static void	op_restart(struct call *call);
 static void	op_events(struct call *call);
 
 static const struct operation operations[] = {
-	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
-	{ "update", op_update, { { "state", PARAM_OBJECT, true } } },
-	{ "status", op_status, { { NULL, 0, false } } },
-	{ "forward", op_forward, {
+	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
+	{ { "update", { { "state", PARAM_OBJECT, true } } }, op_update },
+	{ { "status", { { NULL, 0, false } } }, op_status },
+	{ { "forward", {
 		{ "connection_id", PARAM_STRING, false },
 		{ "name", PARAM_STRING, false },
-		{ "timeout", PARAM_NUMBER, false } } },
-	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
-	{ "events", op_events, {
+		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
+	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
+	{ { "events", {
 		{ "backlog", PARAM_NUMBER, false },
-		{ "types", PARAM_ARRAY, false } } },
+		{ "types", PARAM_ARRAY, false } } }, op_events },
 };
 
-/* Checks every declared parameter so that handlers only see well-typed input. */
-static bool
-params_valid(const struct operation *op, const struct call *call)
-{
-	char error[256];
-
-	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
-		return true;
-	reply_fail(call, "%s", error);
-	return false;
-}
-
+/* Handlers only ever see well-typed input. */
 static void
 serve_request(struct call *call, const char *op_name)
 {
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
-		if (strcmp(op_name, operations[i].name) != 0)
-			continue;
-		if (params_valid(&operations[i], call))
-			operations[i].handler(call);
-		return;
-	}
-	reply_fail(call, "Unknown operation '%.*s'", utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
+	char error[256];
+	const struct operation *op = params_dispatch(operations,
+	    sizeof(operations) / sizeof(operations[0]), sizeof(operations[0]), op_name,
+	    call->msg, error, sizeof(error));
+
+	if (op != NULL)
+		op->handler(call);
+	else
+		reply_fail(call, "%s", error);
 }
 
 /* register */
@@ -293,17 +279,16 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
-static void	cache_status_entry(struct conn *c);
-
-/* An event about c, with its connection_id, process_id and name. */
+/* An event about a registration: its connection_id, pid and the name in its state. */
 static void
-publish(enum event_type type, const struct conn *c, const char *extra)
+publish(enum event_type type, const char *connection_id, pid_t process_id,
+    const cJSON *state, const char *extra)
 {
 	struct event e = {
 		.type = type,
-		.connection_id = c->connection_id,
-		.process_id = c->process_id,
-		.name = cJSON_GetObjectItemCaseSensitive(c->state, "name"),
+		.connection_id = connection_id,
+		.process_id = process_id,
+		.name = cJSON_GetObjectItemCaseSensitive(state, "name"),
 		.extra = extra,
 		.extra_len = extra != NULL ? strlen(extra) : 0,
 	};
@@ -311,21 +296,21 @@ publish(enum event_type type, const struct conn *c, const char *extra)
 	events_publish(&e);
 }
 
-/* reason: "closed" or "re-registered", as the removed event says. */
+/*
+ * A registration ended; before a new one for the same connection starts.
+ * reason: "closed" or "re-registered", as the removed event says.
+ */
 static void
-unregister(struct conn *c, const char *reason)
+registration_ended(pid_t process_id, const char *connection_id, const cJSON *state,
+    const char *reason)
 {
 	char extra[64];
 
-	if (c->connection_id[0] == '\0')
+	if (connection_id == NULL)
 		return;
-	mon_remove(c);
-	registry_remove(c);
+	mon_remove(process_id, connection_id);
 	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
-	publish(EVENT_REMOVED, c, extra);
-	c->connection_id[0] = '\0';
-	free(c->status_entry);
-	c->status_entry = NULL;
+	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
 }
 
 static void
@@ -333,45 +318,56 @@ op_register(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	char connection_id[UUID_STRING_LEN + 1];
+	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
+	pid_t process_id = registry_process_id(c), old_process_id = process_id;
+	const char *registered_id = registry_connection_id(c);
 	struct jsonw *w;
-	cJSON *merged;
+	cJSON *merged, *old_name = NULL;
 
 	if (claimed == -1)
 		return;
 	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && c->process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
+	if (claimed == 0 && process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	unregister(c, "re-registered");
-	cJSON_Delete(c->state);
-	c->state = merged;
 	if (claimed > 0)
-		c->process_id = claimed;
-	else if (c->process_id == 0)
-		c->process_id = c->peer_pid;
-	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
-	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
-	    registry_add(c, connection_id) == -1) {
-		reply_fail(call, "Out of memory");
-		return;
+		process_id = claimed;
+	else if (process_id == 0)
+		process_id = c->peer_pid;
+	if (registered_id != NULL) {
+		memcpy(old_id, registered_id, sizeof(old_id));
+		/* For the removed event: the old state goes with its registration. */
+		if ((old_name = cJSON_CreateObject()) != NULL)
+			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
 	}
-	c->registered_at = clock_ms(CLOCK_REALTIME) / 1000;
-	cache_status_entry(c);
+	/* The state always says which pid monitors will watch, so status never disagrees with them. */
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1 ||
+	    registry_set(c, merged, connection_id, process_id) == -1) {
+		cJSON_Delete(merged);
+		cJSON_Delete(old_name);
+		reply_fail(call, "Out of memory");
+		return;	/* the old registration stands */
+	}
+	registration_ended(old_process_id, registered_id != NULL ? old_id : NULL, old_name,
+	    "re-registered");
+	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
-	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
-	mon_register(c);
-	publish(EVENT_REGISTERED, c, NULL);
+	    connection_id, (long)process_id, (unsigned long long)c->serial);
+	mon_register(process_id, connection_id);
+	publish(EVENT_REGISTERED, connection_id, process_id, registry_state(c), NULL);
+	if (!conn_accepts_output(c))
+		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connection_id\":");
-	jsonw_string(w, c->connection_id);
+	jsonw_string(w, connection_id);
 	reply_end(c);
 }
 
@@ -387,93 +383,38 @@ op_update(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	pid_t old_pid = c->process_id, claimed;
+	const char *connection_id = registry_connection_id(c);
+	pid_t old_pid = registry_process_id(c), claimed, process_id;
 	cJSON *merged;
 
-	if (c->connection_id[0] == '\0') {
+	if (connection_id == NULL) {
 		reply_fail(call, "Not registered");
 		return;
 	}
 	if ((claimed = claimed_process_id(call, state)) == -1)
 		return;
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	cJSON_Delete(c->state);
-	c->state = merged;
-	if (set_state_number(c->state, "process_id", claimed > 0 ? claimed : old_pid) == -1 ||
-	    set_state_string(c->state, "connection_id", c->connection_id) == -1) {
+	process_id = claimed > 0 ? claimed : old_pid;
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1) {
+		cJSON_Delete(merged);
 		reply_fail(call, "Out of memory");
 		return;
 	}
-	if (claimed > 0 && claimed != old_pid) {
-		mon_remove(c);
-		c->process_id = claimed;
-		mon_register(c);
+	registry_update(c, merged, process_id);
+	if (process_id != old_pid) {
+		mon_remove(old_pid, connection_id);
+		mon_register(process_id, connection_id);
 		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
-		    c->connection_id, (long)c->process_id, (long)old_pid,
+		    connection_id, (long)process_id, (long)old_pid,
 		    (unsigned long long)c->serial);
 	}
-	cache_status_entry(c);
-	publish(EVENT_UPDATED, c, NULL);
+	publish(EVENT_UPDATED, connection_id, process_id, merged, NULL);
 	reply_finish(call, NULL);
 }
 
 /* status */
-
-/* {"connection_id":…,"process_id":…,"state":{…},"registered_at":…,"last_action":{…}} */
-static void
-write_entry(struct jsonw *w, const struct conn *c)
-{
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
-
-	jsonw_literal(w, "{\"connection_id\":");
-	jsonw_string(w, c->connection_id);
-	jsonw_literal(w, ",\"process_id\":");
-	if (pid != NULL)
-		jsonw_value(w, pid);
-	else
-		jsonw_literal(w, "null");
-	jsonw_literal(w, ",\"state\":");
-	jsonw_value(w, c->state);
-	jsonw_literal(w, ",\"registered_at\":");
-	jsonw_number(w, (double)c->registered_at);
-	if (c->last_action != NULL) {
-		jsonw_literal(w, ",\"last_action\":");
-		jsonw_raw(w, c->last_action, strlen(c->last_action));
-	}
-	jsonw_literal(w, "}");
-}
-
-/*
- * A connection's status entry changes only when it registers, updates or
- * a monitor acts on it, so it is written then and status copies the text: no tree walk per status call.
- */
-static void
-cache_status_entry(struct conn *c)
-{
-	static struct jsonw scratch;
-
-	free(c->status_entry);
-	c->status_entry = NULL;
-	jsonw_reset(&scratch);
-	write_entry(&scratch, c);
-	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
-		memcpy(c->status_entry, scratch.buf, scratch.len);
-		c->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
-	jsonw_reset(&scratch);
-}
-
-static void
-write_connection(struct jsonw *w, const struct conn *c, bool first)
-{
-	if (!first)
-		jsonw_literal(w, ",");
-	if (c->status_entry != NULL)
-		jsonw_raw(w, c->status_entry, c->status_entry_len);
-	else
-		write_entry(w, c);
-}
 
 static void
 op_status(struct call *call)
@@ -485,8 +426,7 @@ op_status(struct call *call)
 		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connections\":[");
-	for (const struct conn *c = registry_first(); c != NULL; c = c->reg_next)
-		write_connection(w, c, c == registry_first());
+	registry_write_status(w);
 	jsonw_literal(w, "]");
 	reply_end(call->conn);
 }
@@ -506,7 +446,7 @@ fail_not_found(const struct call *call, const char *key, const char *value)
 static bool
 has_name(const struct conn *c, const char *name)
 {
-	const cJSON *own = cJSON_GetObjectItemCaseSensitive(c->state, "name");
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(registry_state(c), "name");
 
 	return cJSON_IsString(own) && strcmp(own->valuestring, name) == 0;
 }
@@ -523,7 +463,7 @@ find_by_name(const struct call *call, const char *name)
 	size_t count = 0;
 	cJSON *extra, *ids;
 
-	for (struct conn *c = registry_first(); c != NULL; c = c->reg_next) {
+	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
 		if (has_name(c, name) && count++ == 0)
 			found = c;
 	}
@@ -535,9 +475,9 @@ find_by_name(const struct call *call, const char *name)
 	}
 	extra = cJSON_CreateObject();
 	ids = cJSON_AddArrayToObject(extra, "connection_ids");
-	for (struct conn *c = registry_first(); c != NULL && ids != NULL; c = c->reg_next) {
+	for (struct conn *c = registry_next(NULL); c != NULL && ids != NULL; c = registry_next(c)) {
 		if (has_name(c, name))
-			cJSON_AddItemToArray(ids, cJSON_CreateString(c->connection_id));
+			cJSON_AddItemToArray(ids, cJSON_CreateString(registry_connection_id(c)));
 	}
 	cJSON_AddStringToObject(extra, "name", name);
 	reply_failure(call->conn, call->id, "Ambiguous name", extra);
@@ -577,7 +517,7 @@ op_forward(struct call *call)
 		reply_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
+	forward_start(call, target, registry_connection_id(target), operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
@@ -779,6 +719,65 @@ op_events(struct call *call)
 	free(id.buf);
 }
 
+/* Monitors */
+
+/*
+ * What a monitor did to a pid: every registration of it keeps the action
+ * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…,"at":…,
+ * the figures}, and a monitor event with the same fields is published for
+ * each (the event's own "at" stands for the action's).
+ */
+void
+rpc_monitor_action(const struct mon_action *action)
+{
+	struct jsonw fields = { 0 }, last = { 0 };
+	char signal_name[16], at[48];
+	int64_t now = clock_ms(CLOCK_REALTIME);
+	int at_len;
+	size_t figures_at;
+	bool anyone = false;
+
+	signame_format(action->signo, signal_name, sizeof(signal_name));
+	jsonw_literal(&fields, ",\"monitor\":");
+	jsonw_string(&fields, action->monitor);
+	jsonw_literal(&fields, ",\"action\":");
+	jsonw_string(&fields, action->action);
+	jsonw_literal(&fields, ",\"reason\":");
+	jsonw_string(&fields, action->reason);
+	jsonw_literal(&fields, ",\"signal\":");
+	jsonw_string(&fields, signal_name);
+	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
+	    (long long)(now / 1000), (long long)(now % 1000));
+	jsonw_literal(&last, "{");
+	jsonw_raw(&last, fields.buf + 1, fields.failed ? 0 : fields.len - 1);
+	jsonw_raw(&last, at, (size_t)at_len);
+	figures_at = last.len + 1;	/* past the comma */
+	jsonw_members(&fields, action->figures);
+	jsonw_members(&last, action->figures);
+	jsonw_literal(&last, "}");
+	jsonw_raw(&fields, "", 1);	/* ends the text for publish() */
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    !last.failed && last.len - 1 > figures_at ? (int)(last.len - 1 - figures_at) : 0,
+	    !last.failed && last.len - 1 > figures_at ? last.buf + figures_at : "");
+	if (fields.failed || last.failed) {
+		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
+	} else {
+		registry_note_action(action->pid, last.buf, last.len);
+		for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+			if (registry_process_id(c) != action->pid)
+				continue;
+			publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
+			    fields.buf);
+			anyone = true;
+		}
+		if (!anyone)
+			publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+	}
+	free(fields.buf);
+	free(last.buf);
+}
+
 /* Routing */
 
 static bool
@@ -910,12 +909,10 @@ static void
 conn_gone(struct conn *c)
 {
 	events_unsubscribe(c);
-	unregister(c, "closed");
+	registration_ended(registry_process_id(c), registry_connection_id(c), registry_state(c),
+	    "closed");
+	registry_forget(c);
 	forward_conn_gone(c);
-	cJSON_Delete(c->state);
-	c->state = NULL;
-	free(c->last_action);
-	c->last_action = NULL;
 }
 
 void

@@ -806,6 +806,61 @@ median_of(double (*timed)(struct rig *), struct rig *rig, int calls)
 	return median;
 }
 
+#define SUBSCRIBERS	10
+
+static int
+compare_ratio(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Status round trip and pipelined calls/s with SUBSCRIBERS events
+ * subscribers attached beside none, in alternating rounds: attached
+ * subscribers must cost the loop nothing while nothing happens.
+ */
+static void
+with_subscribers(struct rig *rig)
+{
+	struct peer subs[SUBSCRIBERS];
+	double trip[2][ROUNDS], rate[2][ROUNDS], trip_ratio, rate_ratio;
+	char value[64];
+
+	pin_all(sched_getcpu());
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int with = 0; with < 2; with++) {
+			for (int i = 0; with && i < SUBSCRIBERS; i++) {
+				peer_open(&subs[i], sup_path);
+				write_all(subs[i].fd, "{\"id\":2,\"do\":\"events\"}\n", 26);
+				if (strstr(peer_line(&subs[i]), "\"subscribed\":true") == NULL) {
+					errno = 0;
+					die("events: unexpected reply: %s", subs[i].buf);
+				}
+			}
+			trip[with][round] = median_of(time_status, rig, CALLS_PER_ROUND / 4);
+			rate[with][round] = pipelined(sup_path, "{\"id\":2,\"do\":\"status\"}\n",
+			    PIPELINED_CALLS / 10);
+			for (int i = 0; with && i < SUBSCRIBERS; i++)
+				peer_close(&subs[i]);
+		}
+	}
+	pin_all(-1);
+	for (int round = 0; round < ROUNDS; round++) {
+		trip[0][round] = trip[1][round] / trip[0][round];
+		rate[0][round] = rate[1][round] / rate[0][round];
+	}
+	qsort(trip[0], ROUNDS, sizeof(double), compare_ratio);
+	qsort(rate[0], ROUNDS, sizeof(double), compare_ratio);
+	trip_ratio = trip[0][ROUNDS / 2];
+	rate_ratio = rate[0][ROUNDS / 2];
+	snprintf(value, sizeof(value), "%.2fx none", trip_ratio);
+	report("status round trip, 10 events subscribers", value, trip_ratio <= 1.10, "<= 1.10x");
+	snprintf(value, sizeof(value), "%.2fx none", rate_ratio);
+	report("pipelined status/s, 10 events subscribers", value, rate_ratio >= 0.90, ">= 0.90x");
+}
+
 static void
 idle(pid_t pid, const char *when, bool judge)
 {
@@ -975,6 +1030,7 @@ run(const char *binary)
 	rig_open(&rig);
 	latencies(&rig);
 	throughput();
+	with_subscribers(&rig);
 	/* 10 connections: the caller and FEW_WORKERS workers, plus five more. */
 	struct peer extra[5];
 	for (int i = 0; i < 5; i++) {

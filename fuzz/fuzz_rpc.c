@@ -241,8 +241,8 @@ peer_write(struct peer *p, const uint8_t *data, size_t len)
 
 		if (data[i] == '@' && i + 1 < len && data[i + 1] >= '0' && data[i + 1] < '0' + SLOTS &&
 		    (target = conn_by_serial(peers[data[i + 1] - '0'].serial)) != NULL &&
-		    target->connection_id[0] != '\0') {
-			memcpy(out + out_len, target->connection_id, UUID_STRING_LEN);
+		    registry_connection_id(target) != NULL) {
+			memcpy(out + out_len, registry_connection_id(target), UUID_STRING_LEN);
 			out_len += UUID_STRING_LEN;
 			i++;
 			continue;
