@@ -26,7 +26,8 @@ LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/self
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
-CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
+CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c \
+	client/report.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 HDRS	= $(wildcard *.h lib/*.h monitors/*.h client/*.h)
 # Objects go to a build folder, never beside the sources.

@@ -93,12 +93,10 @@ startup_failure(const char *fmt, ...)
 static void
 usage(void)
 {
-	printf("usage: supervisord [options]              run the daemon\n"
-	    "       supervisord [-s PATH] status [--json]\n"
-	    "       supervisord [-s PATH] restart [SIGNAL]\n"
-	    "       supervisord [-s PATH] call JSON\n"
-	    "       supervisord [-s PATH] forward [--timeout S] CONNECTION_ID OPERATION_JSON\n"
-	    "       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] -- COMMAND [ARG...]\n"
+	printf("usage: supervisord [options]              run the daemon\n");
+	client_usage(stdout);
+	printf("       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] [--dump-dir DIR]\n"
+	    "                                     -- COMMAND [ARG...]\n"
 	    "\n"
 	    "  -s, --socket PATH         socket path (default $SUPERVISOR_IPC, else ./supervisor.ipc)\n"
 	    "  -M, --monitor SPEC        enable a monitor: NAME[:key=value,...] (repeatable)\n"
@@ -115,7 +113,15 @@ usage(void)
 	    "      --max-connections N   (default 16384)\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             the version\n"
-	    "\nSee supervisord(8).\n");
+	    "\n"
+	    "Monitors (-M NAME:key=value,...; every monitor takes interval=SECONDS):\n"
+	    "  memory    interval (10), maximum-size-limit, total-size-limit,\n"
+	    "            free-size-minimum, threshold-size (10M), increase-limit,\n"
+	    "            signal (INT); sizes take K, M or G\n"
+	    "  process   interval (60), ppid (the daemon's parent)\n"
+	    "\n"
+	    "WORKER is a name, a connection id or a unique id prefix (4 characters or\n"
+	    "more). COMMAND -h explains a command. See supervisord(8).\n");
 }
 
 static size_t
@@ -695,8 +701,7 @@ main(int argc, char **argv)
 		log_init(opts.log_level, false);
 		if (strcmp(word, "worker") == 0)
 			return worker_main(opts.socket_path, argc - command, argv + command);
-		if (strcmp(word, "status") == 0 || strcmp(word, "restart") == 0 ||
-		    strcmp(word, "call") == 0 || strcmp(word, "forward") == 0)
+		if (client_is_command(word))
 			return client_main(opts.socket_path, argc - command, argv + command);
 		usage_error("unknown command '%s'", word);
 	}

@@ -1,134 +1,204 @@
 /*
- * The client commands: status, restart, call and forward. Each makes one
- * call on a fresh connection, prints what comes back and exits 0 when the
- * call finished, 1 when it failed or the daemon did not answer, 2 on a usage
- * error.
+ * The client commands (SPEC 7): status, restart, call, forward, stop, start,
+ * signal, events, wait and metrics. Each opens one connection, makes its
+ * calls, prints what comes back and exits 0 when they finished, 1 when one
+ * failed or the daemon did not answer, 2 on a usage error (status: 3 and 4
+ * as LSB status).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "client/client.h"
-#include "lib/clock.h"
 #include "client/jsonline.h"
+#include "client/report.h"
+#include "lib/clock.h"
 #include "lib/log.h"
-#include "lib/signame.h"
 #include "lib/num.h"
+#include "lib/procfs.h"
+#include "lib/signame.h"
 
 #define EXIT_USAGE		2
+#define EXIT_NOT_RUNNING	3	/* LSB status: a listed worker does not run */
+#define EXIT_UNKNOWN		4	/* LSB status: a named worker is not registered */
 /*
  * How long a client waits for its call to finish, so that it never hangs on
  * a daemon that is stopped or stuck. A forward with a timeout waits that long
  * and a grace period; an operation with a duration waits that long more.
  */
 #define WAIT_SECONDS		30
+#define WAIT_DEFAULT_SECONDS	10	/* wait */
+#define STOP_DEFAULT_SECONDS	10	/* stop: TERM, then KILL after this long */
 #define TIMEOUT_GRACE_SECONDS	5
+#define RESTART_EVENT_MS	1000	/* how long restart waits for its event */
 #define CONNECT_RETRY_MS	20	/* while the daemon's backlog is full */
 #define CLIENT_MAX_LINE		(64 * 1024 * 1024)	/* status of very many workers */
 #define CLIENT_MAX_OUTPUT	(64 * 1024 * 1024)
-#define CLIENT_CALL_ID		2	/* clients use even ids */
+#define PARSE_DEPTH		64	/* below this, values of a deeper line read as null */
+#define MATCHES_MAX		64
 
 struct client {
 	const char	*socket_path;
 	const char	*command;	/* "status", ... for messages */
 	struct jl_conn	 conn;
-	cJSON		*request;
-	bool		 raw;		/* print every reply line as it comes */
-	cJSON		*sections;	/* status: the monitors' sections, by name */
-	cJSON		*final;		/* the finished reply */
+	bool		 any_owner;
+	bool		 json;		/* --json: raw lines */
+	bool		 wide;
+	double		 timeout;	/* --timeout, seconds, or 0 */
+	double		 number;	/* --backlog */
+	const char	*state;		/* wait --state */
+	int		 first_operand;
+	int		 argc;
+	char		**argv;
+	long		 next_id;	/* ours are even */
+	int64_t		 deadline;	/* monotonic ms, -1 for none */
 };
 
 struct command {
 	const char	*name;
 	const char	*usage;
-	/* Builds cl->request from the arguments; returns 0 or EXIT_USAGE. */
-	int		(*parse)(struct client *cl, int argc, char **argv);
-	/* Prints the outcome of a finished call. */
-	void		(*print)(const struct client *cl);
+	const char	*options;	/* short options, after "+:" */
+	int		(*run)(struct client *cl);
+	int		 min_operands, max_operands;	/* -1: any number */
 };
 
-static const struct command *current_command;
+static const struct command *current;
 
 static int PRINTF_LIKE(1, 2)
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "supervisord: %s: ", current_command->name);
+	fprintf(stderr, "supervisord: %s: ", current->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", current_command->name,
-	    current_command->usage);
+	fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", current->name, current->usage);
 	return EXIT_USAGE;
 }
 
-/* Parses the options of a command word; returns the index of the first operand, or -1. */
+static void PRINTF_LIKE(2, 3)
+say(const struct client *cl, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "supervisord: %s: ", cl->command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Options */
+
+static bool
+parse_seconds(const char *text, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(text, &end);
+	return errno == 0 && end != text && *end == '\0' && *out > 0 && *out < 1e9;
+}
+
+/*
+ * The option getopt stopped at, for a message. musl leaves optind at
+ * argc + 1 after a missing value, so argv[optind - 1] is never read blindly.
+ */
+static const char *
+option_text(const struct client *cl, int opt)
+{
+	static char text[8];
+
+	if (opt > 0 && opt < 128 && strchr(current->options, opt) != NULL) {
+		snprintf(text, sizeof(text), "-%c", opt);
+		return text;
+	}
+	if (optind >= 2 && optind - 1 < cl->argc && cl->argv[optind - 1] != NULL)
+		return cl->argv[optind - 1];
+	return "(at the end)";
+}
+
 static int
-parse_flags(int argc, char **argv, const struct option *longopts, const char *shortopts,
-    int (*apply)(struct client *, int, const char *), struct client *cl)
+parse_options(struct client *cl)
 {
-	int option;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "wide", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "backlog", required_argument, NULL, 'b' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "any-owner", no_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char shortopts[32];
+	int option, operands;
 
-	optind = 0;		/* GNU getopt: start afresh on this argument vector */
+	snprintf(shortopts, sizeof(shortopts), "+:%s", current->options);
+	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
 	opterr = 0;
-	while ((option = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (option == '?' || option == ':') {
-			usage_error("unknown option or missing value '%s'", argv[optind - 1]);
-			return -1;
+	while ((option = getopt_long(cl->argc, cl->argv, shortopts, longopts, NULL)) != -1) {
+		/* Long options belong to the commands whose usage names them. */
+		if (option != ':' && option != '?' && option != 'O' &&
+		    strchr(current->options, option) == NULL)
+			option = '?';
+		switch (option) {
+		case 'j': cl->json = true; break;
+		case 'w': cl->wide = true; break;
+		case 'O': cl->any_owner = true; break;
+		case 'S': cl->state = optarg; break;
+		case 't':
+			if (!parse_seconds(optarg, &cl->timeout))
+				return usage_error("--timeout: '%s' is not a positive number of seconds", optarg);
+			break;
+		case 'b':
+			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
+				return usage_error("--backlog: '%s' is not a count of events", optarg);
+			break;
+		case ':':
+			return usage_error("option %s needs a value", option_text(cl, optopt));
+		default:
+			return usage_error("unknown option %s", option_text(cl, optopt));
 		}
-		if (apply(cl, option, optarg) == -1)
-			return -1;
 	}
-	return optind;
-}
-
-static cJSON *
-new_request(const char *op)
-{
-	cJSON *request = cJSON_CreateObject();
-
-	if (request == NULL || cJSON_AddNumberToObject(request, "id", CLIENT_CALL_ID) == NULL ||
-	    cJSON_AddStringToObject(request, "do", op) == NULL) {
-		cJSON_Delete(request);
-		return NULL;
-	}
-	return request;
-}
-
-/* Seconds to wait for the call in request to finish. */
-static double
-wait_seconds(const cJSON *request)
-{
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(request, "timeout");
-	const cJSON *operation = cJSON_GetObjectItemCaseSensitive(request, "operation");
-	const cJSON *duration = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_IsObject(operation) ? operation : request, "duration");
-
-	if (cJSON_IsNumber(timeout) && timeout->valuedouble > 0 && timeout->valuedouble < 1e9)
-		return timeout->valuedouble + TIMEOUT_GRACE_SECONDS;
-	if (cJSON_IsNumber(duration) && duration->valuedouble > 0 && duration->valuedouble < 1e9)
-		return duration->valuedouble + WAIT_SECONDS;
-	return WAIT_SECONDS;
+	if (cl->json && cl->wide)
+		return usage_error("--json and --wide do not go together");
+	cl->first_operand = optind;
+	operands = cl->argc - optind;
+	if (operands < current->min_operands)
+		return usage_error("missing operand");
+	if (current->max_operands >= 0 && operands > current->max_operands)
+		return usage_error("unexpected argument '%s'", cl->argv[optind + current->max_operands]);
+	return 0;
 }
 
 /* Talking to the daemon */
 
 static int
-connect_daemon(struct client *cl, int64_t deadline)
+connect_daemon(struct client *cl)
 {
+	char why[320];
+	int64_t give_up = mono_now_ms() + WAIT_SECONDS * 1000;
+
+	if (jl_is_open(&cl->conn))
+		return 0;
+	if (!cl->any_owner && jl_check_owner(cl->socket_path, why, sizeof(why)) == -1) {
+		fprintf(stderr, "supervisord: %s\n", why);
+		return -1;
+	}
 	while (jl_connect(&cl->conn, cl->socket_path) == -1) {
-		if ((errno == EAGAIN || errno == EINTR) && mono_now_ms() < deadline) {
+		if ((errno == EAGAIN || errno == EINTR) && mono_now_ms() < give_up) {
 			poll(NULL, 0, CONNECT_RETRY_MS);
 			continue;
 		}
@@ -144,139 +214,227 @@ connect_daemon(struct client *cl, int64_t deadline)
 			    cl->socket_path, strerror(errno));
 		return -1;
 	}
+	if (!cl->any_owner && jl_check_peer(&cl->conn, cl->socket_path, why, sizeof(why)) == -1) {
+		fprintf(stderr, "supervisord: %s\n", why);
+		jl_close(&cl->conn);
+		return -1;
+	}
 	return 0;
 }
 
-static bool
-is_our_reply(const struct client *cl, const cJSON *msg)
+/* Sends request with the next even id, which it returns; -1 after saying why not. */
+static long
+send_request(struct client *cl, cJSON *request)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	long id = cl->next_id;
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(request, "id");
 
-	/* Failures the daemon could not tie to a request (a line too long) carry no id. */
-	if (id == NULL)
-		return cJSON_GetObjectItemCaseSensitive(msg, "do") == NULL;
-	return cJSON_Compare(id, cJSON_GetObjectItemCaseSensitive(cl->request, "id"), true);
+	if (old == NULL) {
+		cl->next_id += 2;
+		cJSON_AddNumberToObject(request, "id", (double)id);
+	}
+	if (connect_daemon(cl) == -1)
+		return -1;
+	if (jl_send_json(&cl->conn, request) == -1) {
+		say(cl, "cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
+		return -1;
+	}
+	return id;
 }
 
-/* Keeps each monitor's section of an intermediate status reply. */
-static void
-collect_sections(struct client *cl, cJSON *msg)
-{
-	cJSON *item;
+/*
+ * Handles one reply line (msg is parsed; NULL when it is not a JSON
+ * object): 1 when done, 0 to wait for more, -1 to give up.
+ */
+typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
 
-	while ((item = msg->child) != NULL) {
-		cJSON_DetachItemViaPointer(msg, item);
-		if (strcmp(item->string, "id") == 0 || cl->sections == NULL ||
-		    !cJSON_AddItemToObject(cl->sections, item->string, item))
-			cJSON_Delete(item);
-	}
-}
-
-/* Returns true once the call has finished. */
-static bool
-handle_line(struct client *cl, const char *line, size_t len)
-{
-	cJSON *msg = cJSON_ParseWithLength(line, len);
-
-	if (!cJSON_IsObject(msg) || !is_our_reply(cl, msg)) {
-		cJSON_Delete(msg);
-		return false;
-	}
-	if (cl->raw) {
-		fwrite(line, 1, len, stdout);
-		putchar('\n');
-		fflush(stdout);
-	}
-	if (jl_is_finished(msg)) {
-		cl->final = msg;
-		return true;
-	}
-	collect_sections(cl, msg);
-	cJSON_Delete(msg);
-	return false;
-}
-
-/* Returns 1 once the call has finished, 0 to wait for more, -1 when the connection ended. */
+/*
+ * Reads replies and hands each line to on_line until it says done (1),
+ * gives up (-1), the connection ends (-1) or the deadline passes (0, or
+ * -1 after saying so when quiet_timeout is false).
+ */
+/* Hands every complete line already read to on_line; returns what it said, or 0. */
 static int
-read_replies(struct client *cl)
+drain_lines(struct client *cl, line_fn on_line, void *ctx)
 {
 	enum jl_line_result result;
 	char *line;
 	size_t len;
-	int status = jl_read(&cl->conn);
 
 	while ((result = jl_next_line(&cl->conn, &line, &len)) != JL_NONE) {
+		cJSON *msg;
+		int done;
+
 		if (result == JL_TOO_LONG) {
-			fprintf(stderr, "supervisord: %s: skipped a reply longer than %d bytes\n",
-			    cl->command, CLIENT_MAX_LINE);
+			say(cl, "skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
 			continue;
 		}
-		if (handle_line(cl, line, len))
-			return 1;
+		if (len == 0)
+			continue;
+		msg = jl_parse(line, len, PARSE_DEPTH);
+		if (msg != NULL && !cJSON_IsObject(msg)) {
+			cJSON_Delete(msg);
+			msg = NULL;
+		}
+		done = on_line(cl, ctx, line, len, msg);
+		cJSON_Delete(msg);
+		if (done != 0)
+			return done;
 	}
-	if (status == 1)
-		return 0;
-	if (status == 0)
-		fprintf(stderr, "supervisord: %s: the daemon at %s closed the connection before the call finished\n",
-		    cl->command, cl->socket_path);
-	else
-		fprintf(stderr, "supervisord: %s: reading from %s: %s\n", cl->command,
-		    cl->socket_path, strerror(errno));
-	return -1;
+	return 0;
 }
 
-/* Makes the call; returns 0 once it finished, -1 after saying why it did not. */
 static int
-run_call(struct client *cl)
+pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 {
-	double seconds = wait_seconds(cl->request);
-	int64_t deadline = mono_now_ms() + num_ceil(seconds * 1000);
-
-	if (connect_daemon(cl, deadline) == -1)
-		return -1;
-	if (jl_send_json(&cl->conn, cl->request) == -1) {
-		fprintf(stderr, "supervisord: %s: cannot send the request: %s\n", cl->command,
-		    errno == ENOBUFS ? "too long" : strerror(errno));
-		return -1;
-	}
 	for (;;) {
 		struct pollfd pfd = { .fd = cl->conn.fd, .events = jl_poll_events(&cl->conn) };
-		int64_t left = deadline - mono_now_ms();
-		int status;
+		int64_t left;
+		int status, read_status;
 
-		if (left <= 0) {
-			fprintf(stderr, "supervisord: %s: no reply from %s within %.0f s (is the daemon stuck?)\n",
-			    cl->command, cl->socket_path, seconds);
+		/* Lines read along with an earlier call's last reply come first. */
+		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+			return status;
+		left = cl->deadline == -1 ? -1 : cl->deadline - mono_now_ms();
+		if (cl->deadline != -1 && left <= 0) {
+			if (quiet_timeout)
+				return 0;
+			say(cl, "no reply from %s in time (is the daemon stuck?)", cl->socket_path);
 			return -1;
 		}
 		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "supervisord: %s: poll: %s\n", cl->command, strerror(errno));
+			say(cl, "poll: %s", strerror(errno));
 			return -1;
 		}
 		if ((pfd.revents & POLLOUT) && jl_flush(&cl->conn) == -1) {
-			fprintf(stderr, "supervisord: %s: writing to %s: %s\n", cl->command,
-			    cl->socket_path, strerror(errno));
+			say(cl, "writing to %s: %s", cl->socket_path, strerror(errno));
 			return -1;
 		}
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((status = read_replies(cl)) != 0)
-				return status == 1 ? 0 : -1;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((read_status = jl_read(&cl->conn)) == 1)
+			continue;
+		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+			return status;
+		if (read_status == 0)
+			say(cl, "the daemon at %s closed the connection before the call finished",
+			    cl->socket_path);
+		else
+			say(cl, "reading from %s: %s", cl->socket_path, strerror(errno));
+		return -1;
+	}
+}
+
+static bool
+is_reply_to(const cJSON *msg, long id)
+{
+	const cJSON *msg_id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+
+	/* Failures the daemon could not tie to a request (a line too long) carry no id. */
+	if (msg_id == NULL)
+		return cJSON_GetObjectItemCaseSensitive(msg, "do") == NULL;
+	return cJSON_IsNumber(msg_id) && msg_id->valuedouble == (double)id;
+}
+
+struct subscription;
+static int	event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+
+/* One call: its id, what to do with intermediate replies, and the final one kept. */
+struct call {
+	struct subscription *side;	/* events arriving meanwhile on the same connection */
+	long		 id;
+	const cJSON	*raw_id;	/* call: the caller's own id */
+	bool		 print_raw;	/* every reply line to stdout */
+	cJSON		*sections;	/* status: the monitors' sections, by name */
+	cJSON		*final;
+};
+
+static int
+call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+{
+	struct call *call = ctx;
+	bool ours;
+
+	if (msg == NULL)
+		return 0;
+	if (call->side != NULL && event_line(cl, call->side, line, len, msg) != 0)
+		return 0;
+	ours = call->raw_id != NULL ?
+	    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id, true) ||
+	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
+	if (!ours)
+		return 0;
+	if (call->print_raw) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+		fflush(stdout);
+	}
+	if (jl_is_finished(msg)) {
+		call->final = cJSON_Duplicate(msg, true);
+		return call->final != NULL ? 1 : -1;
+	}
+	if (call->sections != NULL) {
+		cJSON *item;
+		while ((item = msg->child) != NULL) {
+			cJSON_DetachItemViaPointer(msg, item);
+			if (strcmp(item->string, "id") == 0 ||
+			    !cJSON_AddItemToObject(call->sections, item->string, item))
+				cJSON_Delete(item);
 		}
 	}
+	return 0;
+}
+
+/* Seconds to wait for request to finish. */
+static double
+wait_seconds(const struct client *cl, const cJSON *request)
+{
+	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(request, "timeout");
+	const cJSON *operation = cJSON_GetObjectItemCaseSensitive(request, "operation");
+	const cJSON *duration = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_IsObject(operation) ? operation : request, "duration");
+
+	if (cJSON_IsNumber(timeout) && timeout->valuedouble > 0 && timeout->valuedouble < 1e9)
+		return timeout->valuedouble + TIMEOUT_GRACE_SECONDS;
+	if (cJSON_IsNumber(duration) && duration->valuedouble > 0 && duration->valuedouble < 1e9)
+		return duration->valuedouble + WAIT_SECONDS;
+	return cl->timeout > 0 ? cl->timeout : WAIT_SECONDS;
+}
+
+/* Makes one call; returns 0 with call->final set, or -1 after saying why not. */
+static int
+make_call(struct client *cl, cJSON *request, struct call *call)
+{
+	if ((call->id = send_request(cl, request)) == -1)
+		return -1;
+	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
+	return pump(cl, call_line, call, false) == 1 ? 0 : -1;
+}
+
+static cJSON *
+new_request(const char *op)
+{
+	cJSON *request = cJSON_CreateObject();
+
+	if (request == NULL || cJSON_AddStringToObject(request, "do", op) == NULL) {
+		cJSON_Delete(request);
+		return NULL;
+	}
+	return request;
 }
 
 /* Prints a failure in plain words: the error, then any other figures as key=value. */
 static void
-print_failure(const struct client *cl)
+print_failure(const struct client *cl, const char *what, const cJSON *final)
 {
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(cl->final, "error");
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
 	static const char *const skipped[] = { "id", "finished", "failed", "error" };
 
-	fprintf(stderr, "supervisord: %s: %s", cl->command,
+	fprintf(stderr, "supervisord: %s: %s%s%s", cl->command, what ? what : "", what ? ": " : "",
 	    cJSON_IsString(error) ? error->valuestring : "the call failed");
-	for (const cJSON *item = cl->final->child; item != NULL; item = item->next) {
+	for (const cJSON *item = final->child; item != NULL; item = item->next) {
 		bool skip = false;
 		for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
 			skip = skip || strcmp(item->string, skipped[i]) == 0;
@@ -290,303 +448,186 @@ print_failure(const struct client *cl)
 	fputc('\n', stderr);
 }
 
-/* status */
-
-static void
-format_size(char *out, size_t out_len, const cJSON *bytes)
+/* A simple call: the request's replies, printed raw when asked. Exit status. */
+static int
+simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_id)
 {
-	static const char units[] = "BKMGT";
-	double value;
-	int unit = 0;
+	struct call call = { .print_raw = print_raw, .raw_id = raw_id };
+	int status = EXIT_FAILURE;
 
-	if (!cJSON_IsNumber(bytes)) {
-		snprintf(out, out_len, "-");
-		return;
+	if (make_call(cl, request, &call) == 0) {
+		if (jl_is_failed(call.final))
+			print_failure(cl, NULL, call.final);
+		else
+			status = EXIT_SUCCESS;
 	}
-	for (value = bytes->valuedouble; value >= 1024 && unit < 4; unit++)
-		value /= 1024;
-	if (unit == 0)
-		snprintf(out, out_len, "%.0fB", value);
-	else
-		snprintf(out, out_len, "%.1f%c", value, units[unit]);
+	cJSON_Delete(call.final);
+	return status;
 }
 
-/* The figures a monitor section keeps about one pid: section.TABLE."PID". */
-static const cJSON *
-monitor_figures(const struct client *cl, const char *section, const char *table,
-    const char *pid_text)
-{
-	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(cl->sections, section);
+/* status: one call for the whole picture */
 
-	return cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(sec, table), pid_text);
-}
-
-enum status_column { COL_ID, COL_PID, COL_NAME, COL_MEMORY, COL_CPU, COL_COMMAND, COLUMNS };
-
-static const char *const column_titles[COLUMNS] = {
-	"CONNECTION ID", "PID", "NAME", "MEMORY", "CPU%", "COMMAND",
+struct status_reply {
+	cJSON	*sections;
+	cJSON	*final;
 };
 
-#define STATUS_CELL_MAX	63
-
-struct status_row {
-	char	 cells[COLUMNS - 1][STATUS_CELL_MAX + 1];
-	char	*command;		/* last column: untruncated; owned */
-};
-
-static char *
-command_text(const cJSON *command)
+static int
+fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 {
-	char *joined;
-	size_t len = 0;
+	cJSON *request = new_request("status");
+	struct call call = { .print_raw = print_raw };
+	int result = -1;
 
-	if (cJSON_IsString(command))
-		return strdup(command->valuestring);
-	if (!cJSON_IsArray(command))
-		return strdup("");
-	for (const cJSON *arg = command->child; arg != NULL; arg = arg->next)
-		len += (cJSON_IsString(arg) ? strlen(arg->valuestring) : 0) + 1;
-	if ((joined = calloc(1, len + 1)) == NULL)
-		return NULL;
-	for (const cJSON *arg = command->child; arg != NULL; arg = arg->next) {
-		if (arg != command->child)
-			strcat(joined, " ");
-		if (cJSON_IsString(arg))
-			strcat(joined, arg->valuestring);
+	reply->sections = call.sections = cJSON_CreateObject();
+	reply->final = NULL;
+	if (request == NULL || call.sections == NULL) {
+		say(cl, "out of memory");
+		cJSON_Delete(request);
+		return -1;
 	}
-	return joined;
+	if (make_call(cl, request, &call) == 0) {
+		if (jl_is_failed(call.final))
+			print_failure(cl, NULL, call.final);
+		else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call.final, "connections")))
+			say(cl, "the status reply has no list of connections");
+		else
+			result = 0;
+	}
+	reply->final = call.final;
+	cJSON_Delete(request);
+	return result;
 }
 
 static void
-fill_row(const struct client *cl, const cJSON *entry, struct status_row *row)
+free_status(struct status_reply *reply)
 {
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(entry, "state");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(entry, "connection_id");
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(entry, "process_id");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(state, "name");
-	const cJSON *memory, *metrics, *utilization;
-	char pid_text[32] = "-";
+	cJSON_Delete(reply->sections);
+	cJSON_Delete(reply->final);
+}
 
-	if (cJSON_IsNumber(pid))
-		snprintf(pid_text, sizeof(pid_text), "%.0f", pid->valuedouble);
-	memory = monitor_figures(cl, "memory_monitor", "processes", pid_text);
-	metrics = monitor_figures(cl, "process_monitor", "metrics", pid_text);
-	snprintf(row->cells[COL_ID], sizeof(row->cells[COL_ID]), "%s",
-	    cJSON_IsString(id) ? id->valuestring : "-");
-	snprintf(row->cells[COL_PID], sizeof(row->cells[COL_PID]), "%s", pid_text);
-	snprintf(row->cells[COL_NAME], sizeof(row->cells[COL_NAME]), "%s",
-	    cJSON_IsString(name) ? name->valuestring : "-");
-	if (memory != NULL)
-		format_size(row->cells[COL_MEMORY], sizeof(row->cells[COL_MEMORY]),
-		    cJSON_GetObjectItemCaseSensitive(memory, "current_size"));
-	else
-		format_size(row->cells[COL_MEMORY], sizeof(row->cells[COL_MEMORY]),
-		    cJSON_GetObjectItemCaseSensitive(metrics, "resident_size"));
-	utilization = cJSON_GetObjectItemCaseSensitive(metrics, "processor_utilization");
-	if (cJSON_IsNumber(utilization))
-		snprintf(row->cells[COL_CPU], sizeof(row->cells[COL_CPU]), "%.1f",
-		    utilization->valuedouble);
-	else
-		snprintf(row->cells[COL_CPU], sizeof(row->cells[COL_CPU]), "-");
-	row->command = command_text(cJSON_GetObjectItemCaseSensitive(state, "command"));
+static struct snapshot
+snapshot_of(const struct status_reply *reply)
+{
+	struct snapshot s = {
+		.sections = reply->sections,
+		.connections = cJSON_GetObjectItemCaseSensitive(reply->final, "connections"),
+		.now = (double)clock_ms(CLOCK_REALTIME) / 1000,
+	};
+	return s;
 }
 
 static void
-print_row(const char *const cells[COLUMNS], const int widths[COLUMNS], const bool shown[COLUMNS])
+print_memory_summary(const cJSON *sections)
 {
-	char line[COLUMNS * (STATUS_CELL_MAX + 2) + 1];
-	size_t used = 0;
-
-	line[0] = '\0';
-	for (int col = 0; col < COL_COMMAND; col++) {
-		if (shown[col])
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%-*s  ",
-			    widths[col], cells[col]);
-	}
-	/* No padding at the end of a line that has no command. */
-	if (cells[COL_COMMAND][0] == '\0')
-		while (used > 0 && line[used - 1] == ' ')
-			line[--used] = '\0';
-	printf("%s%s\n", line, cells[COL_COMMAND]);
-}
-
-static void
-print_table(const struct client *cl, struct status_row *rows, size_t count)
-{
-	bool shown[COLUMNS] = { true, true, true, false, false, true };
-	int widths[COLUMNS] = { 0 };
-	const char *cells[COLUMNS];
-
-	shown[COL_CPU] = cJSON_GetObjectItemCaseSensitive(cl->sections, "process_monitor") != NULL;
-	shown[COL_MEMORY] = shown[COL_CPU] ||
-	    cJSON_GetObjectItemCaseSensitive(cl->sections, "memory_monitor") != NULL;
-	for (int col = 0; col < COLUMNS; col++)
-		widths[col] = (int)strlen(column_titles[col]);
-	for (size_t i = 0; i < count; i++) {
-		for (int col = 0; col < COL_COMMAND; col++) {
-			int len = (int)strlen(rows[i].cells[col]);
-			if (len > widths[col])
-				widths[col] = len;
-		}
-	}
-	print_row(column_titles, widths, shown);
-	for (size_t i = 0; i < count; i++) {
-		for (int col = 0; col < COL_COMMAND; col++)
-			cells[col] = rows[i].cells[col];
-		cells[COL_COMMAND] = rows[i].command ? rows[i].command : "";
-		print_row(cells, widths, shown);
-	}
-}
-
-static void
-print_memory_summary(const struct client *cl)
-{
-	const cJSON *section = cJSON_GetObjectItemCaseSensitive(cl->sections, "memory_monitor");
-	char total[32], limit[32], minimum[32];
+	const cJSON *section = cJSON_GetObjectItemCaseSensitive(sections, "memory_monitor");
+	const char *keys[] = { "total_size", "total_size_limit", "free_size_minimum" };
+	char figures[3][32];
 
 	if (section == NULL)
 		return;
-	format_size(total, sizeof(total), cJSON_GetObjectItemCaseSensitive(section, "total_size"));
-	format_size(limit, sizeof(limit), cJSON_GetObjectItemCaseSensitive(section, "total_size_limit"));
-	format_size(minimum, sizeof(minimum),
-	    cJSON_GetObjectItemCaseSensitive(section, "free_size_minimum"));
-	printf("memory monitor: total %s, total limit %s, free minimum %s\n", total, limit, minimum);
+	for (int i = 0; i < 3; i++) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(section, keys[i]);
+		if (cJSON_IsNumber(value))
+			snprintf(figures[i], sizeof(figures[i]), "%.1fM", value->valuedouble / 1048576);
+		else
+			snprintf(figures[i], sizeof(figures[i]), "-");
+	}
+	printf("memory monitor: total %s, total limit %s, free minimum %s\n", figures[0],
+	    figures[1], figures[2]);
 }
 
-static void
-print_status(const struct client *cl)
+static int
+run_status(struct client *cl)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cl->final, "connections");
-	size_t count = (size_t)cJSON_GetArraySize(list), i = 0;
-	struct status_row *rows;
-	const cJSON *entry;
+	struct status_reply reply;
+	struct snapshot s;
+	const cJSON **rows = NULL, *entry;
+	size_t count = 0, total;
+	int status = EXIT_FAILURE;
+	bool unknown = false, not_running = false;
 
-	if (cl->raw)
-		return;
-	if ((rows = calloc(count ? count : 1, sizeof(*rows))) == NULL) {
-		fprintf(stderr, "supervisord: status: out of memory\n");
-		return;
+	if (fetch_status(cl, &reply, cl->json) == -1)
+		goto done;
+	s = snapshot_of(&reply);
+	total = (size_t)cJSON_GetArraySize(s.connections);
+	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
+		say(cl, "out of memory");
+		goto done;
 	}
-	cJSON_ArrayForEach(entry, list)
-		fill_row(cl, entry, &rows[i++]);
-	print_table(cl, rows, count);
-	print_memory_summary(cl);
-	printf("%zu worker%s registered\n", count, count == 1 ? "" : "s");
-	for (i = 0; i < count; i++)
-		free(rows[i].command);
+	cJSON_ArrayForEach(entry, s.connections) {
+		bool listed = cl->first_operand == cl->argc;
+		for (int i = cl->first_operand; i < cl->argc && !listed; i++) {
+			const cJSON *found[MATCHES_MAX];
+			size_t n = report_match(s.connections, cl->argv[i], found, MATCHES_MAX);
+			for (size_t k = 0; k < n && k < MATCHES_MAX; k++)
+				listed = listed || found[k] == entry;
+		}
+		if (listed) {
+			rows[count++] = entry;
+			not_running = not_running || !report_is_running(entry);
+		}
+	}
+	for (int i = cl->first_operand; i < cl->argc; i++) {
+		const cJSON *found[1];
+		if (report_match(s.connections, cl->argv[i], found, 1) == 0) {
+			fprintf(stderr, "supervisord: status: %s is not registered\n", cl->argv[i]);
+			unknown = true;
+		}
+	}
+	if (!cl->json) {
+		report_table(stdout, &s, rows, count, cl->wide);
+		print_memory_summary(reply.sections);
+		if (cl->first_operand == cl->argc)
+			printf("%zu worker%s registered\n", total, total == 1 ? "" : "s");
+	}
+	status = unknown ? EXIT_UNKNOWN : not_running ? EXIT_NOT_RUNNING : EXIT_SUCCESS;
+done:
 	free(rows);
+	free_status(&reply);
+	return status;
 }
 
-static int
-apply_status_flag(struct client *cl, int option, const char *value)
+/* Finding a WORKER (name, id or id prefix) in a status reply */
+
+/* The one connection worker names, or NULL after saying why not. */
+static const cJSON *
+resolve_worker(const struct client *cl, const struct status_reply *reply, const char *worker)
 {
-	(void)value;
-	if (option == 'j')
-		cl->raw = true;
-	return 0;
+	const cJSON *connections = cJSON_GetObjectItemCaseSensitive(reply->final, "connections");
+	const cJSON *found[MATCHES_MAX];
+	size_t count = report_match(connections, worker, found, MATCHES_MAX);
+
+	if (count == 1)
+		return found[0];
+	fprintf(stderr, "supervisord: %s: ", cl->command);
+	report_explain_match(stderr, connections, worker, found, count < MATCHES_MAX ? count :
+	    MATCHES_MAX);
+	return NULL;
 }
 
-static int
-parse_status(struct client *cl, int argc, char **argv)
+/* Forwards operation to entry; returns the final reply (owned), or NULL after saying why. */
+static cJSON *
+forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeout,
+    bool print_raw)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int first = parse_flags(argc, argv, longopts, "+j", apply_status_flag, cl);
+	cJSON *request = new_request("forward");
+	struct call call = { .print_raw = print_raw };
 
-	if (first == -1)
-		return EXIT_USAGE;
-	if (first < argc)
-		return usage_error("unexpected argument '%s'", argv[first]);
-	if ((cl->request = new_request("status")) == NULL)
-		return usage_error("out of memory");
-	if (!cl->raw && (cl->sections = cJSON_CreateObject()) == NULL)
-		return usage_error("out of memory");
-	return 0;
-}
-
-/* restart */
-
-static int
-apply_no_flag(struct client *cl, int option, const char *value)
-{
-	(void)cl;
-	(void)option;
-	(void)value;
-	return 0;
-}
-
-static const struct option no_options[] = {
-	{ NULL, 0, NULL, 0 },
-};
-
-static int
-parse_restart(struct client *cl, int argc, char **argv)
-{
-	int first = parse_flags(argc, argv, no_options, "+", apply_no_flag, cl);
-
-	if (first == -1)
-		return EXIT_USAGE;
-	if (argc - first > 1)
-		return usage_error("unexpected argument '%s'", argv[first + 1]);
-	if (first < argc && signame_parse(argv[first]) == -1)
-		return usage_error("'%s' is not a signal name or number", argv[first]);
-	if ((cl->request = new_request("restart")) == NULL ||
-	    (first < argc && cJSON_AddStringToObject(cl->request, "signal", argv[first]) == NULL))
-		return usage_error("out of memory");
-	return 0;
-}
-
-static void
-print_nothing(const struct client *cl)
-{
-	(void)cl;
-}
-
-/* call */
-
-static int
-parse_call(struct client *cl, int argc, char **argv)
-{
-	int first = parse_flags(argc, argv, no_options, "+", apply_no_flag, cl);
-	const cJSON *id;
-
-	cl->raw = true;
-	if (first == -1)
-		return EXIT_USAGE;
-	if (argc - first != 1)
-		return usage_error("expects exactly one JSON request");
-	cl->request = cJSON_Parse(argv[first]);
-	if (!cJSON_IsObject(cl->request))
-		return usage_error("'%s' is not a JSON object such as '{\"do\":\"status\"}'", argv[first]);
-	id = cJSON_GetObjectItemCaseSensitive(cl->request, "id");
-	if (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id))
-		return usage_error("'id' must be a number or a string");
-	if (id == NULL && cJSON_AddNumberToObject(cl->request, "id", CLIENT_CALL_ID) == NULL)
-		return usage_error("out of memory");
-	return 0;
-}
-
-/* forward */
-
-static int
-apply_forward_flag(struct client *cl, int option, const char *value)
-{
-	char *end;
-	double seconds;
-
-	if (option != 't')
-		return 0;
-	errno = 0;
-	seconds = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(seconds > 0 && seconds < 1e9)) {
-		usage_error("--timeout: '%s' is not a positive number of seconds", value);
-		return -1;
+	if (request == NULL ||
+	    cJSON_AddStringToObject(request, "connection_id", report_id(entry)) == NULL ||
+	    (timeout > 0 && cJSON_AddNumberToObject(request, "timeout", timeout) == NULL) ||
+	    !cJSON_AddItemReferenceToObject(request, "operation", operation)) {
+		say(cl, "out of memory");
+		cJSON_Delete(request);
+		return NULL;
 	}
-	cJSON_AddNumberToObject(cl->request, "timeout", seconds);
-	return 0;
+	if (make_call(cl, request, &call) == -1) {
+		cJSON_Delete(call.final);
+		call.final = NULL;
+	}
+	cJSON_Delete(request);
+	return call.final;
 }
 
 /* OPERATION_JSON is an object with a string "do", or a bare operation name. */
@@ -595,8 +636,8 @@ parse_operation(const char *text)
 {
 	cJSON *operation;
 
-	if (text[0] != '{' && strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text) &&
-	    text[0] != '\0') {
+	if (text[0] != '\0' &&
+	    strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text)) {
 		if ((operation = cJSON_CreateObject()) != NULL)
 			cJSON_AddStringToObject(operation, "do", text);
 		return operation;
@@ -611,75 +652,505 @@ parse_operation(const char *text)
 }
 
 static int
-parse_forward(struct client *cl, int argc, char **argv)
+run_forward(struct client *cl)
 {
-	static const struct option longopts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	cJSON *operation;
-	int first;
+	cJSON *operation = parse_operation(cl->argv[cl->first_operand + 1]), *final;
+	struct status_reply reply;
+	const cJSON *entry;
+	int status = EXIT_FAILURE;
 
-	cl->raw = true;
-	if ((cl->request = new_request("forward")) == NULL)
-		return usage_error("out of memory");
-	if ((first = parse_flags(argc, argv, longopts, "+t:", apply_forward_flag, cl)) == -1)
-		return EXIT_USAGE;
-	if (argc - first != 2)
-		return usage_error("expects CONNECTION_ID and OPERATION_JSON");
-	if ((operation = parse_operation(argv[first + 1])) == NULL)
+	if (operation == NULL)
 		return usage_error("'%s' is not an operation name or a JSON object with a \"do\" string",
-		    argv[first + 1]);
-	cJSON_AddStringToObject(cl->request, "connection_id", argv[first]);
-	cJSON_AddItemToObject(cl->request, "operation", operation);
-	return 0;
+		    cl->argv[cl->first_operand + 1]);
+	if (fetch_status(cl, &reply, false) == 0 &&
+	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
+	    (final = forward_to(cl, entry, operation, cl->timeout, true)) != NULL) {
+		if (jl_is_failed(final))
+			print_failure(cl, NULL, final);
+		else
+			status = EXIT_SUCCESS;
+		cJSON_Delete(final);
+	}
+	free_status(&reply);
+	cJSON_Delete(operation);
+	return status;
+}
+
+/* stop, start, signal */
+
+static void
+describe_exit(const cJSON *last_exit, char *out, size_t out_len)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(last_exit, "status");
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(last_exit, "signal");
+
+	if (cJSON_IsNumber(code))
+		snprintf(out, out_len, "exited with status %.0f", code->valuedouble);
+	else if (cJSON_IsString(sig))
+		snprintf(out, out_len, "was killed by %s", sig->valuestring);
+	else
+		snprintf(out, out_len, "ended");
+}
+
+/* Applies operation to each WORKER operand; prints one line per worker. */
+static int
+run_lifecycle(struct client *cl, const char *op, const char *signal_name)
+{
+	struct status_reply reply;
+	cJSON *operation = new_request(op);
+	int status = EXIT_SUCCESS;
+	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
+	double stop_timeout = cl->timeout > 0 ? cl->timeout : STOP_DEFAULT_SECONDS;
+
+	if (operation == NULL ||
+	    (signal_name != NULL && cJSON_AddStringToObject(operation, "signal", signal_name) == NULL) ||
+	    (strcmp(op, "stop") == 0 && cJSON_AddNumberToObject(operation, "timeout", stop_timeout) == NULL)) {
+		say(cl, "out of memory");
+		cJSON_Delete(operation);
+		return EXIT_FAILURE;
+	}
+	if (fetch_status(cl, &reply, false) == -1) {
+		free_status(&reply);
+		cJSON_Delete(operation);
+		return EXIT_FAILURE;
+	}
+	for (int i = cl->first_operand; i < last; i++) {
+		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
+		const cJSON *pid, *sig;
+		char label[160], how[64];
+		cJSON *final;
+
+		if (entry == NULL || (final = forward_to(cl, entry, operation,
+		    strcmp(op, "stop") == 0 ? stop_timeout + TIMEOUT_GRACE_SECONDS : 0, false)) == NULL) {
+			status = EXIT_FAILURE;
+			continue;
+		}
+		report_label(entry, label, sizeof(label));
+		pid = cJSON_GetObjectItemCaseSensitive(final, "process_id");
+		if (jl_is_failed(final)) {
+			print_failure(cl, label, final);
+			status = EXIT_FAILURE;
+		} else if (strcmp(op, "signal") == 0) {
+			sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
+			printf("%s: sent %s to pid %.0f\n", label, cJSON_IsString(sig) ? sig->valuestring :
+			    signal_name, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+		} else if (strcmp(op, "stop") == 0) {
+			describe_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"), how, sizeof(how));
+			printf("%s: stopped; pid %.0f %s\n", label,
+			    cJSON_IsNumber(pid) ? pid->valuedouble : 0, how);
+		} else {
+			printf("%s: %s pid %.0f\n", label,
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
+			    "already running as" : "started as", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+		}
+		cJSON_Delete(final);
+	}
+	free_status(&reply);
+	cJSON_Delete(operation);
+	return status;
+}
+
+static int
+run_stop(struct client *cl)
+{
+	return run_lifecycle(cl, "stop", NULL);
+}
+
+static int
+run_start(struct client *cl)
+{
+	return run_lifecycle(cl, "start", NULL);
+}
+
+static int
+run_signal(struct client *cl)
+{
+	const char *sig = cl->argv[cl->first_operand + 1];
+
+	if (signame_parse(sig) == -1)
+		return usage_error("'%s' is not a signal name or number", sig);
+	return run_lifecycle(cl, "signal", sig);
+}
+
+/* events: a call that stays open */
+
+struct subscription {
+	long		 id;
+	bool		 subscribed;
+	bool		 print;		/* events: print each event */
+	cJSON		*last;		/* the last event, for callers that look at it */
+	cJSON		*final;		/* the call ended (a failure) */
+};
+
+static int
+event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+{
+	struct subscription *sub = ctx;
+
+	(void)cl;
+	if (msg == NULL || !is_reply_to(msg, sub->id))
+		return 0;
+	if (jl_is_finished(msg)) {
+		sub->final = cJSON_Duplicate(msg, true);
+		return -1;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "subscribed"))) {
+		sub->subscribed = true;
+		return 1;
+	}
+	if (sub->print) {
+		if (cl->json) {
+			fwrite(line, 1, len, stdout);
+			putchar('\n');
+		} else {
+			report_event(stdout, msg);
+		}
+		fflush(stdout);
+		return ferror(stdout) ? -1 : 0;
+	}
+	cJSON_Delete(sub->last);
+	sub->last = cJSON_Duplicate(msg, true);
+	return 1;
+}
+
+/* Opens an events call; returns 0 once subscribed, or -1 after saying why not. */
+static int
+subscribe(struct client *cl, struct subscription *sub, double backlog, const char *type,
+    bool quiet)
+{
+	cJSON *request = new_request("events");
+	cJSON *types;
+
+	if (request == NULL || (backlog > 0 && cJSON_AddNumberToObject(request, "backlog",
+	    (double)(long)backlog) == NULL)) {
+		cJSON_Delete(request);
+		say(cl, "out of memory");
+		return -1;
+	}
+	if (type != NULL && ((types = cJSON_AddArrayToObject(request, "types")) == NULL ||
+	    !cJSON_AddItemToArray(types, cJSON_CreateString(type)))) {
+		cJSON_Delete(request);
+		say(cl, "out of memory");
+		return -1;
+	}
+	sub->id = send_request(cl, request);
+	cJSON_Delete(request);
+	if (sub->id == -1)
+		return -1;
+	cl->deadline = mono_now_ms() + WAIT_SECONDS * 1000;
+	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
+		return 0;
+	if (sub->final != NULL && !quiet)
+		print_failure(cl, NULL, sub->final);
+	return -1;
+}
+
+static int
+run_events(struct client *cl)
+{
+	struct subscription sub = { .print = true };
+	int status = EXIT_FAILURE;
+
+	/* It ends when the daemon goes away (said so) or stdout does: exit 1 either way. */
+	if (subscribe(cl, &sub, cl->number, NULL, false) == 0) {
+		cl->deadline = -1;
+		(void)pump(cl, event_line, &sub, false);
+		if (sub.final != NULL)
+			print_failure(cl, NULL, sub.final);
+	}
+	cJSON_Delete(sub.final);
+	cJSON_Delete(sub.last);
+	return status;
+}
+
+/* wait: subscribe, check status once, then follow events */
+
+/* Whether every NAME is registered and in the wanted state; else names the first missing. */
+static bool
+all_ready(const struct client *cl, const cJSON *connections, const char **missing,
+    const char **state)
+{
+	const char *wanted = cl->state != NULL ? cl->state : "running";
+
+	for (int i = cl->first_operand; i < cl->argc; i++) {
+		const cJSON *entry;
+		bool ready = false;
+		*state = NULL;
+		cJSON_ArrayForEach(entry, connections) {
+			const char *name = report_name(entry);
+			if (name == NULL || strcmp(name, cl->argv[i]) != 0)
+				continue;
+			*state = report_state(entry);
+			ready = ready || strcmp(*state, wanted) == 0;
+		}
+		if (!ready) {
+			*missing = cl->argv[i];
+			return false;
+		}
+	}
+	return true;
+}
+
+static int
+run_wait(struct client *cl)
+{
+	struct subscription sub = { .print = false };
+	struct status_reply reply = { NULL, NULL };
+	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
+	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
+	const char *missing = NULL, *state = NULL;
+	int status = EXIT_FAILURE;
+
+	if (subscribe(cl, &sub, 0, NULL, false) == -1)
+		goto done;
+	/* Subscribed first, so nothing that happens after this status is missed. */
+	for (;;) {
+		free_status(&reply);
+		if (fetch_status(cl, &reply, false) == -1)
+			goto done;
+		if (all_ready(cl, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
+		    &missing, &state)) {
+			status = EXIT_SUCCESS;
+			goto done;
+		}
+		/* Events that arrived during the status call are in the buffer still. */
+		cl->deadline = give_up;
+		if (pump(cl, event_line, &sub, true) != 1)
+			break;
+	}
+	if (sub.final == NULL && mono_now_ms() >= give_up) {
+		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
+		for (int i = cl->first_operand, first = 1; i < cl->argc; i++) {
+			const char *miss = NULL, *st = NULL;
+			char *saved = cl->argv[i];
+			/* Each NAME on its own: which are still missing, and in what state. */
+			struct client one = *cl;
+			one.first_operand = i;
+			one.argc = i + 1;
+			if (all_ready(&one, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
+			    &miss, &st))
+				continue;
+			fprintf(stderr, "%s%s (%s)", first ? "still missing: " : ", ", saved,
+			    st != NULL ? st : "not registered");
+			first = 0;
+		}
+		fputc('\n', stderr);
+	} else if (sub.final != NULL) {
+		print_failure(cl, NULL, sub.final);
+	}
+done:
+	free_status(&reply);
+	cJSON_Delete(sub.final);
+	cJSON_Delete(sub.last);
+	(void)missing;
+	return status;
+}
+
+/* metrics */
+
+/* How long the daemon at the other end has run, from /proc; -1 when unknown. */
+static double
+daemon_uptime(const struct client *cl)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct proc_stat st;
+
+	if (getsockopt(cl->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.pid <= 0 ||
+	    procfs_stat(cred.pid, &st) == -1)
+		return -1;
+	return num_clamp(procfs_uptime() - (double)st.start_ticks / (double)procfs_clock_ticks(), 0,
+	    1e12);
+}
+
+static int
+run_metrics(struct client *cl)
+{
+	struct status_reply reply;
+	struct snapshot s;
+	int status = EXIT_FAILURE;
+
+	if (fetch_status(cl, &reply, false) == 0) {
+		s = snapshot_of(&reply);
+		report_metrics(stdout, &s, daemon_uptime(cl));
+		status = EXIT_SUCCESS;
+	}
+	free_status(&reply);
+	return status;
+}
+
+/* restart: says what was signalled, from the reply or the daemon's restart event */
+
+static int
+restart_event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+{
+	return event_line(cl, ctx, line, len, msg);
+}
+
+static void
+print_restart(const cJSON *final, const cJSON *event, const char *asked)
+{
+	const cJSON *source = event != NULL ? event : final;
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(source, "signal");
+	const cJSON *target = cJSON_GetObjectItemCaseSensitive(source, "target");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(source, "target_process_id");
+	const char *name = cJSON_IsString(sig) ? sig->valuestring : asked;
+
+	if (cJSON_IsString(target) && strcmp(target->valuestring, "none") == 0)
+		printf("nothing signalled: the daemon runs with --restart-target=none (asked for %s)\n",
+		    name);
+	else if (cJSON_IsNumber(pid))
+		printf("sent %s to %s %.0f\n", name, cJSON_IsString(target) &&
+		    strcmp(target->valuestring, "group") == 0 ? "process group" : "pid",
+		    pid->valuedouble);
+	else
+		printf("restart requested with %s; the daemon did not say what it signalled\n", name);
+}
+
+static int
+run_restart(struct client *cl)
+{
+	const char *sig = cl->first_operand < cl->argc ? cl->argv[cl->first_operand] : NULL;
+	struct subscription sub = { .print = false };
+	cJSON *request;
+	struct call call = { .side = &sub };
+	int status = EXIT_FAILURE;
+	char asked[16];
+
+	if (sig != NULL && signame_parse(sig) == -1)
+		return usage_error("'%s' is not a signal name or number", sig);
+	signame_format(sig != NULL ? signame_parse(sig) : 2, asked, sizeof(asked));
+	if ((request = new_request("restart")) == NULL ||
+	    (sig != NULL && cJSON_AddStringToObject(request, "signal", sig) == NULL)) {
+		cJSON_Delete(request);
+		say(cl, "out of memory");
+		return EXIT_FAILURE;
+	}
+	/*
+	 * The final reply may say nothing of the target; the restart event
+	 * does. A daemon without events still gets its restart.
+	 */
+	if (subscribe(cl, &sub, 0, "restart", true) == -1) {
+		cJSON_Delete(sub.final);
+		sub.final = NULL;
+		call.side = NULL;
+		if (!jl_is_open(&cl->conn))
+			goto done;
+	}
+	if (make_call(cl, request, &call) == -1)
+		goto done;
+	if (jl_is_failed(call.final)) {
+		print_failure(cl, "nothing signalled", call.final);
+		goto done;
+	}
+	if (sub.subscribed && sub.last == NULL &&
+	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
+		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
+		(void)pump(cl, restart_event_line, &sub, true);
+	}
+	print_restart(call.final, sub.last, asked);
+	status = EXIT_SUCCESS;
+done:
+	cJSON_Delete(request);
+	cJSON_Delete(call.final);
+	cJSON_Delete(sub.final);
+	cJSON_Delete(sub.last);
+	return status;
+}
+
+/* call */
+
+static int
+run_call(struct client *cl)
+{
+	cJSON *request = cJSON_Parse(cl->argv[cl->first_operand]);
+	const cJSON *id;
+	int status;
+
+	if (!cJSON_IsObject(request)) {
+		cJSON_Delete(request);
+		return usage_error("'%s' is not a JSON object such as '{\"do\":\"status\"}'",
+		    cl->argv[cl->first_operand]);
+	}
+	id = cJSON_GetObjectItemCaseSensitive(request, "id");
+	if (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id)) {
+		cJSON_Delete(request);
+		return usage_error("'id' must be a number or a string");
+	}
+	status = simple_call(cl, request, true, id);
+	cJSON_Delete(request);
+	return status;
 }
 
 static const struct command commands[] = {
-	{ "status", "[--json]", parse_status, print_status },
-	{ "restart", "[SIGNAL]", parse_restart, print_nothing },
-	{ "call", "JSON", parse_call, print_nothing },
-	{ "forward", "[--timeout S] CONNECTION_ID OPERATION_JSON", parse_forward, print_nothing },
+	{ "status", "[--json|--wide] [--timeout S] [NAME...]", "jwt:", run_status, 0, -1 },
+	{ "restart", "[SIGNAL]", "", run_restart, 0, 1 },
+	{ "call", "JSON", "", run_call, 1, 1 },
+	{ "forward", "[--timeout S] WORKER OPERATION_JSON", "t:", run_forward, 2, 2 },
+	{ "stop", "[--timeout S] WORKER...", "t:", run_stop, 1, -1 },
+	{ "start", "WORKER...", "", run_start, 1, -1 },
+	{ "signal", "WORKER SIGNAL", "", run_signal, 2, 2 },
+	{ "events", "[--json] [--backlog N]", "jb:", run_events, 0, 0 },
+	{ "wait", "[--timeout S] [--state STATE] NAME...", "t:S:", run_wait, 1, -1 },
+	{ "metrics", "", "", run_metrics, 0, 0 },
 };
+
+bool
+client_is_command(const char *word)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(word, commands[i].name) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+client_usage(FILE *out)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, commands[i].usage);
+}
 
 int
 client_main(const char *socket_path, int argc, char **argv)
 {
-	struct client cl = { .socket_path = socket_path, .command = argv[0] };
-	int status = EXIT_USAGE;
+	struct client cl = {
+		.socket_path = socket_path,
+		.command = argv[0],
+		.argc = argc,
+		.argv = argv,
+		.next_id = 2,
+		.deadline = -1,
+	};
+	int status;
 
-	jl_init(&cl.conn, CLIENT_MAX_LINE, CLIENT_MAX_OUTPUT);
+	current = NULL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[0], commands[i].name) == 0)
-			current_command = &commands[i];
+			current = &commands[i];
 	}
-	if (current_command == NULL) {
+	if (current == NULL) {
 		fprintf(stderr, "supervisord: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		printf("usage: supervisord [-s PATH] %s %s\n"
-		    "Waits at most %d s for the reply; a call with a timeout waits that long and %d s\n"
-		    "more, one with a duration that long and %d s more. Exits 0 when the call\n"
-		    "finished, 1 when it failed or the daemon did not answer, 2 on a usage error.\n",
-		    argv[0], current_command->usage, WAIT_SECONDS, TIMEOUT_GRACE_SECONDS, WAIT_SECONDS);
+		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
+		    "or more). Waits at most %d s for a reply (--timeout where the command takes\n"
+		    "it). Exits 0 when the call finished, 1 when it failed or the daemon did not\n"
+		    "answer, 2 on a usage error; status exits 3 when a listed worker is not\n"
+		    "running and 4 when a named one is not registered. --any-owner talks to a\n"
+		    "socket owned by another user than root or us.\n",
+		    argv[0], current->usage, WAIT_SECONDS);
 		return EXIT_SUCCESS;
 	}
-	if (current_command->parse(&cl, argc, argv) != 0)
-		goto done;
-	status = EXIT_FAILURE;
-	if (run_call(&cl) == -1)
-		goto done;
-	if (jl_is_failed(cl.final)) {
-		print_failure(&cl);
-		goto done;
-	}
-	current_command->print(&cl);
-	status = fflush(stdout) == 0 && !ferror(stdout) ? EXIT_SUCCESS : EXIT_FAILURE;
-done:
+	if ((status = parse_options(&cl)) != 0)
+		return status;
+	jl_init(&cl.conn, CLIENT_MAX_LINE, CLIENT_MAX_OUTPUT);
+	status = current->run(&cl);
 	jl_close(&cl.conn);
-	cJSON_Delete(cl.request);
-	cJSON_Delete(cl.sections);
-	cJSON_Delete(cl.final);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = status == EXIT_SUCCESS ? EXIT_FAILURE : status;
 	return status;
 }

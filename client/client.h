@@ -2,7 +2,14 @@
 #ifndef CLIENT_H
 #define CLIENT_H
 
-/* argv[0] is the command word: "status", "restart", "call" or "forward". */
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Whether word is a client command: status, restart, call, forward, ... */
+bool	client_is_command(const char *word);
+/* One usage line per client command. */
+void	client_usage(FILE *out);
+/* argv[0] is the command word. */
 int	client_main(const char *socket_path, int argc, char **argv);
 /* argv[0] is "worker". */
 int	worker_main(const char *socket_path, int argc, char **argv);

@@ -1,8 +1,11 @@
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -52,6 +55,56 @@ bool
 jl_is_open(const struct jl_conn *c)
 {
 	return c->fd != -1;
+}
+
+/* "alice (uid 1000)", or "uid 1000" for a user with no name. */
+static void
+describe_user(uid_t uid, char *out, size_t out_len)
+{
+	const struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(out, out_len, "%s (uid %lu)", pw->pw_name, (unsigned long)uid);
+	else
+		snprintf(out, out_len, "uid %lu", (unsigned long)uid);
+}
+
+static bool
+is_trusted_uid(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+int
+jl_check_owner(const char *path, char *why, size_t why_len)
+{
+	struct stat st;
+	char owner[96];
+
+	/* A missing file is connect()'s to report. */
+	if (stat(path, &st) == -1 || is_trusted_uid(st.st_uid))
+		return 0;
+	describe_user(st.st_uid, owner, sizeof(owner));
+	snprintf(why, why_len, "socket %s is owned by %s, not by root or by us; refusing to use it"
+	    " (--any-owner overrides)", path, owner);
+	return -1;
+}
+
+int
+jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
+{
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
+	char owner[96];
+
+	/* The listener's credentials, fixed when it called listen(): no race with the path. */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == -1 ||
+	    is_trusted_uid(cred.uid))
+		return 0;
+	describe_user(cred.uid, owner, sizeof(owner));
+	snprintf(why, why_len, "the daemon at %s runs as %s, not as root or as us; refusing to use it"
+	    " (--any-owner overrides)", path, owner);
+	return -1;
 }
 
 void
@@ -283,4 +336,72 @@ bool
 jl_is_failed(const cJSON *msg)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "failed"));
+}
+
+/* Copies text with every value nested deeper than max_depth replaced by null. */
+static char *
+clip_depth(const char *text, size_t len, int max_depth)
+{
+	/* "{}" (2 bytes) can become "null" (4): at most twice as long. */
+	char *out = malloc(2 * len + 5);
+	size_t used = 0, i = 0;
+	int depth = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (i < len) {
+		char ch = text[i];
+
+		if (ch == '"') {
+			size_t start = i++;
+			while (i < len && text[i] != '"')
+				i += text[i] == '\\' ? 2 : 1;
+			i = i < len ? i + 1 : len;
+			memcpy(out + used, text + start, i - start);
+			used += i - start;
+			continue;
+		}
+		if ((ch == '{' || ch == '[') && depth == max_depth) {
+			/* Skip the whole value, strings included, and write null for it. */
+			int inner = 0;
+			do {
+				if (text[i] == '"') {
+					i++;
+					while (i < len && text[i] != '"')
+						i += text[i] == '\\' ? 2 : 1;
+				} else if (text[i] == '{' || text[i] == '[') {
+					inner++;
+				} else if (text[i] == '}' || text[i] == ']') {
+					inner--;
+				}
+				i++;
+			} while (i < len && inner > 0);
+			memcpy(out + used, "null", 4);
+			used += 4;
+			continue;
+		}
+		if (ch == '{' || ch == '[')
+			depth++;
+		else if (ch == '}' || ch == ']')
+			depth--;
+		out[used++] = ch;
+		i++;
+	}
+	out[used] = '\0';
+	return out;
+}
+
+cJSON *
+jl_parse(const char *line, size_t len, int max_depth)
+{
+	cJSON *msg = cJSON_ParseWithLength(line, len);
+	char *clipped;
+
+	if (msg != NULL || max_depth < 1)
+		return msg;
+	if ((clipped = clip_depth(line, len, max_depth)) == NULL)
+		return NULL;
+	msg = cJSON_Parse(clipped);
+	free(clipped);
+	return msg;
 }

@@ -35,6 +35,14 @@ void	jl_init(struct jl_conn *c, size_t in_max, size_t out_max);
  */
 int	jl_connect(struct jl_conn *c, const char *path);
 bool	jl_is_open(const struct jl_conn *c);
+/*
+ * Whom we talk to (SPEC 4): the socket file, and the process that listens
+ * on a connected one, must belong to root or to our own user, so a path
+ * squatted by someone else collects nothing. Each returns 0, or -1 with a
+ * message naming the owner in why.
+ */
+int	jl_check_owner(const char *path, char *why, size_t why_len);
+int	jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len);
 /* Closes the socket and frees both buffers; c may be connected again. */
 void	jl_close(struct jl_conn *c);
 short	jl_poll_events(const struct jl_conn *c);
@@ -62,5 +70,11 @@ cJSON	*jl_message(const cJSON *id, bool finished);
 cJSON	*jl_failure(const cJSON *id, const char *error);
 bool	 jl_is_finished(const cJSON *msg);
 bool	 jl_is_failed(const cJSON *msg);
+/*
+ * Parses one line. A line nested deeper than cJSON takes (its limit is a
+ * build choice) is parsed again with every value below max_depth levels
+ * replaced by null, so the outer members still read.
+ */
+cJSON	*jl_parse(const char *line, size_t len, int max_depth);
 
 #endif

@@ -1,8 +1,10 @@
 /*
- * The worker wrapper: runs a command as its child, registers the child with
- * the daemon and holds the connection for the child's life, answering the
- * operations the daemon forwards (worker_ops.c). One poll() loop over the
- * connection and a self-pipe that carries signals, SIGCHLD included.
+ * The worker wrapper: runs a command as its child, registers it with the
+ * daemon once and holds that one connection for its own life, publishing
+ * each change in the child's life with `update` (SPEC 3 and 7) and
+ * answering the operations the daemon forwards (worker_ops.c). One poll()
+ * loop over the connection and a self-pipe that carries signals, SIGCHLD
+ * included.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -38,6 +41,15 @@
 #define RESPAWN_FIRST_MS	1000
 #define RESPAWN_MAX_MS		60000
 #define HEALTHY_RUN_MS		10000	/* a child that ran this long resets the back-off */
+#define MAX_STOP_WAITERS	16	/* stop calls waiting for the child to go */
+
+/* What the wrapper publishes as "status" (SPEC 7). */
+enum child_status { CHILD_STARTING, CHILD_RUNNING, CHILD_BACKOFF, CHILD_STOPPED, CHILD_EXITED };
+
+static const char *const status_names[] = {
+	[CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_BACKOFF] = "backoff",
+	[CHILD_STOPPED] = "stopped", [CHILD_EXITED] = "exited",
+};
 
 struct worker {
 	const char	*socket_path;
@@ -46,6 +58,8 @@ struct worker {
 	const char	*name;		/* -n, else the name in --state, else the command's */
 	cJSON		*extra_state;	/* --state, or NULL */
 	bool		 respawn;
+	bool		 any_owner;	/* --any-owner: skip the socket owner check */
+	const char	*dump_dir;	/* --dump-dir, or NULL for the working directory */
 
 	pid_t		 child;		/* 0 while none runs */
 	int64_t		 child_started_ms;
@@ -57,6 +71,16 @@ struct worker {
 	bool		 done;
 	char		 absence[192];	/* why no child runs, for diagnostics */
 
+	/* The child's life as published (SPEC 7). */
+	enum child_status status;
+	pid_t		 last_pid;	/* the pid to publish while none runs */
+	int64_t		 started_at;	/* Unix seconds */
+	cJSON		*last_exit;	/* {"status":N,"at":T} or {"signal":"NAME","at":T}, or NULL */
+	bool		 held;		/* stopped on request: no respawn until start */
+	int64_t		 kill_at;	/* monotonic ms to KILL a child that ignores TERM, or -1 */
+	cJSON		*stop_waiters[MAX_STOP_WAITERS];	/* ids of stop calls to answer */
+	size_t		 stop_waiter_count;
+
 	struct jl_conn	 conn;
 	bool		 conn_broken;	/* close at the end of this pass */
 	int64_t		 reconnect_at;	/* monotonic ms, -1 while connected */
@@ -64,7 +88,8 @@ struct worker {
 	bool		 quiet_reconnect;	/* the first failure is logged, the rest at debug */
 	long		 next_call_id;	/* ours are even: 2, 4, ... */
 	long		 register_call_id;	/* the open register call, 0 if none */
-	pid_t		 registered_pid;	/* the pid the last register named */
+	bool		 registered;	/* register sent on this connection */
+	bool		 update_unsupported;	/* an older daemon: register again instead */
 };
 
 static struct worker *the_worker;	/* for the reply callback of worker_ops.c */
@@ -73,6 +98,9 @@ static const int passed_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 
 #define PASSED_SIGNALS (sizeof(passed_signals) / sizeof(passed_signals[0]))
 
 /* Arguments */
+
+#define WORKER_USAGE \
+	"[-n NAME] [--state JSON] [--respawn] [--dump-dir DIR] [--any-owner] -- COMMAND [ARG...]"
 
 static int PRINTF_LIKE(1, 2)
 usage_error(const char *fmt, ...)
@@ -83,26 +111,47 @@ usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs(" (usage: supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] -- COMMAND [ARG...])\n",
-	    stderr);
+	fputs(" (usage: supervisord [-s PATH] worker " WORKER_USAGE ")\n", stderr);
 	return EXIT_USAGE;
 }
 
+/* Whether a shell would read word back as it is, without quotes. */
+static bool
+is_plain_word(const char *word)
+{
+	return word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_@%+=:,./-") == strlen(word);
+}
+
+/* The command as a shell would take it back: words quoted where they need it. */
 static char *
 join_words(char **words)
 {
 	size_t len = 1;
-	char *joined;
+	char *joined, *out;
 
 	for (char **word = words; *word != NULL; word++)
-		len += strlen(*word) + 1;
+		len += 4 * strlen(*word) + 3;
 	if ((joined = calloc(1, len)) == NULL)
 		return NULL;
+	out = joined;
 	for (char **word = words; *word != NULL; word++) {
 		if (word != words)
-			strcat(joined, " ");
-		strcat(joined, *word);
+			*out++ = ' ';
+		if (is_plain_word(*word)) {
+			out = stpcpy(out, *word);
+			continue;
+		}
+		*out++ = '\'';
+		for (const char *p = *word; *p != '\0'; p++) {
+			if (*p == '\'')
+				out = stpcpy(out, "'\\''");
+			else
+				*out++ = *p;
+		}
+		*out++ = '\'';
 	}
+	*out = '\0';
 	return joined;
 }
 
@@ -117,6 +166,24 @@ default_name(const struct worker *w)
 	return base != NULL && base[1] != '\0' ? base + 1 : w->argv[0];
 }
 
+/*
+ * The option getopt stopped at, for a message. musl leaves optind at
+ * argc + 1 after a missing value, so argv[optind - 1] is never read blindly.
+ */
+static const char *
+option_text(int argc, char **argv, int opt)
+{
+	static char text[8];
+
+	if (opt > 0 && opt < 128 && opt != 'd' && opt != 's' && opt != 'o' && opt != 'r') {
+		snprintf(text, sizeof(text), "-%c", opt);
+		return text;
+	}
+	if (optind >= 2 && optind - 1 < argc && argv[optind - 1] != NULL)
+		return argv[optind - 1];
+	return "(at the end)";
+}
+
 static int
 parse_args(struct worker *w, int argc, char **argv)
 {
@@ -124,13 +191,15 @@ parse_args(struct worker *w, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "state", required_argument, NULL, 's' },
 		{ "respawn", no_argument, NULL, 'r' },
+		{ "dump-dir", required_argument, NULL, 'd' },
+		{ "any-owner", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int option;
 
-	optind = 0;		/* GNU getopt: start afresh on this argument vector */
+	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
 	opterr = 0;
-	while ((option = getopt_long(argc, argv, "+n:", longopts, NULL)) != -1) {
+	while ((option = getopt_long(argc, argv, "+:n:", longopts, NULL)) != -1) {
 		switch (option) {
 		case 'n':
 			w->name = optarg;
@@ -144,8 +213,16 @@ parse_args(struct worker *w, int argc, char **argv)
 		case 'r':
 			w->respawn = true;
 			break;
+		case 'd':
+			w->dump_dir = optarg;
+			break;
+		case 'o':
+			w->any_owner = true;
+			break;
+		case ':':
+			return usage_error("option %s needs a value", option_text(argc, argv, optopt));
 		default:
-			return usage_error("unknown option or missing value '%s'", argv[optind - 1]);
+			return usage_error("unknown option %s", option_text(argc, argv, optopt));
 		}
 	}
 	if (optind >= argc)
@@ -256,8 +333,10 @@ spawn_child(struct worker *w)
 		reap_failed_exec(w, pid, exec_errno);
 		return -1;
 	}
-	w->child = pid;
+	w->child = w->last_pid = pid;
 	w->child_started_ms = mono_now_ms();
+	w->started_at = (int64_t)time(NULL);
+	w->status = CHILD_RUNNING;
 	w->absence[0] = '\0';
 	log_info("worker: started pid=%ld command=%s", (long)pid, w->command);
 	return 0;
@@ -275,6 +354,11 @@ pass_signal(struct worker *w, int signo)
 	/* The child may have left its group (setsid); then it alone gets the signal. */
 	if (kill(-w->child, signo) == -1 && kill(w->child, signo) == -1 && errno != ESRCH)
 		log_warn("worker: cannot signal %ld", (long)w->child);
+	/* A child stopped (a forwarded STOP) could never act on TERM: wake it. */
+	if (signo == SIGTERM || signo == SIGINT) {
+		if (kill(-w->child, SIGCONT) == -1)
+			(void)kill(w->child, SIGCONT);
+	}
 }
 
 static int
@@ -313,22 +397,60 @@ schedule_respawn(struct worker *w, int64_t now)
 		w->respawn_delay_ms = RESPAWN_MAX_MS;
 }
 
+/* {"status":N,"at":T} or {"signal":"NAME","at":T} (SPEC 7). */
+static cJSON *
+exit_record(int wait_status)
+{
+	cJSON *record = cJSON_CreateObject();
+	bool built;
+
+	if (record == NULL)
+		return NULL;
+	if (WIFSIGNALED(wait_status)) {
+		char name[16];
+		signame_format(WTERMSIG(wait_status), name, sizeof(name));
+		built = cJSON_AddStringToObject(record, "signal", name) != NULL;
+	} else {
+		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
+	}
+	if (!built || cJSON_AddNumberToObject(record, "at", (double)time(NULL)) == NULL) {
+		cJSON_Delete(record);
+		return NULL;
+	}
+	return record;
+}
+
+static void	publish(struct worker *w);
+static void	answer_stop_waiters(struct worker *w);
+
 static void
 child_exited(struct worker *w, int wait_status)
 {
+	bool again = w->respawn && !w->stopping && !w->held;
 	char how[96];
 
 	describe_exit(wait_status, how, sizeof(how));
 	log_info("worker: child %s pid=%ld", how, (long)w->child);
 	wops_child_exited(w->child, how);
 	snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
-	    w->respawn && !w->stopping ? "; it will be restarted" : "");
+	    again ? "; it will be restarted" : w->held && !w->stopping ?
+	    "; stopped on request until start" : "");
 	w->exit_status = exit_code(wait_status);
+	cJSON_Delete(w->last_exit);
+	w->last_exit = exit_record(wait_status);
 	w->child = 0;
-	if (w->respawn && !w->stopping)
+	w->kill_at = -1;
+	if (again) {
+		w->status = CHILD_BACKOFF;
 		schedule_respawn(w, mono_now_ms());
-	else
+	} else if (w->held && !w->stopping) {
+		w->status = CHILD_STOPPED;
+	} else {
+		w->status = CHILD_EXITED;
 		w->done = true;
+	}
+	answer_stop_waiters(w);
+	publish(w);
 }
 
 static void
@@ -354,9 +476,10 @@ stop_for_good(struct worker *w, int signo)
 	w->stopping = true;
 	if (w->child > 0 || w->done)
 		return;
-	/* Waiting to respawn: there is nothing left to stop. */
+	/* Waiting to respawn, or stopped on request: there is nothing left to stop. */
 	w->respawn_at = -1;
-	w->exit_status = 128 + signo;
+	if (!w->held || w->last_exit == NULL)
+		w->exit_status = 128 + signo;
 	w->done = true;
 }
 
@@ -414,42 +537,90 @@ replace_item(cJSON *object, const char *key, cJSON *item)
 	return done ? 0 : -1;
 }
 
-/* The state to register: --state, with the name, command and pids laid over it. */
-static cJSON *
-registration_state(const struct worker *w)
+/* The child, else the last one, else the wrapper itself. */
+static pid_t
+published_pid(const struct worker *w)
 {
-	cJSON *state = w->extra_state ? cJSON_Duplicate(w->extra_state, true) : cJSON_CreateObject();
+	if (w->child > 0)
+		return w->child;
+	return w->last_pid > 0 ? w->last_pid : getpid();
+}
+
+/*
+ * The process_id to send, or 0 to leave it out. The daemon accepts only a
+ * live descendant (SPEC 3): with no child, a registration names the wrapper
+ * itself, and an update leaves the last child's pid as it was.
+ */
+static pid_t
+claimed_pid(const struct worker *w, bool first)
+{
+	if (w->child > 0)
+		return w->child;
+	return first ? getpid() : 0;
+}
+
+/*
+ * The whole published state: --state, with the name, command, pids and the
+ * child's life laid over it. Keys that no longer apply are null, since an
+ * update merges and cannot remove a key.
+ */
+static cJSON *
+published_state(const struct worker *w, bool first)
+{
+	cJSON *state = first && w->extra_state ? cJSON_Duplicate(w->extra_state, true) :
+	    cJSON_CreateObject();
 
 	if (state == NULL)
 		return NULL;
-	if (replace_item(state, "name", cJSON_CreateString(w->name)) == -1)
+	if (first) {
+		if (replace_item(state, "name", cJSON_CreateString(w->name)) == -1)
+			goto fail;
+		if (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
+		    replace_item(state, "command", cJSON_CreateString(w->command)) == -1)
+			goto fail;
+		if (replace_item(state, "wrapper_process_id", cJSON_CreateNumber(getpid())) == -1)
+			goto fail;
+	}
+	if (claimed_pid(w, first) > 0 &&
+	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
 		goto fail;
-	if (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
-	    replace_item(state, "command", cJSON_CreateString(w->command)) == -1)
+	if (replace_item(state, "status", cJSON_CreateString(status_names[w->status])) == -1 ||
+	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
+	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
+	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
+	    cJSON_CreateNull()) == -1)
 		goto fail;
-	if (replace_item(state, "process_id", cJSON_CreateNumber(w->child)) == -1 ||
-	    replace_item(state, "wrapper_process_id", cJSON_CreateNumber(getpid())) == -1 ||
-	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1)
+	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
+		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
+		if (replace_item(state, "next_start_at",
+		    cJSON_CreateNumber((double)((int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0)))) == -1)
+			goto fail;
+	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
 		goto fail;
+	}
 	return state;
 fail:
 	cJSON_Delete(state);
 	return NULL;
 }
 
-/* Registers the running child, unless the daemon already knows it. */
+/*
+ * Tells the daemon: register once per connection, then update (the same
+ * connection id for the wrapper's whole life). Each message carries the
+ * whole state, so nothing depends on which of them arrived.
+ */
 static void
-register_child(struct worker *w)
+publish(struct worker *w)
 {
+	bool first = !w->registered || w->update_unsupported;
 	cJSON *msg, *state;
 
-	if (!jl_is_open(&w->conn) || w->conn_broken || w->child <= 0 ||
-	    w->registered_pid == w->child)
+	if (!jl_is_open(&w->conn) || w->conn_broken)
 		return;
 	msg = cJSON_CreateObject();
 	if (msg == NULL || cJSON_AddNumberToObject(msg, "id", (double)w->next_call_id) == NULL ||
-	    cJSON_AddStringToObject(msg, "do", "register") == NULL ||
-	    (state = registration_state(w)) == NULL)
+	    cJSON_AddStringToObject(msg, "do", first ? "register" : "update") == NULL ||
+	    (state = published_state(w, first)) == NULL)
 		goto fail;
 	if (!cJSON_AddItemToObject(msg, "state", state)) {
 		cJSON_Delete(state);
@@ -457,13 +628,14 @@ register_child(struct worker *w)
 	}
 	worker_send(msg);
 	cJSON_Delete(msg);
-	w->register_call_id = w->next_call_id;
+	if (first)
+		w->register_call_id = w->next_call_id;
 	w->next_call_id += 2;
-	w->registered_pid = w->child;
+	w->registered = true;
 	return;
 fail:
 	cJSON_Delete(msg);
-	log_warnx("worker: out of memory registering; reconnecting");
+	log_warnx("worker: out of memory publishing the state; reconnecting");
 	w->conn_broken = true;
 }
 
@@ -483,6 +655,18 @@ schedule_reconnect(struct worker *w)
 static void
 try_connect(struct worker *w)
 {
+	char why[320];
+
+	if (!w->any_owner && jl_check_owner(w->socket_path, why, sizeof(why)) == -1) {
+		/* A squatted path must not collect us: say so, and keep looking for ours. */
+		if (w->quiet_reconnect)
+			log_debug("worker: %s", why);
+		else
+			log_warnx("worker: %s; will keep trying", why);
+		w->quiet_reconnect = true;
+		schedule_reconnect(w);
+		return;
+	}
 	if (jl_connect(&w->conn, w->socket_path) == -1) {
 		if (w->quiet_reconnect)
 			log_debug("worker: cannot connect to %s: %s", w->socket_path, strerror(errno));
@@ -492,10 +676,16 @@ try_connect(struct worker *w)
 		schedule_reconnect(w);
 		return;
 	}
+	if (!w->any_owner && jl_check_peer(&w->conn, w->socket_path, why, sizeof(why)) == -1) {
+		log_warnx("worker: %s; will keep trying", why);
+		jl_close(&w->conn);
+		schedule_reconnect(w);
+		return;
+	}
 	log_info("worker: connected socket=%s", w->socket_path);
 	w->reconnect_at = -1;
-	w->registered_pid = 0;
-	register_child(w);
+	w->registered = false;
+	publish(w);
 }
 
 static void
@@ -504,8 +694,12 @@ close_connection(struct worker *w)
 	jl_close(&w->conn);
 	w->conn_broken = false;
 	w->register_call_id = 0;
-	w->registered_pid = 0;
+	w->registered = false;
 	wops_forget_all();
+	/* The daemon failed the stop calls that came over this connection. */
+	for (size_t i = 0; i < w->stop_waiter_count; i++)
+		cJSON_Delete(w->stop_waiters[i]);
+	w->stop_waiter_count = 0;
 }
 
 static void
@@ -533,9 +727,29 @@ handle_register_reply(struct worker *w, const cJSON *msg)
 	}
 	log_info("worker: registered connection_id=%s process_id=%ld",
 	    cJSON_IsString(connection_id) ? connection_id->valuestring : "?",
-	    (long)w->registered_pid);
+	    (long)published_pid(w));
 	w->reconnect_delay_ms = RECONNECT_FIRST_MS;
 	w->quiet_reconnect = false;
+}
+
+/* A reply to one of our update calls. */
+static void
+handle_update_reply(struct worker *w, const cJSON *msg)
+{
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(msg, "error");
+
+	if (!jl_is_failed(msg))
+		return;
+	if (cJSON_IsString(error) && strncmp(error->valuestring, "Unknown operation", 17) == 0) {
+		/* A daemon from before `update`: each change registers again. */
+		log_info("worker: the daemon has no update operation; registering each change");
+		w->update_unsupported = true;
+		publish(w);
+		return;
+	}
+	log_warnx("worker: the daemon refused an update: %s; reconnecting",
+	    cJSON_IsString(error) ? error->valuestring : "no reason given");
+	w->conn_broken = true;
 }
 
 static void
@@ -548,15 +762,22 @@ handle_message(struct worker *w, const cJSON *msg)
 		.command = w->command,
 		.restarts = w->restarts,
 		.absence = w->absence,
+		.status = status_names[w->status],
 	};
 
+	if (cJSON_GetObjectItemCaseSensitive(msg, "do") != NULL) {
+		wops_serve(msg, &child);
+		return;
+	}
 	if (w->register_call_id != 0 && cJSON_IsNumber(id) &&
 	    id->valuedouble == (double)w->register_call_id) {
 		handle_register_reply(w, msg);
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(msg, "do") != NULL) {
-		wops_serve(msg, &child);
+	/* Our calls have even ids below next_call_id; the rest answer nothing open. */
+	if (cJSON_IsNumber(id) && id->valuedouble < (double)w->next_call_id &&
+	    jl_is_finished(msg)) {
+		handle_update_reply(w, msg);
 		return;
 	}
 	log_debug("worker: ignoring a message that answers no open call");
@@ -627,19 +848,127 @@ respawn_child(struct worker *w)
 	w->respawn_at = -1;
 	if (spawn_child(w) == -1) {
 		schedule_respawn(w, mono_now_ms());
+		publish(w);
 		return;
 	}
 	w->restarts++;
-	/*
-	 * A fresh connection for each child: the daemon drops the old
-	 * registration with the old connection, and nothing of the old
-	 * child's state carries over into the new one.
-	 */
-	if (jl_is_open(&w->conn)) {
-		(void)jl_flush(&w->conn);
-		close_connection(w);
-		try_connect(w);
+	/* The same connection and connection id: the new pid is an update. */
+	publish(w);
+}
+
+/* stop and start, forwarded (SPEC 7) */
+
+static void
+send_reply(struct worker *w, cJSON *reply)
+{
+	if (reply != NULL)
+		worker_send(reply);
+	else
+		log_warnx("worker: out of memory answering a call");
+	cJSON_Delete(reply);
+	(void)w;
+}
+
+/* The final reply to stop and start: what runs now and how the last child ended. */
+static cJSON *
+life_reply(const struct worker *w, const cJSON *id)
+{
+	cJSON *reply = jl_message(id, true);
+
+	if (reply == NULL ||
+	    cJSON_AddStringToObject(reply, "status", status_names[w->status]) == NULL ||
+	    cJSON_AddNumberToObject(reply, "process_id", (double)published_pid(w)) == NULL ||
+	    !cJSON_AddItemToObject(reply, "last_exit", w->last_exit ?
+	    cJSON_Duplicate(w->last_exit, true) : cJSON_CreateNull())) {
+		cJSON_Delete(reply);
+		return NULL;
 	}
+	return reply;
+}
+
+static void
+answer_stop_waiters(struct worker *w)
+{
+	for (size_t i = 0; i < w->stop_waiter_count; i++) {
+		send_reply(w, life_reply(w, w->stop_waiters[i]));
+		cJSON_Delete(w->stop_waiters[i]);
+	}
+	w->stop_waiter_count = 0;
+}
+
+static void
+control_stop(const cJSON *id, int64_t timeout_ms)
+{
+	struct worker *w = the_worker;
+
+	w->held = true;
+	w->respawn_at = -1;
+	if (w->child <= 0) {
+		if (w->status == CHILD_BACKOFF)
+			w->status = CHILD_STOPPED;
+		snprintf(w->absence, sizeof(w->absence), "stopped on request until start");
+		send_reply(w, life_reply(w, id));
+		publish(w);
+		return;
+	}
+	if (w->stop_waiter_count == MAX_STOP_WAITERS) {
+		send_reply(w, jl_failure(id, "Too many stop calls waiting"));
+		return;
+	}
+	if (id != NULL && (w->stop_waiters[w->stop_waiter_count] = cJSON_Duplicate(id, true)) != NULL)
+		w->stop_waiter_count++;
+	log_info("worker: stopping the child on request pid=%ld timeout=%.1fs", (long)w->child,
+	    (double)timeout_ms / 1000);
+	if (w->kill_at == -1)
+		w->kill_at = mono_now_ms() + timeout_ms;
+	pass_signal(w, SIGTERM);
+}
+
+static void
+control_start(const cJSON *id)
+{
+	struct worker *w = the_worker;
+
+	w->held = false;
+	if (w->child > 0) {
+		cJSON *reply = life_reply(w, id);
+		if (reply != NULL && cJSON_AddTrueToObject(reply, "already_running") == NULL) {
+			cJSON_Delete(reply);
+			reply = NULL;
+		}
+		send_reply(w, reply);
+		return;
+	}
+	w->respawn_at = -1;
+	w->respawn_delay_ms = RESPAWN_FIRST_MS;
+	if (spawn_child(w) == -1) {
+		char error[256];
+		snprintf(error, sizeof(error), "Cannot start: %s", w->absence);
+		send_reply(w, jl_failure(id, error));
+		if (w->respawn)
+			schedule_respawn(w, mono_now_ms());
+		w->status = w->respawn ? CHILD_BACKOFF : CHILD_STOPPED;
+		publish(w);
+		return;
+	}
+	log_info("worker: started the child on request pid=%ld", (long)w->child);
+	w->restarts++;
+	send_reply(w, life_reply(w, id));
+	publish(w);
+}
+
+/* A child that ignored TERM for the stop timeout gets KILL. */
+static void
+enforce_stop(struct worker *w, int64_t now)
+{
+	if (w->kill_at == -1 || now < w->kill_at)
+		return;
+	w->kill_at = -1;
+	if (w->child <= 0)
+		return;
+	log_warnx("worker: the child ignored TERM; killing it pid=%ld", (long)w->child);
+	if (kill(-w->child, SIGKILL) == -1)
+		(void)kill(w->child, SIGKILL);
 }
 
 static int
@@ -647,6 +976,7 @@ poll_timeout(const struct worker *w)
 {
 	int64_t deadlines[] = {
 		w->respawn_at,
+		w->child > 0 ? w->kill_at : -1,
 		jl_is_open(&w->conn) ? -1 : w->reconnect_at,
 		wops_next_deadline(),
 	};
@@ -685,6 +1015,7 @@ run_loop(struct worker *w)
 			respawn_child(w);
 		if (!jl_is_open(&w->conn) && w->reconnect_at != -1 && now >= w->reconnect_at)
 			try_connect(w);
+		enforce_stop(w, now);
 		wops_run_due(now);
 		settle_connection(w);
 	}
@@ -698,6 +1029,10 @@ worker_free(struct worker *w)
 		(void)jl_flush(&w->conn);
 	jl_close(&w->conn);
 	wops_forget_all();
+	wops_close_dump_dir();
+	for (size_t i = 0; i < w->stop_waiter_count; i++)
+		cJSON_Delete(w->stop_waiters[i]);
+	cJSON_Delete(w->last_exit);
 	cJSON_Delete(w->extra_state);
 	free(w->command);
 	selfpipe_close();
@@ -713,23 +1048,46 @@ worker_main(const char *socket_path, int argc, char **argv)
 		.reconnect_at = -1,
 		.reconnect_delay_ms = RECONNECT_FIRST_MS,
 		.next_call_id = 2,
+		.kill_at = -1,
+		.status = CHILD_STARTING,
 	};
+	static const struct wops_control control = { control_stop, control_start };
 	int status;
 
 	jl_init(&w.conn, WORKER_MAX_LINE, WORKER_MAX_OUTPUT);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] -- COMMAND [ARG...]\n"
-		    "Runs COMMAND, registers it with the daemon and answers info, memory_dump,\n"
-		    "thread_dump, memory_sample and signal. Exits with the command's status\n"
-		    "(128+N when killed by signal N; 127 when it cannot run).\n");
+		printf("usage: supervisord [-s PATH] worker " WORKER_USAGE "\n"
+		    "Runs COMMAND as a child in its own process group, registers it with the\n"
+		    "daemon under NAME and publishes its life there (status, started_at,\n"
+		    "restarts, last_exit) on one connection for the wrapper's whole life.\n"
+		    "\n"
+		    "  -n, --name NAME    the name to find it by (default: the command's base name)\n"
+		    "      --state JSON   more state to register, a JSON object\n"
+		    "      --respawn      start the child again when it exits (back-off from 1 s\n"
+		    "                     doubling to 60 s, reset after 10 s of healthy running)\n"
+		    "      --dump-dir DIR where memory_dump may write (default: the working\n"
+		    "                     directory); paths with a symlink are refused\n"
+		    "      --any-owner    talk to a socket whatever user owns it (by default only\n"
+		    "                     root's or our own)\n"
+		    "\n"
+		    "Answers the forwarded operations info, memory_dump, thread_dump,\n"
+		    "memory_sample, signal, stop and start. TERM, INT, HUP, USR1 and USR2 go to\n"
+		    "the child's process group. Exits with the command's status (128+N when\n"
+		    "killed by signal N; 127 when it cannot run; 2 on a usage error).\n");
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_args(&w, argc, argv)) != 0) {
 		worker_free(&w);
 		return status;
 	}
+	if (wops_set_dump_dir(w.dump_dir != NULL ? w.dump_dir : ".") == -1) {
+		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n",
+		    w.dump_dir != NULL ? w.dump_dir : ".", strerror(errno));
+		worker_free(&w);
+		return EXIT_USAGE;
+	}
 	the_worker = &w;
-	wops_init(worker_send);
+	wops_init(worker_send, &control);
 	srandom((unsigned)getpid() ^ (unsigned)mono_now_ms());
 	if (setup_signals() == -1) {
 		fprintf(stderr, "supervisord: worker: signal pipe: %s\n", strerror(errno));
@@ -742,6 +1100,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 	}
 	try_connect(&w);
 	run_loop(&w);
+	settle_connection(&w);
 	status = w.exit_status;
 	worker_free(&w);
 	return status;

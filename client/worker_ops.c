@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -42,12 +44,42 @@ struct sampling {
 };
 
 static wops_send_fn send_message;
+static const struct wops_control *control;
 static struct sampling *samplings;
+static int dump_dir_fd = -1;
+static char dump_dir_path[PATH_MAX];	/* absolute, for replies and absolute paths */
 
 void
-wops_init(wops_send_fn send)
+wops_init(wops_send_fn send, const struct wops_control *ctl)
 {
 	send_message = send;
+	control = ctl;
+}
+
+int
+wops_set_dump_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (realpath(path, dump_dir_path) == NULL) {
+		int saved_errno = errno;
+		close(fd);
+		errno = saved_errno;
+		return -1;
+	}
+	wops_close_dump_dir();
+	dump_dir_fd = fd;
+	return 0;
+}
+
+void
+wops_close_dump_dir(void)
+{
+	if (dump_dir_fd != -1)
+		close(dump_dir_fd);
+	dump_dir_fd = -1;
 }
 
 /* Replies */
@@ -174,6 +206,7 @@ op_info(const struct wop_call *call)
 	    add_number(reply, "virtual_size", (double)st.vsize) &&
 	    add_number(reply, "resident_size", (double)st.rss_pages * (double)procfs_page_size()) &&
 	    add_number(reply, "restarts", call->child->restarts) &&
+	    (call->child->status == NULL || add_string(reply, "status", call->child->status)) &&
 	    add_number(reply, "wrapper_process_id", getpid());
 	finish(call, reply, built);
 }
@@ -194,11 +227,150 @@ add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
 	    add_number(reply, "swap", (double)m->swap);
 }
 
+/*
+ * Dump paths (SPEC 7): whoever reaches the socket names the path, so it
+ * resolves beneath the dump directory with no symlink in any component,
+ * and the file is always a new one.
+ */
+
+#ifndef SYS_openat2
+#define SYS_openat2 437		/* the same number on every architecture */
+#endif
+#define DUMP_RESOLVE_NO_MAGICLINKS	0x02
+#define DUMP_RESOLVE_NO_SYMLINKS	0x04
+#define DUMP_RESOLVE_BENEATH		0x08
+
+struct dump_open_how {		/* struct open_how of openat2(2) */
+	uint64_t	flags, mode, resolve;
+};
+
+/* Opens dir (relative to base) with openat2; -1 with errno, ENOSYS when the kernel lacks it. */
 static int
-write_file(const char *path, const char *data, size_t len)
+open_dir_openat2(int base, const char *dir)
 {
-	/* Whoever reaches the socket names the path: never truncate or follow into a file. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct dump_open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = DUMP_RESOLVE_NO_SYMLINKS | DUMP_RESOLVE_NO_MAGICLINKS | DUMP_RESOLVE_BENEATH,
+	};
+	long fd;
+
+	if (getenv("SUPERVISORD_NO_OPENAT2") != NULL) {	/* the fallback, testable */
+		errno = ENOSYS;
+		return -1;
+	}
+	fd = syscall(SYS_openat2, base, dir, &how, sizeof(how));
+	return fd < 0 ? -1 : (int)fd;
+}
+
+/* The same by hand: one component at a time, none a symlink, none "..". */
+static int
+open_dir_walk(int base, const char *dir)
+{
+	char component[NAME_MAX + 1];
+	int fd = dup(base);
+
+	while (fd != -1 && *dir != '\0') {
+		size_t len = strcspn(dir, "/");
+		int next;
+
+		if (len > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(component, dir, len);
+		component[len] = '\0';
+		dir += len + (dir[len] == '/');
+		if (len == 0 || strcmp(component, ".") == 0)
+			continue;
+		if (strcmp(component, "..") == 0) {
+			close(fd);
+			errno = EXDEV;
+			return -1;
+		}
+		next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	return fd;
+}
+
+/*
+ * Creates path beneath the dump directory: returns the new file's fd and
+ * sets *dir_fd to its directory (for removing a partial dump), or -1 with
+ * a message in error.
+ */
+static int
+create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
+{
+	const char *relative = path, *slash;
+	char dir[PATH_MAX];
+	size_t root_len = strlen(dump_dir_path);
+	int fd;
+
+	if (dump_dir_fd == -1) {
+		snprintf(error, error_len, "memory_dump has no dump directory");
+		return -1;
+	}
+	/* An absolute path is taken when it names a place beneath the dump directory. */
+	if (path[0] == '/') {
+		if (strcmp(dump_dir_path, "/") == 0)
+			relative = path + 1;
+		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
+			relative = path + root_len + 1;
+		else {
+			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			    path, dump_dir_path);
+			return -1;
+		}
+	}
+	slash = strrchr(relative, '/');
+	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
+		snprintf(error, error_len, "Refused %s: not a file name", path);
+		return -1;
+	}
+	if (strlen(relative) >= sizeof(dir)) {
+		snprintf(error, error_len, "Refused %s: path too long", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
+	    slash ? relative : ".");
+	if (slash != NULL && slash == relative)
+		snprintf(dir, sizeof(dir), ".");
+	if ((*dir_fd = open_dir_openat2(dump_dir_fd, dir)) == -1 &&
+	    (errno == ENOSYS || errno == EPERM || errno == E2BIG))
+		*dir_fd = open_dir_walk(dump_dir_fd, dir);
+	if (*dir_fd == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			snprintf(error, error_len, "Refused %s: a component of the path is a symlink or not a"
+			    " directory (dump paths may hold no symlink)", path);
+		else if (errno == EXDEV)
+			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			    path, dump_dir_path);
+		else
+			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
+	fd = openat(*dir_fd, slash ? slash + 1 : relative,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			snprintf(error, error_len, "File exists: %s (memory_dump never overwrites)", path);
+		else
+			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+		close(*dir_fd);
+		*dir_fd = -1;
+	}
+	return fd;
+}
+
+/* Writes data whole; on failure removes the partial file. Returns 0, or -1 with a message. */
+static int
+write_dump(const char *path, const char *data, size_t len, char *error, size_t error_len)
+{
+	const char *slash = strrchr(path, '/');
+	int dir_fd, fd = create_dump_file(path, &dir_fd, error, error_len), saved_errno;
 
 	if (fd == -1)
 		return -1;
@@ -206,23 +378,36 @@ write_file(const char *path, const char *data, size_t len)
 		ssize_t n = write(fd, data, len);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1) {
-			int saved_errno = errno;
-			close(fd);
-			errno = saved_errno;
-			return -1;
-		}
+		if (n == -1)
+			goto fail;
 		data += n;
 		len -= (size_t)n;
 	}
-	return close(fd);
+	if (fsync(fd) == -1 && errno != EINVAL)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	close(dir_fd);
+	return 0;
+fail:
+	saved_errno = errno;
+	if (fd != -1)
+		close(fd);
+	/* A partial dump would pass for a whole one: remove it and say so. */
+	(void)unlinkat(dir_fd, slash ? slash + 1 : path, 0);
+	close(dir_fd);
+	snprintf(error, error_len, "Cannot write %s: %s%s; the partial dump was removed", path,
+	    strerror(saved_errno), saved_errno == ENOSPC ? " (the disk is full)" : "");
+	return -1;
 }
 
 /* Copies /proc/PID/smaps to path; returns its size, or -1 after failing the call. */
 static long
 dump_smaps(const struct wop_call *call, const char *path)
 {
-	char source[64], *text;
+	char source[64], error[PATH_MAX + 256], *text;
 	size_t len;
 
 	snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
@@ -230,11 +415,8 @@ dump_smaps(const struct wop_call *call, const char *path)
 		fail_id(call->id, "Cannot read %s: %s", source, strerror(errno));
 		return -1;
 	}
-	if (write_file(path, text, len) == -1) {
-		if (errno == EEXIST)
-			fail_id(call->id, "File exists: %s (memory_dump never overwrites)", path);
-		else
-			fail_id(call->id, "Cannot write %s: %s", path, strerror(errno));
+	if (write_dump(path, text, len, error, sizeof(error)) == -1) {
+		fail_id(call->id, "%s", error);
 		free(text);
 		return -1;
 	}
@@ -242,11 +424,22 @@ dump_smaps(const struct wop_call *call, const char *path)
 	return (long)len;
 }
 
+/* The absolute path written, for the reply. */
+static void
+dump_reply_path(const char *path, char *out, size_t out_len)
+{
+	if (path[0] == '/')
+		snprintf(out, out_len, "%s", path);
+	else
+		snprintf(out, out_len, "%s%s%s", dump_dir_path,
+		    strcmp(dump_dir_path, "/") == 0 ? "" : "/", path);
+}
+
 static void
 op_memory_dump(const struct wop_call *call)
 {
 	const cJSON *path = cJSON_GetObjectItemCaseSensitive(call->msg, "path");
-	char maps_path[64], resolved[PATH_MAX];
+	char maps_path[64], written_path[2 * PATH_MAX];
 	struct proc_stat st;
 	struct proc_memory memory;
 	long map_count, written = -1;
@@ -265,8 +458,8 @@ op_memory_dump(const struct wop_call *call)
 	built = reply != NULL && add_number(reply, "process_id", st.pid) &&
 	    add_memory_figures(reply, &memory, map_count);
 	if (built && path != NULL) {
-		built = add_string(reply, "path",
-		    realpath(path->valuestring, resolved) ? resolved : path->valuestring) &&
+		dump_reply_path(path->valuestring, written_path, sizeof(written_path));
+		built = add_string(reply, "path", written_path) &&
 		    add_number(reply, "size", (double)written);
 	}
 	finish(call, reply, built);
@@ -581,6 +774,27 @@ op_signal(const struct wop_call *call)
 	    (name ? add_string(reply, "signal", name) : add_number(reply, "signal", signo)));
 }
 
+/* stop and start: the wrapper's to serve */
+
+static void
+op_stop(const struct wop_call *call)
+{
+	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
+	double seconds = timeout != NULL ? timeout->valuedouble : 10;
+
+	if (!(seconds >= 0 && seconds < 1e7)) {
+		fail_id(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
+		return;
+	}
+	control->stop(call->id, num_round(seconds * 1000));
+}
+
+static void
+op_start(const struct wop_call *call)
+{
+	control->start(call->id);
+}
+
 /* Dispatch */
 
 static const struct operation {
@@ -594,6 +808,8 @@ static const struct operation {
 		{ "duration", PARAM_NUMBER, false },
 		{ "interval", PARAM_NUMBER, false } } }, op_memory_sample },
 	{ { "signal", { { "signal", PARAM_SIGNAL, true } } }, op_signal },
+	{ { "stop", { { "timeout", PARAM_NUMBER, false } } }, op_stop },
+	{ { "start", { { NULL, 0, false } } }, op_start },
 };
 
 void

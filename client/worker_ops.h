@@ -16,12 +16,26 @@ struct wops_child {
 	const char	*command;
 	unsigned	 restarts;
 	const char	*absence;	/* why no child runs, when pid is 0 */
+	const char	*status;	/* "running", "backoff", ... as published */
 };
 
 /* Queues one message to the daemon; the caller keeps msg. */
 typedef void	(*wops_send_fn)(const cJSON *msg);
 
-void	wops_init(wops_send_fn send);
+/* The child's life belongs to the wrapper: stop and start are its to serve. */
+struct wops_control {
+	/* TERM to the child's group, KILL after timeout_ms; no respawn until start. */
+	void	(*stop)(const cJSON *id, int64_t timeout_ms);
+	void	(*start)(const cJSON *id);
+};
+
+void	wops_init(wops_send_fn send, const struct wops_control *control);
+/*
+ * The directory memory_dump writes beneath (opened now, so a later rename
+ * of the path changes nothing). Returns 0, or -1 with errno set.
+ */
+int	wops_set_dump_dir(const char *path);
+void	wops_close_dump_dir(void);
 /* Serves one request (a message with "do"); replies go through send. */
 void	wops_serve(const cJSON *request, const struct wops_child *child);
 /* The next sample due on the monotonic clock in ms, or -1 when none is. */

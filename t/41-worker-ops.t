@@ -13,7 +13,7 @@ use WorkerTest;
 my $d = start_daemon();
 my $sock = $d->socket;
 # A child with a few threads would need a compiler; perl's own single thread will do.
-my $worker = start_worker($sock, '-n', 'ops', '--state', '{"role":"test"}', '--',
+my $worker = start_worker($sock, '-n', 'ops', '--dump-dir', scratch_dir(), '--state', '{"role":"test"}', '--',
     'perl', '-e', '$x = "y" x 4_000_000; sleep 300');
 my $entry = wait_for_worker($d, 'ops');
 ok($entry, 'registered') or BAIL_OUT('no worker');

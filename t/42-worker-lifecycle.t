@@ -83,7 +83,7 @@ subtest '--respawn restarts the child and registers the new pid' => sub {
 	ok($second, "a new pid appears in status within a few seconds");
 	is($second->{state}{restarts}, 1, 'restart counted');
 	ok(!-e "/proc/$old", 'the old child was reaped: no zombie');
-	isnt($second->{connection_id}, $first->{connection_id}, 'under a new connection id');
+	is($second->{connection_id}, $first->{connection_id}, 'under the same connection id (an update)');
 	is(scalar(grep { ($_->{state}{name} // '') eq 'phoenix' } status_entries($d)), 1,
 	    'and the old registration is gone');
 	my $new = $second->{process_id};

@@ -60,7 +60,7 @@ ok($wrapper && kill(0, $wrapper), 'the worker wrapper runs');
 
 my $registered = wait_until(sub {
 	my ($code, $table) = run_client("$run/supervisor.ipc", 'status');
-	return $code == 0 && $table =~ /\binitworker\s+sleep 300$/m;
+	return $code == 0 && $table =~ /^\w{8,}\s+initworker\s+\d+\s+running\b/m;
 }, 10);
 ok($registered, 'the worker registered with the daemon');
 

@@ -68,10 +68,10 @@ subtest 'the status table shows the monitors\' figures' => sub {
 	my ($rc, $out, $err) = run_client($sock, 'status');
 	is($rc, 0, 'exit 0');
 	is($out, <<'TABLE', 'table') or diag $err;
-CONNECTION ID  PID  NAME  MEMORY  CPU%  COMMAND
-aaa            101  web   1.0M    12.5  httpd -f
-bbb            102  db    2.0M    3.0   postgres -D /db
-ccc            -    -     -       -
+ID   NAME  PID  STATE    UPTIME  RESTARTS  MEMORY  CPU%
+aaa  web   101  running  -              -    1.0M  12.5
+bbb  db    102  running  -              -    2.0M   3.0
+ccc  -       -  running  -              -       -     -
 memory monitor: total 3.0M, total limit -, free minimum 100.0M
 3 workers registered
 TABLE

@@ -1,0 +1,668 @@
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/report.h"
+
+#define TABLE_WIDTH	80
+#define NAME_MIN_WIDTH	8
+#define ID_MAX_SHOWN	12	/* a longer common prefix is too unlikely to make room for */
+#define CELL_MAX	64
+#define LISTED_MAX	12	/* candidates listed in an error */
+
+static const cJSON *
+member(const cJSON *object, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(object, key);
+}
+
+static const cJSON *
+state_member(const cJSON *entry, const char *key)
+{
+	return member(member(entry, "state"), key);
+}
+
+const char *
+report_name(const cJSON *entry)
+{
+	const cJSON *name = state_member(entry, "name");
+
+	return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+const char *
+report_id(const cJSON *entry)
+{
+	const cJSON *id = member(entry, "connection_id");
+
+	return cJSON_IsString(id) ? id->valuestring : "";
+}
+
+const char *
+report_state(const cJSON *entry)
+{
+	const cJSON *status = state_member(entry, "status");
+
+	return cJSON_IsString(status) ? status->valuestring : "running";
+}
+
+bool
+report_is_running(const cJSON *entry)
+{
+	return strcmp(report_state(entry), "running") == 0;
+}
+
+static bool
+number_of(const cJSON *value, double *out)
+{
+	if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))
+		return false;
+	*out = value->valuedouble;
+	return true;
+}
+
+/* Finding a worker */
+
+size_t
+report_match(const cJSON *connections, const char *worker, const cJSON **found, size_t max)
+{
+	const cJSON *entry;
+	size_t count = 0, len = strlen(worker);
+	int pass;
+
+	/* A full id first, then names, then id prefixes: the first kind that matches wins. */
+	for (pass = 0; pass < 3 && count == 0; pass++) {
+		if (pass == 2 && len < REPORT_MIN_PREFIX)
+			break;
+		cJSON_ArrayForEach(entry, connections) {
+			const char *id = report_id(entry), *name = report_name(entry);
+			bool hit = pass == 0 ? strcmp(id, worker) == 0 :
+			    pass == 1 ? name != NULL && strcmp(name, worker) == 0 :
+			    strncmp(id, worker, len) == 0;
+			if (!hit)
+				continue;
+			if (count < max)
+				found[count] = entry;
+			count++;
+		}
+	}
+	return count;
+}
+
+/* The length of the shortest prefix of entry's id that no other listed id shares. */
+static size_t
+unique_prefix_len(const cJSON *connections, const cJSON *entry)
+{
+	const char *id = report_id(entry);
+	size_t longest = 0, id_len = strlen(id);
+	const cJSON *other;
+
+	cJSON_ArrayForEach(other, connections) {
+		const char *other_id = report_id(other);
+		size_t common = 0;
+		if (other == entry)
+			continue;
+		while (id[common] != '\0' && id[common] == other_id[common])
+			common++;
+		if (common > longest)
+			longest = common;
+	}
+	longest = longest + 1 > REPORT_SHORT_ID ? longest + 1 : REPORT_SHORT_ID;
+	return longest < id_len ? longest : id_len;
+}
+
+void
+report_label(const cJSON *entry, char *out, size_t out_len)
+{
+	const char *name = report_name(entry);
+
+	snprintf(out, out_len, "%s (%.8s)", name != NULL ? name : "-", report_id(entry));
+}
+
+void
+report_explain_match(FILE *out, const cJSON *connections, const char *worker,
+    const cJSON *const *found, size_t count)
+{
+	const cJSON *entry;
+	char label[CELL_MAX * 2];
+	size_t listed = 0, total = (size_t)cJSON_GetArraySize(connections);
+
+	if (count > 1) {
+		fprintf(out, "%s is ambiguous: it names %zu workers:", worker, count);
+		for (size_t i = 0; i < count && i < LISTED_MAX; i++) {
+			report_label(found[i], label, sizeof(label));
+			fprintf(out, "%s %s %s", i ? "," : "", label, report_id(found[i]));
+		}
+		fprintf(out, "%s; give a full connection id\n", count > LISTED_MAX ? ", ..." : "");
+		return;
+	}
+	if (strlen(worker) < REPORT_MIN_PREFIX && strspn(worker, "0123456789abcdef-") == strlen(worker))
+		fprintf(out, "%s: no worker by that name (an id prefix needs at least %d characters)",
+		    worker, REPORT_MIN_PREFIX);
+	else
+		fprintf(out, "%s: no worker by that name or id", worker);
+	if (total == 0) {
+		fprintf(out, "; none is registered\n");
+		return;
+	}
+	fprintf(out, "; registered:");
+	cJSON_ArrayForEach(entry, connections) {
+		if (listed++ == LISTED_MAX) {
+			fprintf(out, " ... (%zu in all)", total);
+			break;
+		}
+		report_label(entry, label, sizeof(label));
+		fprintf(out, "%s %s", listed > 1 ? "," : "", label);
+	}
+	fputc('\n', out);
+}
+
+/* Figures from the monitors' sections */
+
+static const cJSON *
+monitor_figures(const struct snapshot *s, const char *section, const char *table,
+    const cJSON *entry)
+{
+	const cJSON *pid = member(entry, "process_id");
+	char pid_text[32];
+
+	if (!cJSON_IsNumber(pid))
+		return NULL;
+	snprintf(pid_text, sizeof(pid_text), "%.0f", pid->valuedouble);
+	return member(member(member(s->sections, section), table), pid_text);
+}
+
+static bool
+memory_figure(const struct snapshot *s, const cJSON *entry, const char *key, double *out)
+{
+	const cJSON *memory = monitor_figures(s, "memory_monitor", "processes", entry);
+	const cJSON *metrics = monitor_figures(s, "process_monitor", "metrics", entry);
+
+	if (number_of(member(memory, key), out))
+		return true;
+	if (strcmp(key, "current_size") == 0)
+		return number_of(member(metrics, "resident_size"), out);
+	if (strcmp(key, "current_private_size") == 0 && metrics != NULL) {
+		double clean, dirty;
+		const cJSON *m = member(metrics, "memory");
+		if (number_of(member(m, "private_clean_size"), &clean) &&
+		    number_of(member(m, "private_dirty_size"), &dirty)) {
+			*out = clean + dirty;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+cpu_figure(const struct snapshot *s, const cJSON *entry, const char *key, double *out)
+{
+	return number_of(member(monitor_figures(s, "process_monitor", "metrics", entry), key), out);
+}
+
+/* Seconds the worker's child has run, or false when none runs. */
+static bool
+uptime_of(const struct snapshot *s, const cJSON *entry, double *out)
+{
+	double since;
+
+	if (!report_is_running(entry))
+		return false;
+	if (!number_of(state_member(entry, "started_at"), &since) &&
+	    !number_of(member(entry, "registered_at"), &since))
+		return false;
+	*out = s->now > since ? s->now - since : 0;
+	return true;
+}
+
+/* The table */
+
+static void
+format_size(char *out, size_t out_len, bool known, double bytes)
+{
+	static const char units[] = "BKMGTP";
+	int unit = 0;
+
+	if (!known) {
+		snprintf(out, out_len, "-");
+		return;
+	}
+	for (; bytes >= 1024 && unit < 5; unit++)
+		bytes /= 1024;
+	if (unit == 0)
+		snprintf(out, out_len, "%.0fB", bytes);
+	else if (bytes < 99.95)
+		snprintf(out, out_len, "%.1f%c", bytes, units[unit]);
+	else
+		snprintf(out, out_len, "%.0f%c", bytes, units[unit]);
+}
+
+static void
+format_duration(char *out, size_t out_len, bool known, double seconds)
+{
+	long long s = (long long)seconds;
+
+	if (!known)
+		snprintf(out, out_len, "-");
+	else if (s < 60)
+		snprintf(out, out_len, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, out_len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, out_len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(out, out_len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, COL_MEMORY,
+	COL_CPU, COLUMNS };
+
+static const char *const titles[COLUMNS] = {
+	"ID", "NAME", "PID", "STATE", "UPTIME", "RESTARTS", "MEMORY", "CPU%",
+};
+static const bool right_aligned[COLUMNS] = {
+	[COL_PID] = true, [COL_RESTARTS] = true, [COL_MEMORY] = true, [COL_CPU] = true,
+};
+
+struct row {
+	char	 cells[COLUMNS][CELL_MAX];
+	char	*name;		/* untruncated */
+	char	*command;	/* wide only */
+};
+
+/* The command as shown: a string as the wrapper quoted it, an array quoted here. */
+static char *
+command_text(const cJSON *command)
+{
+	const cJSON *arg;
+	size_t len = 1;
+	char *text, *out;
+
+	if (cJSON_IsString(command))
+		return strdup(command->valuestring);
+	if (!cJSON_IsArray(command))
+		return strdup("-");
+	cJSON_ArrayForEach(arg, command)
+		len += (cJSON_IsString(arg) ? 4 * strlen(arg->valuestring) : 4) + 3;
+	if ((text = malloc(len)) == NULL)
+		return NULL;
+	out = text;
+	cJSON_ArrayForEach(arg, command) {
+		const char *word = cJSON_IsString(arg) ? arg->valuestring : "?";
+		bool plain = word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") == strlen(word);
+		if (out != text)
+			*out++ = ' ';
+		if (!plain)
+			*out++ = '\'';
+		for (; *word != '\0'; word++) {
+			if (!plain && *word == '\'')
+				out = stpcpy(out, "'\\''");
+			else
+				*out++ = *word;
+		}
+		if (!plain)
+			*out++ = '\'';
+	}
+	*out = '\0';
+	return text;
+}
+
+/* Control characters would break the table (and a terminal): shown as '?'. */
+static void
+copy_printable(char *out, size_t out_len, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < out_len && text[i] != '\0'; i++)
+		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+	out[i] = '\0';
+}
+
+static void
+fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wide)
+{
+	const cJSON *pid = member(entry, "process_id");
+	const char *name = report_name(entry);
+	double value = 0;
+	bool known;
+	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
+
+	snprintf(row->cells[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
+	    ID_MAX_SHOWN : prefix), report_id(entry));
+	row->name = strdup(name != NULL ? name : "-");
+	if (row->name != NULL)
+		copy_printable(row->name, strlen(row->name) + 1, row->name);
+	if (cJSON_IsNumber(pid) && report_is_running(entry))
+		snprintf(row->cells[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
+	else
+		snprintf(row->cells[COL_PID], CELL_MAX, "-");
+	copy_printable(row->cells[COL_STATE], CELL_MAX, report_state(entry));
+	/* Each figure read before it is passed: argument order is unspecified. */
+	known = uptime_of(s, entry, &value);
+	format_duration(row->cells[COL_UPTIME], CELL_MAX, known, value);
+	if (number_of(state_member(entry, "restarts"), &value))
+		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "%.0f", value);
+	else
+		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "-");
+	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
+	format_size(row->cells[COL_MEMORY], CELL_MAX, known, value);
+	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
+		snprintf(row->cells[COL_CPU], CELL_MAX, "%.1f", value);
+	else
+		snprintf(row->cells[COL_CPU], CELL_MAX, "-");
+	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
+	if (row->command != NULL)
+		copy_printable(row->command, strlen(row->command) + 1, row->command);
+}
+
+static void
+print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS],
+    const char *command)
+{
+	char line[COLUMNS * (CELL_MAX + 2) + 4096];
+	size_t used = 0;
+
+	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
+		/* A name longer than its column is cut, and the cut shown. */
+		int len = (int)strlen(cells[col]);
+		if (len > widths[col])
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~  ",
+			    widths[col] - 1, cells[col]);
+		else
+			used += (size_t)snprintf(line + used, sizeof(line) - used,
+			    right_aligned[col] ? "%*s  " : "%-*s  ", widths[col], cells[col]);
+	}
+	if (used > sizeof(line) - 1)
+		used = sizeof(line) - 1;
+	while (used > 0 && line[used - 1] == ' ')
+		used--;
+	line[used] = '\0';
+	if (command != NULL)
+		fprintf(out, "%s  %s\n", line, command);
+	else
+		fprintf(out, "%s\n", line);
+}
+
+void
+report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size_t count,
+    bool wide)
+{
+	struct row *table = calloc(count ? count : 1, sizeof(*table));
+	int widths[COLUMNS], others = 0;
+	const char *cells[COLUMNS];
+	size_t name_len = strlen(titles[COL_NAME]);
+
+	if (table == NULL) {
+		fprintf(stderr, "supervisord: status: out of memory\n");
+		return;
+	}
+	for (int col = 0; col < COLUMNS; col++)
+		widths[col] = (int)strlen(titles[col]);
+	for (size_t i = 0; i < count; i++) {
+		fill_row(s, rows[i], &table[i], wide);
+		for (int col = 0; col < COLUMNS; col++) {
+			int len = (int)strlen(col == COL_NAME && table[i].name ? table[i].name :
+			    table[i].cells[col]);
+			if (len > widths[col])
+				widths[col] = len;
+		}
+		if (table[i].name != NULL && strlen(table[i].name) > name_len)
+			name_len = strlen(table[i].name);
+	}
+	for (int col = 0; col < COLUMNS; col++)
+		others += col == COL_NAME ? 0 : widths[col] + 2;
+	/* The name takes what the other columns leave of 80; --wide leaves it whole. */
+	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
+		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
+		    NAME_MIN_WIDTH;
+	print_line(out, titles, widths, wide ? "COMMAND" : NULL);
+	for (size_t i = 0; i < count; i++) {
+		for (int col = 0; col < COLUMNS; col++)
+			cells[col] = table[i].cells[col];
+		cells[COL_NAME] = table[i].name ? table[i].name : "-";
+		print_line(out, cells, widths, wide ? (table[i].command ? table[i].command : "-") :
+		    NULL);
+		free(table[i].name);
+		free(table[i].command);
+	}
+	free(table);
+}
+
+/* Prometheus text format 0.0.4 */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+put_label(FILE *out, const char *text)
+{
+	for (; *text != '\0'; text++) {
+		if (*text == '\\')
+			fputs("\\\\", out);
+		else if (*text == '"')
+			fputs("\\\"", out);
+		else if (*text == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*text, out);
+	}
+}
+
+static void
+put_number(FILE *out, double value)
+{
+	if (value == (double)(int64_t)value && fabs(value) < 9e15)
+		fprintf(out, "%lld\n", (long long)value);
+	else
+		fprintf(out, "%.17g\n", value);
+}
+
+static void
+put_worker_labels(FILE *out, const cJSON *entry)
+{
+	const char *name = report_name(entry);
+
+	fputs("{name=\"", out);
+	put_label(out, name != NULL ? name : "");
+	fputs("\",connection_id=\"", out);
+	put_label(out, report_id(entry));
+	fputc('"', out);
+}
+
+static void
+put_header(FILE *out, const char *metric, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+}
+
+enum figure_source { FROM_MEMORY, FROM_CPU, FROM_STATE };
+
+static const struct worker_metric {
+	const char		*metric, *type, *help;
+	enum figure_source	 source;
+	const char		*key;
+} worker_metrics[] = {
+	{ "supervisord_worker_restarts_total", "counter",
+	    "Times the worker's wrapper started its child again.", FROM_STATE, "restarts" },
+	{ "supervisord_worker_start_time_seconds", "gauge",
+	    "When the worker's child started, Unix time.", FROM_STATE, "started_at" },
+	{ "supervisord_worker_memory_current_bytes", "gauge",
+	    "Resident size of the worker's process.", FROM_MEMORY, "current_size" },
+	{ "supervisord_worker_memory_maximum_bytes", "gauge",
+	    "Largest resident size the memory monitor has seen.", FROM_MEMORY, "maximum_size" },
+	{ "supervisord_worker_memory_private_bytes", "gauge",
+	    "Private (clean and dirty) memory of the worker's process.", FROM_MEMORY,
+	    "current_private_size" },
+	{ "supervisord_worker_memory_shared_bytes", "gauge",
+	    "Shared memory of the worker's process.", FROM_MEMORY, "current_shared_size" },
+	{ "supervisord_worker_cpu_percent", "gauge",
+	    "CPU utilisation of the worker's process, percent of one CPU.", FROM_CPU,
+	    "processor_utilization" },
+	{ "supervisord_worker_cpu_seconds_total", "counter",
+	    "CPU time the worker's process has used.", FROM_CPU, "processor_time" },
+};
+
+static const char *const worker_states[] = { "starting", "running", "backoff", "stopped", "exited" };
+
+static void
+put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metric *m)
+{
+	const cJSON *entry;
+	bool header = false;
+
+	cJSON_ArrayForEach(entry, s->connections) {
+		double value;
+		bool known = m->source == FROM_MEMORY ? memory_figure(s, entry, m->key, &value) :
+		    m->source == FROM_CPU ? cpu_figure(s, entry, m->key, &value) :
+		    number_of(state_member(entry, m->key), &value);
+		if (!known)
+			continue;
+		if (!header)
+			put_header(out, m->metric, m->type, m->help);
+		header = true;
+		fputs(m->metric, out);
+		put_worker_labels(out, entry);
+		fputs("} ", out);
+		put_number(out, value);
+	}
+}
+
+/* Counts last_action by monitor and reason. */
+static void
+put_monitor_actions(FILE *out, const struct snapshot *s)
+{
+	const char *metric = "supervisord_monitor_actions";
+	const cJSON *entry, *other;
+
+	put_header(out, metric, "gauge",
+	    "Registered workers whose last monitor action was this one, by monitor and reason.");
+	cJSON_ArrayForEach(entry, s->connections) {
+		const cJSON *action = member(entry, "last_action");
+		const cJSON *monitor = member(action, "monitor"), *reason = member(action, "reason");
+		const char *monitor_text = cJSON_IsString(monitor) ? monitor->valuestring : "";
+		const char *reason_text = cJSON_IsString(reason) ? reason->valuestring : "";
+		bool seen = false;
+		long count = 0;
+
+		if (!cJSON_IsObject(action))
+			continue;
+		/* Each (monitor, reason) pair once, at its first connection. */
+		cJSON_ArrayForEach(other, s->connections) {
+			const cJSON *a = member(other, "last_action");
+			const cJSON *om = member(a, "monitor"), *orr = member(a, "reason");
+			bool same = cJSON_IsObject(a) &&
+			    strcmp(cJSON_IsString(om) ? om->valuestring : "", monitor_text) == 0 &&
+			    strcmp(cJSON_IsString(orr) ? orr->valuestring : "", reason_text) == 0;
+			if (!same)
+				continue;
+			if (other == entry && count > 0)
+				seen = true;
+			count++;
+		}
+		if (seen)
+			continue;
+		fprintf(out, "%s{monitor=\"", metric);
+		put_label(out, monitor_text);
+		fputs("\",reason=\"", out);
+		put_label(out, reason_text);
+		fprintf(out, "\"} %ld\n", count);
+	}
+}
+
+void
+report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
+{
+	const cJSON *entry;
+	long workers = 0, connections = 0;
+
+	cJSON_ArrayForEach(entry, s->connections) {
+		connections++;
+		workers += report_name(entry) != NULL;
+	}
+	put_header(out, "supervisord_workers", "gauge", "Registered connections that have a name.");
+	fprintf(out, "supervisord_workers %ld\n", workers);
+	put_header(out, "supervisord_connections", "gauge", "Registered connections.");
+	fprintf(out, "supervisord_connections %ld\n", connections);
+	if (daemon_uptime >= 0) {
+		put_header(out, "supervisord_uptime_seconds", "gauge", "How long the daemon has run.");
+		fprintf(out, "supervisord_uptime_seconds %.3f\n", daemon_uptime);
+	}
+	put_header(out, "supervisord_worker_up", "gauge", "1 when the worker's child runs, else 0.");
+	cJSON_ArrayForEach(entry, s->connections) {
+		fputs("supervisord_worker_up", out);
+		put_worker_labels(out, entry);
+		fprintf(out, "} %d\n", report_is_running(entry) ? 1 : 0);
+	}
+	put_header(out, "supervisord_worker_state", "gauge",
+	    "1 for the state the worker is in (starting, running, backoff, stopped, exited).");
+	cJSON_ArrayForEach(entry, s->connections) {
+		for (size_t i = 0; i < sizeof(worker_states) / sizeof(worker_states[0]); i++) {
+			fputs("supervisord_worker_state", out);
+			put_worker_labels(out, entry);
+			fprintf(out, ",state=\"%s\"} %d\n", worker_states[i],
+			    strcmp(report_state(entry), worker_states[i]) == 0);
+		}
+	}
+	for (size_t i = 0; i < sizeof(worker_metrics) / sizeof(worker_metrics[0]); i++)
+		put_worker_metric(out, s, &worker_metrics[i]);
+	put_monitor_actions(out, s);
+}
+
+/* Events */
+
+static void
+put_value(FILE *out, const cJSON *value)
+{
+	char *text;
+
+	if (cJSON_IsString(value)) {
+		char shown[256];
+		copy_printable(shown, sizeof(shown), value->valuestring);
+		fputs(shown, out);
+		return;
+	}
+	if ((text = cJSON_PrintUnformatted(value)) != NULL) {
+		fputs(text, out);
+		cJSON_free(text);
+	}
+}
+
+void
+report_event(FILE *out, const cJSON *event)
+{
+	static const char *const shown_first[] = {
+		"id", "event", "at", "connection_id", "process_id", "name",
+	};
+	const cJSON *type = member(event, "event"), *name = member(event, "name");
+	const cJSON *pid = member(event, "process_id"), *item;
+	double at;
+	char when[32] = "-", shown_name[CELL_MAX];
+
+	if (number_of(member(event, "at"), &at)) {
+		time_t seconds = (time_t)at;
+		struct tm local;
+		if (localtime_r(&seconds, &local) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
+	}
+	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
+	fprintf(out, "%s  %-15s %-16s %-8.8s ", when,
+	    cJSON_IsString(type) ? type->valuestring : "?", shown_name,
+	    member(event, "connection_id") ? report_id(event) : "-");
+	if (cJSON_IsNumber(pid))
+		fprintf(out, "%7.0f", pid->valuedouble);
+	else
+		fprintf(out, "%7s", "-");
+	/* What happened: every other member, as key=value. */
+	cJSON_ArrayForEach(item, event) {
+		bool skip = false;
+		for (size_t i = 0; i < sizeof(shown_first) / sizeof(shown_first[0]); i++)
+			skip = skip || strcmp(item->string, shown_first[i]) == 0;
+		if (skip)
+			continue;
+		fprintf(out, " %s=", item->string);
+		put_value(out, item);
+	}
+	fputc('\n', out);
+}
