@@ -605,12 +605,35 @@ publish_restart(const char *signal_name, pid_t target)
 	events_publish(&e);
 }
 
+/*
+ * What the final reply of restart says was done, so a client can tell the
+ * operator without a second call: the signal, the kind of target and its
+ * pid (absent when the target is none). NULL when memory runs out: the
+ * reply is then bare, as the reference's is.
+ */
+static cJSON *
+restart_outcome(const char *signal_name, pid_t target)
+{
+	cJSON *outcome = cJSON_CreateObject();
+	const char *kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
+
+	if (outcome == NULL)
+		return NULL;
+	cJSON_AddStringToObject(outcome, "signal", signal_name);
+	cJSON_AddStringToObject(outcome, "target", kind);
+	if (target != 0)
+		cJSON_AddNumberToObject(outcome, "target_process_id",
+		    (double)(target < 0 ? -target : target));
+	return outcome;
+}
+
 static void
 op_restart(struct call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
 	char text[64], name[16];
+	cJSON *outcome;
 	pid_t target;
 	int result;
 
@@ -628,7 +651,9 @@ op_restart(struct call *call)
 	if ((target = restart_pid(call)) == -1)
 		return;
 	publish_restart(name, target);
-	reply_finish(call, NULL);
+	outcome = restart_outcome(name, target);
+	reply_finish(call, outcome);
+	cJSON_Delete(outcome);
 	conn_flush_now(call->conn);
 	if (target == 0) {
 		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);

@@ -34,7 +34,8 @@ subtest 'the final reply is written before the parent is signalled' => sub {
 	ok(wait_until(sub { $got{USR1} }, 2), 'the parent got USR1');
 	is($reply_was_there, 1, 'the reply was already readable when the signal arrived');
 	my @r = $c->collect(2);
-	is_deeply(\@r, [{ id => 2, finished => JSON::PP::true }], 'one final reply, nothing in it');
+	is_deeply(\@r, [{ id => 2, finished => JSON::PP::true, signal => 'USR1', target => 'parent',
+	    target_process_id => $$ }], 'one final reply, saying what was signalled');
 	like($d->log, qr/restart: signalling parent $$ signal=USR1/, 'logged');
 	is($d->stop, 0, 'exit status 0');
 };
@@ -88,7 +89,10 @@ SH
 	ok(wait_until(sub { -S $socket }, 5), 'daemon listening under sh');
 	my $c = SupTest::Client->new($socket);
 	my $r = $c->call_final('restart');
-	is_deeply($r, { id => 2, finished => JSON::PP::true }, 'final reply');
+	is($r->{finished}, JSON::PP::true, 'final reply');
+	is($r->{signal}, 'INT', 'it says INT was sent');
+	is($r->{target}, 'parent', 'to the parent');
+	ok($r->{target_process_id} > 1, 'and names its pid');
 	is(reap_pid($sh, 10), 0, 'the shell finished');
 	is(slurp($file), "got INT\nwait interrupted\ndaemon exit 0\n", 'the shell got INT; the daemon did not, and exited 0 at TERM');
 	like(slurp("$file.log"), qr/restart: signalling parent \d+ signal=INT/, 'logged');
@@ -127,7 +131,8 @@ subtest '--restart-target=group signals the process group' => sub {
 	like($d->log, qr/restart: signalling process group ${\ $d->pid} signal=USR1/, 'logged');
 	# INT to the group reaches the daemon too: it answers, then stops cleanly.
 	my @r = $c->call('restart');
-	is_deeply(\@r, [{ id => 4, finished => JSON::PP::true }], 'INT to the group: the reply arrives first');
+	is_deeply(\@r, [{ id => 4, finished => JSON::PP::true, signal => 'INT', target => 'group',
+	    target_process_id => $d->pid }], 'INT to the group: the reply arrives first');
 	is(reap_pid($d->pid, 10), 0, 'then the daemon stops with status 0');
 	$d->{status} = 0;
 };
