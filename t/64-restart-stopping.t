@@ -70,7 +70,8 @@ for my $case (['ALRM', SIGALRM], ['QUIT', SIGQUIT]) {
 
 # KILL cannot be held off: the daemon answers and logs before it goes.
 my @r = $c->call('restart', signal => 'KILL');
-is_deeply(\@r, [{ id => $r[0]{id}, finished => JSON::PP::true }], 'KILL to the group: the reply arrives first');
+is_deeply(\@r, [{ id => $r[0]{id}, finished => JSON::PP::true, signal => 'KILL', target => 'group',
+    target_process_id => $d->pid }], 'KILL to the group: the reply arrives first');
 my $status = reap_pid($d->pid, 5);
 is($status & 127, 9, 'then the daemon is killed with its group');
 $d->{status} = $status;
