@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "lib/cgroup.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "monitor.h"
@@ -507,7 +508,7 @@ check_free(void)
 
 	if (config.free_size_minimum == 0)
 		return 0;
-	if (procfs_available_memory(&free_size, &source) == -1) {
+	if (cgroup_available_memory(&free_size, &source) == -1) {
 		if (!free_unreadable_logged)
 			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
 		free_unreadable_logged = true;
@@ -718,7 +719,7 @@ memory_start(void)
 	    total, minimum, (unsigned long long)config.threshold_size, increase,
 	    signal_text(config.signo, signo_buf, sizeof(signo_buf)));
 	if (config.free_size_minimum != 0) {
-		if (procfs_available_memory(&free_size, &source) == 0)
+		if (cgroup_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
 			    (unsigned long long)free_size, source);
 		else

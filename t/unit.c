@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/cgroup.h"
 #include "lib/hmap.h"
 #include "monitors/memory.h"
 #include "monitors/process.h"
@@ -237,24 +238,24 @@ test_cgroup_parsers(void)
 	char root[64], mount_point[64], path[64];
 	uint64_t bytes = 0;
 
-	ok(procfs_parse_cgroup_mount(mountinfo, 2, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	ok(cgroup_parse_mount(mountinfo, 2, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
 	    strcmp(root, "/") == 0 && strcmp(mount_point, "/sys/fs/cgroup/unified") == 0,
 	    "cgroup: v2 mount found");
-	ok(procfs_parse_cgroup_mount(mountinfo, 1, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	ok(cgroup_parse_mount(mountinfo, 1, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
 	    strcmp(root, "/lxc/box") == 0 && strcmp(mount_point, "/sys/fs/cgroup/cpu memory") == 0,
 	    "cgroup: v1 memory mount found, escapes undone");
-	ok(procfs_parse_cgroup_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n", 2, root, sizeof(root),
+	ok(cgroup_parse_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n", 2, root, sizeof(root),
 	    mount_point, sizeof(mount_point)) == -1, "cgroup: no cgroup mount");
-	ok(procfs_parse_cgroup_path(cgroups, 2, path, sizeof(path)) == 0 &&
+	ok(cgroup_parse_path(cgroups, 2, path, sizeof(path)) == 0 &&
 	    strcmp(path, "/user.slice/x.service") == 0, "cgroup: v2 path");
-	ok(procfs_parse_cgroup_path(cgroups, 1, path, sizeof(path)) == 0 &&
+	ok(cgroup_parse_path(cgroups, 1, path, sizeof(path)) == 0 &&
 	    strcmp(path, "/lxc/box/app") == 0, "cgroup: v1 memory path");
-	ok(procfs_parse_cgroup_path("1:name=systemd:/\n", 2, path, sizeof(path)) == -1,
+	ok(cgroup_parse_path("1:name=systemd:/\n", 2, path, sizeof(path)) == -1,
 	    "cgroup: no v2 line");
-	ok(procfs_parse_cgroup_limit("max\n", &bytes) == 1, "cgroup: max is no limit");
-	ok(procfs_parse_cgroup_limit("9223372036854771712\n", &bytes) == 1, "cgroup: v1 unlimited");
-	ok(procfs_parse_cgroup_limit("536870912\n", &bytes) == 0 && bytes == 536870912, "cgroup: a limit");
-	ok(procfs_parse_cgroup_limit("lots\n", &bytes) == -1, "cgroup: garbage refused");
+	ok(cgroup_parse_limit("max\n", &bytes) == 1, "cgroup: max is no limit");
+	ok(cgroup_parse_limit("9223372036854771712\n", &bytes) == 1, "cgroup: v1 unlimited");
+	ok(cgroup_parse_limit("536870912\n", &bytes) == 0 && bytes == 536870912, "cgroup: a limit");
+	ok(cgroup_parse_limit("lots\n", &bytes) == -1, "cgroup: garbage refused");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\nMemFree: 100 kB\nMemAvailable: 1024 kB\n",
 	    &bytes) == 0 && bytes == 1024 * 1024, "meminfo: MemAvailable");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\n", &bytes) == -1, "meminfo: missing");
@@ -303,23 +304,23 @@ test_cgroup_room(void)
 	mkdir(leaf, 0700);
 	write_file(leaf, "memory.max", "max\n");
 	write_file(leaf, "memory.current", "1000\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
+	ok(cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
 	write_file(middle, "memory.max", "5000\n");
 	write_file(middle, "memory.current", "3000\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
 	    "cgroup room: a parent's limit binds");
 	write_file(leaf, "memory.max", "1500\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
 	    "cgroup room: the tightest level wins");
 	write_file(root, "memory.max", "100\n");
 	write_file(root, "memory.current", "400\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
 	    "cgroup room: over the limit is no room, up to the mount point");
-	ok(procfs_cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
 	    "cgroup room: nothing above the mount point is read");
 	write_file(leaf, "memory.limit_in_bytes", "9223372036854771712\n");
 	write_file(leaf, "memory.usage_in_bytes", "1000\n");
-	ok(procfs_cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
+	ok(cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
 	remove_cgroup_dir(leaf);
 	remove_cgroup_dir(middle);
 	remove_cgroup_dir(root);
