@@ -21,7 +21,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
-LIB_SRCS = lib/procfs.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
+LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
 	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
@@ -42,7 +42,7 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c lib/cgroup.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)

@@ -32,6 +32,7 @@
 #include "monitor.h"
 #include "monitors/memory.h"
 #include "lib/procfs.h"
+#include "lib/procid.h"
 #include "lib/signame.h"
 #include "lib/size.h"
 
@@ -46,10 +47,9 @@ enum mem_health {
 };
 
 struct mem_proc {
-	pid_t			pid;		/* the key in by_pid */
+	struct procid		id;		/* who the pid named at registration; id.pid is the key in by_pid */
 	unsigned		refs;		/* connections naming this pid */
 	size_t			index;		/* in procs[] */
-	uint64_t		start_ticks;	/* who the pid named at registration */
 	enum mem_health		health;
 	bool			fresh;		/* sampled this tick */
 	struct mem_figures	figures;
@@ -236,60 +236,62 @@ set_health(struct mem_proc *p, enum mem_health health, const char *detail)
 		return;
 	switch (health) {
 	case MEM_FOLLOWED:
-		log_info("memory monitor: process readable again process_id=%ld", (long)p->pid);
+		log_info("memory monitor: process readable again process_id=%ld", (long)p->id.pid);
 		break;
 	case MEM_UNREADABLE:
 		log_warnx("memory monitor: cannot read process memory; skipped until readable "
-		    "process_id=%ld error=%s", (long)p->pid, detail);
+		    "process_id=%ld error=%s", (long)p->id.pid, detail);
 		break;
 	case MEM_GONE:
 		log_info("memory monitor: process gone; no longer sampled process_id=%ld reason=%s",
-		    (long)p->pid, detail);
+		    (long)p->id.pid, detail);
 		break;
 	case MEM_REUSED:
 		log_warnx("memory monitor: process id now names another process; it will not be "
-		    "sampled or signalled process_id=%ld %s", (long)p->pid, detail);
+		    "sampled or signalled process_id=%ld %s", (long)p->id.pid, detail);
 		break;
 	}
 	p->health = health;
 }
 
-/* Checks that p->pid still names the process registered; false after logging why not. */
+/* Checks that p->id.pid still names the process registered; false after logging why not. */
 static bool
-identify(struct mem_proc *p, struct proc_stat *st)
+identify(struct mem_proc *p)
 {
 	char detail[96];
+	struct procid now;
 
-	if (procfs_stat(p->pid, st) == -1) {
-		if (errno == ENOENT || errno == ESRCH)
-			set_health(p, MEM_GONE, "exited");
-		else
-			set_health(p, MEM_UNREADABLE, strerror(errno));
-		return false;
-	}
-	if (st->start_ticks != p->start_ticks) {
+	switch (procid_check(&p->id, &now)) {
+	case PROCID_ALIVE:
+		p->id.start_ticks = now.start_ticks;	/* learnt now if unreadable at first */
+		return true;
+	case PROCID_EXITED:
+		set_health(p, MEM_GONE, "exited");
+		break;
+	case PROCID_REUSED:
 		snprintf(detail, sizeof(detail), "registered_start_ticks=%llu found_start_ticks=%llu",
-		    (unsigned long long)p->start_ticks, (unsigned long long)st->start_ticks);
+		    (unsigned long long)p->id.start_ticks, (unsigned long long)now.start_ticks);
 		set_health(p, MEM_REUSED, detail);
-		return false;
+		break;
+	case PROCID_HIDDEN:
+		set_health(p, MEM_UNREADABLE, "hidden by /proc's hidepid");
+		break;
+	case PROCID_UNREADABLE:
+		set_health(p, MEM_UNREADABLE, strerror(errno));
+		break;
 	}
-	if (st->state == 'Z' || st->state == 'X') {
-		set_health(p, MEM_GONE, "zombie");
-		return false;
-	}
-	return true;
+	return false;
 }
 
 static void
 sample(struct mem_proc *p)
 {
-	struct proc_stat st;
 	struct proc_memory memory;
 
 	p->fresh = false;
-	if (p->health == MEM_GONE || p->health == MEM_REUSED || !identify(p, &st))
+	if (p->health == MEM_GONE || p->health == MEM_REUSED || !identify(p))
 		return;
-	if (procfs_memory(p->pid, &memory) == -1) {
+	if (procfs_memory(p->id.pid, &memory) == -1) {
 		if (errno == ENOENT || errno == ESRCH)
 			set_health(p, MEM_GONE, "exited");
 		else
@@ -348,14 +350,13 @@ pidfd_signal(int pidfd, int signo)
 static int
 send_signal(struct mem_proc *p)
 {
-	struct proc_stat st;
-	int pidfd = open_pidfd(p->pid), result, saved_errno;
+	int pidfd = open_pidfd(p->id.pid), result, saved_errno;
 
 	if (pidfd == -1 && errno == ESRCH) {
 		set_health(p, MEM_GONE, "exited");
 		return -1;
 	}
-	if (!identify(p, &st)) {
+	if (!identify(p)) {
 		if (pidfd != -1)
 			close(pidfd);
 		errno = ESRCH;
@@ -369,7 +370,7 @@ send_signal(struct mem_proc *p)
 		if (result == 0 || errno != ENOSYS)
 			return result;
 	}
-	return kill(p->pid, config.signo);
+	return kill(p->id.pid, config.signo);
 }
 
 /* figures: the key=value text saying why, for the warn line. */
@@ -385,7 +386,7 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 		/* Say so once, and back off as after a signal rather than retry every tick. */
 		if (!p->signal_failed)
 			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
-			    (long)p->pid, signal_name, mem_reason_name(reason));
+			    (long)p->id.pid, signal_name, mem_reason_name(reason));
 		p->signal_failed = true;
 		p->signal_count++;
 		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
@@ -395,7 +396,7 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
-	    "signal_count=%u", (long)p->pid, signal_name, mem_reason_name(reason), figures,
+	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
 }
 
@@ -468,7 +469,7 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 		if (!p->fresh || (!may_signal(p) && !waiting_after_signal(p)))
 			continue;
 		candidates[count++] = (struct mem_candidate){
-			.pid = p->pid,
+			.pid = p->id.pid,
 			.private_size = p->figures.current_private_size,
 			.pending = waiting_after_signal(p),
 		};
@@ -549,12 +550,12 @@ memory_tick(void)
 
 /* The pid now names a process other than the one followed: follow the new one afresh. */
 static void
-refollow(struct mem_proc *p, const struct proc_stat *st)
+refollow(struct mem_proc *p, const struct procid *now)
 {
 	log_info("memory monitor: following the newly registered process with a reused id "
-	    "process_id=%ld", (long)p->pid);
+	    "process_id=%ld", (long)p->id.pid);
 	memset(&p->figures, 0, sizeof(p->figures));
-	p->start_ticks = st->start_ticks;
+	p->id = *now;
 	p->health = MEM_FOLLOWED;
 	p->fresh = false;
 	p->signal_count = 0;
@@ -566,7 +567,6 @@ static struct mem_proc *
 follow(pid_t pid)
 {
 	struct mem_proc *p;
-	struct proc_stat st;
 
 	if (proc_count == proc_cap) {
 		size_t new_cap = proc_cap ? proc_cap * 2 : 16;
@@ -578,18 +578,26 @@ follow(pid_t pid)
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	p->pid = pid;
+	p->id.pid = pid;
 	p->refs = 1;
-	if (hmap_put(&by_pid, &p->pid, sizeof(p->pid), p) == -1) {
+	if (hmap_put(&by_pid, &p->id.pid, sizeof(p->id.pid), p) == -1) {
 		free(p);
 		return NULL;
 	}
 	p->index = proc_count;
 	procs[proc_count++] = p;
-	if (procfs_stat(pid, &st) == -1 || st.state == 'Z' || st.state == 'X')
+	switch (procid_read(pid, &p->id)) {
+	case PROCID_ALIVE:
+		break;
+	case PROCID_HIDDEN:
+	case PROCID_UNREADABLE:
+		/* Its start time is learnt at the first sample that can read it. */
+		set_health(p, MEM_UNREADABLE, "unreadable when it was followed");
+		break;
+	default:
 		set_health(p, MEM_GONE, "exited before it was followed");
-	else
-		p->start_ticks = st.start_ticks;
+		break;
+	}
 	log_debug("memory monitor: following process process_id=%ld", (long)pid);
 	return p;
 }
@@ -598,16 +606,15 @@ static int
 memory_add(struct conn *c)
 {
 	struct mem_proc *p;
-	struct proc_stat st;
+	struct procid now;
 
 	if (c->process_id <= 0)
 		return 0;
 	if ((p = find(c->process_id)) == NULL)
 		return follow(c->process_id) == NULL ? -1 : 0;
 	p->refs++;
-	if (procfs_stat(p->pid, &st) == 0 && st.start_ticks != p->start_ticks &&
-	    st.state != 'Z' && st.state != 'X')
-		refollow(p, &st);
+	if (procid_read(p->id.pid, &now) == PROCID_ALIVE && now.start_ticks != p->id.start_ticks)
+		refollow(p, &now);
 	return 0;
 }
 
@@ -620,10 +627,10 @@ memory_remove(struct conn *c)
 		return 0;
 	if (--p->refs > 0)
 		return 0;
-	hmap_remove(&by_pid, &p->pid, sizeof(p->pid));
+	hmap_remove(&by_pid, &p->id.pid, sizeof(p->id.pid));
 	procs[p->index] = procs[--proc_count];
 	procs[p->index]->index = p->index;
-	log_debug("memory monitor: dropped process process_id=%ld", (long)p->pid);
+	log_debug("memory monitor: dropped process process_id=%ld", (long)p->id.pid);
 	free(p);
 	return 0;
 }
@@ -645,7 +652,7 @@ process_status(const struct mem_proc *p)
 	bool sampled = f->sample_count > 0;
 	cJSON *entry = cJSON_CreateObject();
 	bool built = entry != NULL &&
-	    add_size(entry, "process_id", true, (uint64_t)p->pid) &&
+	    add_size(entry, "process_id", true, (uint64_t)p->id.pid) &&
 	    add_size(entry, "sample_count", true, f->sample_count) &&
 	    add_size(entry, "current_size", sampled, f->current_size) &&
 	    add_size(entry, "current_shared_size", sampled, f->current_shared_size) &&
@@ -681,7 +688,7 @@ memory_status(void)
 		char key[24];
 		cJSON *entry = process_status(procs[i]);
 
-		snprintf(key, sizeof(key), "%ld", (long)procs[i]->pid);
+		snprintf(key, sizeof(key), "%ld", (long)procs[i]->id.pid);
 		built = entry != NULL && cJSON_AddItemToObject(processes, key, entry);
 		if (!built)
 			cJSON_Delete(entry);

@@ -2,7 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/cgroup.h"
@@ -10,6 +13,7 @@
 #include "monitors/memory.h"
 #include "monitors/process.h"
 #include "lib/procfs.h"
+#include "lib/procid.h"
 #include "lib/signame.h"
 #include "lib/size.h"
 #include "lib/uuid.h"
@@ -262,6 +266,82 @@ test_cgroup_parsers(void)
 }
 
 static void
+test_procid_judge(void)
+{
+	struct proc_stat st = { .state = 'S', .start_ticks = 500 };
+	struct proc_stat zombie = { .state = 'Z', .start_ticks = 500 };
+
+	ok(procid_judge(0, 0, &st, true, 500) == PROCID_ALIVE, "procid: same start time is the same process");
+	ok(procid_judge(0, 0, &st, true, 0) == PROCID_ALIVE, "procid: any start time when none expected");
+	ok(procid_judge(0, 0, &st, true, 499) == PROCID_REUSED, "procid: another start time is a reused pid");
+	ok(procid_judge(0, 0, &zombie, true, 500) == PROCID_EXITED, "procid: a zombie has exited");
+	ok(procid_judge(-1, ENOENT, &st, false, 500) == PROCID_EXITED, "procid: no /proc entry, no process: exited");
+	ok(procid_judge(-1, ENOENT, &st, true, 500) == PROCID_HIDDEN,
+	    "procid: no /proc entry but the process exists: hidden (hidepid=invisible)");
+	ok(procid_judge(-1, EACCES, &st, true, 500) == PROCID_HIDDEN, "procid: EACCES on a live process: hidden");
+	ok(procid_judge(-1, EMFILE, &st, true, 500) == PROCID_UNREADABLE, "procid: out of fds: unreadable");
+	ok(procid_started_after(500, 100, 4999), "procid: started 5000 ms after boot, after 4999");
+	ok(!procid_started_after(500, 100, 5000), "procid: not after 5000");
+	ok(!procid_started_after(500, 0, 0), "procid: no clock rate, no verdict");
+}
+
+static void
+test_procid_hidepid(void)
+{
+	const char *plain = "25 1 0:23 / /proc rw,nosuid - proc proc rw\n"
+	    "26 25 0:24 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw,hidepid=2\n";
+	const char *hidden = "25 1 0:23 / /proc rw,nosuid - proc proc rw\n"
+	    "40 25 0:50 / /proc rw,relatime shared:3 - proc proc rw,gid=4,hidepid=invisible\n";
+	const char *none = "24 1 0:22 / /sys rw - sysfs sysfs rw\n";
+	char option[64];
+
+	ok(procid_parse_hidepid(plain, option, sizeof(option)) == 0 && option[0] == '\0',
+	    "hidepid: /proc without it; another mount's option ignored");
+	ok(procid_parse_hidepid(hidden, option, sizeof(option)) == 0 &&
+	    strcmp(option, "hidepid=invisible") == 0, "hidepid: the last /proc mount is the one in sight");
+	ok(procid_parse_hidepid(none, option, sizeof(option)) == -1 && option[0] == '\0',
+	    "hidepid: no /proc mount");
+}
+
+static void
+test_procid_live(void)
+{
+	struct procid id, now;
+	pid_t child = fork();
+	siginfo_t info;
+	int status;
+
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ok(child > 0 && procid_read(child, &id) == PROCID_ALIVE && id.pid == child,
+	    "procid: a live child is read");
+	ok(procid_check(&id, &now) == PROCID_ALIVE && now.start_ticks == id.start_ticks,
+	    "procid: and is still itself");
+	id.start_ticks++;
+	ok(procid_check(&id, NULL) == PROCID_REUSED, "procid: another start time is another process");
+	id.start_ticks--;
+	ok(procid_is_beneath(child, getpid()), "procid: a child is beneath its parent");
+	ok(procid_is_beneath(getpid(), getpid()), "procid: a process is beneath itself");
+	ok(!procid_is_beneath(getppid(), getpid()), "procid: a parent is not beneath its child");
+	ok(!procid_is_beneath(1, getpid()), "procid: init is not beneath anyone");
+	ok(procid_check_since(child, 0) == PROCID_REUSED,
+	    "procid: a process that started after the instant is not the one seen then");
+	ok(procid_check_since(getpid(), INT64_MAX / 2) == PROCID_ALIVE,
+	    "procid: one that started before it is");
+	ok(procid_other_pid_namespace(getpid()) == 0 && procid_other_pid_namespace(child) == 0,
+	    "procid: same pid namespace as ourselves");
+	kill(child, SIGKILL);
+	/* A zombie until reaped: waitid with WNOWAIT waits for that without reaping. */
+	waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT);
+	ok(procid_check(&id, NULL) == PROCID_EXITED, "procid: a zombie has exited");
+	waitpid(child, &status, 0);
+	ok(procid_check(&id, NULL) == PROCID_EXITED && procid_read(child, &now) == PROCID_EXITED,
+	    "procid: a reaped child has exited");
+}
+
+static void
 write_file(const char *dir, const char *name, const char *text)
 {
 	char path[512];
@@ -374,6 +454,9 @@ main(void)
 	test_cgroup_parsers();
 	test_cgroup_room();
 	test_process_tree();
+	test_procid_judge();
+	test_procid_hidepid();
+	test_procid_live();
 	printf("1..%d\n", test_count);
 	return failures != 0;
 }
