@@ -24,7 +24,7 @@ LIBS	= $(CJSON_LIBS)
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
 	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
-DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
 CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)

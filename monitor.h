@@ -7,11 +7,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
-struct conn;
-struct rpc_call;
+struct call;
 
 /*
  * One monitor. Hooks return 0 on success; a failing hook is logged by
@@ -26,8 +26,9 @@ struct mon_ops {
 	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
 	int		(*start)(void);
 	int		(*tick)(void);
-	int		(*add)(struct conn *c);
-	int		(*remove)(struct conn *c);
+	/* A registration names pid (> 0); a pid may be named by several. */
+	int		(*add)(pid_t pid);
+	int		(*remove)(pid_t pid);
 	/* A new object holding the monitor's status section, or NULL on failure. */
 	cJSON		*(*status)(void);
 	void		(*stop)(void);
@@ -37,9 +38,10 @@ struct mon_ops {
 int	 mon_enable(const char *spec, char *err, size_t err_len);
 void	 mon_start_all(void);
 void	 mon_stop_all(void);
-void	 mon_register(struct conn *c);
-void	 mon_remove(struct conn *c);
-void	 mon_status(const struct rpc_call *call);
+/* A registration of process_id began or ended; connection_id is for the logs. */
+void	 mon_register(pid_t process_id, const char *connection_id);
+void	 mon_remove(pid_t process_id, const char *connection_id);
+void	 mon_status(const struct call *call);
 /* The nearest tick on the monotonic clock in ms, or -1 when none is enabled. */
 int64_t	 mon_next_deadline(void);
 void	 mon_run_due(int64_t now_ms);

@@ -460,7 +460,7 @@ static int
 nearest_deadline(const struct loop *loop)
 {
 	int64_t deadlines[] = {
-		rpc_next_deadline(),
+		forward_next_deadline(),
 		mon_next_deadline(),
 		loop->accepting ? -1 : loop->accept_retry_at,
 	};
@@ -578,7 +578,7 @@ run_loop(struct loop *loop)
 		if (loop->pollfds[1].revents & POLLIN)
 			accept_connections(loop);
 		now = mono_now_ms();
-		rpc_expire(now);
+		forward_expire(now);
 		mon_run_due(now);
 		conn_settle();
 		if (!loop->accepting && may_accept_again(loop, now))
@@ -599,6 +599,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	raise_fd_limit();
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
+	rpc_init();
 	rpc_set_restart_target(opts->restart_target, original_parent);
 	pm_set_default_parent(original_parent);
 	if (opts->daemonize)

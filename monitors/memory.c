@@ -25,7 +25,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "lib/cgroup.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
@@ -603,15 +602,13 @@ follow(pid_t pid)
 }
 
 static int
-memory_add(struct conn *c)
+memory_add(pid_t pid)
 {
 	struct mem_proc *p;
 	struct procid now;
 
-	if (c->process_id <= 0)
-		return 0;
-	if ((p = find(c->process_id)) == NULL)
-		return follow(c->process_id) == NULL ? -1 : 0;
+	if ((p = find(pid)) == NULL)
+		return follow(pid) == NULL ? -1 : 0;
 	p->refs++;
 	if (procid_read(p->id.pid, &now) == PROCID_ALIVE && now.start_ticks != p->id.start_ticks)
 		refollow(p, &now);
@@ -619,11 +616,11 @@ memory_add(struct conn *c)
 }
 
 static int
-memory_remove(struct conn *c)
+memory_remove(pid_t pid)
 {
 	struct mem_proc *p;
 
-	if (c->process_id <= 0 || (p = find(c->process_id)) == NULL)
+	if ((p = find(pid)) == NULL)
 		return 0;
 	if (--p->refs > 0)
 		return 0;
