@@ -25,7 +25,13 @@ struct mon_ops {
 	/* One key=value from -M; on error write a message naming the text into err. */
 	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
 	int		(*start)(void);
+	/*
+	 * A tick may leave work for later, so that no pass of the loop holds
+	 * for long: tick and slice return the ms to wait before slice is to
+	 * run (> 0), 0 when the work is done, or -1 on failure.
+	 */
 	int		(*tick)(void);
+	int		(*slice)(void);
 	/* A registration names pid (> 0); a pid may be named by several. */
 	int		(*add)(pid_t pid);
 	int		(*remove)(pid_t pid);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "lib/cgroup.h"
+#include "lib/clock.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "monitor.h"
@@ -36,6 +37,9 @@
 #include "lib/size.h"
 
 #define QUIET_FIRST_TICKS	2
+#define SLICE_BUDGET_US		2000	/* sampling in one pass of the loop */
+#define SLICE_GAP_MIN_MS	1
+#define SLICE_GAP_MAX_MS	100
 #define QUIET_MAX_TICKS		64
 
 enum mem_health {
@@ -50,7 +54,7 @@ struct mem_proc {
 	unsigned		refs;		/* connections naming this pid */
 	size_t			index;		/* in procs[] */
 	enum mem_health		health;
-	bool			fresh;		/* sampled this tick */
+	bool			fresh;		/* sampled in the last round */
 	struct mem_figures	figures;
 	unsigned		signal_count;	/* signals (or attempts) in a row */
 	uint64_t		quiet_until;	/* tick number before which it is left alone */
@@ -70,6 +74,21 @@ static struct hmap by_pid;
 static struct mem_proc **procs;
 static size_t proc_count, proc_cap;
 static uint64_t tick_number;
+static int64_t last_tick_ms;			/* monotonic */
+
+/*
+ * A tick's sampling is spread in slices across the interval, so that no
+ * pass of the loop spends long on it (SPEC 5): procs[0, next) have been
+ * sampled this round, the rest wait for the next slice.
+ */
+static struct sweep {
+	bool		running;
+	size_t		next;
+	int64_t		started_ms;		/* monotonic */
+	int64_t		spread_ms;		/* the round ends within about this */
+	unsigned	slices;
+	int64_t		longest_us;
+} sweep;
 static bool have_total;
 static uint64_t total_size;
 static bool free_unreadable_logged;
@@ -522,16 +541,21 @@ check_free(void)
 	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, what);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The decisions that need every process's figures, once a round has sampled them all. */
 static int
-memory_tick(void)
+finish_round(void)
 {
 	int result = 0;
 
-	tick_number++;
-	for (size_t i = 0; i < proc_count; i++)
-		sample(procs[i]);
-	for (size_t i = 0; i < proc_count; i++)
-		check_leak(procs[i]);
 	update_total();
 	if (check_total() == -1)
 		result = -1;
@@ -542,7 +566,74 @@ memory_tick(void)
 		if (may_signal(procs[i]))
 			procs[i]->signal_count = 0;
 	}
+	log_debug("memory monitor: round done processes=%zu slices=%u duration_ms=%lld "
+	    "longest_slice_us=%lld", proc_count, sweep.slices,
+	    (long long)(mono_now_ms() - sweep.started_ms), (long long)sweep.longest_us);
+	sweep.running = false;
 	return result;
+}
+
+/*
+ * The wait before the next slice: what is left of the round is spread
+ * over what is left of its share of the interval, at the pace this slice
+ * went, so the round ends in about half the interval.
+ */
+static int
+slice_gap(size_t sampled)
+{
+	size_t left = proc_count - sweep.next;
+	size_t slices_left = sampled > 0 ? (left + sampled - 1) / sampled : left;
+	int64_t time_left = sweep.started_ms + sweep.spread_ms - mono_now_ms();
+	int64_t gap = slices_left > 0 ? time_left / (int64_t)slices_left : 0;
+
+	return (int)(gap < SLICE_GAP_MIN_MS ? SLICE_GAP_MIN_MS :
+	    gap > SLICE_GAP_MAX_MS ? SLICE_GAP_MAX_MS : gap);
+}
+
+/* Samples the next processes of the round for at most SLICE_BUDGET_US. */
+static int
+memory_slice(void)
+{
+	int64_t started = now_us();
+	int64_t spent = 0;
+	size_t sampled = 0;
+
+	if (!sweep.running)
+		return 0;
+	while (sweep.next < proc_count && spent < SLICE_BUDGET_US) {
+		struct mem_proc *p = procs[sweep.next++];
+
+		sample(p);
+		check_leak(p);
+		sampled++;
+		spent = now_us() - started;
+	}
+	sweep.slices++;
+	if (spent > sweep.longest_us)
+		sweep.longest_us = spent;
+	if (sweep.next < proc_count)
+		return slice_gap(sampled);
+	return finish_round();
+}
+
+static int
+memory_tick(void)
+{
+	int64_t now = mono_now_ms();
+
+	if (sweep.running) {
+		log_debug("memory monitor: the last round is still sampling; this tick joins it "
+		    "sampled=%zu processes=%zu", sweep.next, proc_count);
+		return memory_slice();
+	}
+	tick_number++;
+	sweep = (struct sweep){
+		.running = true,
+		.started_ms = now,
+		.spread_ms = last_tick_ms > 0 ? (now - last_tick_ms) / 2 : 0,
+	};
+	last_tick_ms = now;
+	return memory_slice();
 }
 
 /* Registration */
@@ -615,6 +706,28 @@ memory_add(pid_t pid)
 	return 0;
 }
 
+static void
+place(struct mem_proc *p, size_t index)
+{
+	procs[index] = p;
+	p->index = index;
+}
+
+/* Takes p out of procs[], keeping the round's sampled ones before sweep.next. */
+static void
+unlist(struct mem_proc *p)
+{
+	size_t last = --proc_count;
+
+	if (p->index < sweep.next) {
+		sweep.next--;
+		place(procs[sweep.next], p->index);
+		place(procs[last], sweep.next);
+	} else {
+		place(procs[last], p->index);
+	}
+}
+
 static int
 memory_remove(pid_t pid)
 {
@@ -625,8 +738,7 @@ memory_remove(pid_t pid)
 	if (--p->refs > 0)
 		return 0;
 	hmap_remove(&by_pid, &p->id.pid, sizeof(p->id.pid));
-	procs[p->index] = procs[--proc_count];
-	procs[p->index]->index = p->index;
+	unlist(p);
 	log_debug("memory monitor: dropped process process_id=%ld", (long)p->id.pid);
 	free(p);
 	return 0;
@@ -741,6 +853,7 @@ memory_stop(void)
 	procs = NULL;
 	proc_count = proc_cap = 0;
 	hmap_clear(&by_pid);
+	memset(&sweep, 0, sizeof(sweep));
 }
 
 const struct mon_ops mon_memory = {
@@ -749,6 +862,7 @@ const struct mon_ops mon_memory = {
 	.configure = memory_configure,
 	.start = memory_start,
 	.tick = memory_tick,
+	.slice = memory_slice,
 	.add = memory_add,
 	.remove = memory_remove,
 	.status = memory_status,
