@@ -85,6 +85,7 @@ bench/bench: bench/bench.c
 
 bench: supervisord bench/bench
 	./bench/bench ./supervisord
+	SUPERVISORD=$(CURDIR)/supervisord sh bench/monitor-tick.sh -n 1000 -t 6
 
 # libFuzzer: byte streams through the real framing, dispatch and forwards.
 FUZZ_CC		?= clang
