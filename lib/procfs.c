@@ -66,7 +66,7 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 {
 	const char *open_paren = strchr(text, '(');
 	const char *close_paren = strrchr(text, ')');
-	unsigned long long utime, stime, start, vsize;
+	unsigned long long utime, stime, start, vsize, minflt, majflt;
 	long long rss;
 	int pid, ppid, pgid;
 	long threads;
@@ -82,14 +82,17 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	out->comm[comm_len] = '\0';
 	/* Fields after the command name, which may hold spaces and parentheses (proc(5)). */
 	if (sscanf(close_paren + 1,
-	    " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %lld",
-	    &out->state, &ppid, &pgid, &utime, &stime, &threads, &start, &vsize, &rss) != 9)
+	    " %c %d %d %*d %*d %*d %*u %llu %*u %llu %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %lld",
+	    &out->state, &ppid, &pgid, &minflt, &majflt, &utime, &stime, &threads, &start, &vsize,
+	    &rss) != 11)
 		return -1;
 	out->pid = pid;
 	out->ppid = ppid;
 	out->pgid = pgid;
 	out->utime_ticks = utime;
 	out->stime_ticks = stime;
+	out->minor_faults = minflt;
+	out->major_faults = majflt;
 	out->num_threads = threads;
 	out->start_ticks = start;
 	out->vsize = vsize;
@@ -120,6 +123,9 @@ procfs_parse_smaps(const char *text, struct proc_memory *out)
 		{ "Private_Clean:", offsetof(struct proc_memory, private_clean) },
 		{ "Private_Dirty:", offsetof(struct proc_memory, private_dirty) },
 		{ "Swap:", offsetof(struct proc_memory, swap) },
+		{ "SwapPss:", offsetof(struct proc_memory, swap_pss) },
+		{ "Referenced:", offsetof(struct proc_memory, referenced) },
+		{ "Anonymous:", offsetof(struct proc_memory, anonymous) },
 	};
 	int seen = 0;
 
@@ -218,6 +224,22 @@ procfs_stat(pid_t pid, struct proc_stat *out)
 	if (result == -1)
 		errno = EINVAL;
 	return result;
+}
+
+ssize_t
+procfs_map_count(pid_t pid)
+{
+	char path[64], *text;
+	size_t len;
+	ssize_t count = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	if (procfs_read(path, &text, &len) == -1)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		count += text[i] == '\n';
+	free(text);
+	return count;
 }
 
 int

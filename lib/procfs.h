@@ -14,6 +14,9 @@ struct proc_memory {
 	uint64_t	 private_clean;
 	uint64_t	 private_dirty;
 	uint64_t	 swap;
+	uint64_t	 swap_pss;
+	uint64_t	 referenced;
+	uint64_t	 anonymous;
 	size_t		 map_count;		/* 0 when the source does not say */
 	const char	*source;		/* "smaps_rollup", "smaps" or "statm" */
 };
@@ -23,6 +26,7 @@ struct proc_stat {
 	char		 state;			/* R, S, D, Z, ... */
 	char		 comm[64];
 	uint64_t	 utime_ticks, stime_ticks;
+	uint64_t	 minor_faults, major_faults;
 	uint64_t	 start_ticks;		/* since boot */
 	uint64_t	 vsize;			/* bytes */
 	uint64_t	 rss_pages;
@@ -34,6 +38,8 @@ int	procfs_read(const char *path, char **text, size_t *len);
 /* smaps_rollup, else smaps, else statm. Returns 0, or -1 with errno set. */
 int	procfs_memory(pid_t pid, struct proc_memory *out);
 int	procfs_stat(pid_t pid, struct proc_stat *out);
+/* The number of mappings, as lines of /proc/PID/maps. Returns it, or -1. */
+ssize_t	procfs_map_count(pid_t pid);
 /* The argument vector joined with spaces; falls back to "[comm]". */
 int	procfs_command(pid_t pid, char *out, size_t out_len);
 /*

@@ -764,6 +764,7 @@ process_status(const struct mem_proc *p)
 	    add_size(entry, "process_id", true, (uint64_t)p->id.pid) &&
 	    add_size(entry, "sample_count", true, f->sample_count) &&
 	    add_size(entry, "current_size", sampled, f->current_size) &&
+	    add_size(entry, "maximum_size", sampled, f->largest_size) &&
 	    add_size(entry, "current_shared_size", sampled, f->current_shared_size) &&
 	    add_size(entry, "current_private_size", sampled, f->current_private_size) &&
 	    add_size(entry, "maximum_size_limit", config.maximum_size_limit != 0,

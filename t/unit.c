@@ -139,12 +139,14 @@ test_procfs(void)
 {
 	struct proc_stat st;
 	struct proc_memory mem;
-	const char *stat_line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 0 0 "
+	const char *stat_line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 7 0 "
 	    "150 50 0 0 20 0 3 0 98765 104857600 2560 18446744073709551615";
 	const char *rollup = "55d0c0a00000-7ffd1b5f2000 ---p 00000000 00:00 0 [rollup]\n"
 	    "Rss:                2048 kB\nPss:                1024 kB\n"
 	    "Shared_Clean:        512 kB\nShared_Dirty:          0 kB\n"
-	    "Private_Clean:       256 kB\nPrivate_Dirty:      1280 kB\n";
+	    "Private_Clean:       256 kB\nPrivate_Dirty:      1280 kB\n"
+	    "Referenced:         2000 kB\nAnonymous:          1200 kB\nAnonHugePages:       900 kB\n"
+	    "Swap:                 64 kB\nSwapPss:              32 kB\n";
 
 	ok(procfs_parse_stat(stat_line, &st) == 0, "procfs: stat parses");
 	ok(strcmp(st.comm, "my (odd) cmd") == 0, "procfs: command with parentheses");
@@ -152,11 +154,15 @@ test_procfs(void)
 	ok(st.utime_ticks == 150 && st.stime_ticks == 50, "procfs: cpu ticks");
 	ok(st.num_threads == 3 && st.start_ticks == 98765, "procfs: threads, start time");
 	ok(st.vsize == 104857600 && st.rss_pages == 2560, "procfs: vsize, rss");
+	ok(st.minor_faults == 100 && st.major_faults == 7, "procfs: minor and major faults");
 	ok(procfs_parse_stat("garbage", &st) == -1, "procfs: garbage stat refused");
 	ok(procfs_parse_smaps(rollup, &mem) == 0, "procfs: smaps_rollup parses");
 	ok(mem.rss == 2048 * 1024 && mem.shared_clean == 512 * 1024, "procfs: rss, shared clean");
 	ok(mem.private_clean + mem.private_dirty == 1536 * 1024, "procfs: private");
 	ok(mem.map_count == 1, "procfs: one rollup header");
+	ok(mem.pss == 1024 * 1024 && mem.referenced == 2000 * 1024 && mem.anonymous == 1200 * 1024,
+	    "procfs: pss, referenced, anonymous (not AnonHugePages)");
+	ok(mem.swap == 64 * 1024 && mem.swap_pss == 32 * 1024, "procfs: swap and its proportional share");
 	ok(procfs_parse_statm("1000 300 100 10 0 200 0", 4096, &mem) == 0 &&
 	    mem.rss == 300 * 4096 && mem.private_dirty == 200 * 4096, "procfs: statm");
 }
