@@ -100,18 +100,29 @@ fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(HDRS)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(LIBS)
 
+# The /proc, cgroup, size and signal-name parsers; a fifth of the time.
+PARSER_SRCS	= lib/procfs.c lib/procid.c lib/cgroup.c lib/size.c lib/signame.c
+FUZZ_PARSERS_RUN = ./fuzz/fuzz_parsers -dict=fuzz/parsers.dict -artifact_prefix=fuzz/ \
+	-print_final_stats=1 fuzz/corpus-parsers-work fuzz/corpus-parsers
+fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(PARSER_SRCS) $(HDRS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
+	    -o $@ fuzz/fuzz_parsers.c $(PARSER_SRCS) $(LIBS)
+
 fuzz/fuzz_jsonw: fuzz/fuzz_jsonw.c lib/jsonw.c lib/jsonw.h
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_jsonw.c lib/jsonw.c $(LIBS)
 
-fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work
-	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS)
+# Each harness for its share of FUZZ_SECONDS: the protocol 7/10, the parsers 2/10, the writer 1/10.
+fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
+	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 7 / 10 + 1 ))
+	$(FUZZ_PARSERS_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 2 / 10 + 1 ))
 	$(FUZZ_JSONW_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) / 10 + 1 ))
 
-fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work
+fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
+	$(FUZZ_PARSERS_RUN) -max_total_time=10
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
 install: supervisord
@@ -121,6 +132,6 @@ install: supervisord
 
 clean:
 	rm -rf $(BUILD)
-	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers bench/bench
 
 .PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
