@@ -21,8 +21,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
-LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
-	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
+LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
+	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
@@ -42,7 +42,8 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c \
+	lib/procid.c lib/cgroup.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
@@ -125,6 +126,10 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
 	$(FUZZ_PARSERS_RUN) -max_total_time=10
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
+# Which module calls which, from the objects' symbols; fails on any circle.
+layering: supervisord
+	./tools/layering $(BUILD)
+
 install: supervisord
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
@@ -134,4 +139,4 @@ clean:
 	rm -rf $(BUILD)
 	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers bench/bench
 
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
+.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean layering

@@ -4,19 +4,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#endif
 
 #include "lib/clock.h"
 #include "conn.h"
 #include "lib/log.h"
-#include "lib/trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
-#define TRIM_MIN_PEAK		64	/* connections; see trim_after_crowd() */
 
 struct conn_limits conn_limits = {
 	.max_message = 1024 * 1024,
@@ -26,7 +22,6 @@ struct conn_limits conn_limits = {
 
 static struct conn **conns;		/* dense: conns[i]->index == i */
 static size_t conns_len, conns_cap;
-static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
 static const struct conn_handlers *handlers;
 static DL_HEAD(conn) flush_list;	/* queued output, or a half-closed peer to look at */
@@ -87,8 +82,6 @@ track(struct conn *c)
 	}
 	c->index = conns_len;
 	conns[conns_len++] = c;
-	if (conns_len > conns_peak)
-		conns_peak = conns_len;
 	return 0;
 }
 
@@ -564,20 +557,6 @@ unqueue_flush(struct conn *c)
 	c->flush_queued = false;
 }
 
-/*
- * glibc keeps freed heap pages mapped when live blocks sit above them, so
- * after a crowd of connections leaves, resident memory would stay at its
- * peak. Give the pages back once most of the crowd has gone.
- */
-static void
-trim_after_crowd(void)
-{
-	if (conns_peak < TRIM_MIN_PEAK || conns_len * 4 > conns_peak)
-		return;
-	trim_file_pages();	/* it trims the heap too */
-	conns_peak = conns_len;
-}
-
 void
 conn_settle(void)
 {
@@ -599,8 +578,6 @@ conn_settle(void)
 			closed_since_settle = true;
 		}
 	}
-	if (closed_since_settle)
-		trim_after_crowd();
 }
 
 bool

@@ -1,5 +1,3 @@
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,7 +179,7 @@ fwd_new(struct call *call, struct conn *target, const char *target_id)
 	target_ends->next_call_id += 2;
 	f->caller = call->conn;
 	f->target = target;
-	snprintf(f->target_connection_id, sizeof(f->target_connection_id), "%s", target_id);
+	memcpy(f->target_connection_id, target_id, UUID_STRING_LEN);	/* registry_find() checked its length */
 	DL_INSERT_HEAD(&caller_ends->started, f, started_entry);
 	DL_INSERT_HEAD(&target_ends->targeting, f, targeting_entry);
 	target_ends->targeting_count++;

@@ -185,12 +185,12 @@ next_aligned_tick(size_t index, bool just_ticked)
 }
 
 void
-mon_start_all(void)
+mon_start_all(mon_report_fn *report)
 {
 	for (size_t i = 0; monitors[i] != NULL; i++) {
 		if (!active[i].enabled)
 			continue;
-		if (monitors[i]->start != NULL && monitors[i]->start() == -1) {
+		if (monitors[i]->start != NULL && monitors[i]->start(report) == -1) {
 			log_error("monitor %s: failed to start; it stays off", monitors[i]->name);
 			active[i].enabled = false;
 			continue;

@@ -14,6 +14,21 @@
 struct call;
 
 /*
+ * What a monitor did, reported as it happens through the function its
+ * start hook was given. Everything is read during the call only.
+ */
+struct mon_action {
+	const char	*monitor;	/* "memory" */
+	const char	*action;	/* "signal" */
+	const char	*reason;	/* "maximum-size-limit", ... */
+	int		 signo;
+	pid_t		 pid;
+	const cJSON	*figures;	/* the figures that decided it, an object; may be NULL */
+};
+
+typedef void mon_report_fn(const struct mon_action *action);
+
+/*
  * One monitor. Hooks return 0 on success; a failing hook is logged by
  * monitor.c and never fails the operation that triggered it. Any hook may
  * be NULL. The "interval" option belongs to the framework: it sets the
@@ -24,7 +39,8 @@ struct mon_ops {
 	int64_t		 default_interval_ms;	/* ticks land on wall-clock multiples */
 	/* One key=value from -M; on error write a message naming the text into err. */
 	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
-	int		(*start)(void);
+	/* report (never NULL) is kept: the monitor calls it for each action it takes. */
+	int		(*start)(mon_report_fn *report);
 	/*
 	 * A tick may leave work for later, so that no pass of the loop holds
 	 * for long: tick and slice return the ms to wait before slice is to
@@ -42,7 +58,8 @@ struct mon_ops {
 
 /* Parses "NAME[:key=value,...]"; on error writes a one-line message into err. */
 int	 mon_enable(const char *spec, char *err, size_t err_len);
-void	 mon_start_all(void);
+/* Starts the enabled monitors; report hears of every action one takes. */
+void	 mon_start_all(mon_report_fn *report);
 void	 mon_stop_all(void);
 /* A registration of process_id began or ended; connection_id is for the logs. */
 void	 mon_register(pid_t process_id, const char *connection_id);

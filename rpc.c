@@ -1,15 +1,11 @@
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
 #include "lib/jsonw.h"
@@ -24,7 +20,6 @@
 #include "lib/signame.h"
 #include "lib/num.h"
 
-#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
@@ -50,9 +45,8 @@ line_too_long(struct conn *c)
 /* Operations */
 
 struct operation {
-	const char	*name;
+	struct op_spec	 spec;
 	void		(*handler)(struct call *call);
-	struct param	 params[PARAMS_MAX];
 };
 
 static void	op_register(struct call *call);
@@ -61,37 +55,27 @@ static void	op_forward(struct call *call);
 static void	op_restart(struct call *call);
 
 static const struct operation operations[] = {
-	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
-	{ "status", op_status, { { NULL, 0, false } } },
-	{ "forward", op_forward, {
+	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
+	{ { "status", { { NULL, 0, false } } }, op_status },
+	{ { "forward", {
 		{ "connection_id", PARAM_STRING, true },
-		{ "timeout", PARAM_NUMBER, false } } },
-	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
+		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
+	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
 };
 
-/* Checks every declared parameter so that handlers only see well-typed input. */
-static bool
-params_valid(const struct operation *op, const struct call *call)
-{
-	char error[256];
-
-	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
-		return true;
-	reply_fail(call, "%s", error);
-	return false;
-}
-
+/* Handlers only ever see well-typed input. */
 static void
 serve_request(struct call *call, const char *op_name)
 {
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
-		if (strcmp(op_name, operations[i].name) != 0)
-			continue;
-		if (params_valid(&operations[i], call))
-			operations[i].handler(call);
-		return;
-	}
-	reply_fail(call, "Unknown operation '%.*s'", utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
+	char error[256];
+	const struct operation *op = params_dispatch(operations,
+	    sizeof(operations) / sizeof(operations[0]), sizeof(operations[0]), op_name,
+	    call->msg, error, sizeof(error));
+
+	if (op != NULL)
+		op->handler(call);
+	else
+		reply_fail(call, "%s", error);
 }
 
 /* register */
@@ -453,6 +437,22 @@ op_restart(struct call *call)
 	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
 	if (kill(target, signo) == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
+}
+
+/* Monitors */
+
+/* What a monitor did; the registry side will keep it and publish an event. */
+void
+rpc_monitor_action(const struct mon_action *action)
+{
+	char signal_name[16];
+	char *figures = action->figures != NULL ? cJSON_PrintUnformatted(action->figures) : NULL;
+
+	signame_format(action->signo, signal_name, sizeof(signal_name));
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures=%s",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    figures != NULL ? figures : "{}");
+	free(figures);
 }
 
 /* Routing */

@@ -15,4 +15,9 @@ void	 rpc_init(void);
 /* original_parent: getppid() as main() first saw it, before any fork. */
 void	 rpc_set_restart_target(enum restart_target target, pid_t original_parent);
 
+struct mon_action;
+
+/* The monitors report each action they take here: mon_start_all(rpc_monitor_action). */
+void	 rpc_monitor_action(const struct mon_action *action);
+
 #endif

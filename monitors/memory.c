@@ -234,15 +234,22 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 	return -1;
 }
 
-static const char *
-signal_text(int signo, char *buf, size_t buf_len)
-{
-	const char *name = signame_name(signo);
+static mon_report_fn *report;
 
-	if (name != NULL)
-		return name;
-	snprintf(buf, buf_len, "%d", signo);
-	return buf;
+/* The figures' text ("current_size=1 maximum_size_limit=2") as an object of numbers. */
+static cJSON *
+figures_object(const char *text)
+{
+	cJSON *object = cJSON_CreateObject();
+	unsigned long long value;
+	char key[64];
+	int used;
+
+	while (object != NULL && sscanf(text, " %63[^= ]=%llu%n", key, &value, &used) == 2) {
+		cJSON_AddNumberToObject(object, key, (double)value);
+		text += used;
+	}
+	return object;
 }
 
 /* Following processes */
@@ -395,9 +402,10 @@ send_signal(struct mem_proc *p)
 static void
 signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 {
-	char signo_buf[16];
-	const char *signal_name = signal_text(config.signo, signo_buf, sizeof(signo_buf));
+	char signal_name[16];
+	cJSON *figures_json;
 
+	signame_format(config.signo, signal_name, sizeof(signal_name));
 	if (send_signal(p) == -1) {
 		if (errno == ESRCH)
 			return;
@@ -416,6 +424,11 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
 	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
+	figures_json = figures_object(figures);
+	report(&(struct mon_action){ .monitor = "memory", .action = "signal",
+	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->id.pid,
+	    .figures = figures_json });
+	cJSON_Delete(figures_json);
 }
 
 static void
@@ -822,19 +835,20 @@ log_size(char *out, size_t out_len, const char *key, uint64_t value)
 }
 
 static int
-memory_start(void)
+memory_start(mon_report_fn *report_action)
 {
 	char maximum[64], total[64], minimum[64], increase[64], signo_buf[16];
 	uint64_t free_size;
 	const char *source;
 
+	report = report_action;
+	signame_format(config.signo, signo_buf, sizeof(signo_buf));
 	log_size(maximum, sizeof(maximum), "maximum_size_limit", config.maximum_size_limit);
 	log_size(total, sizeof(total), "total_size_limit", config.total_size_limit);
 	log_size(minimum, sizeof(minimum), "free_size_minimum", config.free_size_minimum);
 	log_size(increase, sizeof(increase), "increase_limit", config.increase_limit);
 	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
-	    total, minimum, (unsigned long long)config.threshold_size, increase,
-	    signal_text(config.signo, signo_buf, sizeof(signo_buf)));
+	    total, minimum, (unsigned long long)config.threshold_size, increase, signo_buf);
 	if (config.free_size_minimum != 0) {
 		if (cgroup_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
