@@ -76,7 +76,12 @@ is(scalar(grep { $_->{sample_count} >= 2 } values %{ $section->{processes} }), $
     'every process sampled in each round');
 ok(defined $section->{total_size}, 'the total is decided once a round is complete');
 
+# Every connection closes at once, while rounds go on: each process is dropped.
 kill 'TERM', $registrar;
 reap_pid($registrar, 10);
+ok(wait_until(sub { !%{ memory_section($d->client)->{processes} } }, 10),
+    'processes removed mid-round are dropped, the rest sampled on');
+ok(wait_until(sub { (() = log_lines($d, qr/^debug memory monitor: round done processes=0 /)) >= 1 }, 5),
+    'and the rounds carry on');
 is($d->stop, 0, 'daemon stops cleanly');
 done_testing();
