@@ -102,7 +102,7 @@ fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(HDRS)
 	    -o $@ fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(LIBS)
 
 # The /proc, cgroup, size and signal-name parsers; a fifth of the time.
-PARSER_SRCS	= lib/procfs.c lib/procid.c lib/cgroup.c lib/size.c lib/signame.c
+PARSER_SRCS	= lib/procfs.c lib/procid.c lib/cgroup.c lib/size.c lib/signame.c lib/utf8.c
 FUZZ_PARSERS_RUN = ./fuzz/fuzz_parsers -dict=fuzz/parsers.dict -artifact_prefix=fuzz/ \
 	-print_final_stats=1 fuzz/corpus-parsers-work fuzz/corpus-parsers
 fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(PARSER_SRCS) $(HDRS)
