@@ -21,8 +21,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
 LIBS	= $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
-LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
-	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
+LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
+	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
@@ -43,7 +43,8 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c \
+	lib/procid.c lib/cgroup.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
@@ -89,6 +90,7 @@ bench/bench: bench/bench.c
 
 bench: supervisord bench/bench
 	./bench/bench ./supervisord
+	SUPERVISORD=$(CURDIR)/supervisord sh bench/monitor-tick.sh -n 1000 -t 6
 
 # libFuzzer: byte streams through the real framing, dispatch and forwards.
 FUZZ_CC		?= clang
@@ -103,18 +105,29 @@ fuzz/fuzz_rpc: fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(HDRS)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_rpc.c $(DAEMON_SRCS) $(LIBS)
 
+# The /proc, cgroup, size and signal-name parsers; a fifth of the time.
+PARSER_SRCS	= lib/procfs.c lib/procid.c lib/cgroup.c lib/size.c lib/signame.c lib/utf8.c
+FUZZ_PARSERS_RUN = ./fuzz/fuzz_parsers -dict=fuzz/parsers.dict -artifact_prefix=fuzz/ \
+	-print_final_stats=1 fuzz/corpus-parsers-work fuzz/corpus-parsers
+fuzz/fuzz_parsers: fuzz/fuzz_parsers.c $(PARSER_SRCS) $(HDRS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
+	    -o $@ fuzz/fuzz_parsers.c $(PARSER_SRCS) $(LIBS)
+
 fuzz/fuzz_jsonw: fuzz/fuzz_jsonw.c lib/jsonw.c lib/jsonw.h
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_jsonw.c lib/jsonw.c $(LIBS)
 
-fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work
-	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS)
+# Each harness for its share of FUZZ_SECONDS: the protocol 7/10, the parsers 2/10, the writer 1/10.
+fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
+	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 7 / 10 + 1 ))
+	$(FUZZ_PARSERS_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 2 / 10 + 1 ))
 	$(FUZZ_JSONW_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) / 10 + 1 ))
 
-fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work
+fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
+	$(FUZZ_PARSERS_RUN) -max_total_time=10
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
 # Which module calls which, from the objects' symbols; fails on any circle.
@@ -128,6 +141,7 @@ install: supervisord
 
 clean:
 	rm -rf $(BUILD)
-	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw \
+	    fuzz/fuzz_parsers bench/bench
 
 .PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean layering

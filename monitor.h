@@ -41,7 +41,13 @@ struct mon_ops {
 	int		(*configure)(const char *key, const char *value, char *err, size_t err_len);
 	/* report (never NULL) is kept: the monitor calls it for each action it takes. */
 	int		(*start)(mon_report_fn *report);
+	/*
+	 * A tick may leave work for later, so that no pass of the loop holds
+	 * for long: tick and slice return the ms to wait before slice is to
+	 * run (> 0), 0 when the work is done, or -1 on failure.
+	 */
 	int		(*tick)(void);
+	int		(*slice)(void);
 	/* A registration names pid (> 0); a pid may be named by several. */
 	int		(*add)(pid_t pid);
 	int		(*remove)(pid_t pid);

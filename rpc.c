@@ -15,7 +15,7 @@
 #include "lib/log.h"
 #include "monitor.h"
 #include "lib/params.h"
-#include "lib/procfs.h"
+#include "lib/procid.h"
 #include "registry.h"
 #include "reply.h"
 #include "rpc.h"
@@ -90,22 +90,6 @@ serve_request(struct call *call, const char *op_name)
 
 /* register */
 
-static bool
-is_self_or_descendant(pid_t pid, pid_t ancestor)
-{
-	/* Bounded walk: pid namespaces nest at most 32 deep and trees are shallow. */
-	for (int depth = 0; depth < 4096; depth++) {
-		struct proc_stat st;
-
-		if (pid == ancestor)
-			return true;
-		if (pid <= 1 || procfs_stat(pid, &st) == -1)
-			return false;
-		pid = st.ppid;
-	}
-	return false;
-}
-
 /*
  * SO_PEERCRED names the process that called connect(). It may have handed
  * the socket on and exited since, and its pid gone to a stranger: a pid
@@ -115,38 +99,53 @@ static bool
 peer_pid_still_original(struct call *call)
 {
 	const struct conn *c = call->conn;
-	struct proc_stat st;
-	long hz = procfs_clock_ticks();
-	bool gone = false;
+	char hidepid[64];
 
-	if (procfs_stat(c->peer_pid, &st) == -1) {
-		if (errno != ENOENT && errno != ESRCH) {
-			/* Out of fds, say: no proof either way, and the caller may try again. */
-			reply_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
-			    (long)c->peer_pid, strerror(errno));
-			return false;
-		}
-		gone = true;
+	if (c->peer_pid <= 0) {
+		reply_fail(call, "Refusing to register: the connecting process has no pid in supervisord's "
+		    "pid namespace (SO_PEERCRED gives 0: it runs in a parent or sibling namespace), so it "
+		    "cannot be followed or signalled; run supervisord in the workers' pid namespace or an "
+		    "ancestor of it");
+		return false;
 	}
-	if (gone || st.state == 'Z' || st.state == 'X') {
+	switch (procid_check_since(c->peer_pid, c->accepted_boot_ms)) {
+	case PROCID_ALIVE:
+		return true;
+	case PROCID_EXITED:
 		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
 		    (long)c->peer_pid);
-		return false;
-	}
-	if (hz > 0 && (int64_t)(st.start_ticks * 1000 / (uint64_t)hz) > c->accepted_boot_ms) {
+		break;
+	case PROCID_REUSED:
 		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
 		    "pid %ld now belongs to another process", (long)c->peer_pid, (long)c->peer_pid);
-		return false;
+		break;
+	case PROCID_HIDDEN:
+		procid_hidepid_option(hidepid, sizeof(hidepid));
+		reply_fail(call, "Cannot verify the process that connected (pid %ld): /proc hides it from "
+		    "supervisord (/proc is mounted with %s); run supervisord as root, or mount /proc "
+		    "with gid= a group supervisord is in, or without hidepid", (long)c->peer_pid,
+		    hidepid[0] != '\0' ? hidepid : "hidepid");
+		break;
+	case PROCID_UNREADABLE:
+		/* Out of fds, say: no proof either way, and the caller may try again. */
+		reply_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
+		    (long)c->peer_pid, strerror(errno));
+		break;
 	}
-	return true;
+	return false;
 }
 
-/* Returns the claimed pid, 0 when none was claimed, or -1 after failing the call. */
+/*
+ * Returns the pid to follow for a claim, 0 when none was claimed, or -1
+ * after failing the call. A peer in another pid namespace than ours claims
+ * its pid as that namespace numbers it, which cannot be checked here: the
+ * peer itself is followed and *namespace_pid keeps the claim (SPEC 3).
+ */
 static pid_t
-claimed_process_id(struct call *call, const cJSON *state)
+claimed_process_id(struct call *call, const cJSON *state, pid_t *namespace_pid)
 {
 	const cJSON *claim = cJSON_GetObjectItemCaseSensitive(state, "process_id");
-	pid_t pid;
+	pid_t pid, peer = call->conn->peer_pid;
 
 	if (claim == NULL || cJSON_IsNull(claim))
 		return 0;
@@ -156,15 +155,15 @@ claimed_process_id(struct call *call, const cJSON *state)
 		return -1;
 	}
 	pid = (pid_t)claim->valuedouble;
-	if (call->conn->peer_pid <= 0) {
-		reply_fail(call, "Cannot verify process_id %ld: the peer's pid is unknown", (long)pid);
-		return -1;
-	}
 	if (!peer_pid_still_original(call))
 		return -1;
-	if (!is_self_or_descendant(pid, call->conn->peer_pid)) {
+	if (procid_other_pid_namespace(peer) == 1) {
+		*namespace_pid = pid;
+		return peer;
+	}
+	if (!procid_is_beneath(pid, peer)) {
 		reply_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
-		    (long)pid, (long)call->conn->peer_pid);
+		    (long)pid, (long)peer);
 		return -1;
 	}
 	return pid;
@@ -319,7 +318,8 @@ op_register(struct call *call)
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
 	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
-	pid_t claimed = claimed_process_id(call, state);
+	pid_t namespace_pid = 0;
+	pid_t claimed = claimed_process_id(call, state, &namespace_pid);
 	pid_t process_id = registry_process_id(c), old_process_id = process_id;
 	struct jsonw *w;
 	cJSON *merged, *old_name = NULL;
@@ -327,7 +327,7 @@ op_register(struct call *call)
 	if (claimed == -1)
 		return;
 	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
+	if (claimed == 0 && process_id == 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
@@ -348,6 +348,8 @@ op_register(struct call *call)
 	}
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
 	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    (namespace_pid > 0 &&
+	    set_state_number(merged, "namespace_process_id", namespace_pid) == -1) ||
 	    set_state_string(merged, "connection_id", connection_id) == -1 ||
 	    registry_set(c, merged, connection_id, process_id) == -1) {
 		cJSON_Delete(merged);
@@ -383,19 +385,21 @@ op_update(struct call *call)
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
 	const char *connection_id = registry_connection_id(c);
-	pid_t old_pid = registry_process_id(c), claimed, process_id;
+	pid_t old_pid = registry_process_id(c), claimed, process_id, namespace_pid = 0;
 	cJSON *merged;
 
 	if (connection_id == NULL) {
 		reply_fail(call, "Not registered");
 		return;
 	}
-	if ((claimed = claimed_process_id(call, state)) == -1)
+	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
 		return;
 	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
 	process_id = claimed > 0 ? claimed : old_pid;
 	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    (namespace_pid > 0 &&
+	    set_state_number(merged, "namespace_process_id", namespace_pid) == -1) ||
 	    set_state_string(merged, "connection_id", connection_id) == -1) {
 		cJSON_Delete(merged);
 		reply_fail(call, "Out of memory");

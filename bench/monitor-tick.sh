@@ -2,7 +2,9 @@
 # The memory monitor's per-tick cost with many real processes: registers
 # N sleeping processes (default 1000, each registered by its parent on its
 # own connection) with -M memory:interval=1 and reports the daemon's CPU
-# time and wall time per tick.
+# time per round, the longest the loop was held by a tick or a slice
+# (SPEC 9: no pass over 5 ms), and the status round trip while a round
+# samples beside the one between rounds (target: at most 2x).
 #
 #   bench/monitor-tick.sh [-n PROCESSES] [-t SECONDS] [-M SPEC]
 #
@@ -98,14 +100,65 @@ for my $c (@conns) {
 }
 sleep 2.2;	# every process sampled at least once
 
+# The daemon's CPU per round, alone; then status calls all along, each
+# stamped with its wall time and sorted by whether a round was sampling
+# when it was sent.
+my ($quiet_cpu0, $quiet_t0) = (cpu_ns($daemon), time);
+sleep 3;
+my ($quiet_cpu1, $quiet_t1) = (cpu_ns($daemon), time);
+my $probe = IO::Socket::UNIX->new(Peer => $socket) or die "connect: $!\n";
+$probe->autoflush(1);
+my @calls;
 my ($cpu0, $t0) = (cpu_ns($daemon), time);
-sleep $opt{t};
+while (time < $t0 + $opt{t}) {
+	my $sent = time;
+	print $probe qq({"id":4,"do":"status"}\n);
+	while (my $line = <$probe>) {
+		last if $line =~ /"finished":true/;
+	}
+	push @calls, [$sent, (time - $sent) * 1000];
+	sleep 0.003;
+}
 my ($cpu1, $t1) = (cpu_ns($daemon), time);
-my @us = sort { $a <=> $b } ticks_between($t0, $t1);
-my $ticks = @us;
+
+# A round starts at its tick and ends duration_ms later; holds are the
+# ticks' and slices' duration_us.
+my (@rounds, @holds, @tick_at);
+my $slices = 0;
+open(my $fh, '<', $log) or die "$log: $!";
+while (<$fh>) {
+	if (/^debug monitor (tick|slice) name=memory at=(\d+\.\d+) duration_us=(\d+)/) {
+		next if $2 < $t0 || $2 >= $t1;
+		push @holds, $3;
+		push @tick_at, $2 if $1 eq 'tick';
+	} elsif (/^debug memory monitor: round done processes=\d+ slices=(\d+) duration_ms=(\d+)/) {
+		push @rounds, [$1, $2];
+	}
+}
+close $fh;
 cleanup();
-die "monitor-tick: no ticks logged\n" unless $ticks;
-my $cpu_ms = ($cpu1 - $cpu0) / 1e6 / $ticks;
-printf "monitor-tick: %d processes, -M %s: %d ticks in %.1f s; per tick: CPU %.2f ms (%.1f us/process), wall median %.2f ms, max %.2f ms\n",
-    $opt{n}, $opt{M}, $ticks, $t1 - $t0, $cpu_ms, $cpu_ms * 1000 / $opt{n},
-    $us[$#us / 2] / 1000, $us[-1] / 1000;
+die "monitor-tick: no ticks logged\n" unless @tick_at;
+# Rounds end in order; pair the last ones with the ticks that began them.
+my @spans;
+for my $i (0 .. $#tick_at) {
+	my $round = $rounds[$#rounds - $#tick_at + $i] or next;
+	push @spans, [$tick_at[$i], $tick_at[$i] + $round->[1] / 1000];
+	$slices += $round->[0];
+}
+my (@during, @between);
+for my $call (@calls) {
+	my ($sent, $ms) = @$call;
+	if (grep { $sent >= $_->[0] && $sent < $_->[1] } @spans) { push @during, $ms } else { push @between, $ms }
+}
+sub median { my @v = sort { $a <=> $b } @_; @v ? $v[$#v / 2] : 0 }
+@holds = sort { $a <=> $b } @holds;
+my $ticks = @tick_at;
+# Rounds per second of wall time, as the interval sets them.
+my $cpu_ms = ($quiet_cpu1 - $quiet_cpu0) / 1e6 / (($quiet_t1 - $quiet_t0) * $ticks / ($t1 - $t0));
+printf "monitor-tick: %d processes, -M %s: %d rounds in %.1f s, %.1f slices each; per round: CPU %.2f ms (%.1f us/process)\n",
+    $opt{n}, $opt{M}, $ticks, $t1 - $t0, $slices / ($ticks || 1), $cpu_ms, $cpu_ms * 1000 / $opt{n};
+printf "monitor-tick: loop held by a tick or slice: median %.2f ms, 99th percentile %.2f ms, longest %.2f ms (target <= 5 ms)\n",
+    median(@holds) / 1000, $holds[int(0.99 * $#holds)] / 1000, $holds[-1] / 1000;
+printf "monitor-tick: status round trip while a round samples %.2f ms (%d calls) vs between rounds %.2f ms (%d calls): %.2fx (target <= 2x)\n",
+    median(@during), scalar @during, median(@between), scalar @between,
+    median(@between) > 0 ? median(@during) / median(@between) : 0;

@@ -14,6 +14,9 @@ struct proc_memory {
 	uint64_t	 private_clean;
 	uint64_t	 private_dirty;
 	uint64_t	 swap;
+	uint64_t	 swap_pss;
+	uint64_t	 referenced;
+	uint64_t	 anonymous;
 	size_t		 map_count;		/* 0 when the source does not say */
 	const char	*source;		/* "smaps_rollup", "smaps" or "statm" */
 };
@@ -23,6 +26,7 @@ struct proc_stat {
 	char		 state;			/* R, S, D, Z, ... */
 	char		 comm[64];
 	uint64_t	 utime_ticks, stime_ticks;
+	uint64_t	 minor_faults, major_faults;
 	uint64_t	 start_ticks;		/* since boot */
 	uint64_t	 vsize;			/* bytes */
 	uint64_t	 rss_pages;
@@ -34,21 +38,10 @@ int	procfs_read(const char *path, char **text, size_t *len);
 /* smaps_rollup, else smaps, else statm. Returns 0, or -1 with errno set. */
 int	procfs_memory(pid_t pid, struct proc_memory *out);
 int	procfs_stat(pid_t pid, struct proc_stat *out);
+/* The number of mappings, as lines of /proc/PID/maps. Returns it, or -1. */
+ssize_t	procfs_map_count(pid_t pid);
 /* The argument vector joined with spaces; falls back to "[comm]". */
 int	procfs_command(pid_t pid, char *out, size_t out_len);
-/*
- * Memory the daemon's processes may still use: the tightest cgroup v2
- * limit along the daemon's cgroup path minus its usage, else the same from
- * cgroup v1, else MemAvailable; never more than MemAvailable. *source says
- * which figure won: "cgroup2", "cgroup1" or "meminfo".
- */
-int	procfs_available_memory(uint64_t *bytes, const char **source);
-/*
- * The least room (limit - usage) under any memory limit from cgroup_dir up
- * to mount_point, in a v1 or v2 hierarchy. Returns 0, or -1 if none is set.
- */
-int	procfs_cgroup_room(const char *cgroup_dir, const char *mount_point, int version,
-	    uint64_t *room);
 /*
  * Every process's stat, for walking the process tree. *out is an array
  * owned by the caller and reused between calls (*cap its capacity).
@@ -67,15 +60,5 @@ int	procfs_parse_smaps(const char *text, struct proc_memory *out);
 int	procfs_parse_statm(const char *text, long page_size, struct proc_memory *out);
 /* MemAvailable from /proc/meminfo text, in bytes. */
 int	procfs_parse_meminfo_available(const char *text, uint64_t *bytes);
-/*
- * From /proc/self/mountinfo text, the root and mount point of the cgroup v2
- * hierarchy (version 2) or of the v1 hierarchy holding the memory controller.
- */
-int	procfs_parse_cgroup_mount(const char *mountinfo, int version,
-	    char *root, size_t root_len, char *mount_point, size_t mount_point_len);
-/* From /proc/self/cgroup text, our path in the v2 or the v1 memory hierarchy. */
-int	procfs_parse_cgroup_path(const char *text, int version, char *out, size_t out_len);
-/* A cgroup limit file: 1 for "max" or a v1 "unlimited" figure, 0 with *bytes, -1 if garbage. */
-int	procfs_parse_cgroup_limit(const char *text, uint64_t *bytes);
 
 #endif

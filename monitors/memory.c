@@ -25,15 +25,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/cgroup.h"
+#include "lib/clock.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "monitors/memory.h"
 #include "lib/procfs.h"
+#include "lib/procid.h"
 #include "lib/signame.h"
 #include "lib/size.h"
 
 #define QUIET_FIRST_TICKS	2
+#define SLICE_BUDGET_US		2000	/* sampling in one pass of the loop */
+#define SLICE_GAP_MIN_MS	1
+#define SLICE_GAP_MAX_MS	100
 #define QUIET_MAX_TICKS		64
 
 enum mem_health {
@@ -44,12 +50,11 @@ enum mem_health {
 };
 
 struct mem_proc {
-	pid_t			pid;		/* the key in by_pid */
+	struct procid		id;		/* who the pid named at registration; id.pid is the key in by_pid */
 	unsigned		refs;		/* connections naming this pid */
 	size_t			index;		/* in procs[] */
-	uint64_t		start_ticks;	/* who the pid named at registration */
 	enum mem_health		health;
-	bool			fresh;		/* sampled this tick */
+	bool			fresh;		/* sampled in the last round */
 	struct mem_figures	figures;
 	unsigned		signal_count;	/* signals (or attempts) in a row */
 	uint64_t		quiet_until;	/* tick number before which it is left alone */
@@ -69,6 +74,21 @@ static struct hmap by_pid;
 static struct mem_proc **procs;
 static size_t proc_count, proc_cap;
 static uint64_t tick_number;
+static int64_t last_tick_ms;			/* monotonic */
+
+/*
+ * A tick's sampling is spread in slices across the interval, so that no
+ * pass of the loop spends long on it (SPEC 5): procs[0, next) have been
+ * sampled this round, the rest wait for the next slice.
+ */
+static struct sweep {
+	bool		running;
+	size_t		next;
+	int64_t		started_ms;		/* monotonic */
+	int64_t		spread_ms;		/* the round ends within about this */
+	unsigned	slices;
+	int64_t		longest_us;
+} sweep;
 static bool have_total;
 static uint64_t total_size;
 static bool free_unreadable_logged;
@@ -241,60 +261,62 @@ set_health(struct mem_proc *p, enum mem_health health, const char *detail)
 		return;
 	switch (health) {
 	case MEM_FOLLOWED:
-		log_info("memory monitor: process readable again process_id=%ld", (long)p->pid);
+		log_info("memory monitor: process readable again process_id=%ld", (long)p->id.pid);
 		break;
 	case MEM_UNREADABLE:
 		log_warnx("memory monitor: cannot read process memory; skipped until readable "
-		    "process_id=%ld error=%s", (long)p->pid, detail);
+		    "process_id=%ld error=%s", (long)p->id.pid, detail);
 		break;
 	case MEM_GONE:
 		log_info("memory monitor: process gone; no longer sampled process_id=%ld reason=%s",
-		    (long)p->pid, detail);
+		    (long)p->id.pid, detail);
 		break;
 	case MEM_REUSED:
 		log_warnx("memory monitor: process id now names another process; it will not be "
-		    "sampled or signalled process_id=%ld %s", (long)p->pid, detail);
+		    "sampled or signalled process_id=%ld %s", (long)p->id.pid, detail);
 		break;
 	}
 	p->health = health;
 }
 
-/* Checks that p->pid still names the process registered; false after logging why not. */
+/* Checks that p->id.pid still names the process registered; false after logging why not. */
 static bool
-identify(struct mem_proc *p, struct proc_stat *st)
+identify(struct mem_proc *p)
 {
 	char detail[96];
+	struct procid now;
 
-	if (procfs_stat(p->pid, st) == -1) {
-		if (errno == ENOENT || errno == ESRCH)
-			set_health(p, MEM_GONE, "exited");
-		else
-			set_health(p, MEM_UNREADABLE, strerror(errno));
-		return false;
-	}
-	if (st->start_ticks != p->start_ticks) {
+	switch (procid_check(&p->id, &now)) {
+	case PROCID_ALIVE:
+		p->id.start_ticks = now.start_ticks;	/* learnt now if unreadable at first */
+		return true;
+	case PROCID_EXITED:
+		set_health(p, MEM_GONE, "exited");
+		break;
+	case PROCID_REUSED:
 		snprintf(detail, sizeof(detail), "registered_start_ticks=%llu found_start_ticks=%llu",
-		    (unsigned long long)p->start_ticks, (unsigned long long)st->start_ticks);
+		    (unsigned long long)p->id.start_ticks, (unsigned long long)now.start_ticks);
 		set_health(p, MEM_REUSED, detail);
-		return false;
+		break;
+	case PROCID_HIDDEN:
+		set_health(p, MEM_UNREADABLE, "hidden by /proc's hidepid");
+		break;
+	case PROCID_UNREADABLE:
+		set_health(p, MEM_UNREADABLE, strerror(errno));
+		break;
 	}
-	if (st->state == 'Z' || st->state == 'X') {
-		set_health(p, MEM_GONE, "zombie");
-		return false;
-	}
-	return true;
+	return false;
 }
 
 static void
 sample(struct mem_proc *p)
 {
-	struct proc_stat st;
 	struct proc_memory memory;
 
 	p->fresh = false;
-	if (p->health == MEM_GONE || p->health == MEM_REUSED || !identify(p, &st))
+	if (p->health == MEM_GONE || p->health == MEM_REUSED || !identify(p))
 		return;
-	if (procfs_memory(p->pid, &memory) == -1) {
+	if (procfs_memory(p->id.pid, &memory) == -1) {
 		if (errno == ENOENT || errno == ESRCH)
 			set_health(p, MEM_GONE, "exited");
 		else
@@ -353,14 +375,13 @@ pidfd_signal(int pidfd, int signo)
 static int
 send_signal(struct mem_proc *p)
 {
-	struct proc_stat st;
-	int pidfd = open_pidfd(p->pid), result, saved_errno;
+	int pidfd = open_pidfd(p->id.pid), result, saved_errno;
 
 	if (pidfd == -1 && errno == ESRCH) {
 		set_health(p, MEM_GONE, "exited");
 		return -1;
 	}
-	if (!identify(p, &st)) {
+	if (!identify(p)) {
 		if (pidfd != -1)
 			close(pidfd);
 		errno = ESRCH;
@@ -374,7 +395,7 @@ send_signal(struct mem_proc *p)
 		if (result == 0 || errno != ENOSYS)
 			return result;
 	}
-	return kill(p->pid, config.signo);
+	return kill(p->id.pid, config.signo);
 }
 
 /* figures: the key=value text saying why, for the warn line. */
@@ -391,7 +412,7 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 		/* Say so once, and back off as after a signal rather than retry every tick. */
 		if (!p->signal_failed)
 			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
-			    (long)p->pid, signal_name, mem_reason_name(reason));
+			    (long)p->id.pid, signal_name, mem_reason_name(reason));
 		p->signal_failed = true;
 		p->signal_count++;
 		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
@@ -401,11 +422,11 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
-	    "signal_count=%u", (long)p->pid, signal_name, mem_reason_name(reason), figures,
+	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
 	figures_json = figures_object(figures);
 	report(&(struct mon_action){ .monitor = "memory", .action = "signal",
-	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->pid,
+	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->id.pid,
 	    .figures = figures_json });
 	cJSON_Delete(figures_json);
 }
@@ -479,7 +500,7 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 		if (!p->fresh || (!may_signal(p) && !waiting_after_signal(p)))
 			continue;
 		candidates[count++] = (struct mem_candidate){
-			.pid = p->pid,
+			.pid = p->id.pid,
 			.private_size = p->figures.current_private_size,
 			.pending = waiting_after_signal(p),
 		};
@@ -519,7 +540,7 @@ check_free(void)
 
 	if (config.free_size_minimum == 0)
 		return 0;
-	if (procfs_available_memory(&free_size, &source) == -1) {
+	if (cgroup_available_memory(&free_size, &source) == -1) {
 		if (!free_unreadable_logged)
 			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
 		free_unreadable_logged = true;
@@ -533,16 +554,21 @@ check_free(void)
 	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, what);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The decisions that need every process's figures, once a round has sampled them all. */
 static int
-memory_tick(void)
+finish_round(void)
 {
 	int result = 0;
 
-	tick_number++;
-	for (size_t i = 0; i < proc_count; i++)
-		sample(procs[i]);
-	for (size_t i = 0; i < proc_count; i++)
-		check_leak(procs[i]);
 	update_total();
 	if (check_total() == -1)
 		result = -1;
@@ -553,19 +579,86 @@ memory_tick(void)
 		if (may_signal(procs[i]))
 			procs[i]->signal_count = 0;
 	}
+	log_debug("memory monitor: round done processes=%zu slices=%u duration_ms=%lld "
+	    "longest_slice_us=%lld", proc_count, sweep.slices,
+	    (long long)(mono_now_ms() - sweep.started_ms), (long long)sweep.longest_us);
+	sweep.running = false;
 	return result;
+}
+
+/*
+ * The wait before the next slice: what is left of the round is spread
+ * over what is left of its share of the interval, at the pace this slice
+ * went, so the round ends in about half the interval.
+ */
+static int
+slice_gap(size_t sampled)
+{
+	size_t left = proc_count - sweep.next;
+	size_t slices_left = sampled > 0 ? (left + sampled - 1) / sampled : left;
+	int64_t time_left = sweep.started_ms + sweep.spread_ms - mono_now_ms();
+	int64_t gap = slices_left > 0 ? time_left / (int64_t)slices_left : 0;
+
+	return (int)(gap < SLICE_GAP_MIN_MS ? SLICE_GAP_MIN_MS :
+	    gap > SLICE_GAP_MAX_MS ? SLICE_GAP_MAX_MS : gap);
+}
+
+/* Samples the next processes of the round for at most SLICE_BUDGET_US. */
+static int
+memory_slice(void)
+{
+	int64_t started = now_us();
+	int64_t spent = 0;
+	size_t sampled = 0;
+
+	if (!sweep.running)
+		return 0;
+	while (sweep.next < proc_count && spent < SLICE_BUDGET_US) {
+		struct mem_proc *p = procs[sweep.next++];
+
+		sample(p);
+		check_leak(p);
+		sampled++;
+		spent = now_us() - started;
+	}
+	sweep.slices++;
+	if (spent > sweep.longest_us)
+		sweep.longest_us = spent;
+	if (sweep.next < proc_count)
+		return slice_gap(sampled);
+	return finish_round();
+}
+
+static int
+memory_tick(void)
+{
+	int64_t now = mono_now_ms();
+
+	if (sweep.running) {
+		log_debug("memory monitor: the last round is still sampling; this tick joins it "
+		    "sampled=%zu processes=%zu", sweep.next, proc_count);
+		return memory_slice();
+	}
+	tick_number++;
+	sweep = (struct sweep){
+		.running = true,
+		.started_ms = now,
+		.spread_ms = last_tick_ms > 0 ? (now - last_tick_ms) / 2 : 0,
+	};
+	last_tick_ms = now;
+	return memory_slice();
 }
 
 /* Registration */
 
 /* The pid now names a process other than the one followed: follow the new one afresh. */
 static void
-refollow(struct mem_proc *p, const struct proc_stat *st)
+refollow(struct mem_proc *p, const struct procid *now)
 {
 	log_info("memory monitor: following the newly registered process with a reused id "
-	    "process_id=%ld", (long)p->pid);
+	    "process_id=%ld", (long)p->id.pid);
 	memset(&p->figures, 0, sizeof(p->figures));
-	p->start_ticks = st->start_ticks;
+	p->id = *now;
 	p->health = MEM_FOLLOWED;
 	p->fresh = false;
 	p->signal_count = 0;
@@ -577,7 +670,6 @@ static struct mem_proc *
 follow(pid_t pid)
 {
 	struct mem_proc *p;
-	struct proc_stat st;
 
 	if (proc_count == proc_cap) {
 		size_t new_cap = proc_cap ? proc_cap * 2 : 16;
@@ -589,18 +681,26 @@ follow(pid_t pid)
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	p->pid = pid;
+	p->id.pid = pid;
 	p->refs = 1;
-	if (hmap_put(&by_pid, &p->pid, sizeof(p->pid), p) == -1) {
+	if (hmap_put(&by_pid, &p->id.pid, sizeof(p->id.pid), p) == -1) {
 		free(p);
 		return NULL;
 	}
 	p->index = proc_count;
 	procs[proc_count++] = p;
-	if (procfs_stat(pid, &st) == -1 || st.state == 'Z' || st.state == 'X')
+	switch (procid_read(pid, &p->id)) {
+	case PROCID_ALIVE:
+		break;
+	case PROCID_HIDDEN:
+	case PROCID_UNREADABLE:
+		/* Its start time is learnt at the first sample that can read it. */
+		set_health(p, MEM_UNREADABLE, "unreadable when it was followed");
+		break;
+	default:
 		set_health(p, MEM_GONE, "exited before it was followed");
-	else
-		p->start_ticks = st.start_ticks;
+		break;
+	}
 	log_debug("memory monitor: following process process_id=%ld", (long)pid);
 	return p;
 }
@@ -609,15 +709,36 @@ static int
 memory_add(pid_t pid)
 {
 	struct mem_proc *p;
-	struct proc_stat st;
+	struct procid now;
 
 	if ((p = find(pid)) == NULL)
 		return follow(pid) == NULL ? -1 : 0;
 	p->refs++;
-	if (procfs_stat(p->pid, &st) == 0 && st.start_ticks != p->start_ticks &&
-	    st.state != 'Z' && st.state != 'X')
-		refollow(p, &st);
+	if (procid_read(p->id.pid, &now) == PROCID_ALIVE && now.start_ticks != p->id.start_ticks)
+		refollow(p, &now);
 	return 0;
+}
+
+static void
+place(struct mem_proc *p, size_t index)
+{
+	procs[index] = p;
+	p->index = index;
+}
+
+/* Takes p out of procs[], keeping the round's sampled ones before sweep.next. */
+static void
+unlist(struct mem_proc *p)
+{
+	size_t last = --proc_count;
+
+	if (p->index < sweep.next) {
+		sweep.next--;
+		place(procs[sweep.next], p->index);
+		place(procs[last], sweep.next);
+	} else {
+		place(procs[last], p->index);
+	}
 }
 
 static int
@@ -629,10 +750,9 @@ memory_remove(pid_t pid)
 		return 0;
 	if (--p->refs > 0)
 		return 0;
-	hmap_remove(&by_pid, &p->pid, sizeof(p->pid));
-	procs[p->index] = procs[--proc_count];
-	procs[p->index]->index = p->index;
-	log_debug("memory monitor: dropped process process_id=%ld", (long)p->pid);
+	hmap_remove(&by_pid, &p->id.pid, sizeof(p->id.pid));
+	unlist(p);
+	log_debug("memory monitor: dropped process process_id=%ld", (long)p->id.pid);
 	free(p);
 	return 0;
 }
@@ -654,9 +774,10 @@ process_status(const struct mem_proc *p)
 	bool sampled = f->sample_count > 0;
 	cJSON *entry = cJSON_CreateObject();
 	bool built = entry != NULL &&
-	    add_size(entry, "process_id", true, (uint64_t)p->pid) &&
+	    add_size(entry, "process_id", true, (uint64_t)p->id.pid) &&
 	    add_size(entry, "sample_count", true, f->sample_count) &&
 	    add_size(entry, "current_size", sampled, f->current_size) &&
+	    add_size(entry, "maximum_size", sampled, f->largest_size) &&
 	    add_size(entry, "current_shared_size", sampled, f->current_shared_size) &&
 	    add_size(entry, "current_private_size", sampled, f->current_private_size) &&
 	    add_size(entry, "maximum_size_limit", config.maximum_size_limit != 0,
@@ -690,7 +811,7 @@ memory_status(void)
 		char key[24];
 		cJSON *entry = process_status(procs[i]);
 
-		snprintf(key, sizeof(key), "%ld", (long)procs[i]->pid);
+		snprintf(key, sizeof(key), "%ld", (long)procs[i]->id.pid);
 		built = entry != NULL && cJSON_AddItemToObject(processes, key, entry);
 		if (!built)
 			cJSON_Delete(entry);
@@ -729,7 +850,7 @@ memory_start(mon_report_fn *report_action)
 	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
 	    total, minimum, (unsigned long long)config.threshold_size, increase, signo_buf);
 	if (config.free_size_minimum != 0) {
-		if (procfs_available_memory(&free_size, &source) == 0)
+		if (cgroup_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
 			    (unsigned long long)free_size, source);
 		else
@@ -747,6 +868,7 @@ memory_stop(void)
 	procs = NULL;
 	proc_count = proc_cap = 0;
 	hmap_clear(&by_pid);
+	memset(&sweep, 0, sizeof(sweep));
 }
 
 const struct mon_ops mon_memory = {
@@ -755,6 +877,7 @@ const struct mon_ops mon_memory = {
 	.configure = memory_configure,
 	.start = memory_start,
 	.tick = memory_tick,
+	.slice = memory_slice,
 	.add = memory_add,
 	.remove = memory_remove,
 	.status = memory_status,

@@ -31,6 +31,9 @@ struct pm_process {
 	double		 cpu_percent;
 	double		 elapsed_time;		/* seconds */
 	char		*command;		/* owned; NULL if out of memory */
+	uint64_t	 minor_faults, major_faults;
+	bool		 have_memory;		/* smaps_rollup (or smaps) was readable */
+	struct proc_memory memory;
 };
 
 static pid_t configured_ppid;			/* 0: the daemon's original parent */
@@ -144,6 +147,18 @@ previous(pid_t pid)
 	return bsearch(&key, tree, tree_count, sizeof(*tree), by_pid);
 }
 
+/* The breakdown the reference's process metrics give: only smaps has it. */
+static void
+read_memory(struct pm_process *out, pid_t pid)
+{
+	ssize_t map_count;
+
+	out->have_memory = procfs_memory(pid, &out->memory) == 0 &&
+	    strcmp(out->memory.source, "statm") != 0;
+	if (out->have_memory && (map_count = procfs_map_count(pid)) >= 0)
+		out->memory.map_count = (size_t)map_count;
+}
+
 static void
 fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t now_ms)
 {
@@ -170,6 +185,9 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 		    (double)(now_ms - tree_taken_ms) / 1000.0);
 	else
 		out->cpu_percent = pm_cpu_percent(out->cpu_ticks, clock_ticks, out->elapsed_time);
+	out->minor_faults = st->minor_faults;
+	out->major_faults = st->major_faults;
+	read_memory(out, st->pid);
 	if (procfs_command(st->pid, command, sizeof(command)) == -1)
 		snprintf(command, sizeof(command), "[%s]", st->comm);
 	out->command = strdup(command);
@@ -292,21 +310,51 @@ process_tick(void)
 
 /* Status */
 
+/* Sizes in bytes, as the reference's Process::Metrics::Memory names them. */
+static bool
+add_memory(cJSON *entry, const struct pm_process *p)
+{
+	const struct proc_memory *m = &p->memory;
+	cJSON *memory;
+
+	if (!p->have_memory)
+		return cJSON_AddNullToObject(entry, "memory") != NULL;
+	memory = cJSON_AddObjectToObject(entry, "memory");
+	return memory != NULL &&
+	    cJSON_AddNumberToObject(memory, "map_count", (double)m->map_count) &&
+	    cJSON_AddNumberToObject(memory, "resident_size", (double)m->rss) &&
+	    cJSON_AddNumberToObject(memory, "proportional_size", (double)m->pss) &&
+	    cJSON_AddNumberToObject(memory, "shared_clean_size", (double)m->shared_clean) &&
+	    cJSON_AddNumberToObject(memory, "shared_dirty_size", (double)m->shared_dirty) &&
+	    cJSON_AddNumberToObject(memory, "private_clean_size", (double)m->private_clean) &&
+	    cJSON_AddNumberToObject(memory, "private_dirty_size", (double)m->private_dirty) &&
+	    cJSON_AddNumberToObject(memory, "referenced_size", (double)m->referenced) &&
+	    cJSON_AddNumberToObject(memory, "anonymous_size", (double)m->anonymous) &&
+	    cJSON_AddNumberToObject(memory, "swap_size", (double)m->swap) &&
+	    cJSON_AddNumberToObject(memory, "proportional_swap_size", (double)m->swap_pss) &&
+	    cJSON_AddNumberToObject(memory, "minor_faults", (double)p->minor_faults) &&
+	    cJSON_AddNumberToObject(memory, "major_faults", (double)p->major_faults);
+}
+
 static cJSON *
 metrics_entry(const struct pm_process *p)
 {
 	cJSON *entry = cJSON_CreateObject();
+	/* As the reference counts it: the proportional size where smaps tells it. */
+	uint64_t total_size = p->have_memory ? p->memory.pss : p->resident_size;
 	bool built = entry != NULL &&
 	    cJSON_AddNumberToObject(entry, "process_id", p->pid) &&
 	    cJSON_AddNumberToObject(entry, "parent_process_id", p->ppid) &&
 	    cJSON_AddNumberToObject(entry, "process_group_id", p->pgid) &&
 	    cJSON_AddNumberToObject(entry, "processor_utilization", p->cpu_percent) &&
+	    cJSON_AddNumberToObject(entry, "total_size", (double)total_size) &&
 	    cJSON_AddNumberToObject(entry, "virtual_size", (double)p->virtual_size) &&
 	    cJSON_AddNumberToObject(entry, "resident_size", (double)p->resident_size) &&
 	    cJSON_AddNumberToObject(entry, "processor_time",
 		(double)p->cpu_ticks / (double)procfs_clock_ticks()) &&
 	    cJSON_AddNumberToObject(entry, "elapsed_time", p->elapsed_time) &&
-	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "");
+	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "") &&
+	    add_memory(entry, p);
 
 	if (!built) {
 		cJSON_Delete(entry);

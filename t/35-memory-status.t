@@ -12,7 +12,7 @@ use SupTest;
 use MonTest;
 
 my @process_fields = sort qw(process_id sample_count current_size current_shared_size
-    current_private_size maximum_size_limit threshold_size increase_count increase_limit);
+    current_private_size maximum_size maximum_size_limit threshold_size increase_count increase_limit);
 
 {
 	my $d = start_daemon(args => ['-M', 'memory']);
@@ -25,7 +25,7 @@ my @process_fields = sort qw(process_id sample_count current_size current_shared
 	    'defaults: no limits and no total before the first tick are null');
 	my $entry = $s->{processes}{$pid};
 	is_deeply([sort keys %$entry], \@process_fields, 'defaults: process fields');
-	is_deeply($entry, { process_id => $pid, sample_count => 0, current_size => undef,
+	is_deeply($entry, { process_id => $pid, sample_count => 0, current_size => undef, maximum_size => undef,
 	    current_shared_size => undef, current_private_size => undef, maximum_size_limit => undef,
 	    threshold_size => 10 * MIB, increase_count => 0, increase_limit => undef },
 	    'defaults: unsampled figures and unset limits are null, threshold is 10M');
@@ -50,6 +50,8 @@ ok($entry->{current_private_size} >= 50 * MIB && $entry->{current_private_size} 
     'current_private_size holds the 50 MiB, and is part of the resident size');
 ok($entry->{current_shared_size} > 0 && $entry->{current_shared_size} < 16 * MIB,
     'current_shared_size: the shared libraries');
+ok($entry->{maximum_size} >= $entry->{current_size} - 20 * MIB && $entry->{maximum_size} >= 50 * MIB,
+    'maximum_size: the largest size seen') or diag("maximum_size $entry->{maximum_size}");
 is_deeply([@$entry{qw(maximum_size_limit threshold_size increase_count increase_limit)}],
     [500 * MIB, 20 * MIB, 0, 5], 'limits as configured, no increase');
 is_deeply([@$s{qw(total_size_limit free_size_minimum)}], [1024 * MIB, undef], 'section limits');

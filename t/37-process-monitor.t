@@ -10,7 +10,7 @@ use Time::HiRes qw(sleep);
 use SupTest;
 use MonTest;
 
-my @metric_fields = sort qw(process_id parent_process_id process_group_id processor_utilization
+my @metric_fields = sort qw(process_id parent_process_id process_group_id processor_utilization total_size memory
     virtual_size resident_size processor_time elapsed_time command);
 
 my $d = start_daemon(args => ['-M', 'process:interval=0.5']);

@@ -2,9 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/cgroup.h"
 #include "lib/hmap.h"
 #include "lib/list.h"
 #include "lib/params.h"
@@ -12,6 +16,7 @@
 #include "monitors/memory.h"
 #include "monitors/process.h"
 #include "lib/procfs.h"
+#include "lib/procid.h"
 #include "lib/signame.h"
 #include "lib/size.h"
 #include "lib/uuid.h"
@@ -137,12 +142,14 @@ test_procfs(void)
 {
 	struct proc_stat st;
 	struct proc_memory mem;
-	const char *stat_line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 0 0 "
+	const char *stat_line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 7 0 "
 	    "150 50 0 0 20 0 3 0 98765 104857600 2560 18446744073709551615";
 	const char *rollup = "55d0c0a00000-7ffd1b5f2000 ---p 00000000 00:00 0 [rollup]\n"
 	    "Rss:                2048 kB\nPss:                1024 kB\n"
 	    "Shared_Clean:        512 kB\nShared_Dirty:          0 kB\n"
-	    "Private_Clean:       256 kB\nPrivate_Dirty:      1280 kB\n";
+	    "Private_Clean:       256 kB\nPrivate_Dirty:      1280 kB\n"
+	    "Referenced:         2000 kB\nAnonymous:          1200 kB\nAnonHugePages:       900 kB\n"
+	    "Swap:                 64 kB\nSwapPss:              32 kB\n";
 
 	ok(procfs_parse_stat(stat_line, &st) == 0, "procfs: stat parses");
 	ok(strcmp(st.comm, "my (odd) cmd") == 0, "procfs: command with parentheses");
@@ -150,11 +157,15 @@ test_procfs(void)
 	ok(st.utime_ticks == 150 && st.stime_ticks == 50, "procfs: cpu ticks");
 	ok(st.num_threads == 3 && st.start_ticks == 98765, "procfs: threads, start time");
 	ok(st.vsize == 104857600 && st.rss_pages == 2560, "procfs: vsize, rss");
+	ok(st.minor_faults == 100 && st.major_faults == 7, "procfs: minor and major faults");
 	ok(procfs_parse_stat("garbage", &st) == -1, "procfs: garbage stat refused");
 	ok(procfs_parse_smaps(rollup, &mem) == 0, "procfs: smaps_rollup parses");
 	ok(mem.rss == 2048 * 1024 && mem.shared_clean == 512 * 1024, "procfs: rss, shared clean");
 	ok(mem.private_clean + mem.private_dirty == 1536 * 1024, "procfs: private");
 	ok(mem.map_count == 1, "procfs: one rollup header");
+	ok(mem.pss == 1024 * 1024 && mem.referenced == 2000 * 1024 && mem.anonymous == 1200 * 1024,
+	    "procfs: pss, referenced, anonymous (not AnonHugePages)");
+	ok(mem.swap == 64 * 1024 && mem.swap_pss == 32 * 1024, "procfs: swap and its proportional share");
 	ok(procfs_parse_statm("1000 300 100 10 0 200 0", 4096, &mem) == 0 &&
 	    mem.rss == 300 * 4096 && mem.private_dirty == 200 * 4096, "procfs: statm");
 }
@@ -240,27 +251,103 @@ test_cgroup_parsers(void)
 	char root[64], mount_point[64], path[64];
 	uint64_t bytes = 0;
 
-	ok(procfs_parse_cgroup_mount(mountinfo, 2, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	ok(cgroup_parse_mount(mountinfo, 2, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
 	    strcmp(root, "/") == 0 && strcmp(mount_point, "/sys/fs/cgroup/unified") == 0,
 	    "cgroup: v2 mount found");
-	ok(procfs_parse_cgroup_mount(mountinfo, 1, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
+	ok(cgroup_parse_mount(mountinfo, 1, root, sizeof(root), mount_point, sizeof(mount_point)) == 0 &&
 	    strcmp(root, "/lxc/box") == 0 && strcmp(mount_point, "/sys/fs/cgroup/cpu memory") == 0,
 	    "cgroup: v1 memory mount found, escapes undone");
-	ok(procfs_parse_cgroup_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n", 2, root, sizeof(root),
+	ok(cgroup_parse_mount("24 30 0:22 / /sys rw - sysfs sysfs rw\n", 2, root, sizeof(root),
 	    mount_point, sizeof(mount_point)) == -1, "cgroup: no cgroup mount");
-	ok(procfs_parse_cgroup_path(cgroups, 2, path, sizeof(path)) == 0 &&
+	ok(cgroup_parse_path(cgroups, 2, path, sizeof(path)) == 0 &&
 	    strcmp(path, "/user.slice/x.service") == 0, "cgroup: v2 path");
-	ok(procfs_parse_cgroup_path(cgroups, 1, path, sizeof(path)) == 0 &&
+	ok(cgroup_parse_path(cgroups, 1, path, sizeof(path)) == 0 &&
 	    strcmp(path, "/lxc/box/app") == 0, "cgroup: v1 memory path");
-	ok(procfs_parse_cgroup_path("1:name=systemd:/\n", 2, path, sizeof(path)) == -1,
+	ok(cgroup_parse_path("1:name=systemd:/\n", 2, path, sizeof(path)) == -1,
 	    "cgroup: no v2 line");
-	ok(procfs_parse_cgroup_limit("max\n", &bytes) == 1, "cgroup: max is no limit");
-	ok(procfs_parse_cgroup_limit("9223372036854771712\n", &bytes) == 1, "cgroup: v1 unlimited");
-	ok(procfs_parse_cgroup_limit("536870912\n", &bytes) == 0 && bytes == 536870912, "cgroup: a limit");
-	ok(procfs_parse_cgroup_limit("lots\n", &bytes) == -1, "cgroup: garbage refused");
+	ok(cgroup_parse_limit("max\n", &bytes) == 1, "cgroup: max is no limit");
+	ok(cgroup_parse_limit("9223372036854771712\n", &bytes) == 1, "cgroup: v1 unlimited");
+	ok(cgroup_parse_limit("536870912\n", &bytes) == 0 && bytes == 536870912, "cgroup: a limit");
+	ok(cgroup_parse_limit("lots\n", &bytes) == -1, "cgroup: garbage refused");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\nMemFree: 100 kB\nMemAvailable: 1024 kB\n",
 	    &bytes) == 0 && bytes == 1024 * 1024, "meminfo: MemAvailable");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\n", &bytes) == -1, "meminfo: missing");
+}
+
+static void
+test_procid_judge(void)
+{
+	struct proc_stat st = { .state = 'S', .start_ticks = 500 };
+	struct proc_stat zombie = { .state = 'Z', .start_ticks = 500 };
+
+	ok(procid_judge(0, 0, &st, true, 500) == PROCID_ALIVE, "procid: same start time is the same process");
+	ok(procid_judge(0, 0, &st, true, 0) == PROCID_ALIVE, "procid: any start time when none expected");
+	ok(procid_judge(0, 0, &st, true, 499) == PROCID_REUSED, "procid: another start time is a reused pid");
+	ok(procid_judge(0, 0, &zombie, true, 500) == PROCID_EXITED, "procid: a zombie has exited");
+	ok(procid_judge(-1, ENOENT, &st, false, 500) == PROCID_EXITED, "procid: no /proc entry, no process: exited");
+	ok(procid_judge(-1, ENOENT, &st, true, 500) == PROCID_HIDDEN,
+	    "procid: no /proc entry but the process exists: hidden (hidepid=invisible)");
+	ok(procid_judge(-1, EACCES, &st, true, 500) == PROCID_HIDDEN, "procid: EACCES on a live process: hidden");
+	ok(procid_judge(-1, EMFILE, &st, true, 500) == PROCID_UNREADABLE, "procid: out of fds: unreadable");
+	ok(procid_started_after(500, 100, 4999), "procid: started 5000 ms after boot, after 4999");
+	ok(!procid_started_after(500, 100, 5000), "procid: not after 5000");
+	ok(!procid_started_after(500, 0, 0), "procid: no clock rate, no verdict");
+}
+
+static void
+test_procid_hidepid(void)
+{
+	const char *plain = "25 1 0:23 / /proc rw,nosuid - proc proc rw\n"
+	    "26 25 0:24 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw,hidepid=2\n";
+	const char *hidden = "25 1 0:23 / /proc rw,nosuid - proc proc rw\n"
+	    "40 25 0:50 / /proc rw,relatime shared:3 - proc proc rw,gid=4,hidepid=invisible\n";
+	const char *none = "24 1 0:22 / /sys rw - sysfs sysfs rw\n";
+	char option[64];
+
+	ok(procid_parse_hidepid(plain, option, sizeof(option)) == 0 && option[0] == '\0',
+	    "hidepid: /proc without it; another mount's option ignored");
+	ok(procid_parse_hidepid(hidden, option, sizeof(option)) == 0 &&
+	    strcmp(option, "hidepid=invisible") == 0, "hidepid: the last /proc mount is the one in sight");
+	ok(procid_parse_hidepid(none, option, sizeof(option)) == -1 && option[0] == '\0',
+	    "hidepid: no /proc mount");
+}
+
+static void
+test_procid_live(void)
+{
+	struct procid id, now;
+	pid_t child = fork();
+	siginfo_t info;
+	int status;
+
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	ok(child > 0 && procid_read(child, &id) == PROCID_ALIVE && id.pid == child,
+	    "procid: a live child is read");
+	ok(procid_check(&id, &now) == PROCID_ALIVE && now.start_ticks == id.start_ticks,
+	    "procid: and is still itself");
+	id.start_ticks++;
+	ok(procid_check(&id, NULL) == PROCID_REUSED, "procid: another start time is another process");
+	id.start_ticks--;
+	ok(procid_is_beneath(child, getpid()), "procid: a child is beneath its parent");
+	ok(procid_is_beneath(getpid(), getpid()), "procid: a process is beneath itself");
+	ok(!procid_is_beneath(getppid(), getpid()), "procid: a parent is not beneath its child");
+	ok(!procid_is_beneath(1, getpid()), "procid: init is not beneath anyone");
+	ok(procid_check_since(child, 0) == PROCID_REUSED,
+	    "procid: a process that started after the instant is not the one seen then");
+	ok(procid_check_since(getpid(), INT64_MAX / 2) == PROCID_ALIVE,
+	    "procid: one that started before it is");
+	ok(procid_other_pid_namespace(getpid()) == 0 && procid_other_pid_namespace(child) == 0,
+	    "procid: same pid namespace as ourselves");
+	kill(child, SIGKILL);
+	/* A zombie until reaped: waitid with WNOWAIT waits for that without reaping. */
+	waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT);
+	ok(procid_check(&id, NULL) == PROCID_EXITED, "procid: a zombie has exited");
+	waitpid(child, &status, 0);
+	ok(procid_check(&id, NULL) == PROCID_EXITED && procid_read(child, &now) == PROCID_EXITED,
+	    "procid: a reaped child has exited");
 }
 
 static void
@@ -306,23 +393,23 @@ test_cgroup_room(void)
 	mkdir(leaf, 0700);
 	write_file(leaf, "memory.max", "max\n");
 	write_file(leaf, "memory.current", "1000\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
+	ok(cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
 	write_file(middle, "memory.max", "5000\n");
 	write_file(middle, "memory.current", "3000\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
 	    "cgroup room: a parent's limit binds");
 	write_file(leaf, "memory.max", "1500\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
 	    "cgroup room: the tightest level wins");
 	write_file(root, "memory.max", "100\n");
 	write_file(root, "memory.current", "400\n");
-	ok(procfs_cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
+	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
 	    "cgroup room: over the limit is no room, up to the mount point");
-	ok(procfs_cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
 	    "cgroup room: nothing above the mount point is read");
 	write_file(leaf, "memory.limit_in_bytes", "9223372036854771712\n");
 	write_file(leaf, "memory.usage_in_bytes", "1000\n");
-	ok(procfs_cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
+	ok(cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
 	remove_cgroup_dir(leaf);
 	remove_cgroup_dir(middle);
 	remove_cgroup_dir(root);
@@ -431,6 +518,9 @@ main(void)
 	test_cgroup_parsers();
 	test_cgroup_room();
 	test_process_tree();
+	test_procid_judge();
+	test_procid_hidepid();
+	test_procid_live();
 	test_list();
 	test_utf8();
 	test_params_dispatch();
