@@ -3,22 +3,59 @@
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/supervisord
 PKG_CONFIG ?= pkg-config
+INSTALL	?= install
 
 CC	?= cc
+# A cross compiler's own strip (aarch64-linux-gnu-gcc: aarch64-linux-gnu-strip).
+ifneq ($(findstring -linux-,$(CC)),)
+STRIP	?= $(patsubst %gcc,%strip,$(CC))
+else
+STRIP	?= strip
+endif
 # Small by default: an embedded daemon is judged by its size, and -Os costs
 # nothing measurable here (the round trip is the kernel's). No unwind tables
 # (C needs none; gdb uses .debug_frame); unused sections dropped at link.
 CFLAGS	?= -Os -g
 SIZE_CFLAGS = -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
 SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now
+# The system socket, used by the daemon and the client commands alike when
+# neither -s nor $$SUPERVISOR_IPC names one.
+SOCKET	?= /run/supervisord.ipc
+# make STATIC=1 (or make static): one self-contained binary.
+STATIC	?=
+ifneq ($(STATIC),)
+STATIC_LDFLAGS = -static -Wl,-z,noseparate-code
+endif
+# Objects go to a build folder, never beside the sources.
+BUILD	?= build
+PROG	?= supervisord
+
+# cJSON: CJSON_CFLAGS and CJSON_LIBS when given, else CJSON_SRC=DIR (a
+# folder holding cJSON.c and cJSON.h, as an embedded build system unpacks
+# it) compiled into the binary, else pkg-config.
+ifneq ($(CJSON_SRC),)
+CJSON_INCLUDE = $(BUILD)/cjson-include
+CJSON_HDR = $(CJSON_INCLUDE)/cjson/cJSON.h
+CJSON_OBJS = $(BUILD)/cjson/cJSON.o
+CJSON_CFLAGS ?= -isystem $(CJSON_INCLUDE)
+CJSON_LIBS ?= -lm
+else
+ifeq ($(origin CJSON_CFLAGS),undefined)
 CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson)
-CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
+endif
+ifeq ($(origin CJSON_LIBS),undefined)
+CJSON_LIBS := $(shell $(PKG_CONFIG) --libs libcjson)
+endif
+endif
 # The warnings the tree is kept clean of, under gcc and clang alike; CI adds -Werror.
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
-LIBS	= $(CJSON_LIBS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) \
+	-DSUPERVISORD_SOCKET='"$(SOCKET)"' $(CFLAGS)
+ALL_LDFLAGS = $(SIZE_LDFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS)
+LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
@@ -29,32 +66,55 @@ DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
 CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 HDRS	= $(wildcard *.h lib/*.h monitors/*.h client/*.h)
-# Objects go to a build folder, never beside the sources.
-BUILD	?= build
 OBJS	= $(SRCS:%.c=$(BUILD)/%.o)
 
-all: supervisord
+# Everything that changes what the compiler makes; a change rebuilds it all,
+# so switching CC, STATIC or SOCKET never links stale objects.
+BUILD_CONFIG := $(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) $(ALL_LDFLAGS) $(CJSON_LIBS) $(CJSON_SRC)
+ifneq ($(BUILD_CONFIG),$(file <$(BUILD)/config))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD)/config,$(BUILD_CONFIG))
+endif
 
-supervisord: $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(SIZE_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+all: $(PROG)
 
-$(BUILD)/%.o: %.c $(HDRS)
+static:
+	$(MAKE) STATIC=1 all
+
+$(PROG): $(OBJS) $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: %.c $(HDRS) $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
+# cJSON from its own source tree: the header is reached through a link, so
+# the sources include <cjson/cJSON.h> as they do against the system's copy.
+$(CJSON_HDR):
+	@test -f $(CJSON_SRC)/cJSON.c -a -f $(CJSON_SRC)/cJSON.h || \
+	    { echo "CJSON_SRC=$(CJSON_SRC): no cJSON.c and cJSON.h there" >&2; exit 1; }
+	@mkdir -p $(@D)
+	ln -sf $(abspath $(CJSON_SRC))/cJSON.h $@
+
+$(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(SIZE_CFLAGS) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
+
 UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c monitors/memory.c \
 	monitors/process.c lib/log.c
-t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
+t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
-t/stress: t/stress.c
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
+t/stress: t/stress.c $(BUILD)/config
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
 TEST_FILES ?= t/*.t
+# The suite runs against $$SUPERVISORD when set (another build, an emulated one).
+SUPERVISORD ?= $(abspath $(PROG))
 
-check: supervisord t/unit t/stress
-	prove $(TEST_FILES)
+check: $(PROG) t/unit t/stress
+	SUPERVISORD=$(SUPERVISORD) prove $(TEST_FILES)
 
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
 # a daemon that leaks or trips a check exits non-zero, which fails its test.
@@ -113,13 +173,42 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
-install: supervisord
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
-	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
+# Sizes, idle memory and start-up time against SPEC 9's budgets: this
+# build, and with CJSON_SRC a static musl build (MUSL_CC) beside it.
+MUSL_CC	?= musl-gcc
+size: $(PROG)
+	@perl bench/footprint.pl --strip '$(STRIP)' --max-size 100 '$(PROG)'
+ifneq ($(CJSON_SRC),)
+	@$(MAKE) --no-print-directory CC='$(MUSL_CC)' STATIC=1 BUILD=$(BUILD)/musl-static \
+	    PROG=$(BUILD)/musl-static/supervisord CFLAGS='$(CFLAGS)' CJSON_SRC='$(CJSON_SRC)' \
+	    $(BUILD)/musl-static/supervisord >/dev/null
+	@perl bench/footprint.pl --strip strip --max-size 160 --max-resident 256 --max-ready-ms 3 \
+	    $(BUILD)/musl-static/supervisord
+else
+	@echo "static musl build: not measured (give CJSON_SRC=DIR, a folder holding cJSON.c)"
+endif
+
+EXAMPLES = examples/README.md examples/supervisord.init examples/supervisord.openrc \
+	examples/supervisord-worker.openrc examples/inittab.busybox
+
+install: $(PROG)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(PROG) $(DESTDIR)$(SBINDIR)/supervisord
+	$(INSTALL) -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+install-strip: install
+	$(STRIP) $(DESTDIR)$(SBINDIR)/supervisord
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/supervisord $(DESTDIR)$(MANDIR)/man8/supervisord.8
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
 	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
+.PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
+	install-strip uninstall clean
