@@ -27,6 +27,7 @@ SOCKET	?= /run/supervisord.ipc
 STATIC	?=
 ifneq ($(STATIC),)
 STATIC_LDFLAGS = -static -Wl,-z,noseparate-code
+STATIC_CFLAGS = -DSTATIC_BUILD
 endif
 # Objects go to a build folder, never beside the sources.
 BUILD	?= build
@@ -53,7 +54,7 @@ endif
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) \
-	-DSUPERVISORD_SOCKET='"$(SOCKET)"' $(CFLAGS)
+	-DSUPERVISORD_SOCKET='"$(SOCKET)"' $(STATIC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SIZE_LDFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS)
 LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 

@@ -171,9 +171,15 @@ parse_group(const char *text)
 			usage_error("--socket-group: '%s' is not a group id", text);
 		return (gid_t)gid;
 	}
+#if defined(__GLIBC__) && defined(STATIC_BUILD)
+	/* glibc looks names up through NSS modules, which a static binary cannot load. */
+	(void)gr;
+	usage_error("--socket-group: '%s': a static build takes the group's number, not its name", text);
+#else
 	if ((gr = getgrnam(text)) == NULL)
 		usage_error("--socket-group: no group named '%s' (a number is taken as a group id)", text);
 	return gr->gr_gid;
+#endif
 }
 
 static enum restart_target
