@@ -60,9 +60,9 @@ LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
-	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
+	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
-DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
 CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
@@ -101,7 +101,7 @@ $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=c99 $(SIZE_CFLAGS) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
@@ -177,14 +177,15 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
 # Sizes, idle memory and start-up time against SPEC 9's budgets: this
 # build, and with CJSON_SRC a static musl build (MUSL_CC) beside it.
 MUSL_CC	?= musl-gcc
+SIZE_BUILD ?= build-musl-static
 size: $(PROG)
 	@perl bench/footprint.pl --strip '$(STRIP)' --max-size 100 '$(PROG)'
 ifneq ($(CJSON_SRC),)
-	@$(MAKE) --no-print-directory CC='$(MUSL_CC)' STATIC=1 BUILD=$(BUILD)/musl-static \
-	    PROG=$(BUILD)/musl-static/supervisord CFLAGS='$(CFLAGS)' CJSON_SRC='$(CJSON_SRC)' \
-	    $(BUILD)/musl-static/supervisord >/dev/null
+	@$(MAKE) --no-print-directory CC='$(MUSL_CC)' STATIC=1 BUILD=$(SIZE_BUILD) \
+	    PROG=$(SIZE_BUILD)/supervisord CFLAGS='$(CFLAGS)' CJSON_SRC='$(CJSON_SRC)' \
+	    $(SIZE_BUILD)/supervisord >/dev/null
 	@perl bench/footprint.pl --strip strip --max-size 160 --max-resident 256 --max-ready-ms 3 \
-	    $(BUILD)/musl-static/supervisord
+	    $(SIZE_BUILD)/supervisord
 else
 	@echo "static musl build: not measured (give CJSON_SRC=DIR, a folder holding cJSON.c)"
 endif
@@ -207,9 +208,13 @@ uninstall:
 	rm -f $(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
+# Which module calls which, from the objects' symbols; fails on any circle.
+layering: $(PROG)
+	./tools/layering $(BUILD)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SIZE_BUILD)
 	rm -f supervisord supervisord-asan t/unit t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
 .PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
-	install-strip uninstall clean
+	install-strip uninstall clean layering
