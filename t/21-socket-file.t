@@ -49,7 +49,10 @@ subtest '--socket-mode and --socket-group widen it' => sub {
 	is((stat($d->socket))[5], $gid, "group $gid");
 	is($d->stop, 0, 'exit status 0');
 	my $name = getgrgid($gid);
-	if (defined $name) {
+	# A static glibc build takes numbers only: it cannot load NSS to look names up.
+	my $takes_names = defined $name && (reap_pid(spawn([binary(), '--socket-group', $name, '--version'],
+	    stdout => '/dev/null', stderr => '/dev/null')) // -1) == 0;
+	if ($takes_names) {
 		$d = start_daemon(args => ['--socket-group', $name]);
 		is((stat($d->socket))[5], $gid, "group by name ($name)");
 		is($d->stop, 0, 'exit status 0');
