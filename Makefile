@@ -3,22 +3,60 @@
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/supervisord
 PKG_CONFIG ?= pkg-config
+INSTALL	?= install
 
 CC	?= cc
+# A cross compiler's own strip (aarch64-linux-gnu-gcc: aarch64-linux-gnu-strip).
+ifneq ($(findstring -linux-,$(CC)),)
+STRIP	?= $(patsubst %gcc,%strip,$(CC))
+else
+STRIP	?= strip
+endif
 # Small by default: an embedded daemon is judged by its size, and -Os costs
 # nothing measurable here (the round trip is the kernel's). No unwind tables
 # (C needs none; gdb uses .debug_frame); unused sections dropped at link.
 CFLAGS	?= -Os -g
 SIZE_CFLAGS = -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
 SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now
+# The system socket, used by the daemon and the client commands alike when
+# neither -s nor $$SUPERVISOR_IPC names one.
+SOCKET	?= /run/supervisord.ipc
+# make STATIC=1 (or make static): one self-contained binary.
+STATIC	?=
+ifneq ($(STATIC),)
+STATIC_LDFLAGS = -static -Wl,-z,noseparate-code
+STATIC_CFLAGS = -DSTATIC_BUILD
+endif
+# Objects go to a build folder, never beside the sources.
+BUILD	?= build
+PROG	?= supervisord
+
+# cJSON: CJSON_CFLAGS and CJSON_LIBS when given, else CJSON_SRC=DIR (a
+# folder holding cJSON.c and cJSON.h, as an embedded build system unpacks
+# it) compiled into the binary, else pkg-config.
+ifneq ($(CJSON_SRC),)
+CJSON_INCLUDE = $(BUILD)/cjson-include
+CJSON_HDR = $(CJSON_INCLUDE)/cjson/cJSON.h
+CJSON_OBJS = $(BUILD)/cjson/cJSON.o
+CJSON_CFLAGS ?= -isystem $(CJSON_INCLUDE)
+CJSON_LIBS ?= -lm
+else
+ifeq ($(origin CJSON_CFLAGS),undefined)
 CJSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcjson)
-CJSON_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson)
+endif
+ifeq ($(origin CJSON_LIBS),undefined)
+CJSON_LIBS := $(shell $(PKG_CONFIG) --libs libcjson)
+endif
+endif
 # The warnings the tree is kept clean of, under gcc and clang alike; CI adds -Werror.
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) $(CFLAGS)
-LIBS	= $(CJSON_LIBS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -I. $(CJSON_CFLAGS) \
+	-DSUPERVISORD_SOCKET='"$(SOCKET)"' $(STATIC_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SIZE_LDFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS)
+LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
@@ -30,37 +68,44 @@ CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonlin
 	client/report.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
 HDRS	= $(wildcard *.h lib/*.h monitors/*.h client/*.h)
-# Objects go to a build folder, never beside the sources.
-BUILD	?= build
 OBJS	= $(SRCS:%.c=$(BUILD)/%.o)
 
-all: supervisord
+# Everything that changes what the compiler makes; a change rebuilds it all,
+# so switching CC, STATIC or SOCKET never links stale objects.
+BUILD_CONFIG := $(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) $(ALL_LDFLAGS) $(CJSON_LIBS) $(CJSON_SRC)
+ifneq ($(BUILD_CONFIG),$(file <$(BUILD)/config))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD)/config,$(BUILD_CONFIG))
+endif
 
-supervisord: $(OBJS)
-	$(CC) $(ALL_CFLAGS) $(SIZE_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+all: $(PROG)
 
-$(BUILD)/%.o: %.c $(HDRS)
+static:
+	$(MAKE) STATIC=1 all
+
+$(PROG): $(OBJS) $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: %.c $(HDRS) $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c \
-	lib/procid.c lib/cgroup.c monitors/memory.c \
-	monitors/process.c lib/log.c
-t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
+@@BLOCK0@@	monitors/process.c lib/log.c
+t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
-t/unit_events: t/unit_events.c events.c lib/jsonw.c $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c $(LIBS)
+t/unit_events: t/unit_events.c events.c lib/jsonw.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
-t/stress: t/stress.c
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
+t/stress: t/stress.c $(BUILD)/config
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
 TEST_FILES ?= t/*.t
+# The suite runs against $$SUPERVISORD when set (another build, an emulated one).
+SUPERVISORD ?= $(abspath $(PROG))
 
-check: supervisord t/unit t/unit_events t/stress
-	prove $(TEST_FILES)
-
+@@BLOCK1@@
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
 # a daemon that leaks or trips a check exits non-zero, which fails its test.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -130,18 +175,45 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
 	$(FUZZ_PARSERS_RUN) -max_total_time=10
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
+# Sizes, idle memory and start-up time against SPEC 9's budgets: this
+# build, and with CJSON_SRC a static musl build (MUSL_CC) beside it.
+MUSL_CC	?= musl-gcc
+SIZE_BUILD ?= build-musl-static
+size: $(PROG)
+	@perl bench/footprint.pl --strip '$(STRIP)' --max-size 100 '$(PROG)'
+ifneq ($(CJSON_SRC),)
+	@$(MAKE) --no-print-directory CC='$(MUSL_CC)' STATIC=1 BUILD=$(SIZE_BUILD) \
+	    PROG=$(SIZE_BUILD)/supervisord CFLAGS='$(CFLAGS)' CJSON_SRC='$(CJSON_SRC)' \
+	    $(SIZE_BUILD)/supervisord >/dev/null
+	@perl bench/footprint.pl --strip strip --max-size 160 --max-resident 256 --max-ready-ms 3 \
+	    $(SIZE_BUILD)/supervisord
+else
+	@echo "static musl build: not measured (give CJSON_SRC=DIR, a folder holding cJSON.c)"
+endif
+
+EXAMPLES = examples/README.md examples/supervisord.init examples/supervisord.openrc \
+	examples/supervisord-worker.openrc examples/inittab.busybox
+
+install: $(PROG)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(PROG) $(DESTDIR)$(SBINDIR)/supervisord
+	$(INSTALL) -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+install-strip: install
+	$(STRIP) $(DESTDIR)$(SBINDIR)/supervisord
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/supervisord $(DESTDIR)$(MANDIR)/man8/supervisord.8
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 # Which module calls which, from the objects' symbols; fails on any circle.
-layering: supervisord
+layering: $(PROG)
 	./tools/layering $(BUILD)
 
-install: supervisord
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
-	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
-
 clean:
-	rm -rf $(BUILD)
-	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw \
-	    fuzz/fuzz_parsers bench/bench
-
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean layering
+@@BLOCK2@@
+.PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
+	install-strip uninstall clean layering

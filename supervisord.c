@@ -31,6 +31,7 @@
 #include "registry.h"
 #include "rpc.h"
 #include "lib/signame.h"
+#include "lib/socket_default.h"
 #include "lib/selfpipe.h"
 #include "lib/size.h"
 #include "lib/trim.h"
@@ -49,6 +50,7 @@
 
 struct options {
 	const char		*socket_path;
+	int			 socket_is_default;	/* neither -s nor $SUPERVISOR_IPC */
 	const char		*pidfile;
 	int			 ready_fd;
 	bool			 daemonize;
@@ -98,7 +100,7 @@ usage(void)
 	printf("       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] [--dump-dir DIR]\n"
 	    "                                     -- COMMAND [ARG...]\n"
 	    "\n"
-	    "  -s, --socket PATH         socket path (default $SUPERVISOR_IPC, else ./supervisor.ipc)\n"
+	    "  -s, --socket PATH         socket path (default $SUPERVISOR_IPC, else " SUPERVISORD_SOCKET ")\n"
 	    "  -M, --monitor SPEC        enable a monitor: NAME[:key=value,...] (repeatable)\n"
 	    "  -l, --log-level LEVEL     debug, info (default), warn, error\n"
 	    "      --syslog              log to syslog instead of standard error\n"
@@ -162,20 +164,30 @@ parse_mode(const char *text)
 	return (mode_t)mode;
 }
 
+/* A number is a gid as it is: a static build has no NSS to ask, and needs none. */
 static gid_t
 parse_group(const char *text)
 {
 	struct group *gr;
 	char *end;
-	long gid;
+	unsigned long gid;
 
-	if ((gr = getgrnam(text)) != NULL)
-		return gr->gr_gid;
-	errno = 0;
-	gid = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || gid < 0)
-		usage_error("--socket-group: no group named '%s'", text);
-	return (gid_t)gid;
+	if (text[0] >= '0' && text[0] <= '9') {
+		errno = 0;
+		gid = strtoul(text, &end, 10);
+		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
+			usage_error("--socket-group: '%s' is not a group id", text);
+		return (gid_t)gid;
+	}
+#if defined(__GLIBC__) && defined(STATIC_BUILD)
+	/* glibc looks names up through NSS modules, which a static binary cannot load. */
+	(void)gr;
+	usage_error("--socket-group: '%s': a static build takes the group's number, not its name", text);
+#else
+	if ((gr = getgrnam(text)) == NULL)
+		usage_error("--socket-group: no group named '%s' (a number is taken as a group id)", text);
+	return gr->gr_gid;
+#endif
 }
 
 static enum restart_target
@@ -259,11 +271,13 @@ optopt_is_short(void)
 	return optopt > 0 && optopt < 128;
 }
 
+/*
+ * arg is the word getopt was reading: argv[optind - 1] is not it, and past
+ * the end of argv on musl when the last option misses its value.
+ */
 static void __attribute__((noreturn))
-bad_option(int result, char **argv)
+bad_option(int result, const char *arg)
 {
-	const char *arg = argv[optind - 1];
-
 	if (result == ':' && optopt_is_short() && strncmp(arg, "--", 2) != 0)
 		usage_error("option '-%c' needs a value", optopt);
 	if (result == ':')
@@ -279,18 +293,16 @@ bad_option(int result, char **argv)
 static int
 parse_options(struct options *opts, int argc, char **argv)
 {
-	int option;
+	int option, word = optind;
 
 	opterr = 0;
 	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
 		if (option == '?' || option == ':')
-			bad_option(option, argv);
+			bad_option(option, word < argc ? argv[word] : "");
 		apply_option(opts, option);
+		word = optind;
 	}
-	if (opts->socket_path == NULL)
-		opts->socket_path = getenv("SUPERVISOR_IPC");
-	if (opts->socket_path == NULL || opts->socket_path[0] == '\0')
-		opts->socket_path = "supervisor.ipc";
+	opts->socket_path = socket_path_choose(opts->socket_path, &opts->socket_is_default);
 	return optind;
 }
 
@@ -401,8 +413,10 @@ daemonize_finish(int status_fd, bool use_syslog)
 	(void)!write(status_fd, "R", 1);
 	close(status_fd);
 	/* The log goes to syslog: hold nothing of the caller's, or $(supervisord -d ...) never returns. */
-	if (use_syslog && null_fd != -1)
+	if (use_syslog && null_fd != -1) {
 		dup2(null_fd, STDERR_FILENO);
+		log_detach();
+	}
 	if (null_fd > STDERR_FILENO)
 		close(null_fd);
 }
@@ -636,8 +650,11 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	if (opts->daemonize)
 		status_fd = daemonize_begin();
 	if (listener_open(&listener, opts->socket_path, opts->socket_mode,
-	    opts->socket_gid, err, sizeof(err)) == -1)
+	    opts->socket_gid, err, sizeof(err)) == -1) {
+		if (opts->socket_is_default)
+			startup_failure("%s (the system socket; %s)", err, SOCKET_DEFAULT_HINT);
 		startup_failure("%s", err);
+	}
 	if (opts->pidfile != NULL && write_pidfile(opts->pidfile, err, sizeof(err)) == -1) {
 		listener_close(&listener);
 		startup_failure("%s", err);

@@ -1,22 +1,64 @@
+/*
+ * Random bytes come from getrandom(2), so a root without /dev (a chroot, an
+ * initramfs) still works; /dev/urandom is opened only on a kernel without
+ * the call (before 3.17).
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/uuid.h"
 
-/* Read randomness in batches: one read(2) serves 32 registrations. */
+#ifndef GRND_NONBLOCK
+#define GRND_NONBLOCK	0x0001
+#endif
+#ifndef GRND_INSECURE
+#define GRND_INSECURE	0x0004
+#endif
+
+/* Read randomness in batches: one call serves 32 registrations. */
 static uint8_t pool[512];
 static size_t pool_used = sizeof(pool);
 static int urandom_fd = -1;
+static bool use_getrandom = true;
+/* GRND_INSECURE (Linux 5.6) is /dev/urandom's semantics: it never blocks. */
+static unsigned int getrandom_flags = GRND_INSECURE;
+
+static long
+call_getrandom(void *buf, size_t len, unsigned int flags)
+{
+#ifdef SYS_getrandom
+	return syscall(SYS_getrandom, buf, len, flags);
+#else
+	(void)buf, (void)len, (void)flags;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int
+open_urandom(void)
+{
+	if (urandom_fd == -1)
+		urandom_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	return urandom_fd == -1 ? -1 : 0;
+}
 
 int
 uuid_init(void)
 {
-	if (urandom_fd != -1)
-		return 0;
-	urandom_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	return urandom_fd == -1 ? -1 : 0;
+	uint8_t probe;
+
+	if (!use_getrandom)
+		return open_urandom();
+	if (call_getrandom(&probe, 1, GRND_NONBLOCK) == -1 && errno == ENOSYS) {
+		use_getrandom = false;
+		return open_urandom();
+	}
+	return 0;
 }
 
 void
@@ -28,14 +70,14 @@ uuid_shutdown(void)
 }
 
 static int
-refill_pool(void)
+read_urandom(uint8_t *buf, size_t len)
 {
 	size_t filled = 0;
 
-	if (urandom_fd == -1 && uuid_init() == -1)
+	if (open_urandom() == -1)
 		return -1;
-	while (filled < sizeof(pool)) {
-		ssize_t n = read(urandom_fd, pool + filled, sizeof(pool) - filled);
+	while (filled < len) {
+		ssize_t n = read(urandom_fd, buf + filled, len - filled);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -45,6 +87,46 @@ refill_pool(void)
 		}
 		filled += (size_t)n;
 	}
+	return 0;
+}
+
+static int
+read_getrandom(uint8_t *buf, size_t len)
+{
+	size_t filled = 0;
+
+	while (filled < len) {
+		long n = call_getrandom(buf + filled, len - filled, getrandom_flags);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EINVAL && getrandom_flags == GRND_INSECURE) {
+			getrandom_flags = GRND_NONBLOCK;	/* a kernel before 5.6 */
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN) {
+			/* Early boot, pool not yet seeded: /dev/urandom's answer, else wait. */
+			if (read_urandom(buf + filled, len - filled) == 0)
+				return 0;
+			getrandom_flags = 0;
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		filled += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+refill_pool(void)
+{
+	if (uuid_init() == -1)
+		return -1;
+	if ((use_getrandom ? read_getrandom : read_urandom)(pool, sizeof(pool)) == -1)
+		return -1;
 	pool_used = 0;
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Random (version 4) UUIDs drawn from /dev/urandom. */
+/* Random (version 4) UUIDs drawn from getrandom(2), else /dev/urandom. */
 #ifndef UUID_H
 #define UUID_H
 
@@ -6,7 +6,7 @@
 
 #define UUID_STRING_LEN 36
 
-/* Opens /dev/urandom; returns 0, or -1 with errno set. */
+/* Checks for getrandom(2), else opens /dev/urandom; returns 0, or -1 with errno set. */
 int	uuid_init(void);
 void	uuid_shutdown(void);
 /* Writes a fresh UUID and a NUL into out; returns 0, or -1 with errno set. */

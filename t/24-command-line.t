@@ -1,6 +1,7 @@
 #!/usr/bin/perl
-# Command line (SPEC 6): usage errors, help and version, log levels,
-# --syslog, and stopping on SIGTERM and SIGINT.
+# Command line (SPEC 6): usage errors, help and version, log levels
+# (--syslog is t/29),
+# and stopping on SIGTERM and SIGINT.
 use strict;
 use warnings;
 use FindBin;
@@ -38,11 +39,24 @@ subtest 'usage errors: exit status 2 and one line saying what is wrong' => sub {
 		[['--socket-mode', '999'], qr/--socket-mode: '999' is not an octal mode/],
 		[['--socket-mode', 'rw'], qr/--socket-mode: 'rw' is not an octal mode/],
 		[['--socket-mode', '0400'], qr/--socket-mode: '0400' would lock the daemon's own user out/],
-		[['--socket-group', 'no-such-group-here'], qr/--socket-group: no group named 'no-such-group-here'/],
+		[['--socket-group', 'no-such-group-here'],
+		    qr/--socket-group: (?:no group named 'no-such-group-here'|'no-such-group-here': a static build takes the group's number)/],
 		[['--ready-fd', '987'], qr/--ready-fd: 987 is not an open file descriptor/],
 		[['--ready-fd', 'x'], qr/--ready-fd: 'x' is not a number/],
 		[['frob'], qr/unknown command 'frob'/],
+		[['--socket-group', '12x'], qr/--socket-group: '12x' is not a group id/],
+		[['--socket-group', '4294967295'], qr/--socket-group: '4294967295' is not a group id/],
 	);
+	# Every option that takes a value, missing it at the end of the line:
+	# musl's getopt leaves optind past argv there, which once crashed the parser.
+	for my $short (qw(s M l p)) {
+		push @cases, [["-$short"], qr/option '-$short' needs a value/];
+		push @cases, [['-d', "-d$short"], qr/option '-$short' needs a value/];
+	}
+	for my $long (qw(socket monitor log-level pidfile ready-fd socket-mode socket-group
+	    restart-target max-message max-buffer max-connections)) {
+		push @cases, [["--$long"], qr/option '--$long' needs a value/];
+	}
 	for my $case (@cases) {
 		my ($args, $want) = @$case;
 		my ($status, $out, $err) = run(@$args);
@@ -89,16 +103,6 @@ subtest 'log levels' => sub {
 	my $d = start_daemon(log_level => 'info');
 	like($d->log, qr/^info listening socket=\S+ pid=\d+ max_connections=\d+$/m, 'message first, then key=value figures');
 	is($d->stop, 0, 'exit status 0');
-};
-
-subtest '--syslog: serves, and stderr stays quiet' => sub {
-	my $d = start_daemon(args => ['--syslog']);
-	my $c = $d->client;
-	ok($c->call_final('register')->{connection_id}, 'serves');
-	$c->call_final('nope');
-	$c->close;
-	is($d->stop, 0, 'exit status 0');
-	is($d->log, '', 'nothing on stderr');
 };
 
 subtest 'SIGTERM and SIGINT: exit 0, socket and pidfile removed, with work in flight' => sub {

@@ -7,6 +7,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use IO::Select;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_DGRAM);
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep);
@@ -81,21 +83,32 @@ subtest 'SIGHUP is logged and ignored' => sub {
 
 is($d->stop, 0, 'SIGTERM still stops it with status 0');
 
-subtest '-d --syslog lets a $(...) capture return' => sub {
-	my $dir = $d->dir;
-	my $socket = "$dir/syslog.ipc";
-	my $pidfile = "$dir/syslog.pid";
-	my $out = "$dir/capture.out";
-	my $sh = spawn(['sh', '-c', 'out=$("$0" -d --syslog -s "$1" -p "$2" 2>&1); echo "status=$? out=$out"',
-	    SupTest::binary(), $socket, $pidfile], stdout => $out);
-	my $status = reap_pid($sh, 10);
-	my $daemon = SupTest::slurp($pidfile) + 0;
-	kill 'TERM', $daemon if $daemon > 1;
-	is($status, 0, 'the capture returned') or kill 'KILL', $sh;
-	is(SupTest::slurp($out), "status=0 out=\n", 'with status 0 and nothing printed');
-	ok(wait_until(sub { !kill(0, $daemon) || SupTest::slurp("/proc/$daemon/stat") =~ /\)\s+Z/ }, 5),
-	    'the daemon stops at SIGTERM') if $daemon > 1;
-};
+# With a syslog daemon listening, nothing is printed; with none, the fallback
+# is said once and the lines go to stderr until the daemon detaches (then to
+# the console); either way the capture returns.
+for my $case (['a syslog daemon', 1, qr/\Astatus=0 out=\n\z/],
+    ['no syslog daemon', 0, qr/\Astatus=0 out=warn syslog: no syslog daemon listens at [^\n]+; logging to standard error until one does\n(?:info [^\n]+\n)*\z/]) {
+	my ($what, $listening, $want) = @$case;
+	subtest "-d --syslog with $what lets a \$(...) capture return" => sub {
+		my $dir = $d->dir;
+		my $socket = "$dir/syslog$listening.ipc";
+		my $pidfile = "$dir/syslog$listening.pid";
+		my $out = "$dir/capture$listening.out";
+		my $log_path = "$dir/syslog$listening.sock";
+		my $log = $listening && IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $log_path)
+		    // die "syslog socket: $!";
+		local $ENV{SUPERVISORD_SYSLOG_SOCKET} = $log_path;
+		my $sh = spawn(['sh', '-c', 'out=$("$0" -d --syslog -s "$1" -p "$2" 2>&1); echo "status=$? out=$out"',
+		    SupTest::binary(), $socket, $pidfile], stdout => $out);
+		my $status = reap_pid($sh, 10);
+		my $daemon = SupTest::slurp($pidfile) + 0;
+		kill 'TERM', $daemon if $daemon > 1;
+		is($status, 0, 'the capture returned') or kill 'KILL', $sh;
+		like(SupTest::slurp($out), $want, 'with status 0, printing only what it must');
+		ok(wait_until(sub { !kill(0, $daemon) || SupTest::slurp("/proc/$daemon/stat") =~ /\)\s+Z/ }, 5),
+		    'the daemon stops at SIGTERM') if $daemon > 1;
+	};
+}
 
 # Starts `supervisord -d -M process:interval=0.2` through @via; returns (pid, socket, log).
 sub background_with_process_monitor {

@@ -111,14 +111,15 @@ sub slurp {
 }
 
 # Starts the daemon and returns a SupTest::Daemon once its socket listens.
-# %opt: args => [...] extra options, dir => directory, socket => path, no_wait => 1.
+# %opt: args => [...] extra options, dir => directory, socket => path, no_wait => 1,
+# prefix => [...] a command that runs the daemon (unshare, chroot).
 sub start_daemon {
 	my (%opt) = @_;
 	my $dir = $opt{dir} // tempdir('supervisord-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	my $socket = $opt{socket} // "$dir/supervisor.ipc";
 	my $log = "$dir/daemon.log";
 	pipe(my $ready_r, my $ready_w) or die "pipe: $!";
-	my @cmd = (wrapper(), binary(), '-s', $socket, '-l', $opt{log_level} // 'debug',
+	my @cmd = (@{ $opt{prefix} || [] }, wrapper(), binary(), '-s', $socket, '-l', $opt{log_level} // 'debug',
 	    '--ready-fd', fileno($ready_w), @{ $opt{args} || [] });
 	my $pid = spawn(\@cmd, stderr => $log, fds => [$ready_w], new_group => $opt{new_group});
 	close($ready_w);
