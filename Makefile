@@ -90,7 +90,21 @@ $(BUILD)/%.o: %.c $(HDRS) $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-@@BLOCK0@@	monitors/process.c lib/log.c
+# cJSON from its own source tree: the header is reached through a link, so
+# the sources include <cjson/cJSON.h> as they do against the system's copy.
+$(CJSON_HDR):
+	@test -f $(CJSON_SRC)/cJSON.c -a -f $(CJSON_SRC)/cJSON.h || \
+	    { echo "CJSON_SRC=$(CJSON_SRC): no cJSON.c and cJSON.h there" >&2; exit 1; }
+	@mkdir -p $(@D)
+	ln -sf $(abspath $(CJSON_SRC))/cJSON.h $@
+
+$(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(SIZE_CFLAGS) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
+
+UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c \
+	lib/procid.c lib/cgroup.c monitors/memory.c \
+	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
@@ -105,7 +119,9 @@ TEST_FILES ?= t/*.t
 # The suite runs against $$SUPERVISORD when set (another build, an emulated one).
 SUPERVISORD ?= $(abspath $(PROG))
 
-@@BLOCK1@@
+check: $(PROG) t/unit t/unit_events t/stress
+	SUPERVISORD=$(SUPERVISORD) prove $(TEST_FILES)
+
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
 # a daemon that leaks or trips a check exits non-zero, which fails its test.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -214,6 +230,9 @@ layering: $(PROG)
 	./tools/layering $(BUILD)
 
 clean:
-@@BLOCK2@@
+	rm -rf $(BUILD) $(SIZE_BUILD)
+	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw \
+	    fuzz/fuzz_parsers bench/bench
+
 .PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
 	install-strip uninstall clean layering
