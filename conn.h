@@ -30,17 +30,21 @@ struct conn {
 	bool		 read_closed;		/* the peer shut down its writing side */
 	bool		 in_discarding;		/* skipping the rest of an over-long line */
 	bool		 in_held;		/* whole lines wait in in_buf until the peer reads */
+	bool		 awaits_big_lines;	/* replies to forwards may be up to max_reply */
 
 	char		*in_buf;		/* the start of a line; more while in_held */
 	size_t		 in_len, in_cap;
 	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
 	size_t		 out_head, out_len, out_cap;
+	int64_t		 out_progress_ms;	/* monotonic: output last went out, or began to wait */
+	struct conn	*pending_prev, *pending_next;	/* in the list of peers with output waiting */
 
 	struct conn	*flush_next;
 	struct conn	*closed_next;
 
 	/* Owned by rpc.c. */
 	cJSON		*state;			/* NULL until registered */
+	cJSON		*state_text;		/* the same members as sent: raw JSON text */
 	char		 connection_id[UUID_STRING_LEN + 1];	/* "" until registered */
 	char		*status_entry;		/* its entry in status as JSON text, or NULL */
 	size_t		 status_entry_len;
@@ -55,7 +59,9 @@ struct conn {
 
 struct conn_limits {
 	size_t	max_message;		/* longest line accepted */
+	size_t	max_reply;		/* longest reply to a forward accepted */
 	size_t	max_buffer;		/* pending output before a peer is dropped */
+	size_t	max_output_total;	/* output memory across all peers; see conn.c */
 	size_t	max_connections;
 };
 
@@ -80,7 +86,17 @@ void		 conn_handle_events(struct conn *c, short revents);
 bool		 conn_accepts_output(struct conn *c);
 /* Queues bytes for c; a message is queued as several pieces. */
 void		 conn_send(struct conn *c, const char *data, size_t len);
+/*
+ * Queues buf[start, start + len) for c and takes buf (cap bytes, from
+ * malloc): a big message is not copied when nothing else is waiting.
+ */
+void		 conn_send_owned(struct conn *c, char *buf, size_t start, size_t len, size_t cap);
 void		 conn_close(struct conn *c, const char *reason);
+/* The line limit of c is max_reply while it owes replies to forwards. */
+void		 conn_expect_replies(struct conn *c, bool expect);
+/* When a peer whose output does not drain must be looked at, or -1. */
+int64_t		 conn_next_deadline(void);
+void		 conn_expire(int64_t now_ms);
 /* Writes c's queued output now, as far as the socket takes it. */
 void		 conn_flush_now(struct conn *c);
 /* A call c started has ended: a half-closed c may now be done. */

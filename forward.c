@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -7,6 +8,8 @@
 #include "conn.h"
 #include "forward.h"
 #include "lib/hmap.h"
+#include "lib/jsonscan.h"
+#include "lib/jsonw.h"
 #include "lib/log.h"
 #include "rpc.h"
 #include "lib/num.h"
@@ -23,7 +26,7 @@ struct fwd_key {
 struct fwd {
 	struct fwd_key	 key;
 	struct conn	*caller;
-	cJSON		*caller_id;		/* owned copy of the caller's id, or NULL */
+	char		*caller_id;		/* the caller's id as JSON text, or NULL */
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
 	int64_t		 deadline;		/* monotonic ms, 0 for none */
@@ -128,24 +131,51 @@ fwd_free(struct fwd *f)
 	LIST_REMOVE(f, started_entry);
 	conn_call_ended(f->caller);
 	LIST_REMOVE(f, targeting_entry);
-	f->target->fwd_targeting_count--;
+	if (--f->target->fwd_targeting_count == 0)
+		conn_expect_replies(f->target, false);
 	f->caller->fwd_started_count--;
 	if (f->deadline != 0)
 		timer_remove(f);
-	cJSON_Delete(f->caller_id);
+	free(f->caller_id);
 	free(f);
+}
+
+static void
+fail_caller_with(struct fwd *f, const char *error, const char *extra_name, double extra_value)
+{
+	cJSON *extra = cJSON_CreateObject();
+	cJSON caller_id = { .type = cJSON_Raw, .valuestring = f->caller_id };
+
+	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
+	if (f->deadline != 0)
+		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
+	if (extra_name != NULL)
+		cJSON_AddNumberToObject(extra, extra_name, extra_value);
+	rpc_send_failure(f->caller, f->caller_id != NULL ? &caller_id : NULL, error, extra);
+	cJSON_Delete(extra);
 }
 
 static void
 fail_caller(struct fwd *f, const char *error)
 {
-	cJSON *extra = cJSON_CreateObject();
+	fail_caller_with(f, error, NULL, 0);
+}
 
-	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
-	if (f->deadline != 0)
-		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
-	rpc_send_failure(f->caller, f->caller_id, error, extra);
-	cJSON_Delete(extra);
+/* The id as every reply to the caller carries it: its JSON text, copied. */
+static char *
+id_text_copy(const cJSON *id)
+{
+	struct jsonw w = { 0 };
+	char *text;
+
+	if (cJSON_IsRaw(id))
+		return strdup(id->valuestring);
+	jsonw_value(&w, id);
+	jsonw_raw(&w, "", 1);
+	text = w.failed ? NULL : w.buf;
+	if (text == NULL)
+		free(w.buf);
+	return text;
 }
 
 static struct fwd *
@@ -155,14 +185,14 @@ fwd_new(struct rpc_call *call, struct conn *target)
 
 	if (f == NULL)
 		return NULL;
-	if (call->id != NULL && (f->caller_id = cJSON_Duplicate(call->id, true)) == NULL) {
+	if (call->id != NULL && (f->caller_id = id_text_copy(call->id)) == NULL) {
 		free(f);
 		return NULL;
 	}
 	f->key.target_serial = target->serial;
 	f->key.call_id = target->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
-		cJSON_Delete(f->caller_id);
+		free(f->caller_id);
 		free(f);
 		return NULL;
 	}
@@ -172,7 +202,8 @@ fwd_new(struct rpc_call *call, struct conn *target)
 	memcpy(f->target_connection_id, target->connection_id, sizeof(f->target_connection_id));
 	LIST_INSERT_HEAD(&call->conn->fwd_started, f, started_entry);
 	LIST_INSERT_HEAD(&target->fwd_targeting, f, targeting_entry);
-	target->fwd_targeting_count++;
+	if (target->fwd_targeting_count++ == 0)
+		conn_expect_replies(target, true);
 	call->conn->fwd_started_count++;
 	return f;
 }
@@ -230,22 +261,154 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	rpc_send_message(target, &call_id, false, operation);
 }
 
+static struct fwd *
+find(const struct conn *target, double id)
+{
+	struct fwd_key key = { .target_serial = target->serial };
+
+	if (!num_is_whole(id, 9e15))
+		return NULL;
+	key.call_id = (int64_t)id;
+	return hmap_get(&by_key, &key, sizeof(key));
+}
+
+/* The open forward the raw text of a reply names in its "id", or NULL. */
+static struct fwd *
+find_by_text(const struct conn *target, const char *line, size_t len)
+{
+	char number[32], *end;
+	size_t start, stop;
+	double id;
+
+	if (!jsonscan_member(line, len, "id", &start, &stop) || stop >= len ||
+	    stop - start == 0 || stop - start >= sizeof(number))
+		return NULL;
+	memcpy(number, line + start, stop - start);
+	number[stop - start] = '\0';
+	id = strtod(number, &end);
+	return *end == '\0' && (number[0] == '-' || (number[0] >= '0' && number[0] <= '9')) ?
+	    find(target, id) : NULL;
+}
+
+/*
+ * The reply as the target wrote it, but for its id: the caller's in its
+ * place, or no id member at all when the caller's request had none. The
+ * rest is passed on byte for byte (SPEC 2, Fidelity): numbers keep their
+ * spelling and strings every character. False when the id cannot be
+ * found in the text (a name spelled with escapes).
+ */
+static bool
+relay_exact(struct fwd *f, const char *line, size_t len)
+{
+	size_t name, start, end, cut_from, cut_to;
+	struct conn *caller = f->caller;
+
+	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len)
+		return false;
+	if (!conn_accepts_output(caller))
+		return true;
+	if (f->caller_id != NULL) {
+		conn_send(caller, line, start);
+		conn_send(caller, f->caller_id, strlen(f->caller_id));
+		conn_send(caller, line + end, len - end);
+		conn_send(caller, "\n", 1);
+		return true;
+	}
+	/* Without the member and one comma beside it. */
+	cut_from = name;
+	cut_to = end;
+	while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
+		cut_to++;
+	if (cut_to < len && line[cut_to] == ',') {
+		cut_to++;
+	} else {
+		while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
+			cut_from--;
+		if (cut_from > 0 && line[cut_from - 1] == ',')
+			cut_from--;
+	}
+	conn_send(caller, line, cut_from);
+	conn_send(caller, line + cut_to, len - cut_to);
+	conn_send(caller, "\n", 1);
+	return true;
+}
+
 bool
-forward_reply(struct conn *c, cJSON *msg)
+forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-	struct fwd_key key = { .target_serial = c->serial };
+	cJSON caller_id = { .type = cJSON_Raw };
 	struct fwd *f;
 
-	if (!cJSON_IsNumber(id) || !num_is_whole(id->valuedouble, 9e15))
+	if (!cJSON_IsNumber(id) || (f = find(c, id->valuedouble)) == NULL)
 		return false;
-	key.call_id = (int64_t)id->valuedouble;
-	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)
-		return false;
-	delete_members(msg, "id");
-	rpc_send_message(f->caller, f->caller_id, false, msg);
+	if (!relay_exact(f, line, len)) {
+		delete_members(msg, "id");
+		caller_id.valuestring = f->caller_id;
+		rpc_send_message(f->caller, f->caller_id != NULL ? &caller_id : NULL, false, msg);
+	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);
+	return true;
+}
+
+bool
+forward_big_reply(struct conn *c, const char *line, size_t len)
+{
+	struct fwd *f = find_by_text(c, line, len);
+	size_t start, end;
+
+	if (f == NULL)
+		return false;
+	if (!relay_exact(f, line, len))
+		fail_caller(f, "Reply could not be relayed: its id is written with escapes");
+	if (!jsonscan_member(line, len, "finished", &start, &end) ||
+	    end - start != 4 || memcmp(line + start, "true", 4) != 0)
+		return true;
+	fwd_free(f);
+	return true;
+}
+
+bool
+forward_reply_failed(struct conn *c, const char *line, size_t len, const char *error)
+{
+	struct fwd *f = find_by_text(c, line, len);
+
+	if (f == NULL)
+		return false;
+	log_warnx("a reply to a forward was lost: %s conn=%llu call_id=%lld bytes=%zu",
+	    error, (unsigned long long)c->serial, (long long)f->key.call_id, len);
+	fail_caller(f, error);
+	fwd_free(f);
+	return true;
+}
+
+bool
+forward_reply_too_long(struct conn *c, const char *start, size_t len)
+{
+	struct fwd *f, *next;
+	size_t id_start, id_end;
+
+	if (c->fwd_targeting_count == 0)
+		return false;
+	if (jsonscan_member(start, len, "id", &id_start, &id_end) && id_end < len) {
+		/* It names its call: that forward alone, if it is one. */
+		if ((f = find_by_text(c, start, len)) == NULL)
+			return false;
+		log_warnx("reply too long: failing its forward conn=%llu call_id=%lld max_reply=%zu",
+		    (unsigned long long)c->serial, (long long)f->key.call_id, conn_limits.max_reply);
+		fail_caller_with(f, "Reply too long", "size_limit", (double)conn_limits.max_reply);
+		fwd_free(f);
+		return true;
+	}
+	/* Its id was not in the part kept: which call it answered is unknown, so no caller may wait on it. */
+	log_warnx("reply too long, its id unread: failing every forward to the connection conn=%llu forwards=%zu max_reply=%zu",
+	    (unsigned long long)c->serial, c->fwd_targeting_count, conn_limits.max_reply);
+	for (f = LIST_FIRST(&c->fwd_targeting); f != NULL; f = next) {
+		next = LIST_NEXT(f, targeting_entry);
+		fail_caller_with(f, "Reply too long", "size_limit", (double)conn_limits.max_reply);
+		fwd_free(f);
+	}
 	return true;
 }
 

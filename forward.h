@@ -6,6 +6,7 @@
 #define FORWARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -16,8 +17,17 @@ struct rpc_call;
 /* Sends operation (its "id" removed) to target as our next call there. */
 void	 forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	    double timeout_seconds);
-/* If msg answers an open forward on c, relays it and returns true. */
-bool	 forward_reply(struct conn *c, cJSON *msg);
+/*
+ * If msg answers an open forward on c, relays it and returns true. line
+ * is the text msg was parsed from: the reply is relayed as written.
+ */
+bool	 forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len);
+/* The same for a valid line too big to parse into a tree. */
+bool	 forward_big_reply(struct conn *c, const char *line, size_t len);
+/* A line from c could not be read (error says why): fails the forward it answers, if any. */
+bool	 forward_reply_failed(struct conn *c, const char *line, size_t len, const char *error);
+/* A line from c past the reply limit; start holds its first len bytes. */
+bool	 forward_reply_too_long(struct conn *c, const char *start, size_t len);
 void	 forward_conn_gone(struct conn *c);
 int64_t	 forward_next_deadline(void);
 void	 forward_expire(int64_t now_ms);

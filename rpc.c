@@ -27,6 +27,8 @@
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
+#define OUT_LINE_KEEP	65536	/* a reply buffer grown past this goes with its reply */
+#define MAX_STATE_DEPTH	32	/* levels of nesting in a registered state, itself the first */
 
 static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
@@ -136,8 +138,14 @@ end_message(struct conn *c)
 		w->buf[1] = '{';
 	else
 		start = 0;	/* "{}" */
+	if (w->cap > OUT_LINE_KEEP) {
+		/* A big reply (a status of many states) is handed over, not copied. */
+		conn_send_owned(c, w->buf, start, w->len - start, w->cap);
+		*w = (struct jsonw){ 0 };
+		return;
+	}
 	conn_send(c, w->buf + start, w->len - start);
-	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
+	jsonw_reset(w);
 }
 
 void
@@ -190,8 +198,10 @@ rpc_fail(const struct rpc_call *call, const char *fmt, ...)
 }
 
 void
-rpc_line_too_long(struct conn *c)
+rpc_line_too_long(struct conn *c, const char *start, size_t len)
 {
+	if (forward_reply_too_long(c, start, len))
+		return;
 	log_debug("message too long conn=%llu max_message=%zu",
 	    (unsigned long long)c->serial, conn_limits.max_message);
 	rpc_send_failure(c, NULL, "Message too long", NULL);
@@ -205,6 +215,7 @@ struct operation {
 	struct param	 params[PARAMS_MAX];
 };
 
+static bool	holds_nul(const struct rpc_call *call, const char *key);
 static void	op_register(struct rpc_call *call);
 static void	op_status(struct rpc_call *call);
 static void	op_forward(struct rpc_call *call);
@@ -381,42 +392,133 @@ member_count(const cJSON *object)
  * the state) cheap: a request may hold far more members than a state.
  * Returns NULL after failing the call.
  */
+/* True when item nests deeper than levels (item itself is one level). */
+static bool
+nests_deeper(const cJSON *item, int levels)
+{
+	if (!cJSON_IsObject(item) && !cJSON_IsArray(item))
+		return false;
+	if (levels == 0)
+		return true;
+	for (const cJSON *child = item->child; child != NULL; child = child->next) {
+		if (nests_deeper(child, levels - 1))
+			return true;
+	}
+	return false;
+}
+
 static cJSON *
-merged_state(struct rpc_call *call, const cJSON *old, cJSON *from)
+raw_item(const char *text, size_t len)
+{
+	char *copy = strndup(text, len);
+	cJSON *item = copy != NULL ? cJSON_CreateRaw(copy) : NULL;
+
+	free(copy);
+	return item;
+}
+
+/*
+ * The members of the request's state as the peer wrote them (raw JSON
+ * text), in the order of the parsed tree: status lists them exactly as
+ * sent (SPEC 2, Fidelity). A member whose text cannot be found (escaped
+ * names before it) is kept as parsed.
+ */
+static cJSON *
+state_as_sent(const struct rpc_call *call, const cJSON *state)
+{
+	cJSON *sent = cJSON_CreateObject();
+	struct jsonscan_member m;
+	size_t at = 0, end;
+	bool scanned;
+
+	if (sent == NULL)
+		return NULL;
+	scanned = state != NULL && call->line != NULL &&
+	    jsonscan_member(call->line, call->line_len, "state", &at, &end);
+	for (const cJSON *item = state != NULL ? state->child : NULL; item != NULL; item = item->next) {
+		cJSON *copy;
+
+		scanned = scanned && jsonscan_next_member(call->line, call->line_len, &at, &m);
+		if (scanned)
+			copy = raw_item(call->line + m.value_start, m.value_end - m.value_start);
+		else
+			copy = cJSON_Duplicate(item, true);
+		if (copy == NULL || !cJSON_AddItemToObject(sent, item->string, copy)) {
+			cJSON_Delete(copy);
+			cJSON_Delete(sent);
+			return NULL;
+		}
+	}
+	return sent;
+}
+
+static cJSON *
+merged(const cJSON *old, cJSON *from)
+{
+	cJSON *into = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
+
+	if (into == NULL || merge_state(into, from) == -1) {
+		cJSON_Delete(into);
+		return NULL;
+	}
+	return into;
+}
+
+/*
+ * The connection's state with from merged in, parsed (*parsed) and as
+ * sent (*sent), as new trees; the old ones are kept until the registration
+ * cannot fail any more. The caps bound what every status reply carries
+ * and keep the merge's name lookups (linear in the state) cheap: a
+ * request may hold far more members than a state. Returns -1 after
+ * failing the call.
+ */
+static int
+merged_state(struct rpc_call *call, const struct conn *c, cJSON *from,
+    cJSON **parsed, cJSON **sent)
 {
 	struct jsonw printed = { 0 };
-	cJSON *merged;
+	cJSON *from_sent;
 	size_t count;
 
 	if (member_count(from) > MAX_STATE_MEMBERS) {
 		rpc_fail(call, "State too large: %zu members (at most %d)",
 		    member_count(from), MAX_STATE_MEMBERS);
-		return NULL;
+		return -1;
 	}
-	merged = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
-	if (merged == NULL || merge_state(merged, from) == -1) {
-		cJSON_Delete(merged);
+	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
+		rpc_fail(call, "State nested too deeply: more than %d levels", MAX_STATE_DEPTH);
+		return -1;
+	}
+	from_sent = state_as_sent(call, from);
+	*parsed = merged(c->state, from);
+	*sent = from_sent != NULL ? merged(c->state_text, from_sent) : NULL;
+	cJSON_Delete(from_sent);
+	if (*parsed == NULL || *sent == NULL) {
 		rpc_fail(call, "Out of memory");
-		return NULL;
+		goto fail;
 	}
-	if ((count = member_count(merged)) > MAX_STATE_MEMBERS) {
-		cJSON_Delete(merged);
+	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
 		rpc_fail(call, "State too large: %zu members once merged (at most %d)",
 		    count, MAX_STATE_MEMBERS);
-		return NULL;
+		goto fail;
 	}
-	jsonw_value(&printed, merged);
-	if (printed.failed || printed.len > MAX_STATE_BYTES) {
-		if (printed.failed)
-			rpc_fail(call, "Out of memory");
-		else
-			rpc_fail(call, "State too large: %zu bytes as JSON (at most %d)",
-			    printed.len, MAX_STATE_BYTES);
-		cJSON_Delete(merged);
-		merged = NULL;
-	}
+	jsonw_value(&printed, *sent);
 	free(printed.buf);
-	return merged;
+	if (printed.failed) {
+		rpc_fail(call, "Out of memory");
+		goto fail;
+	}
+	if (printed.len > MAX_STATE_BYTES) {
+		rpc_fail(call, "State too large: %zu bytes as JSON (at most %d)",
+		    printed.len, MAX_STATE_BYTES);
+		goto fail;
+	}
+	return 0;
+fail:
+	cJSON_Delete(*parsed);
+	cJSON_Delete(*sent);
+	*parsed = *sent = NULL;
+	return -1;
 }
 
 static int
@@ -457,7 +559,7 @@ op_register(struct rpc_call *call)
 	char connection_id[UUID_STRING_LEN + 1];
 	pid_t claimed = claimed_process_id(call, state);
 	struct jsonw *w;
-	cJSON *merged;
+	cJSON *parsed, *sent;
 
 	if (claimed == -1)
 		return;
@@ -468,11 +570,13 @@ op_register(struct rpc_call *call)
 		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if (merged_state(call, c, state, &parsed, &sent) == -1)
 		return;
 	unregister(c);
 	cJSON_Delete(c->state);
-	c->state = merged;
+	cJSON_Delete(c->state_text);
+	c->state = parsed;
+	c->state_text = sent;
 	if (claimed > 0)
 		c->process_id = claimed;
 	else if (c->process_id == 0)
@@ -480,6 +584,8 @@ op_register(struct rpc_call *call)
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
 	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
 	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
+	    set_state_number(c->state_text, "process_id", c->process_id) == -1 ||
+	    set_state_string(c->state_text, "connection_id", connection_id) == -1 ||
 	    registry_add(c, connection_id) == -1) {
 		rpc_fail(call, "Out of memory");
 		return;
@@ -500,7 +606,7 @@ op_register(struct rpc_call *call)
 static void
 write_entry(struct jsonw *w, const struct conn *c)
 {
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state_text, "process_id");
 
 	jsonw_raw(w, "{\"connection_id\":", 17);
 	jsonw_string(w, c->connection_id);
@@ -510,7 +616,7 @@ write_entry(struct jsonw *w, const struct conn *c)
 	else
 		jsonw_raw(w, "null", 4);
 	jsonw_raw(w, ",\"state\":", 9);
-	jsonw_value(w, c->state);
+	jsonw_value(w, c->state_text);
 	jsonw_raw(w, "}", 1);
 }
 
@@ -569,12 +675,17 @@ op_forward(struct rpc_call *call)
 	const cJSON *id_param = cJSON_GetObjectItemCaseSensitive(call->msg, "connection_id");
 	cJSON *operation = cJSON_GetObjectItemCaseSensitive(call->msg, "operation");
 	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
-	struct conn *target = registry_find(id_param->valuestring);
+	bool cut_short = holds_nul(call, "connection_id");
+	struct conn *target = cut_short ? NULL : registry_find(id_param->valuestring);
+	size_t start, end;
 	cJSON *extra;
 
 	if (target == NULL) {
 		extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
+		if (cut_short && jsonscan_member(call->line, call->line_len, "connection_id", &start, &end))
+			cJSON_AddItemToObject(extra, "connection_id", raw_item(call->line + start, end - start));
+		else
+			cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
 		rpc_send_failure(call->conn, call->id, "Connection not found", extra);
 		cJSON_Delete(extra);
 		return;
@@ -677,22 +788,76 @@ has_control_byte(const char *text, size_t len)
  * Ids are echoed as the request spelled them (1.0, 1e3, integers past 2^53,
  * escapes), falling back on the parsed value, which is printed escaped: a
  * raw tab or CR is tolerated inside a request's string but is not JSON in
- * a reply. The line is not needed once parsed, so the id's text is ended
- * with a NUL where it lies.
+ * a reply. The text is copied to text, which holds MAX_ID_BYTES + 1.
  */
 static const cJSON *
-id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
+id_as_written(const cJSON *id, const char *line, size_t len, cJSON *raw, char *text)
 {
 	size_t start, end;
 
 	if (id == NULL || !jsonscan_member(line, len, "id", &start, &end) ||
 	    end >= len || cJSON_IsString(id) != (line[start] == '"') ||
-	    has_control_byte(line + start, end - start))
+	    end - start > MAX_ID_BYTES || has_control_byte(line + start, end - start))
 		return id;
-	line[end] = '\0';
+	memcpy(text, line + start, end - start);
+	text[end - start] = '\0';
 	raw->type = cJSON_Raw;
-	raw->valuestring = line + start;
+	raw->valuestring = text;
 	return raw;
+}
+
+/*
+ * cJSON ends a string at its first NUL, so "status\u0000x" would read as
+ * "status": a protocol string written with an escaped NUL is taken whole.
+ * True when the top-level member key is a string holding \u0000.
+ */
+static bool
+holds_nul(const struct rpc_call *call, const char *key)
+{
+	size_t start, end;
+
+	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
+		return false;
+	for (size_t i = start + 1; i + 5 < end; i++) {
+		if (call->line[i] != '\\')
+			continue;
+		if (call->line[i + 1] == 'u' && memcmp(call->line + i + 2, "0000", 4) == 0)
+			return true;
+		i++;	/* an escaped character, maybe a backslash */
+	}
+	return false;
+}
+
+/* A top-level member's text as written (at most max bytes of it), for errors. */
+static int
+member_text(const struct rpc_call *call, const char *key, int max, const char **text)
+{
+	size_t start, end;
+
+	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || end - start < 2)
+		return 0;
+	*text = call->line + start + 1;
+	return utf8_prefix_len(*text, (size_t)max) < (int)(end - start - 2) ?
+	    utf8_prefix_len(*text, (size_t)max) : (int)(end - start - 2);
+}
+
+/* The repeated member of id, do or finished, or NULL: each may be written once. */
+static const char *
+repeated_member(const cJSON *msg)
+{
+	static const char *const once[] = { "id", "do", "finished" };
+	bool seen[3] = { false, false, false };
+
+	for (const cJSON *item = msg->child; item != NULL; item = item->next) {
+		for (size_t i = 0; i < 3; i++) {
+			if (item->string == NULL || strcmp(item->string, once[i]) != 0)
+				continue;
+			if (seen[i])
+				return once[i];
+			seen[i] = true;
+		}
+	}
+	return NULL;
 }
 
 /* Bytes of id as every reply echoes it. */
@@ -719,16 +884,27 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(msg, "do");
+	const char *repeated = repeated_member(msg);
 	cJSON raw_id = { 0 };
-	struct rpc_call call = { .conn = c, .msg = msg };
+	char id_text[MAX_ID_BYTES + 1];
+	struct rpc_call call = { .conn = c, .msg = msg, .line = line, .line_len = len };
 
 	if (!id_is_valid(id)) {
 		rpc_fail(&call, "Bad request: 'id' must be a number or a string");
 		return;
 	}
-	call.id = id_as_written(id, line, len, &raw_id);
-	if (id != NULL && forward_reply(c, msg))
+	if (repeated != NULL) {
+		/* Which of them counts is up to each reader: none does. */
+		char why[64];
+
+		snprintf(why, sizeof(why), "Bad reply: '%s' is given more than once", repeated);
+		forward_reply_failed(c, line, len, why);
+		rpc_fail(&call, "Bad request: '%s' is given more than once", repeated);
 		return;
+	}
+	if (id != NULL && forward_reply(c, msg, line, len))
+		return;
+	call.id = id_as_written(id, line, len, &raw_id, id_text);
 	if (op == NULL) {
 		if (id == NULL) {
 			rpc_fail(&call, "Bad request: missing 'do' (the operation to perform)");
@@ -747,14 +923,36 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		rpc_fail(&call, "Bad request: 'do' must be a string");
 		return;
 	}
+	if (holds_nul(&call, "do")) {
+		const char *text = "";
+		int shown = member_text(&call, "do", OP_NAME_SHOWN, &text);
+		rpc_fail(&call, "Unknown operation '%.*s'", shown, text);
+		return;
+	}
 	serve_request(&call, op->valuestring);
+}
+
+/* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
+static void
+handle_big_line(struct conn *c, const char *line, size_t len)
+{
+	struct rpc_call call = { .conn = c };
+	size_t bad = jsonscan_check(line, len);
+
+	if (bad < len) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
+		rpc_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", bad, len);
+		return;
+	}
+	if (!forward_big_reply(c, line, len))
+		rpc_send_failure(c, NULL, "Message too long", NULL);
 }
 
 void
 rpc_handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	size_t control = jsonscan_control_char(line, len);
+	size_t control = jsonscan_control_char(line, len), bad_utf8;
 	struct rpc_call call = { .conn = c };
 	cJSON *msg;
 
@@ -764,9 +962,29 @@ rpc_handle_line(struct conn *c, char *line, size_t len)
 		    (unsigned char)line[control], control);
 		return;
 	}
+	/* cJSON passes any byte on; a strict reader of a status or a relayed reply would not. */
+	if ((bad_utf8 = jsonscan_utf8(line, len)) < len) {
+		rpc_fail(&call, "Invalid UTF-8: byte 0x%02x at byte %zu",
+		    (unsigned char)line[bad_utf8], bad_utf8);
+		return;
+	}
+	if (len > conn_limits.max_message) {
+		handle_big_line(c, line, len);
+		return;
+	}
+	errno = 0;
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	if (msg == NULL && errno == ENOMEM) {
+		/* Not the peer's fault: whoever waits on this line must hear of it. */
+		log_warnx("out of memory parsing a message conn=%llu bytes=%zu",
+		    (unsigned long long)c->serial, len);
+		if (!forward_reply_failed(c, line, len, "Out of memory"))
+			rpc_fail(&call, "Out of memory");
+		return;
+	}
 	if (msg == NULL) {
 		size_t at = end != NULL && end >= line ? (size_t)(end - line) : 0;
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		rpc_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
 		return;
 	}
@@ -788,18 +1006,24 @@ rpc_conn_gone(struct conn *c)
 	unregister(c);
 	forward_conn_gone(c);
 	cJSON_Delete(c->state);
-	c->state = NULL;
+	cJSON_Delete(c->state_text);
+	c->state = c->state_text = NULL;
 }
 
 int64_t
 rpc_next_deadline(void)
 {
-	return forward_next_deadline();
+	int64_t forwards = forward_next_deadline(), output = conn_next_deadline();
+
+	if (forwards == -1 || (output != -1 && output < forwards))
+		return output;
+	return forwards;
 }
 
 void
 rpc_expire(int64_t now_ms)
 {
 	forward_expire(now_ms);
+	conn_expire(now_ms);
 }
 

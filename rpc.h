@@ -21,6 +21,8 @@ struct rpc_call {
 	struct conn	*conn;
 	const cJSON	*id;		/* NULL when the request had none */
 	cJSON		*msg;
+	const char	*line;		/* the text msg was parsed from */
+	size_t		 line_len;
 };
 
 /* Also remembers the current parent: only that process is ever signalled. */
@@ -29,7 +31,8 @@ void	 rpc_set_restart_target(enum restart_target target, pid_t original_parent);
 void	 rpc_conn_init(struct conn *c);
 /* line is NUL-terminated at line[len] and holds no newline. */
 void	 rpc_handle_line(struct conn *c, char *line, size_t len);
-void	 rpc_line_too_long(struct conn *c);
+/* start holds the first len bytes of the line (all of it, or what was kept). */
+void	 rpc_line_too_long(struct conn *c, const char *start, size_t len);
 /* The connection is going away: unregister it and settle its forwards. */
 void	 rpc_conn_gone(struct conn *c);
 /* True while c waits for replies to calls it started (forwards). */

@@ -77,3 +77,12 @@ trim_file_pages(void)
 #endif
 	log_debug("trim: dropped clean file pages mapped_kb=%zu", dropped_kb);
 }
+
+void
+trim_heap(void)
+{
+#ifdef __GLIBC__
+	/* glibc raises its mmap threshold after a big free, so the next big buffer lives in the heap. */
+	malloc_trim(0);
+#endif
+}

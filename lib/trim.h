@@ -8,5 +8,7 @@
  * every other process; those the loop uses fault straight back in.
  */
 void	trim_file_pages(void);
+/* Gives the heap's free pages back, after a big buffer is freed. */
+void	trim_heap(void);
 
 #endif
