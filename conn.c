@@ -8,14 +8,12 @@
 #include "lib/clock.h"
 #include "conn.h"
 #include "lib/log.h"
-#include "rpc.h"
 #include "lib/trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
-#define TRIM_MIN_PEAK		64	/* connections; see trim_after_crowd() */
 #define DRAIN_MS		1000	/* output that does not move for this long is not drained */
 #define BIG_BUFFER		(1024 * 1024)	/* freeing one gives the heap back */
 
@@ -29,9 +27,9 @@ struct conn_limits conn_limits = {
 
 static struct conn **conns;		/* dense: conns[i]->index == i */
 static size_t conns_len, conns_cap;
-static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
-static struct conn *flush_list;
+static const struct conn_handlers *handlers;
+static DL_HEAD(conn) flush_list;	/* queued output, or a half-closed peer to look at */
 static struct conn *closed_list;
 static bool closed_since_settle;
 static bool accept_paused;		/* so a long pause is logged once, not per retry */
@@ -48,11 +46,17 @@ static bool accept_paused;		/* so a long pause is logged once, not per retry */
  */
 static size_t out_total;
 static bool over_budget_seen;		/* input was held for the budget; resume it once under */
-static struct conn *pending_list;	/* peers with output waiting, for the drain checks */
+static DL_HEAD(conn) pending_list;	/* peers with output waiting, for the drain checks */
 /* Lines are framed in place here, so idle connections hold no buffer at all. */
 static char read_scratch[READ_CHUNK + 1];
 
 static void	flush(struct conn *c);
+
+void
+conn_set_handlers(const struct conn_handlers *h)
+{
+	handlers = h;
+}
 
 size_t
 conn_count(void)
@@ -104,8 +108,6 @@ track(struct conn *c)
 	}
 	c->index = conns_len;
 	conns[conns_len++] = c;
-	if (conns_len > conns_peak)
-		conns_peak = conns_len;
 	return 0;
 }
 
@@ -148,7 +150,6 @@ adopt(int fd)
 	c->serial = next_serial++;
 	c->accepted_boot_ms = clock_ms(CLOCK_BOOTTIME);
 	read_peer_credentials(c);
-	rpc_conn_init(c);
 	log_debug("connection opened conn=%llu fd=%d pid=%ld uid=%lu",
 	    (unsigned long long)c->serial, fd, (long)c->peer_pid,
 	    (unsigned long)c->peer_uid);
@@ -210,8 +211,7 @@ queue_flush(struct conn *c)
 	if (c->flush_queued || c->closing)
 		return;
 	c->flush_queued = true;
-	c->flush_next = flush_list;
-	flush_list = c;
+	DL_INSERT_HEAD(&flush_list, c, flush_link);
 }
 
 static int
@@ -246,23 +246,8 @@ static void
 pending_link(struct conn *c)
 {
 	c->out_progress_ms = mono_now_ms();
-	c->pending_prev = NULL;
-	c->pending_next = pending_list;
-	if (pending_list != NULL)
-		pending_list->pending_prev = c;
-	pending_list = c;
-}
-
-static void
-pending_unlink(struct conn *c)
-{
-	if (c->pending_prev != NULL)
-		c->pending_prev->pending_next = c->pending_next;
-	else
-		pending_list = c->pending_next;
-	if (c->pending_next != NULL)
-		c->pending_next->pending_prev = c->pending_prev;
-	c->pending_prev = c->pending_next = NULL;
+	if (c->pending_link.prev == NULL)
+		DL_INSERT_HEAD(&pending_list, c, pending_link);
 }
 
 static void
@@ -302,7 +287,7 @@ conn_send(struct conn *c, const char *data, size_t len)
 		conn_close(c, NULL);
 		return;
 	}
-	if (pending_output(c) == 0 && c->pending_next == NULL && pending_list != c)
+	if (pending_output(c) == 0)
 		pending_link(c);
 	memcpy(c->out_buf + c->out_len, data, len);
 	c->out_len += len;
@@ -329,8 +314,8 @@ conn_send_owned(struct conn *c, char *buf, size_t start, size_t len, size_t cap)
 static void
 release_output(struct conn *c)
 {
-	if (c->pending_prev != NULL || pending_list == c)
-		pending_unlink(c);
+	if (c->pending_link.prev != NULL)
+		DL_REMOVE(c, pending_link);
 	out_total -= c->out_cap;
 	free(c->out_buf);
 	if (c->out_cap >= BIG_BUFFER)
@@ -446,19 +431,19 @@ is_blank(const char *line, size_t len)
 	return true;
 }
 
-/* line[len] is the newline, which becomes the NUL rpc expects. */
+/* line[len] is the newline, which becomes the NUL the line handler expects. */
 static void
 dispatch_line(struct conn *c, char *line, size_t len)
 {
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > line_limit(c)) {
-		rpc_line_too_long(c, line, len);
+		handlers->line_too_long(c, line, len);
 		return;
 	}
 	line[len] = '\0';
 	if (!is_blank(line, len))
-		rpc_handle_line(c, line, len);
+		handlers->line(c, line, len);
 }
 
 /* Serves the complete lines at the start of data; returns the bytes used. */
@@ -495,7 +480,7 @@ check_partial_line(struct conn *c)
 	if (c->in_held || c->in_len <= line_limit(c) + 1)	/* + 1: a '\r' */
 		return;
 	c->in_discarding = true;
-	rpc_line_too_long(c, c->in_buf, c->in_len);	/* its start may say what it answers */
+	handlers->line_too_long(c, c->in_buf, c->in_len);	/* its start may say what it answers */
 	release_input(c);
 }
 
@@ -578,7 +563,7 @@ static void
 finish_if_done(struct conn *c)
 {
 	if (!c->read_closed || c->closing || c->in_held || pending_output(c) > 0 ||
-	    rpc_conn_awaits_replies(c))
+	    handlers->awaits_replies(c))
 		return;
 	if (c->in_len > 0)
 		log_debug("peer left mid-line conn=%llu discarded=%zu",
@@ -642,7 +627,7 @@ conn_next_deadline(void)
 {
 	int64_t nearest = -1;
 
-	for (struct conn *c = pending_list; c != NULL; c = c->pending_next) {
+	for (struct conn *c = DL_FIRST(&pending_list); c != NULL; c = DL_NEXT(c, pending_link)) {
 		int64_t due = c->out_progress_ms + DRAIN_MS;
 
 		if (!c->closing && must_drain(c) && (nearest == -1 || due < nearest))
@@ -657,7 +642,7 @@ largest_stalled(int64_t now_ms)
 {
 	struct conn *largest = NULL;
 
-	for (struct conn *c = pending_list; c != NULL; c = c->pending_next) {
+	for (struct conn *c = DL_FIRST(&pending_list); c != NULL; c = DL_NEXT(c, pending_link)) {
 		if (c->closing || now_ms - c->out_progress_ms < DRAIN_MS)
 			continue;
 		if (largest == NULL || pending_output(c) > pending_output(largest))
@@ -672,8 +657,8 @@ conn_expire(int64_t now_ms)
 	size_t freed = 0;
 	struct conn *c, *next;
 
-	for (c = pending_list; c != NULL; c = next) {
-		next = c->pending_next;
+	for (c = DL_FIRST(&pending_list); c != NULL; c = next) {
+		next = DL_NEXT(c, pending_link);
 		if (!c->closing && pending_output(c) > conn_limits.max_buffer &&
 		    now_ms - c->out_progress_ms >= DRAIN_MS) {
 			freed += c->out_cap;
@@ -701,7 +686,7 @@ conn_call_ended(struct conn *c)
 static void
 destroy(struct conn *c)
 {
-	rpc_conn_gone(c);
+	handlers->gone(c);
 	untrack(c);
 	close(c->fd);
 	release_input(c);
@@ -710,28 +695,10 @@ destroy(struct conn *c)
 }
 
 static void
-unlink_from_flush_list(struct conn *c)
+unqueue_flush(struct conn *c)
 {
-	struct conn **p = &flush_list;
-
-	while (*p != c)
-		p = &(*p)->flush_next;
-	*p = c->flush_next;
+	DL_REMOVE(c, flush_link);
 	c->flush_queued = false;
-}
-
-/*
- * glibc keeps freed heap pages mapped when live blocks sit above them, so
- * after a crowd of connections leaves, resident memory would stay at its
- * peak. Give the pages back once most of the crowd has gone.
- */
-static void
-trim_after_crowd(void)
-{
-	if (conns_peak < TRIM_MIN_PEAK || conns_len * 4 > conns_peak)
-		return;
-	trim_file_pages();	/* it trims the heap too */
-	conns_peak = conns_len;
 }
 
 /* Rare: only after the budget held everyone's input. */
@@ -752,16 +719,15 @@ conn_settle(void)
 {
 	/* Closing one connection can queue output for others (failed forwards), and a failed write closes one: repeat until quiet. */
 	for (;;) {
-		if (flush_list == NULL && closed_list == NULL) {
+		if (DL_EMPTY(&flush_list) && closed_list == NULL) {
 			if (!over_budget_seen || over_budget())
 				break;
 			resume_after_budget();
 			continue;
 		}
-		while (flush_list != NULL) {
-			struct conn *c = flush_list;
-			flush_list = c->flush_next;
-			c->flush_queued = false;
+		while (!DL_EMPTY(&flush_list)) {
+			struct conn *c = DL_FIRST(&flush_list);
+			unqueue_flush(c);
 			flush(c);
 			resume_input(c);
 			finish_if_done(c);
@@ -770,13 +736,11 @@ conn_settle(void)
 			struct conn *c = closed_list;
 			closed_list = c->closed_next;
 			if (c->flush_queued)
-				unlink_from_flush_list(c);
+				unqueue_flush(c);
 			destroy(c);
 			closed_since_settle = true;
 		}
 	}
-	if (closed_since_settle)
-		trim_after_crowd();
 }
 
 bool
