@@ -423,6 +423,12 @@ forward_reply_too_long(struct conn *c, const char *start, size_t len)
 }
 
 bool
+forward_is_target(const struct conn *c)
+{
+	return c->fwd_ends != NULL && c->fwd_ends->targeting_count > 0;
+}
+
+bool
 forward_awaits_replies(const struct conn *c)
 {
 	return c->fwd_ends != NULL && !DL_EMPTY(&c->fwd_ends->started);

@@ -39,6 +39,8 @@ bool	 forward_big_reply(struct conn *c, const char *line, size_t len);
 bool	 forward_reply_failed(struct conn *c, const char *line, size_t len, const char *error);
 /* A line from c past the reply limit; start holds its first len bytes. */
 bool	 forward_reply_too_long(struct conn *c, const char *start, size_t len);
+/* True while forwards wait on replies from c. */
+bool	 forward_is_target(const struct conn *c);
 /* True while c waits for replies to forwards it started. */
 bool	 forward_awaits_replies(const struct conn *c);
 void	 forward_conn_gone(struct conn *c);

@@ -726,6 +726,40 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	serve_request(&call, op->valuestring);
 }
 
+/*
+ * A reply to a forward, read from its text alone: no tree is built, and it
+ * is relayed as written. True when line was one and has been dealt with;
+ * anything unusual (a name written with escapes, a repeated member,
+ * invalid JSON) is left to the parser and the general path.
+ */
+static bool
+relay_reply_text(struct conn *c, const char *line, size_t len)
+{
+	static const char *const once[] = { "id", "do", "finished" };
+	int seen[3] = { 0, 0, 0 };
+	struct jsonscan_member m;
+	size_t at = 0;
+
+	while (at < len && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	if (at >= len || line[at] != '{')
+		return false;
+	while (jsonscan_next_member(line, len, &at, &m)) {
+		size_t name_len = m.name_end - m.name_start;
+
+		if (memchr(line + m.name_start, '\\', name_len) != NULL)
+			return false;
+		for (size_t i = 0; i < 3; i++) {
+			if (name_len == strlen(once[i]) && memcmp(line + m.name_start, once[i], name_len) == 0 &&
+			    ++seen[i] > 1)
+				return false;
+		}
+	}
+	if (seen[0] != 1 || jsonscan_check(line, len) < len)
+		return false;
+	return forward_big_reply(c, line, len);
+}
+
 /* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
 static void
 handle_big_line(struct conn *c, const char *line, size_t len)
@@ -762,6 +796,8 @@ handle_line(struct conn *c, char *line, size_t len)
 		    (unsigned char)line[bad_utf8], bad_utf8);
 		return;
 	}
+	if (forward_is_target(c) && relay_reply_text(c, line, len))
+		return;
 	if (len > conn_limits.max_message) {
 		handle_big_line(c, line, len);
 		return;
