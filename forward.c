@@ -230,6 +230,47 @@ delete_members(cJSON *object, const char *key)
 	}
 }
 
+/*
+ * The operation as the caller wrote it, its members byte for byte after
+ * our call id, without any id member of its own: its arguments reach the
+ * target exactly, as replies come back. False when it must be printed from
+ * the tree instead: a name written with escapes, or a raw control byte
+ * that the request tolerated but a message we send may not hold.
+ */
+static bool
+send_as_written(const struct call *call, struct conn *target, int64_t call_id)
+{
+	const char *line = call->line;
+	struct jsonscan_member m;
+	size_t start, end, at;
+	char head[32];
+	int head_len;
+
+	if (line == NULL || !jsonscan_member(line, call->line_len, "operation", &start, &end) ||
+	    end >= call->line_len || line[start] != '{')
+		return false;
+	for (size_t i = start; i < end; i++) {
+		if ((unsigned char)line[i] < 0x20)
+			return false;
+	}
+	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
+			return false;
+	}
+	if (!conn_accepts_output(target))
+		return true;
+	head_len = snprintf(head, sizeof(head), "{\"id\":%lld", (long long)call_id);
+	conn_send(target, head, (size_t)head_len);
+	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
+			continue;
+		conn_send(target, ",", 1);
+		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
+	}
+	conn_send(target, "}\n", 2);
+	return true;
+}
+
 void
 forward_start(struct call *call, struct conn *target, const char *target_id,
     cJSON *operation, double timeout_seconds)
@@ -262,12 +303,14 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 			return;
 		}
 	}
-	call_id.valuedouble = (double)f->key.call_id;
-	call_id.valueint = (int)f->key.call_id;
-	delete_members(operation, "id");
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
 	    (unsigned long long)call->conn->serial, target_id,
 	    (long long)f->key.call_id);
+	if (send_as_written(call, target, f->key.call_id))
+		return;
+	call_id.valuedouble = (double)f->key.call_id;
+	call_id.valueint = (int)f->key.call_id;
+	delete_members(operation, "id");
 	reply_message(target, &call_id, false, operation);
 }
 

@@ -58,6 +58,15 @@ is($c->recv_line, '{"id":8,"finished":true,"max":2.50}', 'final reply exact');
 $w->send_raw(qq({"id":$req->{id},"late":1}\n));
 ok($c->quiet(0.2), 'nothing after the final reply');
 
+# The operation reaches the target as the caller wrote it, our id in front.
+$c->send_raw(qq({"id":14,"do":"forward","connection_id":"$wid","operation":{"do":"x","f":1.0,"big":12345678901234567890,"s":"a\\u0000b"}}\n));
+like($w->recv_line, qr/^\{"id":\d+,"do":"x","f":1\.0,"big":12345678901234567890,"s":"a\\u0000b"\}$/,
+    'operation arguments forwarded byte for byte');
+$c->send_raw(qq({"id":16,"do":"forward","connection_id":"$wid","operation":{ "do" : "x" }}\n));
+like($w->recv_line, qr/^\{"id":\d+,"do" : "x"\}$/, 'each member as written');
+$c->send_raw(qq({"id":18,"do":"forward","connection_id":"$wid","operation":{"id":"mine","do":"x","f":1.0}}\n));
+like($w->recv_line, qr/^\{"id":\d+,"do":"x","f":1\.0\}$/, 'an id of its own is dropped, the rest kept as written');
+
 # Registered state, exactly as sent.
 $c->send_raw(qq({"id":10,"do":"status"}\n));
 my $status = $c->recv_line;
