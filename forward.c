@@ -325,22 +325,17 @@ find(const struct conn *target, double id)
 	return hmap_get(&by_key, &key, sizeof(key));
 }
 
+static struct fwd	*find_by_id_text(const struct conn *target, const char *text, size_t len);
+
 /* The open forward the raw text of a reply names in its "id", or NULL. */
 static struct fwd *
 find_by_text(const struct conn *target, const char *line, size_t len)
 {
-	char number[32], *end;
 	size_t start, stop;
-	double id;
 
-	if (!jsonscan_member(line, len, "id", &start, &stop) || stop >= len ||
-	    stop - start == 0 || stop - start >= sizeof(number))
+	if (!jsonscan_member(line, len, "id", &start, &stop) || stop >= len)
 		return NULL;
-	memcpy(number, line + start, stop - start);
-	number[stop - start] = '\0';
-	id = strtod(number, &end);
-	return *end == '\0' && (number[0] == '-' || (number[0] >= '0' && number[0] <= '9')) ?
-	    find(target, id) : NULL;
+	return find_by_id_text(target, line + start, stop - start);
 }
 
 /*
@@ -350,22 +345,20 @@ find_by_text(const struct conn *target, const char *line, size_t len)
  * spelling and strings every character. False when the id cannot be
  * found in the text (a name spelled with escapes).
  */
-static bool
-relay_exact(struct fwd *f, const char *line, size_t len)
+static void
+relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start, size_t end)
 {
-	size_t name, start, end, cut_from, cut_to;
+	size_t cut_from, cut_to;
 	struct conn *caller = f->caller;
 
-	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len)
-		return false;
 	if (!conn_accepts_output(caller))
-		return true;
+		return;
 	if (f->caller_id != NULL) {
 		conn_send(caller, line, start);
 		conn_send(caller, f->caller_id, strlen(f->caller_id));
 		conn_send(caller, line + end, len - end);
 		conn_send(caller, "\n", 1);
-		return true;
+		return;
 	}
 	/* Without the member and one comma beside it. */
 	cut_from = name;
@@ -383,7 +376,80 @@ relay_exact(struct fwd *f, const char *line, size_t len)
 	conn_send(caller, line, cut_from);
 	conn_send(caller, line + cut_to, len - cut_to);
 	conn_send(caller, "\n", 1);
+}
+
+static bool
+relay_exact(struct fwd *f, const char *line, size_t len)
+{
+	size_t name, start, end;
+
+	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len)
+		return false;
+	relay_at(f, line, len, name, start, end);
 	return true;
+}
+
+/* The open forward a reply's id text names, or NULL. */
+static struct fwd *
+find_by_id_text(const struct conn *target, const char *text, size_t len)
+{
+	char number[32], *end;
+	double id;
+
+	if (len == 0 || len >= sizeof(number) ||
+	    !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+		return NULL;
+	memcpy(number, text, len);
+	number[len] = '\0';
+	if (len < 16 && strspn(number, "0123456789") == len)
+		return find(target, (double)strtoll(number, NULL, 10));	/* the usual id: 3, 5, 7, ... */
+	id = strtod(number, &end);
+	return *end == '\0' ? find(target, id) : NULL;
+}
+
+enum relay_result
+forward_relay_text(struct conn *c, const char *line, size_t len)
+{
+	static const char *const once[] = { "id", "do", "finished" };
+	size_t id_name = 0, id_start = 0, id_end = 0, at = 0;
+	struct jsonscan_member m;
+	int seen[3] = { 0, 0, 0 };
+	bool finished = false;
+	struct fwd *f;
+
+	while (at < len && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	if (at >= len || line[at] != '{')
+		return RELAY_NEEDS_TREE;
+	while (jsonscan_next_member(line, len, &at, &m)) {
+		size_t name_len = m.name_end - m.name_start;
+		const char *name = line + m.name_start;
+
+		if (memchr(name, '\\', name_len) != NULL)
+			return RELAY_NEEDS_TREE;
+		for (size_t i = 0; i < 3; i++) {
+			if (name_len != strlen(once[i]) || memcmp(name, once[i], name_len) != 0)
+				continue;
+			if (++seen[i] > 1)
+				return RELAY_NEEDS_TREE;
+			if (i == 0) {
+				id_name = m.name_start - 1;
+				id_start = m.value_start;
+				id_end = m.value_end;
+			} else if (i == 2) {
+				finished = m.value_end - m.value_start == 4 &&
+				    memcmp(line + m.value_start, "true", 4) == 0;
+			}
+		}
+	}
+	if (seen[0] == 0 || id_end >= len || (f = find_by_id_text(c, line + id_start, id_end - id_start)) == NULL)
+		return RELAY_NOT_A_REPLY;
+	if (jsonscan_check(line, len) < len)
+		return RELAY_NEEDS_TREE;	/* the parser says what is wrong */
+	relay_at(f, line, len, id_name, id_start, id_end);
+	if (finished)
+		fwd_free(f);
+	return RELAY_DONE;
 }
 
 bool

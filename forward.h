@@ -33,6 +33,14 @@ void	 forward_start(struct call *call, struct conn *target, const char *target_i
  * is the text msg was parsed from: the reply is relayed as written.
  */
 bool	 forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len);
+enum relay_result { RELAY_DONE, RELAY_NOT_A_REPLY, RELAY_NEEDS_TREE };
+/*
+ * The same from the text alone, without a tree, in one pass: a reply with
+ * plain member names and no repeated id/do/finished is relayed (DONE); a
+ * line whose id names no open forward is NOT_A_REPLY; anything unusual or
+ * invalid NEEDS_TREE (the parser and the general path deal with it).
+ */
+enum relay_result forward_relay_text(struct conn *c, const char *line, size_t len);
 /* The same for a valid line too big to parse into a tree. */
 bool	 forward_big_reply(struct conn *c, const char *line, size_t len);
 /* A line from c could not be read (error says why): fails the forward it answers, if any. */

@@ -608,6 +608,8 @@ holds_nul(const struct call *call, const char *key)
 {
 	size_t start, end;
 
+	if (memmem(call->line, call->line_len, "\\u0000", 6) == NULL)
+		return false;	/* the usual case: no escaped NUL anywhere */
 	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
 		return false;
 	for (size_t i = start + 1; i + 5 < end; i++) {
@@ -642,8 +644,10 @@ repeated_member(const cJSON *msg)
 	bool seen[3] = { false, false, false };
 
 	for (const cJSON *item = msg->child; item != NULL; item = item->next) {
+		if (item->string == NULL || strchr("idf", item->string[0]) == NULL)
+			continue;
 		for (size_t i = 0; i < 3; i++) {
-			if (item->string == NULL || strcmp(item->string, once[i]) != 0)
+			if (strcmp(item->string, once[i]) != 0)
 				continue;
 			if (seen[i])
 				return once[i];
@@ -726,40 +730,6 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	serve_request(&call, op->valuestring);
 }
 
-/*
- * A reply to a forward, read from its text alone: no tree is built, and it
- * is relayed as written. True when line was one and has been dealt with;
- * anything unusual (a name written with escapes, a repeated member,
- * invalid JSON) is left to the parser and the general path.
- */
-static bool
-relay_reply_text(struct conn *c, const char *line, size_t len)
-{
-	static const char *const once[] = { "id", "do", "finished" };
-	int seen[3] = { 0, 0, 0 };
-	struct jsonscan_member m;
-	size_t at = 0;
-
-	while (at < len && (line[at] == ' ' || line[at] == '\t'))
-		at++;
-	if (at >= len || line[at] != '{')
-		return false;
-	while (jsonscan_next_member(line, len, &at, &m)) {
-		size_t name_len = m.name_end - m.name_start;
-
-		if (memchr(line + m.name_start, '\\', name_len) != NULL)
-			return false;
-		for (size_t i = 0; i < 3; i++) {
-			if (name_len == strlen(once[i]) && memcmp(line + m.name_start, once[i], name_len) == 0 &&
-			    ++seen[i] > 1)
-				return false;
-		}
-	}
-	if (seen[0] != 1 || jsonscan_check(line, len) < len)
-		return false;
-	return forward_big_reply(c, line, len);
-}
-
 /* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
 static void
 handle_big_line(struct conn *c, const char *line, size_t len)
@@ -780,23 +750,27 @@ static void
 handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	size_t control = jsonscan_control_char(line, len), bad_utf8;
+	size_t bad = jsonscan_bad_byte(line, len);
 	struct call call = { .conn = c };
 	cJSON *msg;
 
-	/* cJSON takes any control character for white space, and raw ones inside strings. */
-	if (control < len) {
+	/*
+	 * cJSON takes any control character for white space, and raw ones
+	 * inside strings; it passes any byte on, where a strict reader of a
+	 * status or a relayed reply would not.
+	 */
+	if (bad < len && (unsigned char)line[bad] < 0x20) {
 		reply_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
-		    (unsigned char)line[control], control);
+		    (unsigned char)line[bad], bad);
 		return;
 	}
-	/* cJSON passes any byte on; a strict reader of a status or a relayed reply would not. */
-	if ((bad_utf8 = jsonscan_utf8(line, len)) < len) {
+	if (bad < len) {
 		reply_fail(&call, "Invalid UTF-8: byte 0x%02x at byte %zu",
-		    (unsigned char)line[bad_utf8], bad_utf8);
+		    (unsigned char)line[bad], bad);
 		return;
 	}
-	if (forward_is_target(c) && relay_reply_text(c, line, len))
+	/* The common reply: relayed from its text, no tree built. */
+	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
 		return;
 	if (len > conn_limits.max_message) {
 		handle_big_line(c, line, len);

@@ -61,15 +61,6 @@ jsonscan_member(const char *text, size_t len, const char *key, size_t *start, si
 	return jsonscan_member_at(text, len, key, &name_start, start, end);
 }
 
-size_t
-jsonscan_control_char(const char *text, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)text[i] < 0x20 && text[i] != '\t' && text[i] != '\r')
-			return i;
-	}
-	return len;
-}
 
 bool
 jsonscan_next_member(const char *text, size_t len, size_t *at, struct jsonscan_member *m)
@@ -115,7 +106,7 @@ jsonscan_member_at(const char *text, size_t len, const char *key, size_t *name_s
 }
 
 size_t
-jsonscan_utf8(const char *text, size_t len)
+jsonscan_bad_byte(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0;
@@ -125,7 +116,13 @@ jsonscan_utf8(const char *text, size_t len)
 		size_t need;
 		unsigned char lo = 0x80, hi = 0xbf;	/* the second byte's range */
 
-		if (b < 0x80) {
+		if (b >= 0x20 && b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b < 0x20) {
+			if (b != '\t' && b != '\r')
+				return i;
 			i++;
 			continue;
 		}

@@ -32,15 +32,16 @@ bool	jsonscan_next_member(const char *text, size_t len, size_t *at,
 /* Like jsonscan_member, also giving where the member's name starts (its quote). */
 bool	jsonscan_member_at(const char *text, size_t len, const char *key,
 	    size_t *name_start, size_t *start, size_t *end);
-/* The offset of the first byte that is not part of valid UTF-8, or len. */
-size_t	jsonscan_utf8(const char *text, size_t len);
+/*
+ * The offset of the first byte that is a control character other than tab
+ * and CR, or not part of valid UTF-8; len if there is none.
+ */
+size_t	jsonscan_bad_byte(const char *text, size_t len);
 /*
  * Checks that text is one JSON object and nothing else, without allocating
  * (for lines too big to parse into a tree). Returns len, or the offset of
  * the first byte that is wrong. Strings may hold raw tabs and CRs.
  */
 size_t	jsonscan_check(const char *text, size_t len);
-/* The offset of the first byte below 0x20 other than tab and CR, or len. */
-size_t	jsonscan_control_char(const char *text, size_t len);
 
 #endif
