@@ -371,10 +371,9 @@ op_register(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1];
+	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
 	pid_t claimed = claimed_process_id(call, state);
 	pid_t process_id = registry_process_id(c), old_process_id = process_id;
-	const char *registered_id = registry_connection_id(c);
 	struct jsonw *w;
 	cJSON *parsed, *sent;
 
@@ -393,8 +392,8 @@ op_register(struct call *call)
 		process_id = claimed;
 	else if (process_id == 0)
 		process_id = c->peer_pid;
-	if (registered_id != NULL)
-		memcpy(old_id, registered_id, sizeof(old_id));
+	if (registry_connection_id(c) != NULL)
+		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
 	if (set_state_number(parsed, "process_id", process_id) == -1 ||
 	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
@@ -406,7 +405,7 @@ op_register(struct call *call)
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	monitors_forget(old_process_id, registered_id != NULL ? old_id : NULL);
+	monitors_forget(old_process_id, old_id[0] != '\0' ? old_id : NULL);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
 	mon_register(process_id, connection_id);

@@ -15,7 +15,7 @@ use MonTest;
 my $d = start_daemon(args => ['-M', 'memory:interval=0.5,maximum-size-limit=40M']);
 my $big = hog(60);
 my $conn = register_pid($d, $big);
-ok(killed_by($big, SIGINT, 1.2), 'over the limit: signalled');
+ok(killed_by($big, SIGINT, 5), 'over the limit: signalled');
 ok(SupTest::wait_until(sub { $d->log =~ /^debug monitor action /m }, 5), 'the action reached the daemon');
 like($d->log, qr/^debug monitor action monitor=memory action=signal reason=maximum-size-limit process_id=$big signal=INT figures=\{"current_size":\d+,"maximum_size_limit":41943040\}$/m,
     'with the monitor, action, reason, pid, signal and figures');
