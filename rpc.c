@@ -759,11 +759,14 @@ handle_line(struct conn *c, char *line, size_t len)
 	 * status or a relayed reply would not.
 	 */
 	if (bad < len && (unsigned char)line[bad] < 0x20) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
 		    (unsigned char)line[bad], bad);
 		return;
 	}
 	if (bad < len) {
+		/* A reply that cannot be relayed still ends its forward: no caller waits on it. */
+		forward_reply_failed(c, line, len, "Invalid UTF-8 in the reply");
 		reply_fail(&call, "Invalid UTF-8: byte 0x%02x at byte %zu",
 		    (unsigned char)line[bad], bad);
 		return;

@@ -16,6 +16,9 @@ my $w = $d->client;
 my $wid = $w->call_final('register', state => { name => 'big' })->{connection_id};
 my $c = $d->client;
 
+# Sanitizers keep freed memory in quarantine and valgrind has its own heap: figures mean little there.
+my $memory_judged = !$ENV{SUPERVISORD_WRAPPER} && index(slurp(binary()), '__asan_init') < 0;
+
 sub rss_kb { $d->proc_status->{VmRSS} }
 sub peak_kb { $d->proc_status->{VmHWM} }
 
@@ -57,12 +60,13 @@ subtest 'a 16 MiB reply is relayed intact' => sub {
 	ok($line eq $expect, 'byte for byte, under the caller\'s id');
 	$c->call_final('status');
 	my $peak = peak_kb();
-	if ($can_peak) {
+	if ($can_peak && $memory_judged) {
 		cmp_ok(($peak - $idle) / 1024, '<=', 2 * 16 + 2,
 		    sprintf('peak memory while relaying: %.1f MiB over idle (at most about 2x the reply)', ($peak - $idle) / 1024));
 	}
 	ok(wait_until(sub { rss_kb() <= $idle + 1024 }, 5),
-	    sprintf('memory back to idle after: %.2f MiB, idle %.2f MiB', rss_kb() / 1024, $idle / 1024));
+	    sprintf('memory back to idle after: %.2f MiB, idle %.2f MiB', rss_kb() / 1024, $idle / 1024))
+	    if $memory_judged;
 };
 
 subtest 'a 17 MiB reply fails its forward; the target carries on' => sub {
@@ -80,7 +84,8 @@ subtest 'a 17 MiB reply fails its forward; the target carries on' => sub {
 	$w->send_raw(qq({"id":$call_id,"finished":true,"ok":1}\n));
 	is($c->recv_line(5), '{"id":6,"finished":true,"ok":1}', 'the target connection carries on');
 	ok(wait_until(sub { rss_kb() <= $idle + 1024 }, 5),
-	    sprintf('memory back to idle after: %.2f MiB, idle %.2f MiB', rss_kb() / 1024, $idle / 1024));
+	    sprintf('memory back to idle after: %.2f MiB, idle %.2f MiB', rss_kb() / 1024, $idle / 1024))
+	    if $memory_judged;
 };
 
 subtest 'a too long reply whose id comes last fails the forwards waiting on it' => sub {

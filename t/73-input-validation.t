@@ -63,6 +63,20 @@ bad_utf8(qq({"id":10,"do":"register","state":{"name":"caf\xe9"}}), "\xe9",
 $r = json()->decode(answer(qq({"id":12,"do":"register","state":{"name":"caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80"}})));
 ok($r->{connection_id}, 'valid UTF-8 of every length is taken');
 
+# A worker's reply that is not valid UTF-8 fails its forward: the caller does not wait.
+{
+	my $wk = $d->client;
+	my $wk_id = $wk->call_final('register')->{connection_id};
+	$c->send({ id => 30, do => 'forward', connection_id => $wk_id, operation => { do => 'x' } });
+	my $call_id = $wk->recv->{id};
+	$wk->send_raw(qq({"id":$call_id,"finished":true,"x":"\xff"}\n));
+	my $f = json()->decode($c->recv_line(5) // '{}');
+	is($f->{id}, 30, 'an invalid UTF-8 reply: its caller hears');
+	is($f->{error}, 'Invalid UTF-8 in the reply', '... that the reply could not be relayed');
+	like($wk->recv_line(5) // '', qr/Invalid UTF-8: byte 0xff/, '... and the worker why');
+	$wk->close;
+}
+
 # NULs: protocol strings are compared whole.
 $r = fails_with('{"id":14,"do":"status\u0000junk"}', qr/^Unknown operation 'status\\u0000junk'$/,
     'an operation name with a NUL is not status');
