@@ -444,7 +444,7 @@ forward_relay_text(struct conn *c, const char *line, size_t len)
 	}
 	if (seen[0] == 0 || id_end >= len || (f = find_by_id_text(c, line + id_start, id_end - id_start)) == NULL)
 		return RELAY_NOT_A_REPLY;
-	if (jsonscan_check(line, len) < len)
+	if (!jsonscan_check(line, len, &at))
 		return RELAY_NEEDS_TREE;	/* the parser says what is wrong */
 	relay_at(f, line, len, id_name, id_start, id_end);
 	if (finished)

@@ -734,9 +734,9 @@ static void
 handle_big_line(struct conn *c, const char *line, size_t len)
 {
 	struct call call = { .conn = c };
-	size_t bad = jsonscan_check(line, len);
+	size_t bad;
 
-	if (bad < len) {
+	if (!jsonscan_check(line, len, &bad)) {
 		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", bad, len);
 		return;

@@ -242,22 +242,26 @@ check_literal(const char *text, size_t len, size_t at, bool *bad)
 
 #define CHECK_MAX_DEPTH	1000	/* as cJSON's nesting limit */
 
-size_t
-jsonscan_check(const char *text, size_t len)
+/* Returns the offset where text stops being JSON: len when all of it is. */
+static size_t
+check_object(const char *text, size_t len, bool *bad)
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
 	size_t depth = 0, at = skip_space(text, len, 0);
-	bool bad = false;
 
+	*bad = true;	/* until the object closes */
 	if (at >= len || text[at] != '{')
 		return at;
+	*bad = false;
 	for (;;) {
 		/* A value starts at text[at]. */
 		char ch = at < len ? text[at] : '\0';
 
 		if (ch == '{' || ch == '[') {
-			if (depth == CHECK_MAX_DEPTH)
+			if (depth == CHECK_MAX_DEPTH) {
+				*bad = true;
 				return at;
+			}
 			in_object[depth++] = ch == '{';
 			at = skip_space(text, len, at + 1);
 			if (at < len && text[at] == (ch == '{' ? '}' : ']')) {
@@ -270,17 +274,19 @@ jsonscan_check(const char *text, size_t len)
 			goto member_name;
 		}
 		if (ch == '"')
-			at = check_string(text, len, at, &bad);
+			at = check_string(text, len, at, bad);
 		else if (ch == '-' || (ch >= '0' && ch <= '9'))
-			at = check_number(text, len, at, &bad);
+			at = check_number(text, len, at, bad);
 		else
-			at = check_literal(text, len, at, &bad);
-		if (bad)
+			at = check_literal(text, len, at, bad);
+		if (*bad)
 			return at;
 after_value:
 		at = skip_space(text, len, at);
-		if (depth == 0)
-			return at;	/* len, or the start of trailing data */
+		if (depth == 0) {
+			*bad = at < len;	/* trailing data */
+			return at;
+		}
 		if (at < len && text[at] == ',') {
 			at = skip_space(text, len, at + 1);
 			if (!in_object[depth - 1])
@@ -292,13 +298,27 @@ after_value:
 			at++;
 			goto after_value;
 		}
+		*bad = true;
 		return at;
 member_name:
-		if (at >= len || text[at] != '"')
+		if (at >= len || text[at] != '"') {
+			*bad = true;
 			return at;
-		at = skip_space(text, len, check_string(text, len, at, &bad));
-		if (bad || at >= len || text[at] != ':')
+		}
+		at = skip_space(text, len, check_string(text, len, at, bad));
+		if (*bad || at >= len || text[at] != ':') {
+			*bad = true;
 			return at;
+		}
 		at = skip_space(text, len, at + 1);
 	}
+}
+
+bool
+jsonscan_check(const char *text, size_t len, size_t *bad_at)
+{
+	bool bad = false;
+
+	*bad_at = check_object(text, len, &bad);
+	return !bad;
 }

@@ -39,9 +39,10 @@ bool	jsonscan_member_at(const char *text, size_t len, const char *key,
 size_t	jsonscan_bad_byte(const char *text, size_t len);
 /*
  * Checks that text is one JSON object and nothing else, without allocating
- * (for lines too big to parse into a tree). Returns len, or the offset of
- * the first byte that is wrong. Strings may hold raw tabs and CRs.
+ * (for lines too big to parse into a tree); false with *bad_at at the
+ * first byte that is wrong (len when the text is cut short). Strings may
+ * hold raw tabs and CRs.
  */
-size_t	jsonscan_check(const char *text, size_t len);
+bool	jsonscan_check(const char *text, size_t len, size_t *bad_at);
 
 #endif

@@ -77,6 +77,22 @@ ok($r->{connection_id}, 'valid UTF-8 of every length is taken');
 	$wk->close;
 }
 
+# A reply cut short is not relayed as it is: its caller hears it was invalid.
+{
+	my $wk = $d->client;
+	my $wk_id = $wk->call_final('register')->{connection_id};
+	for my $cut ('{"id":ID,"finish', '{"id":ID,"finished":tru', '{"id":ID,"x":[1,2}', '{"id":ID,"x":1}}', '{"id":ID,"x":-}') {
+		$c->send({ id => 32, do => 'forward', connection_id => $wk_id, operation => { do => 'x' } });
+		my $call_id = $wk->recv->{id};
+		$wk->send_raw(($cut =~ s/ID/$call_id/r) . "\n");
+		my $text = $c->recv_line(5) // '';
+		my $f = eval { json()->decode($text) } // {};
+		is($f->{error}, 'Invalid JSON in the reply', "$cut: the caller hears the reply was invalid") or diag($text);
+		like($wk->recv_line(5) // '', qr/Invalid JSON/, "$cut: the worker hears why");
+	}
+	$wk->close;
+}
+
 # NULs: protocol strings are compared whole.
 $r = fails_with('{"id":14,"do":"status\u0000junk"}', qr/^Unknown operation 'status\\u0000junk'$/,
     'an operation name with a NUL is not status');
