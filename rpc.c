@@ -796,9 +796,11 @@ handle_line(struct conn *c, char *line, size_t len)
 	}
 	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
 		end++;
-	if (end != NULL && end < line + len)
+	if (end != NULL && end < line + len) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: unexpected data after the message at byte %zu",
 		    (size_t)(end - line));
+	}
 	else if (!cJSON_IsObject(msg))
 		reply_fail(&call, "Bad request: a message must be a JSON object");
 	else
