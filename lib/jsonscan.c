@@ -19,7 +19,7 @@ skip_string(const char *text, size_t len, size_t at)
 		if (text[at] == '\\')
 			at++;
 	}
-	return at + 1;
+	return at < len ? at + 1 : len;	/* never past the text, even cut short */
 }
 
 /* Returns the offset just after the value that starts at text[at]. */
