@@ -607,8 +607,9 @@ holds_nul(const struct call *call, const char *key)
 {
 	size_t start, end;
 
-	if (memmem(call->line, call->line_len, "\\u0000", 6) == NULL)
-		return false;	/* the usual case: no escaped NUL anywhere */
+	if (memchr(call->line, '\\', call->line_len) == NULL ||
+	    memmem(call->line, call->line_len, "\\u0000", 6) == NULL)
+		return false;	/* the usual case: no escape at all */
 	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
 		return false;
 	for (size_t i = start + 1; i + 5 < end; i++) {

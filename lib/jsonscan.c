@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/jsonscan.h"
@@ -15,11 +16,20 @@ skip_space(const char *text, size_t len, size_t at)
 static size_t
 skip_string(const char *text, size_t len, size_t at)
 {
-	for (at++; at < len && text[at] != '"'; at++) {
-		if (text[at] == '\\')
-			at++;
+	for (at++; at < len; ) {
+		const char *quote = memchr(text + at, '"', len - at);
+		size_t backslashes = 0;
+
+		if (quote == NULL)
+			break;
+		at = (size_t)(quote - text);
+		while (backslashes < at && text[at - 1 - backslashes] == '\\')
+			backslashes++;
+		if (backslashes % 2 == 0)
+			return at + 1;
+		at++;	/* an escaped quote */
 	}
-	return at < len ? at + 1 : len;	/* never past the text, even cut short */
+	return len;	/* cut short: never past the text */
 }
 
 /* Returns the offset just after the value that starts at text[at]. */
@@ -105,6 +115,8 @@ jsonscan_member_at(const char *text, size_t len, const char *key, size_t *name_s
 	return false;
 }
 
+#define HIGH_BITS	0x8080808080808080u
+
 size_t
 jsonscan_bad_byte(const char *text, size_t len)
 {
@@ -112,9 +124,24 @@ jsonscan_bad_byte(const char *text, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char b = s[i];
+		unsigned char b;
 		size_t need;
 		unsigned char lo = 0x80, hi = 0xbf;	/* the second byte's range */
+		uint64_t word;
+
+		/*
+		 * Eight printable ASCII bytes at a time: no high bit set, and each
+		 * byte plus 0x60 reaches 0x80 (is at least 0x20), with no carry
+		 * from byte to byte since none is above 0x7f.
+		 */
+		if (len - i >= 8) {
+			memcpy(&word, s + i, 8);
+			if ((word & HIGH_BITS) == 0 && ((word + 0x6060606060606060u) & HIGH_BITS) == HIGH_BITS) {
+				i += 8;
+				continue;
+			}
+		}
+		b = s[i];
 
 		if (b >= 0x20 && b < 0x80) {
 			i++;

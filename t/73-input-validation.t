@@ -55,6 +55,17 @@ bad_utf8(qq({"id":8,"do":"status","x":"\xed\xa0\x80"}), "\xed", 'a UTF-16 surrog
 bad_utf8(qq({"id":8,"do":"status","x":"\xf4\x90\x80\x80"}), "\xf4", 'past U+10FFFF');
 bad_utf8(qq({"id":8,"do":"status","x":"\xe2\x82"}), "\xe2", 'a cut sequence');
 bad_utf8(qq({"id":8,"do":"status","x":"ok"}\x80), "\x80", 'a stray byte after the object');
+# At every offset, whatever the alignment of the scan.
+my $all_found = 1;
+for my $pad (0 .. 24) {
+	for my $bad ("\xff", "\x01", "\xe2\x82") {
+		my $line = '{"id":8,"do":"status","pad":"' . ('a' x $pad) . $bad . ('b' x 11) . '"}';
+		my $want = index($line, $bad);
+		my $reply = json()->decode(answer($line) // '{}');
+		$all_found = 0, diag("pad $pad: $reply->{error}") unless ($reply->{error} // '') =~ /at byte $want$/;
+	}
+}
+ok($all_found, 'a bad byte is found at each of 25 offsets, for three kinds of bad byte');
 $r = bad_utf8(qq({"id":"\xff\xfe","do":"status"}), "\xff", 'invalid UTF-8 in the id');
 ok(!exists $r->{id}, 'invalid UTF-8 in the id: the id is not echoed');
 bad_utf8(qq({"id":10,"do":"sta\xfftus"}), "\xff", 'invalid UTF-8 in do');
