@@ -242,6 +242,7 @@ reserve_output(struct conn *c, size_t len)
 	return 0;
 }
 
+/* c's output last moved now; it waits on the peer. */
 static void
 pending_link(struct conn *c)
 {
@@ -287,8 +288,6 @@ conn_send(struct conn *c, const char *data, size_t len)
 		conn_close(c, NULL);
 		return;
 	}
-	if (pending_output(c) == 0)
-		pending_link(c);
 	memcpy(c->out_buf + c->out_len, data, len);
 	c->out_len += len;
 	queue_flush(c);
@@ -302,7 +301,6 @@ conn_send_owned(struct conn *c, char *buf, size_t start, size_t len, size_t cap)
 		free(buf);
 		return;
 	}
-	pending_link(c);
 	c->out_buf = buf;
 	c->out_head = start;
 	c->out_len = start + len;
@@ -327,19 +325,25 @@ release_output(struct conn *c)
 static void
 flush(struct conn *c)
 {
+	bool wrote = false;
+
 	while (!c->closing && pending_output(c) > 0) {
 		ssize_t n = send(c->fd, c->out_buf + c->out_head, pending_output(c),
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				/* Output now waits on the peer: the drain checks watch it from here. */
+				if (wrote || c->pending_link.prev == NULL)
+					pending_link(c);
 				return;		/* POLLOUT will bring us back */
+			}
 			conn_close(c, strerror(errno));
 			return;
 		}
 		c->out_head += (size_t)n;
-		c->out_progress_ms = mono_now_ms();
+		wrote = true;
 	}
 	/* Idle connections keep no output buffer: memory stays flat at 10,000 peers. */
 	release_output(c);
