@@ -8,15 +8,20 @@
 #include "lib/clock.h"
 #include "conn.h"
 #include "lib/log.h"
+#include "lib/trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
+#define DRAIN_MS		1000	/* output that does not move for this long is not drained */
+#define BIG_BUFFER		(1024 * 1024)	/* freeing one gives the heap back */
 
 struct conn_limits conn_limits = {
 	.max_message = 1024 * 1024,
+	.max_reply = 16 * 1024 * 1024,
 	.max_buffer = 4 * 1024 * 1024,
+	.max_output_total = 32 * 1024 * 1024,
 	.max_connections = 16384,
 };
 
@@ -28,6 +33,20 @@ static DL_HEAD(conn) flush_list;	/* queued output, or a half-closed peer to look
 static struct conn *closed_list;
 static bool closed_since_settle;
 static bool accept_paused;		/* so a long pause is logged once, not per retry */
+/*
+ * The output budget. Each peer's pending output is bounded by the high-water
+ * mark (no request of its own is read above it) plus one reply, but any
+ * number of peers may each ask for one big reply and never read it. So the
+ * memory of all output buffers together is counted in out_total, and while
+ * it is over max_output_total no peer's input is served at all (it stays in
+ * the kernel: backpressure for everyone), which bounds the total at the
+ * budget plus one reply. What frees the budget: peers reading, or peers
+ * whose output has not moved for DRAIN_MS being dropped, the largest first.
+ * A peer that reads is never dropped for the budget; it only waits.
+ */
+static size_t out_total;
+static bool over_budget_seen;		/* input was held for the budget; resume it once under */
+static DL_HEAD(conn) pending_list;	/* peers with output waiting, for the drain checks */
 /* Lines are framed in place here, so idle connections hold no buffer at all. */
 static char read_scratch[READ_CHUNK + 1];
 
@@ -57,10 +76,17 @@ pending_output(const struct conn *c)
 	return c->out_len - c->out_head;
 }
 
+static bool
+over_budget(void)
+{
+	return out_total > conn_limits.max_output_total;
+}
+
 short
 conn_poll_events(const struct conn *c)
 {
-	short events = c->read_closed ? 0 : POLLIN;
+	/* Backpressure: unread requests stay in the kernel while replies wait. */
+	short events = c->read_closed || c->in_held || over_budget() ? 0 : POLLIN;
 
 	if (pending_output(c) > 0)
 		events |= POLLOUT;
@@ -203,23 +229,35 @@ reserve_output(struct conn *c, size_t len)
 	}
 	if (needed <= c->out_cap)
 		return 0;
-	new_cap = c->out_cap ? c->out_cap : 512;
-	while (new_cap < needed)
-		new_cap *= 2;
+	/* Doubling for many small replies; one big reply gets what it needs. */
+	new_cap = c->out_cap ? c->out_cap * 2 : 512;
+	if (new_cap < needed)
+		new_cap = needed;
 	grown = realloc(c->out_buf, new_cap);
 	if (grown == NULL)
 		return -1;
+	out_total += new_cap - c->out_cap;
 	c->out_buf = grown;
 	c->out_cap = new_cap;
 	return 0;
 }
 
+/* c's output last moved now; it waits on the peer. */
+static void
+pending_link(struct conn *c)
+{
+	c->out_progress_ms = mono_now_ms();
+	if (c->pending_link.prev == NULL)
+		DL_INSERT_HEAD(&pending_list, c, pending_link);
+}
+
 static void
 drop_deaf(struct conn *c)
 {
-	log_warnx("dropping connection: it does not read its replies conn=%llu pid=%ld pending=%zu unprocessed=%zu max_buffer=%zu",
+	log_warnx("dropping connection: it does not read its replies conn=%llu pid=%ld pending=%zu unprocessed=%zu max_buffer=%zu stalled_ms=%lld output_total=%zu",
 	    (unsigned long long)c->serial, (long)c->peer_pid, pending_output(c),
-	    c->in_len, conn_limits.max_buffer);
+	    c->in_len, conn_limits.max_buffer,
+	    (long long)(mono_now_ms() - c->out_progress_ms), out_total);
 	conn_close(c, NULL);
 }
 
@@ -255,10 +293,31 @@ conn_send(struct conn *c, const char *data, size_t len)
 	queue_flush(c);
 }
 
+void
+conn_send_owned(struct conn *c, char *buf, size_t start, size_t len, size_t cap)
+{
+	if (c->closing || c->out_buf != NULL || len == 0) {
+		conn_send(c, buf + start, len);
+		free(buf);
+		return;
+	}
+	c->out_buf = buf;
+	c->out_head = start;
+	c->out_len = start + len;
+	c->out_cap = cap;
+	out_total += cap;
+	queue_flush(c);
+}
+
 static void
 release_output(struct conn *c)
 {
+	if (c->pending_link.prev != NULL)
+		DL_REMOVE(c, pending_link);
+	out_total -= c->out_cap;
 	free(c->out_buf);
+	if (c->out_cap >= BIG_BUFFER)
+		trim_heap();
 	c->out_buf = NULL;
 	c->out_head = c->out_len = c->out_cap = 0;
 }
@@ -266,18 +325,25 @@ release_output(struct conn *c)
 static void
 flush(struct conn *c)
 {
+	bool wrote = false;
+
 	while (!c->closing && pending_output(c) > 0) {
 		ssize_t n = send(c->fd, c->out_buf + c->out_head, pending_output(c),
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				/* Output now waits on the peer: the drain checks watch it from here. */
+				if (wrote || c->pending_link.prev == NULL)
+					pending_link(c);
 				return;		/* POLLOUT will bring us back */
+			}
 			conn_close(c, strerror(errno));
 			return;
 		}
 		c->out_head += (size_t)n;
+		wrote = true;
 	}
 	/* Idle connections keep no output buffer: memory stays flat at 10,000 peers. */
 	release_output(c);
@@ -308,6 +374,8 @@ static void
 release_input(struct conn *c)
 {
 	free(c->in_buf);
+	if (c->in_cap >= BIG_BUFFER)
+		trim_heap();
 	c->in_buf = NULL;
 	c->in_len = c->in_cap = 0;
 }
@@ -329,10 +397,32 @@ output_backed_up(struct conn *c)
 {
 	size_t high_water = conn_limits.max_buffer / 2;
 
+	if (over_budget()) {
+		if (!over_budget_seen)
+			log_warnx("output budget spent: holding every peer's requests output_total=%zu max_output_total=%zu",
+			    out_total, conn_limits.max_output_total);
+		over_budget_seen = true;
+		return true;
+	}
 	if (pending_output(c) <= high_water)
 		return false;
 	flush(c);
 	return c->closing || pending_output(c) > high_water;
+}
+
+/* The longest line c may send: a reply to a forward may be far bigger than a request. */
+static size_t
+line_limit(const struct conn *c)
+{
+	if (c->awaits_big_lines && conn_limits.max_reply > conn_limits.max_message)
+		return conn_limits.max_reply;
+	return conn_limits.max_message;
+}
+
+void
+conn_expect_replies(struct conn *c, bool expect)
+{
+	c->awaits_big_lines = expect;
 }
 
 static bool
@@ -351,8 +441,8 @@ dispatch_line(struct conn *c, char *line, size_t len)
 {
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len > conn_limits.max_message) {
-		handlers->line_too_long(c);
+	if (len > line_limit(c)) {
+		handlers->line_too_long(c, line, len);
 		return;
 	}
 	line[len] = '\0';
@@ -391,11 +481,11 @@ dispatch_lines(struct conn *c, char *data, size_t len)
 static void
 check_partial_line(struct conn *c)
 {
-	if (c->in_held || c->in_len <= conn_limits.max_message + 1)	/* + 1: a '\r' */
+	if (c->in_held || c->in_len <= line_limit(c) + 1)	/* + 1: a '\r' */
 		return;
-	release_input(c);
 	c->in_discarding = true;
-	handlers->line_too_long(c);
+	handlers->line_too_long(c, c->in_buf, c->in_len);	/* its start may say what it answers */
+	release_input(c);
 }
 
 static int
@@ -408,7 +498,7 @@ append_input(struct conn *c, const char *data, size_t len)
 	if (c->in_discarding)
 		return 0;
 	/* Held lines and a partial line are each capped; a peer past both is flooding. */
-	if (c->in_len + len > conn_limits.max_message + 1 + READ_CHUNK) {
+	if (c->in_len + len > line_limit(c) + 1 + READ_CHUNK) {
 		drop_deaf(c);
 		return -1;
 	}
@@ -488,7 +578,7 @@ finish_if_done(struct conn *c)
 static void
 read_input(struct conn *c)
 {
-	for (int reads = 0; reads < READS_PER_WAKEUP && !c->closing; reads++) {
+	for (int reads = 0; reads < READS_PER_WAKEUP && !c->closing && !c->in_held; reads++) {
 		ssize_t n = read(c->fd, read_scratch, READ_CHUNK);
 
 		if (n == -1) {
@@ -529,6 +619,64 @@ conn_handle_events(struct conn *c, short revents)
 		conn_close(c, "invalid fd");
 }
 
+/* Output stuck this long is judged: over max_buffer, or over the budget. */
+static bool
+must_drain(const struct conn *c)
+{
+	return pending_output(c) > conn_limits.max_buffer || over_budget();
+}
+
+int64_t
+conn_next_deadline(void)
+{
+	int64_t nearest = -1;
+
+	for (struct conn *c = DL_FIRST(&pending_list); c != NULL; c = DL_NEXT(c, pending_link)) {
+		int64_t due = c->out_progress_ms + DRAIN_MS;
+
+		if (!c->closing && must_drain(c) && (nearest == -1 || due < nearest))
+			nearest = due;
+	}
+	return nearest;
+}
+
+/* The stalled peer with the most output waiting, or NULL. */
+static struct conn *
+largest_stalled(int64_t now_ms)
+{
+	struct conn *largest = NULL;
+
+	for (struct conn *c = DL_FIRST(&pending_list); c != NULL; c = DL_NEXT(c, pending_link)) {
+		if (c->closing || now_ms - c->out_progress_ms < DRAIN_MS)
+			continue;
+		if (largest == NULL || pending_output(c) > pending_output(largest))
+			largest = c;
+	}
+	return largest;
+}
+
+void
+conn_expire(int64_t now_ms)
+{
+	size_t freed = 0;
+	struct conn *c, *next;
+
+	for (c = DL_FIRST(&pending_list); c != NULL; c = next) {
+		next = DL_NEXT(c, pending_link);
+		if (!c->closing && pending_output(c) > conn_limits.max_buffer &&
+		    now_ms - c->out_progress_ms >= DRAIN_MS) {
+			freed += c->out_cap;
+			drop_deaf(c);
+		}
+	}
+	/* Closed peers' buffers are freed at the next settle; count them as gone. */
+	while (out_total - freed > conn_limits.max_output_total &&
+	    (c = largest_stalled(now_ms)) != NULL) {
+		freed += c->out_cap;
+		drop_deaf(c);
+	}
+}
+
 void
 conn_call_ended(struct conn *c)
 {
@@ -557,11 +705,30 @@ unqueue_flush(struct conn *c)
 	c->flush_queued = false;
 }
 
+/* Rare: only after the budget held everyone's input. */
+static void
+resume_after_budget(void)
+{
+	over_budget_seen = false;
+	for (size_t i = 0; i < conns_len; i++) {
+		if (conns[i]->in_held)
+			queue_flush(conns[i]);	/* conn_settle() resumes its input */
+	}
+	log_info("output budget free again; serving held requests output_total=%zu max_output_total=%zu",
+	    out_total, conn_limits.max_output_total);
+}
+
 void
 conn_settle(void)
 {
 	/* Closing one connection can queue output for others (failed forwards), and a failed write closes one: repeat until quiet. */
-	while (!DL_EMPTY(&flush_list) || closed_list != NULL) {
+	for (;;) {
+		if (DL_EMPTY(&flush_list) && closed_list == NULL) {
+			if (!over_budget_seen || over_budget())
+				break;
+			resume_after_budget();
+			continue;
+		}
 		while (!DL_EMPTY(&flush_list)) {
 			struct conn *c = DL_FIRST(&flush_list);
 			unqueue_flush(c);

@@ -28,11 +28,14 @@ struct conn {
 	bool		 read_closed;		/* the peer shut down its writing side */
 	bool		 in_discarding;		/* skipping the rest of an over-long line */
 	bool		 in_held;		/* whole lines wait in in_buf until the peer reads */
+	bool		 awaits_big_lines;	/* replies to forwards may be up to max_reply */
 
 	char		*in_buf;		/* the start of a line; more while in_held */
 	size_t		 in_len, in_cap;
 	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
 	size_t		 out_head, out_len, out_cap;
+	int64_t		 out_progress_ms;	/* monotonic: output last went out, or began to wait */
+	DL_ENTRY(conn)	 pending_link;		/* while output waits: the drain checks */
 
 	DL_ENTRY(conn)	 flush_link;		/* while flush_queued */
 	struct conn	*closed_next;
@@ -49,7 +52,8 @@ struct conn {
 struct conn_handlers {
 	/* A complete line, NUL-terminated at line[len], without its newline. */
 	void	(*line)(struct conn *c, char *line, size_t len);
-	void	(*line_too_long)(struct conn *c);
+	/* start holds the first len bytes of the line: all of it, or what was kept. */
+	void	(*line_too_long)(struct conn *c, const char *start, size_t len);
 	/* True while c waits for replies to calls it started: it is not done yet. */
 	bool	(*awaits_replies)(const struct conn *c);
 	/* c is about to be freed: drop everything that points at it. */
@@ -61,7 +65,9 @@ void		 conn_set_handlers(const struct conn_handlers *handlers);
 
 struct conn_limits {
 	size_t	max_message;		/* longest line accepted */
+	size_t	max_reply;		/* longest reply to a forward accepted */
 	size_t	max_buffer;		/* pending output before a peer is dropped */
+	size_t	max_output_total;	/* output memory across all peers; see conn.c */
 	size_t	max_connections;
 };
 
@@ -86,7 +92,17 @@ void		 conn_handle_events(struct conn *c, short revents);
 bool		 conn_accepts_output(struct conn *c);
 /* Queues bytes for c; a message is queued as several pieces. */
 void		 conn_send(struct conn *c, const char *data, size_t len);
+/*
+ * Queues buf[start, start + len) for c and takes buf (cap bytes, from
+ * malloc): a big message is not copied when nothing else is waiting.
+ */
+void		 conn_send_owned(struct conn *c, char *buf, size_t start, size_t len, size_t cap);
 void		 conn_close(struct conn *c, const char *reason);
+/* The line limit of c is max_reply while it owes replies to forwards. */
+void		 conn_expect_replies(struct conn *c, bool expect);
+/* When a peer whose output does not drain must be looked at, or -1. */
+int64_t		 conn_next_deadline(void);
+void		 conn_expire(int64_t now_ms);
 /* Writes c's queued output now, as far as the socket takes it. */
 void		 conn_flush_now(struct conn *c);
 /* A call c started has ended: a half-closed c may now be done. */

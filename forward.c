@@ -7,6 +7,8 @@
 #include "events.h"
 #include "forward.h"
 #include "lib/hmap.h"
+#include "lib/jsonscan.h"
+#include "lib/jsonw.h"
 #include "lib/list.h"
 #include "lib/log.h"
 #include "reply.h"
@@ -26,7 +28,7 @@ struct fwd_key {
 struct fwd {
 	struct fwd_key	 key;
 	struct conn	*caller;
-	cJSON		*caller_id;		/* owned copy of the caller's id, or NULL */
+	char		*caller_id;		/* the caller's id as JSON text, or NULL */
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
 	int64_t		 deadline;		/* monotonic ms, 0 for none */
@@ -140,24 +142,50 @@ fwd_free(struct fwd *f)
 	DL_REMOVE(f, started_entry);
 	conn_call_ended(f->caller);
 	DL_REMOVE(f, targeting_entry);
-	f->target->fwd_ends->targeting_count--;
+	if (--f->target->fwd_ends->targeting_count == 0)
+		conn_expect_replies(f->target, false);
 	f->caller->fwd_ends->started_count--;
 	if (f->deadline != 0)
 		timer_remove(f);
-	cJSON_Delete(f->caller_id);
+	free(f->caller_id);
 	free(f);
+}
+
+static void
+fail_caller_with(struct fwd *f, const char *error, const char *extra_name, double extra_value)
+{
+	cJSON *extra = cJSON_CreateObject();
+	cJSON caller_id = { .type = cJSON_Raw, .valuestring = f->caller_id };
+
+	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
+	if (f->deadline != 0)
+		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
+	if (extra_name != NULL)
+		cJSON_AddNumberToObject(extra, extra_name, extra_value);
+	reply_failure(f->caller, f->caller_id != NULL ? &caller_id : NULL, error, extra);
+	cJSON_Delete(extra);
 }
 
 static void
 fail_caller(struct fwd *f, const char *error)
 {
-	cJSON *extra = cJSON_CreateObject();
+	fail_caller_with(f, error, NULL, 0);
+}
 
-	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
-	if (f->deadline != 0)
-		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
-	reply_failure(f->caller, f->caller_id, error, extra);
-	cJSON_Delete(extra);
+/* The id as every reply to the caller carries it: its JSON text, copied. */
+static char *
+id_text_copy(const cJSON *id)
+{
+	struct jsonw w = { 0 };
+
+	if (cJSON_IsRaw(id))
+		return strdup(id->valuestring);
+	jsonw_value(&w, id);
+	jsonw_raw(&w, "", 1);
+	if (!w.failed)
+		return w.buf;
+	free(w.buf);
+	return NULL;
 }
 
 static struct fwd *
@@ -168,14 +196,14 @@ fwd_new(struct call *call, struct conn *target, const char *target_id)
 
 	if (caller_ends == NULL || target_ends == NULL || (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
-	if (call->id != NULL && (f->caller_id = cJSON_Duplicate(call->id, true)) == NULL) {
+	if (call->id != NULL && (f->caller_id = id_text_copy(call->id)) == NULL) {
 		free(f);
 		return NULL;
 	}
 	f->key.target_serial = target->serial;
 	f->key.call_id = target_ends->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
-		cJSON_Delete(f->caller_id);
+		free(f->caller_id);
 		free(f);
 		return NULL;
 	}
@@ -185,7 +213,8 @@ fwd_new(struct call *call, struct conn *target, const char *target_id)
 	memcpy(f->target_connection_id, target_id, UUID_STRING_LEN);	/* registry_find() checked its length */
 	DL_INSERT_HEAD(&caller_ends->started, f, started_entry);
 	DL_INSERT_HEAD(&target_ends->targeting, f, targeting_entry);
-	target_ends->targeting_count++;
+	if (target_ends->targeting_count++ == 0)
+		conn_expect_replies(target, true);
 	caller_ends->started_count++;
 	return f;
 }
@@ -201,6 +230,67 @@ delete_members(cJSON *object, const char *key)
 		if (item->string != NULL && strcmp(item->string, key) == 0)
 			cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
 	}
+}
+
+/* {"id":N into out (32 bytes), without printf: this is the forward's hot path. */
+static int
+format_call_head(char *out, size_t out_len, int64_t call_id)
+{
+	char digits[24];
+	int count = 0, len = 0;
+	uint64_t n = (uint64_t)call_id;	/* call ids are positive */
+
+	do
+		digits[count++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0 && count < (int)sizeof(digits));
+	if (out_len < (size_t)count + 7)
+		return snprintf(out, out_len, "{\"id\":%lld", (long long)call_id);
+	memcpy(out, "{\"id\":", 6);
+	len = 6;
+	while (count > 0)
+		out[len++] = digits[--count];
+	return len;
+}
+
+/*
+ * The operation as the caller wrote it, its members byte for byte after
+ * our call id, without any id member of its own: its arguments reach the
+ * target exactly, as replies come back. False when it must be printed from
+ * the tree instead: a name written with escapes, or a raw control byte
+ * that the request tolerated but a message we send may not hold.
+ */
+static bool
+send_as_written(const struct call *call, struct conn *target, int64_t call_id)
+{
+	const char *line = call->line;
+	struct jsonscan_member m;
+	size_t start, end, at;
+	char head[32];
+	int head_len;
+
+	if (line == NULL || !jsonscan_member(line, call->line_len, "operation", &start, &end) ||
+	    end >= call->line_len || line[start] != '{')
+		return false;
+	for (size_t i = start; i < end; i++) {
+		if ((unsigned char)line[i] < 0x20)
+			return false;
+	}
+	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
+			return false;
+	}
+	if (!conn_accepts_output(target))
+		return true;
+	head_len = format_call_head(head, sizeof(head), call_id);
+	conn_send(target, head, (size_t)head_len);
+	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
+			continue;
+		conn_send(target, ",", 1);
+		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
+	}
+	conn_send(target, "}\n", 2);
+	return true;
 }
 
 void
@@ -235,32 +325,238 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 			return;
 		}
 	}
-	call_id.valuedouble = (double)f->key.call_id;
-	call_id.valueint = (int)f->key.call_id;
-	delete_members(operation, "id");
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
 	    (unsigned long long)call->conn->serial, target_id,
 	    (long long)f->key.call_id);
+	if (send_as_written(call, target, f->key.call_id))
+		return;
+	call_id.valuedouble = (double)f->key.call_id;
+	call_id.valueint = (int)f->key.call_id;
+	delete_members(operation, "id");
 	reply_message(target, &call_id, false, operation);
 }
 
-bool
-forward_reply(struct conn *c, cJSON *msg)
+static struct fwd *
+find(const struct conn *target, double id)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-	struct fwd_key key = { .target_serial = c->serial };
+	struct fwd_key key = { .target_serial = target->serial };
+
+	if (!num_is_whole(id, 9e15))
+		return NULL;
+	key.call_id = (int64_t)id;
+	return hmap_get(&by_key, &key, sizeof(key));
+}
+
+static struct fwd	*find_by_id_text(const struct conn *target, const char *text, size_t len);
+
+/* The open forward the raw text of a reply names in its "id", or NULL. */
+static struct fwd *
+find_by_text(const struct conn *target, const char *line, size_t len)
+{
+	size_t start, stop;
+
+	if (!jsonscan_member(line, len, "id", &start, &stop) || stop >= len)
+		return NULL;
+	return find_by_id_text(target, line + start, stop - start);
+}
+
+/*
+ * The reply as the target wrote it, but for its id: the caller's in its
+ * place, or no id member at all when the caller's request had none. The
+ * rest is passed on byte for byte (SPEC 2, Fidelity): numbers keep their
+ * spelling and strings every character. False when the id cannot be
+ * found in the text (a name spelled with escapes).
+ */
+static void
+relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start, size_t end)
+{
+	size_t cut_from, cut_to;
+	struct conn *caller = f->caller;
+
+	if (!conn_accepts_output(caller))
+		return;
+	if (f->caller_id != NULL) {
+		conn_send(caller, line, start);
+		conn_send(caller, f->caller_id, strlen(f->caller_id));
+		conn_send(caller, line + end, len - end);
+		conn_send(caller, "\n", 1);
+		return;
+	}
+	/* Without the member and one comma beside it. */
+	cut_from = name;
+	cut_to = end;
+	while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
+		cut_to++;
+	if (cut_to < len && line[cut_to] == ',') {
+		cut_to++;
+	} else {
+		while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
+			cut_from--;
+		if (cut_from > 0 && line[cut_from - 1] == ',')
+			cut_from--;
+	}
+	conn_send(caller, line, cut_from);
+	conn_send(caller, line + cut_to, len - cut_to);
+	conn_send(caller, "\n", 1);
+}
+
+static bool
+relay_exact(struct fwd *f, const char *line, size_t len)
+{
+	size_t name, start, end;
+
+	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len)
+		return false;
+	relay_at(f, line, len, name, start, end);
+	return true;
+}
+
+/* The open forward a reply's id text names, or NULL. */
+static struct fwd *
+find_by_id_text(const struct conn *target, const char *text, size_t len)
+{
+	char number[32], *end;
+	double id;
+
+	if (len == 0 || len >= sizeof(number) ||
+	    !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+		return NULL;
+	memcpy(number, text, len);
+	number[len] = '\0';
+	if (len < 16 && strspn(number, "0123456789") == len)
+		return find(target, (double)strtoll(number, NULL, 10));	/* the usual id: 3, 5, 7, ... */
+	id = strtod(number, &end);
+	return *end == '\0' ? find(target, id) : NULL;
+}
+
+enum relay_result
+forward_relay_text(struct conn *c, const char *line, size_t len)
+{
+	static const char *const once[] = { "id", "do", "finished" };
+	size_t id_name = 0, id_start = 0, id_end = 0, at = 0;
+	struct jsonscan_member m;
+	int seen[3] = { 0, 0, 0 };
+	bool finished = false;
 	struct fwd *f;
 
-	if (!cJSON_IsNumber(id) || !num_is_whole(id->valuedouble, 9e15))
+	while (at < len && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	if (at >= len || line[at] != '{')
+		return RELAY_NEEDS_TREE;
+	while (jsonscan_next_member(line, len, &at, &m)) {
+		size_t name_len = m.name_end - m.name_start;
+		const char *name = line + m.name_start;
+
+		if (memchr(name, '\\', name_len) != NULL)
+			return RELAY_NEEDS_TREE;
+		for (size_t i = 0; i < 3; i++) {
+			if (name_len != strlen(once[i]) || memcmp(name, once[i], name_len) != 0)
+				continue;
+			if (++seen[i] > 1)
+				return RELAY_NEEDS_TREE;
+			if (i == 0) {
+				id_name = m.name_start - 1;
+				id_start = m.value_start;
+				id_end = m.value_end;
+			} else if (i == 2) {
+				finished = m.value_end - m.value_start == 4 &&
+				    memcmp(line + m.value_start, "true", 4) == 0;
+			}
+		}
+	}
+	if (seen[0] == 0 || id_end >= len || (f = find_by_id_text(c, line + id_start, id_end - id_start)) == NULL)
+		return RELAY_NOT_A_REPLY;
+	if (!jsonscan_check(line, len, &at))
+		return RELAY_NEEDS_TREE;	/* the parser says what is wrong */
+	relay_at(f, line, len, id_name, id_start, id_end);
+	if (finished)
+		fwd_free(f);
+	return RELAY_DONE;
+}
+
+bool
+forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	cJSON caller_id = { .type = cJSON_Raw };
+	struct fwd *f;
+
+	if (!cJSON_IsNumber(id) || (f = find(c, id->valuedouble)) == NULL)
 		return false;
-	key.call_id = (int64_t)id->valuedouble;
-	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)
-		return false;
-	delete_members(msg, "id");
-	reply_message(f->caller, f->caller_id, false, msg);
+	if (!relay_exact(f, line, len)) {
+		delete_members(msg, "id");
+		caller_id.valuestring = f->caller_id;
+		reply_message(f->caller, f->caller_id != NULL ? &caller_id : NULL, false, msg);
+	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);
 	return true;
+}
+
+bool
+forward_big_reply(struct conn *c, const char *line, size_t len)
+{
+	struct fwd *f = find_by_text(c, line, len);
+	size_t start, end;
+
+	if (f == NULL)
+		return false;
+	if (!relay_exact(f, line, len))
+		fail_caller(f, "Reply could not be relayed: its id is written with escapes");
+	if (!jsonscan_member(line, len, "finished", &start, &end) ||
+	    end - start != 4 || memcmp(line + start, "true", 4) != 0)
+		return true;
+	fwd_free(f);
+	return true;
+}
+
+bool
+forward_reply_failed(struct conn *c, const char *line, size_t len, const char *error)
+{
+	struct fwd *f = find_by_text(c, line, len);
+
+	if (f == NULL)
+		return false;
+	log_warnx("a reply to a forward was lost: %s conn=%llu call_id=%lld bytes=%zu",
+	    error, (unsigned long long)c->serial, (long long)f->key.call_id, len);
+	fail_caller(f, error);
+	fwd_free(f);
+	return true;
+}
+
+bool
+forward_reply_too_long(struct conn *c, const char *start, size_t len)
+{
+	struct fwd *f, *next;
+	size_t id_start, id_end;
+
+	if (c->fwd_ends == NULL || c->fwd_ends->targeting_count == 0)
+		return false;
+	if (jsonscan_member(start, len, "id", &id_start, &id_end) && id_end < len) {
+		/* It names its call: that forward alone, if it is one. */
+		if ((f = find_by_text(c, start, len)) == NULL)
+			return false;
+		log_warnx("reply too long: failing its forward conn=%llu call_id=%lld max_reply=%zu",
+		    (unsigned long long)c->serial, (long long)f->key.call_id, conn_limits.max_reply);
+		fail_caller_with(f, "Reply too long", "size_limit", (double)conn_limits.max_reply);
+		fwd_free(f);
+		return true;
+	}
+	/* Its id was not in the part kept: which call it answered is unknown, so no caller may wait on it. */
+	log_warnx("reply too long, its id unread: failing every forward to the connection conn=%llu forwards=%zu max_reply=%zu",
+	    (unsigned long long)c->serial, c->fwd_ends->targeting_count, conn_limits.max_reply);
+	for (f = DL_FIRST(&c->fwd_ends->targeting); f != NULL; f = next) {
+		next = DL_NEXT(f, targeting_entry);
+		fail_caller_with(f, "Reply too long", "size_limit", (double)conn_limits.max_reply);
+		fwd_free(f);
+	}
+	return true;
+}
+
+bool
+forward_is_target(const struct conn *c)
+{
+	return c->fwd_ends != NULL && c->fwd_ends->targeting_count > 0;
 }
 
 bool

@@ -14,7 +14,8 @@ static struct registration *first, *last;
 static void
 write_entry(struct jsonw *w, const struct registration *r)
 {
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(r->state, "process_id");
+	const cJSON *state = r->state_as_sent != NULL ? r->state_as_sent : r->state;
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(state, "process_id");
 
 	jsonw_literal(w, "{\"connection_id\":");
 	jsonw_string(w, r->connection_id);
@@ -24,7 +25,7 @@ write_entry(struct jsonw *w, const struct registration *r)
 	else
 		jsonw_literal(w, "null");
 	jsonw_literal(w, ",\"state\":");
-	jsonw_value(w, r->state);
+	jsonw_value(w, state);
 	jsonw_literal(w, ",\"registered_at\":");
 	jsonw_number(w, (double)r->registered_at);
 	if (r->last_action != NULL) {
@@ -86,13 +87,15 @@ destroy(struct registration *r)
 	hmap_remove(&by_id, r->connection_id, UUID_STRING_LEN);
 	unlink_order(r);
 	cJSON_Delete(r->state);
+	cJSON_Delete(r->state_as_sent);
 	free(r->status_entry);
 	free(r->last_action);
 	free(r);
 }
 
 int
-registry_set(struct conn *c, cJSON *state, const char *connection_id, pid_t process_id)
+registry_set(struct conn *c, cJSON *state, cJSON *state_as_sent, const char *connection_id,
+    pid_t process_id)
 {
 	struct registration *r = calloc(1, sizeof(*r));
 
@@ -113,6 +116,7 @@ registry_set(struct conn *c, cJSON *state, const char *connection_id, pid_t proc
 	}
 	r->conn = c;
 	r->state = state;
+	r->state_as_sent = state_as_sent;
 	r->process_id = process_id;
 	r->registered_at = clock_ms(CLOCK_REALTIME) / 1000;
 	cache_status_entry(r);
@@ -122,12 +126,14 @@ registry_set(struct conn *c, cJSON *state, const char *connection_id, pid_t proc
 }
 
 void
-registry_update(struct conn *c, cJSON *state, pid_t process_id)
+registry_update(struct conn *c, cJSON *state, cJSON *state_as_sent, pid_t process_id)
 {
 	struct registration *r = c->registration;
 
 	cJSON_Delete(r->state);
+	cJSON_Delete(r->state_as_sent);
 	r->state = state;
+	r->state_as_sent = state_as_sent;
 	r->process_id = process_id;
 	cache_status_entry(r);
 }
@@ -161,6 +167,12 @@ const cJSON *
 registry_state(const struct conn *c)
 {
 	return c->registration != NULL ? c->registration->state : NULL;
+}
+
+const cJSON *
+registry_state_as_sent(const struct conn *c)
+{
+	return c->registration != NULL ? c->registration->state_as_sent : NULL;
 }
 
 const char *

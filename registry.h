@@ -21,6 +21,7 @@ struct jsonw;
 struct registration {
 	struct conn	*conn;
 	cJSON		*state;			/* as merged, with process_id and connection_id */
+	cJSON		*state_as_sent;		/* the same members as raw JSON text: what status lists */
 	char		 connection_id[UUID_STRING_LEN + 1];
 	char		*status_entry;		/* its entry in status as JSON text, or NULL */
 	size_t		 status_entry_len;
@@ -31,17 +32,19 @@ struct registration {
 };
 
 /*
- * Registers c (again) with state (consumed on success), moving it to the end
- * of the order. Returns 0, or -1 when memory runs out: then c keeps its old
- * registration untouched and state still belongs to the caller.
+ * Registers c (again) with state and state_as_sent (both consumed on
+ * success), moving it to the end of the order. Returns 0, or -1 when memory
+ * runs out: then c keeps its old registration untouched and both states
+ * still belong to the caller.
  */
-int		 registry_set(struct conn *c, cJSON *state, const char *connection_id,
-		    pid_t process_id);
+int		 registry_set(struct conn *c, cJSON *state, cJSON *state_as_sent,
+		    const char *connection_id, pid_t process_id);
 /*
- * Replaces c's state (consumed) and pid, keeping its connection_id, place
- * and registered_at. c must be registered.
+ * Replaces c's state and state as sent (both consumed) and pid, keeping its
+ * connection_id, place and registered_at. c must be registered.
  */
-void		 registry_update(struct conn *c, cJSON *state, pid_t process_id);
+void		 registry_update(struct conn *c, cJSON *state, cJSON *state_as_sent,
+		    pid_t process_id);
 /* Every registration of pid keeps action (a JSON object's text) as its last_action. */
 void		 registry_note_action(pid_t pid, const char *action, size_t len);
 /* c is going away: its registration is removed and freed. */
@@ -49,6 +52,7 @@ void		 registry_forget(struct conn *c);
 
 /* NULL, or 0, when c has never registered. */
 const cJSON	*registry_state(const struct conn *c);
+const cJSON	*registry_state_as_sent(const struct conn *c);
 const char	*registry_connection_id(const struct conn *c);
 pid_t		 registry_process_id(const struct conn *c);
 

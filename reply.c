@@ -8,6 +8,7 @@
 #include "reply.h"
 
 #define MAX_ID_TEXT	512	/* an id as the fallback failure echoes it */
+#define OUT_LINE_KEEP	65536	/* a buffer grown past this goes with its reply */
 
 /* Every message is written here first, then queued with one conn_send. */
 static struct jsonw out_line;
@@ -89,6 +90,12 @@ reply_end(struct conn *c)
 		w->buf[1] = '{';
 	else
 		start = 0;	/* "{}" */
+	if (w->cap > OUT_LINE_KEEP) {
+		/* A big reply (a status of many states) is handed over, not copied. */
+		conn_send_owned(c, w->buf, start, w->len - start, w->cap);
+		*w = (struct jsonw){ 0 };
+		return;
+	}
 	conn_send(c, w->buf + start, w->len - start);
 	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
 }

@@ -21,6 +21,8 @@ struct call {
 	struct conn	*conn;
 	const cJSON	*id;		/* NULL when the request had none */
 	cJSON		*msg;
+	const char	*line;		/* the text msg was parsed from */
+	size_t		 line_len;
 };
 
 /*

@@ -26,6 +26,8 @@
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
+#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
+#define MAX_STATE_DEPTH	32	/* levels of nesting in a registered state, itself the first */
 
 static enum restart_target restart_target = RESTART_PARENT;
 static pid_t restart_parent;		/* the parent that started us */
@@ -38,8 +40,10 @@ rpc_set_restart_target(enum restart_target target, pid_t original_parent)
 }
 
 static void
-line_too_long(struct conn *c)
+line_too_long(struct conn *c, const char *start, size_t len)
 {
+	if (forward_reply_too_long(c, start, len))
+		return;
 	log_debug("message too long conn=%llu max_message=%zu",
 	    (unsigned long long)c->serial, conn_limits.max_message);
 	reply_failure(c, NULL, "Message too long", NULL);
@@ -52,6 +56,7 @@ struct operation {
 	void		(*handler)(struct call *call);
 };
 
+static bool	holds_nul(const struct call *call, const char *key);
 static void	op_register(struct call *call);
 static void	op_update(struct call *call);
 static void	op_status(struct call *call);
@@ -217,49 +222,132 @@ member_count(const cJSON *object)
 	return count;
 }
 
+/* True when item nests deeper than levels (item itself is one level). */
+static bool
+nests_deeper(const cJSON *item, int levels)
+{
+	if (!cJSON_IsObject(item) && !cJSON_IsArray(item))
+		return false;
+	if (levels == 0)
+		return true;
+	for (const cJSON *child = item->child; child != NULL; child = child->next) {
+		if (nests_deeper(child, levels - 1))
+			return true;
+	}
+	return false;
+}
+
+static cJSON *
+raw_item(const char *text, size_t len)
+{
+	char *copy = strndup(text, len);
+	cJSON *item = copy != NULL ? cJSON_CreateRaw(copy) : NULL;
+
+	free(copy);
+	return item;
+}
+
 /*
- * The connection's state with from merged in, as a new tree; the old one
- * is kept until the registration cannot fail any more. The caps bound what
- * every status reply carries and keep the merge's name lookups (linear in
- * the state) cheap: a request may hold far more members than a state.
- * Returns NULL after failing the call.
+ * The members of the request's state as the peer wrote them (raw JSON
+ * text), in the order of the parsed tree: status lists them exactly as
+ * sent (SPEC 2, Fidelity). A member whose text cannot be found (escaped
+ * names before it) is kept as parsed.
  */
 static cJSON *
-merged_state(struct call *call, const cJSON *old, cJSON *from)
+state_as_sent(const struct call *call, const cJSON *state)
+{
+	cJSON *sent = cJSON_CreateObject();
+	struct jsonscan_member m;
+	size_t at = 0, end;
+	bool scanned;
+
+	if (sent == NULL)
+		return NULL;
+	scanned = state != NULL && call->line != NULL &&
+	    jsonscan_member(call->line, call->line_len, "state", &at, &end);
+	for (const cJSON *item = state != NULL ? state->child : NULL; item != NULL; item = item->next) {
+		cJSON *copy;
+
+		scanned = scanned && jsonscan_next_member(call->line, call->line_len, &at, &m);
+		if (scanned)
+			copy = raw_item(call->line + m.value_start, m.value_end - m.value_start);
+		else
+			copy = cJSON_Duplicate(item, true);
+		if (copy == NULL || !cJSON_AddItemToObject(sent, item->string, copy)) {
+			cJSON_Delete(copy);
+			cJSON_Delete(sent);
+			return NULL;
+		}
+	}
+	return sent;
+}
+
+static cJSON *
+merged(const cJSON *old, cJSON *from)
+{
+	cJSON *into = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
+
+	if (into == NULL || merge_state(into, from) == -1) {
+		cJSON_Delete(into);
+		return NULL;
+	}
+	return into;
+}
+
+/*
+ * The connection's state with from merged in, parsed (*parsed) and as
+ * sent (*sent), as new trees; the old ones are kept until the registration
+ * cannot fail any more. The caps bound what every status reply carries
+ * and keep the merge's name lookups (linear in the state) cheap: a
+ * request may hold far more members than a state. Returns -1 after
+ * failing the call.
+ */
+static int
+merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 {
 	struct jsonw printed = { 0 };
-	cJSON *merged;
+	cJSON *from_sent;
 	size_t count;
 
 	if (member_count(from) > MAX_STATE_MEMBERS) {
 		reply_fail(call, "State too large: %zu members (at most %d)",
 		    member_count(from), MAX_STATE_MEMBERS);
-		return NULL;
+		return -1;
 	}
-	merged = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
-	if (merged == NULL || merge_state(merged, from) == -1) {
-		cJSON_Delete(merged);
+	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
+		reply_fail(call, "State nested too deeply: more than %d levels", MAX_STATE_DEPTH);
+		return -1;
+	}
+	from_sent = state_as_sent(call, from);
+	*parsed = merged(registry_state(call->conn), from);
+	*sent = from_sent != NULL ? merged(registry_state_as_sent(call->conn), from_sent) : NULL;
+	cJSON_Delete(from_sent);
+	if (*parsed == NULL || *sent == NULL) {
 		reply_fail(call, "Out of memory");
-		return NULL;
+		goto fail;
 	}
-	if ((count = member_count(merged)) > MAX_STATE_MEMBERS) {
-		cJSON_Delete(merged);
+	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
 		reply_fail(call, "State too large: %zu members once merged (at most %d)",
 		    count, MAX_STATE_MEMBERS);
-		return NULL;
+		goto fail;
 	}
-	jsonw_value(&printed, merged);
-	if (printed.failed || printed.len > MAX_STATE_BYTES) {
-		if (printed.failed)
-			reply_fail(call, "Out of memory");
-		else
-			reply_fail(call, "State too large: %zu bytes as JSON (at most %d)",
-			    printed.len, MAX_STATE_BYTES);
-		cJSON_Delete(merged);
-		merged = NULL;
-	}
+	jsonw_value(&printed, *sent);
 	free(printed.buf);
-	return merged;
+	if (printed.failed) {
+		reply_fail(call, "Out of memory");
+		goto fail;
+	}
+	if (printed.len > MAX_STATE_BYTES) {
+		reply_fail(call, "State too large: %zu bytes as JSON (at most %d)",
+		    printed.len, MAX_STATE_BYTES);
+		goto fail;
+	}
+	return 0;
+fail:
+	cJSON_Delete(*parsed);
+	cJSON_Delete(*sent);
+	*parsed = *sent = NULL;
+	return -1;
 }
 
 static int
@@ -322,7 +410,7 @@ op_register(struct call *call)
 	pid_t claimed = claimed_process_id(call, state, &namespace_pid);
 	pid_t process_id = registry_process_id(c), old_process_id = process_id;
 	struct jsonw *w;
-	cJSON *merged, *old_name = NULL;
+	cJSON *parsed, *sent, *old_name = NULL;
 
 	if (claimed == -1)
 		return;
@@ -333,7 +421,7 @@ op_register(struct call *call)
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
+	if (merged_state(call, state, &parsed, &sent) == -1)
 		return;
 	if (claimed > 0)
 		process_id = claimed;
@@ -347,12 +435,16 @@ op_register(struct call *call)
 			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
 	}
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	if (set_state_number(parsed, "process_id", process_id) == -1 ||
+	    set_state_number(sent, "process_id", process_id) == -1 ||
 	    (namespace_pid > 0 &&
-	    set_state_number(merged, "namespace_process_id", namespace_pid) == -1) ||
-	    set_state_string(merged, "connection_id", connection_id) == -1 ||
-	    registry_set(c, merged, connection_id, process_id) == -1) {
-		cJSON_Delete(merged);
+	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
+	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
+	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
+	    set_state_string(sent, "connection_id", connection_id) == -1 ||
+	    registry_set(c, parsed, sent, connection_id, process_id) == -1) {
+		cJSON_Delete(parsed);
+		cJSON_Delete(sent);
 		cJSON_Delete(old_name);
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
@@ -386,7 +478,7 @@ op_update(struct call *call)
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
 	const char *connection_id = registry_connection_id(c);
 	pid_t old_pid = registry_process_id(c), claimed, process_id, namespace_pid = 0;
-	cJSON *merged;
+	cJSON *parsed, *sent;
 
 	if (connection_id == NULL) {
 		reply_fail(call, "Not registered");
@@ -394,18 +486,22 @@ op_update(struct call *call)
 	}
 	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
 		return;
-	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
+	if (merged_state(call, state, &parsed, &sent) == -1)
 		return;
 	process_id = claimed > 0 ? claimed : old_pid;
-	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	if (set_state_number(parsed, "process_id", process_id) == -1 ||
+	    set_state_number(sent, "process_id", process_id) == -1 ||
 	    (namespace_pid > 0 &&
-	    set_state_number(merged, "namespace_process_id", namespace_pid) == -1) ||
-	    set_state_string(merged, "connection_id", connection_id) == -1) {
-		cJSON_Delete(merged);
+	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
+	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
+	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
+	    set_state_string(sent, "connection_id", connection_id) == -1) {
+		cJSON_Delete(parsed);
+		cJSON_Delete(sent);
 		reply_fail(call, "Out of memory");
 		return;
 	}
-	registry_update(c, merged, process_id);
+	registry_update(c, parsed, sent, process_id);
 	if (process_id != old_pid) {
 		mon_remove(old_pid, connection_id);
 		mon_register(process_id, connection_id);
@@ -413,7 +509,7 @@ op_update(struct call *call)
 		    connection_id, (long)process_id, (long)old_pid,
 		    (unsigned long long)c->serial);
 	}
-	publish(EVENT_UPDATED, connection_id, process_id, merged, NULL);
+	publish(EVENT_UPDATED, connection_id, process_id, registry_state(c), NULL);
 	reply_finish(call, NULL);
 }
 
@@ -442,6 +538,21 @@ fail_not_found(const struct call *call, const char *key, const char *value)
 	cJSON *extra = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(extra, key, value);
+	reply_failure(call->conn, call->id, "Connection not found", extra);
+	cJSON_Delete(extra);
+}
+
+/* Not found, echoing the parameter as the caller wrote it: it holds a NUL. */
+static void
+fail_not_found_as_written(const struct call *call, const char *key, const char *value)
+{
+	cJSON *extra = cJSON_CreateObject();
+	size_t start, end;
+
+	if (jsonscan_member(call->line, call->line_len, key, &start, &end))
+		cJSON_AddItemToObject(extra, key, raw_item(call->line + start, end - start));
+	else
+		cJSON_AddStringToObject(extra, key, value);
 	reply_failure(call->conn, call->id, "Connection not found", extra);
 	cJSON_Delete(extra);
 }
@@ -502,10 +613,18 @@ op_forward(struct call *call)
 		return;
 	}
 	if (cJSON_IsString(name)) {
+		/* A name cut at its NUL would be another worker's. */
+		if (holds_nul(call, "name")) {
+			fail_not_found_as_written(call, "name", name->valuestring);
+			return;
+		}
 		if ((target = find_by_name(call, name->valuestring)) == NULL)
 			return;
 	} else if (!cJSON_IsString(id_param)) {
 		reply_fail(call, "Missing 'connection_id' parameter");
+		return;
+	} else if (holds_nul(call, "connection_id")) {
+		fail_not_found_as_written(call, "connection_id", id_param->valuestring);
 		return;
 	} else if ((target = registry_find(id_param->valuestring)) == NULL) {
 		fail_not_found(call, "connection_id", id_param->valuestring);
@@ -644,6 +763,10 @@ op_restart(struct call *call)
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
 	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
 		reply_fail(call, "Unknown signal '%s'", text);
+		return;
+	}
+	if (holds_nul(call, "signal")) {
+		reply_fail(call, "Unknown signal '%s' (and a NUL byte after it)", text);
 		return;
 	}
 	signame_format(signo, name, sizeof(name));
@@ -829,22 +952,85 @@ has_control_byte(const char *text, size_t len)
  * Ids are echoed as the request spelled them (1.0, 1e3, integers past 2^53,
  * escapes), falling back on the parsed value, which is printed escaped: a
  * raw tab or CR is tolerated inside a request's string but is not JSON in
- * a reply. The line is not needed once parsed, so the id's text is ended
- * with a NUL where it lies.
+ * a reply. The text is copied to text, which holds MAX_ID_BYTES + 2: the
+ * line itself is read on by the operations (state as sent). An id longer
+ * than that is cut, and refused for its length before it is ever echoed.
  */
 static const cJSON *
-id_as_written(const cJSON *id, char *line, size_t len, cJSON *raw)
+id_as_written(const cJSON *id, const char *line, size_t len, cJSON *raw, char *text)
 {
-	size_t start, end;
+	size_t start, end, copied;
 
 	if (id == NULL || !jsonscan_member(line, len, "id", &start, &end) ||
 	    end >= len || cJSON_IsString(id) != (line[start] == '"') ||
 	    has_control_byte(line + start, end - start))
 		return id;
-	line[end] = '\0';
+	copied = end - start > MAX_ID_BYTES + 1 ? MAX_ID_BYTES + 1 : end - start;
+	memcpy(text, line + start, copied);
+	text[copied] = '\0';
 	raw->type = cJSON_Raw;
-	raw->valuestring = line + start;
+	raw->valuestring = text;
 	return raw;
+}
+
+/*
+ * cJSON ends a string at its first NUL, so "status\u0000x" would read as
+ * "status": a protocol string written with an escaped NUL is taken whole.
+ * True when the top-level member key is a string holding \u0000.
+ */
+static bool
+holds_nul(const struct call *call, const char *key)
+{
+	size_t start, end;
+
+	if (memchr(call->line, '\\', call->line_len) == NULL ||
+	    memmem(call->line, call->line_len, "\\u0000", 6) == NULL)
+		return false;	/* the usual case: no escape at all */
+	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
+		return false;
+	for (size_t i = start + 1; i + 5 < end; i++) {
+		if (call->line[i] != '\\')
+			continue;
+		if (call->line[i + 1] == 'u' && memcmp(call->line + i + 2, "0000", 4) == 0)
+			return true;
+		i++;	/* an escaped character, maybe a backslash */
+	}
+	return false;
+}
+
+/* A top-level string member's text as written, at most max bytes of it, for errors. */
+static int
+member_text(const struct call *call, const char *key, int max, const char **text)
+{
+	size_t start, end;
+	int shown;
+
+	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || end - start < 2)
+		return 0;
+	*text = call->line + start + 1;
+	shown = utf8_prefix_len(*text, (size_t)max);
+	return shown < (int)(end - start - 2) ? shown : (int)(end - start - 2);
+}
+
+/* The repeated member of id, do or finished, or NULL: each may be written once. */
+static const char *
+repeated_member(const cJSON *msg)
+{
+	static const char *const once[] = { "id", "do", "finished" };
+	bool seen[3] = { false, false, false };
+
+	for (const cJSON *item = msg->child; item != NULL; item = item->next) {
+		if (item->string == NULL || strchr("idf", item->string[0]) == NULL)
+			continue;
+		for (size_t i = 0; i < 3; i++) {
+			if (strcmp(item->string, once[i]) != 0)
+				continue;
+			if (seen[i])
+				return once[i];
+			seen[i] = true;
+		}
+	}
+	return NULL;
 }
 
 /* Bytes of id as every reply echoes it. */
@@ -871,16 +1057,27 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(msg, "do");
+	const char *repeated = repeated_member(msg);
 	cJSON raw_id = { 0 };
-	struct call call = { .conn = c, .msg = msg };
+	char id_text[MAX_ID_BYTES + 2];
+	struct call call = { .conn = c, .msg = msg, .line = line, .line_len = len };
 
 	if (!id_is_valid(id)) {
 		reply_fail(&call, "Bad request: 'id' must be a number or a string");
 		return;
 	}
-	call.id = id_as_written(id, line, len, &raw_id);
-	if (id != NULL && forward_reply(c, msg))
+	if (repeated != NULL) {
+		/* Which of them counts is up to each reader: none does. */
+		char why[64];
+
+		snprintf(why, sizeof(why), "Bad reply: '%s' is given more than once", repeated);
+		forward_reply_failed(c, line, len, why);
+		reply_fail(&call, "Bad request: '%s' is given more than once", repeated);
 		return;
+	}
+	if (id != NULL && forward_reply(c, msg, line, len))
+		return;
+	call.id = id_as_written(id, line, len, &raw_id, id_text);
 	if (op == NULL) {
 		if (id == NULL) {
 			reply_fail(&call, "Bad request: missing 'do' (the operation to perform)");
@@ -899,34 +1096,88 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		reply_fail(&call, "Bad request: 'do' must be a string");
 		return;
 	}
+	if (holds_nul(&call, "do")) {
+		const char *text = "";
+		int shown = member_text(&call, "do", OP_NAME_SHOWN, &text);
+
+		reply_fail(&call, "Unknown operation '%.*s'", shown, text);
+		return;
+	}
 	serve_request(&call, op->valuestring);
+}
+
+/* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
+static void
+handle_big_line(struct conn *c, const char *line, size_t len)
+{
+	struct call call = { .conn = c };
+	size_t bad;
+
+	if (!jsonscan_check(line, len, &bad)) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
+		reply_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", bad, len);
+		return;
+	}
+	if (!forward_big_reply(c, line, len))
+		reply_failure(c, NULL, "Message too long", NULL);
 }
 
 static void
 handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	size_t control = jsonscan_control_char(line, len);
+	size_t bad = jsonscan_bad_byte(line, len);
 	struct call call = { .conn = c };
 	cJSON *msg;
 
-	/* cJSON takes any control character for white space, and raw ones inside strings. */
-	if (control < len) {
+	/*
+	 * cJSON takes any control character for white space, and raw ones
+	 * inside strings; it passes any byte on, where a strict reader of a
+	 * status or a relayed reply would not.
+	 */
+	if (bad < len && (unsigned char)line[bad] < 0x20) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
-		    (unsigned char)line[control], control);
+		    (unsigned char)line[bad], bad);
 		return;
 	}
+	if (bad < len) {
+		/* A reply that cannot be relayed still ends its forward: no caller waits on it. */
+		forward_reply_failed(c, line, len, "Invalid UTF-8 in the reply");
+		reply_fail(&call, "Invalid UTF-8: byte 0x%02x at byte %zu",
+		    (unsigned char)line[bad], bad);
+		return;
+	}
+	/* The common reply: relayed from its text, no tree built. */
+	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
+		return;
+	if (len > conn_limits.max_message) {
+		handle_big_line(c, line, len);
+		return;
+	}
+	errno = 0;
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	if (msg == NULL && errno == ENOMEM) {
+		/* Not the peer's fault: whoever waits on this line must hear of it. */
+		log_warnx("out of memory parsing a message conn=%llu bytes=%zu",
+		    (unsigned long long)c->serial, len);
+		if (!forward_reply_failed(c, line, len, "Out of memory"))
+			reply_fail(&call, "Out of memory");
+		return;
+	}
 	if (msg == NULL) {
 		size_t at = end != NULL && end >= line ? (size_t)(end - line) : 0;
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
 		return;
 	}
 	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
 		end++;
-	if (end != NULL && end < line + len)
+	if (end != NULL && end < line + len) {
+		forward_reply_failed(c, line, len, "Invalid JSON in the reply");
 		reply_fail(&call, "Invalid JSON: unexpected data after the message at byte %zu",
 		    (size_t)(end - line));
+	}
 	else if (!cJSON_IsObject(msg))
 		reply_fail(&call, "Bad request: a message must be a JSON object");
 	else

@@ -111,6 +111,7 @@ usage(void)
 	    "      --socket-group GROUP  socket file group, a name or number\n"
 	    "      --restart-target T    parent (default), group or none\n"
 	    "      --max-message SIZE    longest request line (default 1M)\n"
+	    "      --max-reply SIZE      longest reply to a forward (default 16M)\n"
 	    "      --max-buffer SIZE     unread output before a peer is dropped (default 4M)\n"
 	    "      --max-connections N   (default 16384)\n"
 	    "  -h, --help                this text\n"
@@ -205,6 +206,7 @@ parse_restart_target(const char *text)
 enum {
 	OPT_SYSLOG = 256, OPT_READY_FD, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
 	OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_CONNECTIONS,
+	OPT_MAX_REPLY,
 };
 
 static const struct option long_options[] = {
@@ -220,6 +222,7 @@ static const struct option long_options[] = {
 	{ "restart-target", required_argument, NULL, OPT_RESTART_TARGET },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
+	{ "max-reply", required_argument, NULL, OPT_MAX_REPLY },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -254,6 +257,7 @@ apply_option(struct options *opts, int option)
 	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(optarg); break;
 	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option("max-message", optarg); break;
 	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option("max-buffer", optarg); break;
+	case OPT_MAX_REPLY: conn_limits.max_reply = parse_size_option("max-reply", optarg); break;
 	case OPT_MAX_CONNECTIONS:
 		conn_limits.max_connections = (size_t)parse_number_option("max-connections",
 		    optarg, 1, 10000000);
@@ -484,6 +488,7 @@ nearest_deadline(const struct loop *loop)
 {
 	int64_t deadlines[] = {
 		forward_next_deadline(),
+		conn_next_deadline(),
 		mon_next_deadline(),
 		loop->accepting ? -1 : loop->accept_retry_at,
 	};
@@ -623,6 +628,7 @@ run_loop(struct loop *loop)
 		}
 		now = mono_now_ms();
 		forward_expire(now);
+		conn_expire(now);
 		mon_run_due(now);
 		conn_settle();
 		trim_after_crowd(loop);

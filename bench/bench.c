@@ -2,10 +2,13 @@
  * make bench: the performance budget of SPEC section 9, measured in one run.
  *
  * Starts a minimal poll() AF_UNIX server that answers each line with a
- * fixed reply (the raw round trip, the physical limit on this machine) and
- * the daemon, each on a socket in a temporary directory, and prints every
- * figure beside its target. Latencies are ratios to the raw server measured
- * in the same run, interleaved in rounds, since absolute times on a shared
+ * fixed reply (the raw round trip, the physical limit on this machine), a
+ * minimal poll() relay that passes a client's bytes to one worker and back
+ * (the limit of a forward: three processes, four hops) and the daemon, each
+ * on a socket in a temporary directory, and prints every figure beside its
+ * target. Latencies and CPU times per call (from /proc/PID/schedstat) are
+ * ratios to the raw servers measured in the same run: the median of the
+ * ratios of several alternating rounds, since absolute times on a shared
  * machine are noise.
  *
  * usage: bench [SUPERVISORD [SMALL]]   (default ./supervisord, or $SUPERVISORD;
@@ -34,8 +37,8 @@
 
 #define SHORT_REPLY	"{\"id\":2,\"finished\":true,\"pong\":1}\n"
 #define FEW_WORKERS	4
-#define ROUNDS		5
-#define CALLS_PER_ROUND	2000
+#define ROUNDS		7
+#define CALLS_PER_ROUND	1500
 #define WARMUP_CALLS	500
 #define PIPELINED_CALLS	300000
 #define PIPELINE_WINDOW	512
@@ -58,8 +61,8 @@ struct samples {
 
 /* Socket paths must fit sun_path (108 bytes). */
 static char tmpdir[80];
-static char raw_short_path[108], raw_sized_path[108], sup_path[108], log_path[108];
-static pid_t children[3];		/* the daemon, then the raw servers */
+static char raw_short_path[108], raw_sized_path[108], relay_path[108], sup_path[108], log_path[108];
+static pid_t children[4];		/* the daemon, then the raw servers and the relay */
 static pid_t daemon_pid;
 static int misses;
 
@@ -78,6 +81,7 @@ cleanup(void)
 	if (tmpdir[0] != '\0') {
 		unlink(raw_short_path);
 		unlink(raw_sized_path);
+		unlink(relay_path);
 		unlink(sup_path);
 		unlink(log_path);
 		rmdir(tmpdir);
@@ -352,6 +356,56 @@ raw_server(int listen_fd, int ready_fd, const char *reply)
 	}
 }
 
+/*
+ * The raw relay: the first connection is the worker; whatever any other
+ * connection sends goes to the worker, and what the worker sends goes to
+ * the last client that spoke. No parsing, no ids: the least a forward is.
+ */
+static void __attribute__((noreturn))
+raw_relay(int listen_fd, int ready_fd)
+{
+	static struct pollfd pfds[64];
+	static char buf[1 << 16];
+	nfds_t count = 1;
+	int worker = -1, client = -1;
+
+	pfds[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+	write_all(ready_fd, "\n", 1);
+	close(ready_fd);
+	for (;;) {
+		if (poll(pfds, count, -1) == -1)
+			continue;
+		if (pfds[0].revents & POLLIN) {
+			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd != -1 && count < 64) {
+				pfds[count++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+				if (worker == -1)
+					worker = fd;
+			} else if (fd != -1) {
+				close(fd);
+			}
+		}
+		for (nfds_t i = 1; i < count; i++) {
+			ssize_t n;
+
+			if (pfds[i].revents == 0 || pfds[i].fd < 0)
+				continue;
+			if ((n = read(pfds[i].fd, buf, sizeof(buf))) <= 0) {
+				close(pfds[i].fd);
+				pfds[i].fd = -1;
+				continue;
+			}
+			if (pfds[i].fd == worker) {
+				if (client != -1)
+					write_all(client, buf, (size_t)n);
+			} else {
+				client = pfds[i].fd;
+				write_all(worker, buf, (size_t)n);
+			}
+		}
+	}
+}
+
 static void
 wait_ready(int ready_fd, const char *what)
 {
@@ -381,6 +435,8 @@ start_raw_server(const char *path, const char *reply)
 		die("fork");
 	if (pid == 0) {
 		close(ready[0]);
+		if (reply == NULL)
+			raw_relay(fd, ready[1]);
 		raw_server(fd, ready[1], reply);
 	}
 	close(fd);
@@ -487,6 +543,8 @@ info(const char *figure, const char *fmt, ...)
 struct rig {
 	struct peer	 raw_short;		/* a raw server with a reply as short as forward's */
 	struct peer	 raw_sized;		/* a raw server with a reply as long as status's */
+	struct peer	 relay_client;		/* the raw relay's client */
+	struct peer	 relay_worker;		/* and its worker */
 	struct peer	 caller;		/* one client of the daemon */
 	struct peer	 workers[FEW_WORKERS];	/* registered; workers[0] answers forwards */
 	char		 worker_id[64];
@@ -561,6 +619,28 @@ time_forward(struct rig *rig)
 	return now_ns() - start;
 }
 
+/* client -> relay -> worker, which answers at once -> relay -> client: forward's limit */
+static double
+time_raw_relay(struct rig *rig)
+{
+	char request[256], answer[64];
+	double start = now_ns();
+
+	snprintf(request, sizeof(request),
+	    "{\"id\":%lld,\"do\":\"forward\",\"connection_id\":\"%s\",\"operation\":{\"do\":\"ping\"}}\n",
+	    rig->next_id, rig->worker_id);
+	rig->next_id += 2;
+	write_all(rig->relay_client.fd, request, strlen(request));
+	(void)peer_line(&rig->relay_worker);
+	snprintf(answer, sizeof(answer), "{\"id\":%d,\"finished\":true,\"pong\":1}\n", 3);
+	write_all(rig->relay_worker.fd, answer, strlen(answer));
+	if (strstr(peer_line(&rig->relay_client), "\"pong\"") == NULL) {
+		errno = 0;
+		die("relay: unexpected reply: %s", rig->relay_client.buf);
+	}
+	return now_ns() - start;
+}
+
 /* A fixed reply of len bytes, newline included. */
 static char *
 sized_reply(size_t len)
@@ -600,12 +680,17 @@ rig_open(struct rig *rig)
 	reply = sized_reply(rig->status_len);
 	children[1] = start_raw_server(raw_short_path, SHORT_REPLY);
 	children[2] = start_raw_server(raw_sized_path, reply);
+	children[3] = start_raw_server(relay_path, NULL);
 	free(reply);
 	peer_open(&rig->raw_short, raw_short_path);
 	peer_open(&rig->raw_sized, raw_sized_path);
+	peer_open(&rig->relay_worker, relay_path);	/* the first to connect is its worker */
+	peer_open(&rig->relay_client, relay_path);
 	for (int i = 0; i < FEW_WORKERS; i++) {
 		connect_to(raw_short_path);
 		connect_to(raw_sized_path);
+		if (i > 0)
+			connect_to(relay_path);
 	}
 }
 
@@ -633,7 +718,16 @@ struct kind {
 	struct samples	 samples;
 	double		 cpu_ns;		/* the server's, over every sample */
 	double		 median, p99;
+	double		 round_median[ROUNDS];	/* latency, each round's own */
+	double		 round_cpu[ROUNDS];	/* server CPU ns per call, each round's own */
 };
+
+static double
+median_of_doubles(double *values, size_t len)
+{
+	qsort(values, len, sizeof(*values), compare_doubles);
+	return len % 2 ? values[len / 2] : (values[len / 2 - 1] + values[len / 2]) / 2;
+}
 
 static void
 measure_rounds(struct rig *rig, struct kind *kinds, size_t count)
@@ -643,12 +737,20 @@ measure_rounds(struct rig *rig, struct kind *kinds, size_t count)
 			kinds[k].timed(rig);
 	}
 	/* Rounds interleave the kinds, so a noisy second hurts them alike. */
-	for (int round = 0; round < ROUNDS; round++) {
+	for (int round_no = 0; round_no < ROUNDS; round_no++) {
 		for (size_t k = 0; k < count; k++) {
-			double cpu_before = cpu_ns(kinds[k].server);
-			for (int i = 0; i < CALLS_PER_ROUND; i++)
-				sample_add(&kinds[k].samples, kinds[k].timed(rig));
-			kinds[k].cpu_ns += cpu_ns(kinds[k].server) - cpu_before;
+			double cpu_before = cpu_ns(kinds[k].server), cpu;
+			struct samples round = { 0 };
+			for (int i = 0; i < CALLS_PER_ROUND; i++) {
+				double ns = kinds[k].timed(rig);
+				sample_add(&kinds[k].samples, ns);
+				sample_add(&round, ns);
+			}
+			cpu = cpu_ns(kinds[k].server) - cpu_before;
+			kinds[k].cpu_ns += cpu;
+			kinds[k].round_cpu[round_no] = cpu / CALLS_PER_ROUND;
+			kinds[k].round_median[round_no] = percentile(&round, 0.5);
+			free(round.ns);
 		}
 	}
 	for (size_t k = 0; k < count; k++) {
@@ -661,16 +763,42 @@ measure_rounds(struct rig *rig, struct kind *kinds, size_t count)
 	}
 }
 
+/* The median over the rounds of each round's ratio: a noisy round moves it little. */
+static double
+round_ratio(const double *of, const double *to)
+{
+	double ratios[ROUNDS];
+
+	for (int r = 0; r < ROUNDS; r++)
+		ratios[r] = of[r] / to[r];
+	return median_of_doubles(ratios, ROUNDS);
+}
+
 static void
 ratio(const char *figure, const struct kind *of, const struct kind *to, double target)
 {
 	char value[96], target_text[16];
+	double latency = round_ratio(of->round_median, to->round_median);
 
-	snprintf(value, sizeof(value), "%.2fx (p99 %.2fx)", of->median / to->median,
-	    of->p99 / to->p99);
+	snprintf(value, sizeof(value), "%.2fx (p99 %.2fx)", latency, of->p99 / to->p99);
 	snprintf(target_text, sizeof(target_text), "<= %.2fx", target);
 	if (target > 0)
-		report(figure, value, of->median / to->median <= target, target_text);
+		report(figure, value, latency <= target, target_text);
+	else
+		info(figure, "%s", value);
+}
+
+static void
+cpu_ratio(const char *figure, const struct kind *of, const struct kind *to, double target)
+{
+	char value[96], target_text[16];
+	double cpu = round_ratio(of->round_cpu, to->round_cpu);
+
+	snprintf(value, sizeof(value), "%.2fx (%.2f vs %.2f us/call)", cpu,
+	    of->cpu_ns / 1e3 / (ROUNDS * CALLS_PER_ROUND), to->cpu_ns / 1e3 / (ROUNDS * CALLS_PER_ROUND));
+	snprintf(target_text, sizeof(target_text), "<= %.2fx", target);
+	if (target > 0)
+		report(figure, value, cpu <= target, target_text);
 	else
 		info(figure, "%s", value);
 }
@@ -704,6 +832,7 @@ latencies_round(struct rig *rig, bool pinned)
 		{ .name = short_name, .timed = time_raw_short, .server = children[1] },
 		{ .name = sized_name, .timed = time_raw_sized, .server = children[2] },
 		{ .name = "status round trip, median", .timed = time_status, .server = daemon_pid },
+		{ .name = "raw relay round trip (4 hops)", .timed = time_raw_relay, .server = children[3] },
 		{ .name = "forward round trip, median", .timed = time_forward, .server = daemon_pid },
 	};
 
@@ -717,8 +846,11 @@ latencies_round(struct rig *rig, bool pinned)
 	if (pinned)
 		pin_all(-1);
 	ratio("status / raw, same reply size", &kinds[2], &kinds[1], pinned ? 1.25 : 0);
+	cpu_ratio("status CPU per call / raw's", &kinds[2], &kinds[1], pinned ? 1.2 : 0);
 	ratio("status / raw, short reply", &kinds[2], &kinds[0], 0);
-	ratio("forward / raw, short reply", &kinds[3], &kinds[0], pinned ? 2.25 : 0);
+	ratio("forward / raw relay", &kinds[4], &kinds[3], pinned ? 1.1 : 0);
+	cpu_ratio("forward CPU per call / raw relay's", &kinds[4], &kinds[3], 0);
+	ratio("forward / raw, short reply", &kinds[4], &kinds[0], 0);
 }
 
 /*
@@ -736,6 +868,74 @@ latencies(struct rig *rig)
 	latencies_round(rig, true);
 	printf("  -- the same, spread over the CPUs by the scheduler (not judged):\n");
 	latencies_round(rig, false);
+}
+
+/* Resets the kernel's peak resident size of pid (VmHWM); false where it cannot. */
+static bool
+reset_peak(pid_t pid)
+{
+	char path[64];
+	int fd;
+	bool done;
+
+	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", (long)pid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return false;
+	done = write(fd, "5", 1) == 1;
+	close(fd);
+	return done;
+}
+
+/* A 16 MiB reply forwarded: relayed intact, memory at most 2x it over idle, idle again after. */
+static void
+big_reply(struct rig *rig)
+{
+	static const size_t size = 16 * 1024 * 1024;	/* the line, newline not counted */
+	char request[256], head[64], *reply, *got;
+	struct peer *worker = &rig->workers[0];
+	long long idle_kb, peak_kb, after_kb, call_id;
+	size_t head_len, expect_head_len;
+	bool peaked, intact;
+	char value[96];
+
+	peer_call(&rig->caller, "{\"id\":2,\"do\":\"status\"}\n");
+	usleep(100000);
+	idle_kb = proc_field(daemon_pid, "status", "VmRSS");
+	peaked = reset_peak(daemon_pid);
+	snprintf(request, sizeof(request),
+	    "{\"id\":%lld,\"do\":\"forward\",\"connection_id\":\"%s\",\"operation\":{\"do\":\"thread_dump\"}}\n",
+	    rig->next_id, rig->worker_id);
+	write_all(rig->caller.fd, request, strlen(request));
+	call_id = json_number(peer_line(worker), "\"id\":");
+	head_len = (size_t)snprintf(head, sizeof(head), "{\"id\":%lld,\"finished\":true,\"data\":\"", call_id);
+	if ((reply = malloc(size + 1)) == NULL)
+		die("out of memory");
+	memcpy(reply, head, head_len);
+	for (size_t i = head_len; i < size - 2; i++)
+		reply[i] = (char)('a' + i % 26);
+	memcpy(reply + size - 2, "\"}\n", 3);
+	write_all(worker->fd, reply, size + 1);
+	got = peer_line(&rig->caller);
+	expect_head_len = (size_t)snprintf(head, sizeof(head), "{\"id\":%lld,\"finished\":true,\"data\":\"", rig->next_id);
+	intact = strlen(got) == size - head_len + expect_head_len &&
+	    memcmp(got, head, expect_head_len) == 0 &&
+	    memcmp(got + expect_head_len, reply + head_len, size - head_len) == 0;
+	rig->next_id += 2;
+	free(reply);
+	peak_kb = proc_field(daemon_pid, "status", "VmHWM");
+	peer_call(&rig->caller, "{\"id\":2,\"do\":\"status\"}\n");
+	usleep(100000);
+	after_kb = proc_field(daemon_pid, "status", "VmRSS");
+	report("16 MiB forwarded reply", intact ? "relayed intact" : "CHANGED IN TRANSIT", intact, "intact");
+	if (peaked) {
+		snprintf(value, sizeof(value), "+%.1f MiB (%.2fx the reply)", (peak_kb - idle_kb) / 1024.0,
+		    (peak_kb - idle_kb) / 1024.0 / 16);
+		report("  daemon peak memory over idle", value, (peak_kb - idle_kb) / 1024.0 <= 32, "<= 2x");
+	} else {
+		info("  daemon peak memory over idle", "unknown (cannot reset VmHWM)");
+	}
+	snprintf(value, sizeof(value), "%.2f MiB (idle %.2f MiB)", after_kb / 1024.0, idle_kb / 1024.0);
+	report("  resident after", value, after_kb <= idle_kb + 512, "idle + 0.5 MiB");
 }
 
 /* Counts the replies of n pipelined calls while keeping a window in flight. */
@@ -1029,6 +1229,7 @@ run(const char *binary)
 	idle(pid, "fresh daemon", true);
 	rig_open(&rig);
 	latencies(&rig);
+	big_reply(&rig);
 	throughput();
 	with_subscribers(&rig);
 	/* 10 connections: the caller and FEW_WORKERS workers, plus five more. */
@@ -1087,6 +1288,7 @@ main(int argc, char **argv)
 	snprintf(tmpdir, sizeof(tmpdir), "%s", template);
 	snprintf(raw_short_path, sizeof(raw_short_path), "%s/raw-short.ipc", tmpdir);
 	snprintf(raw_sized_path, sizeof(raw_sized_path), "%s/raw-sized.ipc", tmpdir);
+	snprintf(relay_path, sizeof(relay_path), "%s/relay.ipc", tmpdir);
 	snprintf(sup_path, sizeof(sup_path), "%s/sup.ipc", tmpdir);
 	snprintf(log_path, sizeof(log_path), "%s/daemon.log", tmpdir);
 	atexit(cleanup);

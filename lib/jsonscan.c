@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/jsonscan.h"
@@ -15,11 +16,20 @@ skip_space(const char *text, size_t len, size_t at)
 static size_t
 skip_string(const char *text, size_t len, size_t at)
 {
-	for (at++; at < len && text[at] != '"'; at++) {
-		if (text[at] == '\\')
-			at++;
+	for (at++; at < len; ) {
+		const char *quote = memchr(text + at, '"', len - at);
+		size_t backslashes = 0;
+
+		if (quote == NULL)
+			break;
+		at = (size_t)(quote - text);
+		while (backslashes < at && text[at - 1 - backslashes] == '\\')
+			backslashes++;
+		if (backslashes % 2 == 0)
+			return at + 1;
+		at++;	/* an escaped quote */
 	}
-	return at + 1;
+	return len;	/* cut short: never past the text */
 }
 
 /* Returns the offset just after the value that starts at text[at]. */
@@ -56,40 +66,286 @@ skip_value(const char *text, size_t len, size_t at)
 bool
 jsonscan_member(const char *text, size_t len, const char *key, size_t *start, size_t *end)
 {
-	size_t key_len = strlen(key);
-	size_t at = skip_space(text, len, 0);
+	size_t name_start;
+
+	return jsonscan_member_at(text, len, key, &name_start, start, end);
+}
+
+
+bool
+jsonscan_next_member(const char *text, size_t len, size_t *at, struct jsonscan_member *m)
+{
+	size_t pos = skip_space(text, len, *at);
+
+	if (pos < len && (text[pos] == '{' || text[pos] == ','))
+		pos = skip_space(text, len, pos + 1);
+	if (pos >= len || text[pos] != '"')
+		return false;
+	m->name_start = pos + 1;
+	m->name_end = skip_string(text, len, pos) - 1;
+	pos = skip_space(text, len, m->name_end + 1);
+	if (pos >= len || text[pos] != ':')
+		return false;
+	m->value_start = skip_space(text, len, pos + 1);
+	m->value_end = skip_value(text, len, m->value_start);
+	*at = skip_space(text, len, m->value_end);
+	return true;
+}
+
+bool
+jsonscan_member_at(const char *text, size_t len, const char *key, size_t *name_start,
+    size_t *start, size_t *end)
+{
+	size_t key_len = strlen(key), at = skip_space(text, len, 0);
+	struct jsonscan_member m;
 
 	if (at >= len || text[at] != '{')
 		return false;
-	for (at = skip_space(text, len, at + 1); at < len && text[at] == '"';
-	    at = skip_space(text, len, at + 1)) {
-		size_t name = at + 1, name_end = skip_string(text, len, at) - 1;
-		bool escaped = memchr(text + name, '\\', name_end - name) != NULL;
-
-		at = skip_space(text, len, name_end + 1);
-		if (at >= len || text[at] != ':')
-			return false;
-		at = skip_space(text, len, at + 1);
-		*start = at;
-		at = skip_value(text, len, at);
-		*end = at;
-		if (escaped)
-			return false;
-		if (name_end - name == key_len && memcmp(text + name, key, key_len) == 0)
+	while (jsonscan_next_member(text, len, &at, &m)) {
+		if (memchr(text + m.name_start, '\\', m.name_end - m.name_start) != NULL)
+			return false;	/* an escaped name may spell key: the caller decides */
+		if (m.name_end - m.name_start == key_len &&
+		    memcmp(text + m.name_start, key, key_len) == 0) {
+			*name_start = m.name_start - 1;
+			*start = m.value_start;
+			*end = m.value_end;
 			return true;
-		at = skip_space(text, len, at);
-		if (at >= len || text[at] != ',')
-			return false;
+		}
 	}
 	return false;
 }
 
+#define HIGH_BITS	0x8080808080808080u
+
 size_t
-jsonscan_control_char(const char *text, size_t len)
+jsonscan_bad_byte(const char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)text[i] < 0x20 && text[i] != '\t' && text[i] != '\r')
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char b;
+		size_t need;
+		unsigned char lo = 0x80, hi = 0xbf;	/* the second byte's range */
+		uint64_t word;
+
+		/*
+		 * Eight printable ASCII bytes at a time: no high bit set, and each
+		 * byte plus 0x60 reaches 0x80 (is at least 0x20), with no carry
+		 * from byte to byte since none is above 0x7f.
+		 */
+		if (len - i >= 8) {
+			memcpy(&word, s + i, 8);
+			if ((word & HIGH_BITS) == 0 && ((word + 0x6060606060606060u) & HIGH_BITS) == HIGH_BITS) {
+				i += 8;
+				continue;
+			}
+		}
+		b = s[i];
+
+		if (b >= 0x20 && b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b < 0x20) {
+			if (b != '\t' && b != '\r')
+				return i;
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf) {
+			need = 1;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			need = 2;
+			if (b == 0xe0)
+				lo = 0xa0;	/* overlong */
+			else if (b == 0xed)
+				hi = 0x9f;	/* surrogates */
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			need = 3;
+			if (b == 0xf0)
+				lo = 0x90;	/* overlong */
+			else if (b == 0xf4)
+				hi = 0x8f;	/* past U+10FFFF */
+		} else {
 			return i;
+		}
+		if (i + need >= len)
+			return i;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (size_t k = 2; k <= need; k++) {
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return i;
+		}
+		i += need + 1;
 	}
 	return len;
+}
+
+/* A string at text[at] (its quote); returns the offset after it, or the bad byte's via *bad. */
+static size_t
+check_string(const char *text, size_t len, size_t at, bool *bad)
+{
+	for (at++; at < len; at++) {
+		unsigned char ch = (unsigned char)text[at];
+
+		if (ch == '"')
+			return at + 1;
+		if (ch < 0x20 && ch != '\t' && ch != '\r')
+			break;
+		if (ch != '\\')
+			continue;
+		if (++at >= len)
+			break;
+		if (text[at] == 'u') {
+			for (int k = 0; k < 4; k++) {
+				if (++at >= len || strchr("0123456789abcdefABCDEF", text[at]) == NULL ||
+				    text[at] == '\0')
+					goto fail;
+			}
+		} else if (strchr("\"\\/bfnrt", text[at]) == NULL || text[at] == '\0') {
+			break;
+		}
+	}
+fail:
+	*bad = true;
+	return at;
+}
+
+static size_t
+skip_digits(const char *text, size_t len, size_t at)
+{
+	while (at < len && text[at] >= '0' && text[at] <= '9')
+		at++;
+	return at;
+}
+
+static size_t
+check_number(const char *text, size_t len, size_t at, bool *bad)
+{
+	size_t digits;
+
+	if (at < len && text[at] == '-')
+		at++;
+	if (at < len && text[at] == '0')
+		at++;
+	else if ((digits = skip_digits(text, len, at)) > at)
+		at = digits;
+	else
+		goto fail;
+	if (at < len && text[at] == '.') {
+		if ((digits = skip_digits(text, len, at + 1)) == at + 1)
+			goto fail;
+		at = digits;
+	}
+	if (at < len && (text[at] == 'e' || text[at] == 'E')) {
+		at++;
+		if (at < len && (text[at] == '+' || text[at] == '-'))
+			at++;
+		if ((digits = skip_digits(text, len, at)) == at)
+			goto fail;
+		at = digits;
+	}
+	return at;
+fail:
+	*bad = true;
+	return at;
+}
+
+static size_t
+check_literal(const char *text, size_t len, size_t at, bool *bad)
+{
+	static const char *const words[] = { "true", "false", "null" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t word_len = strlen(words[i]);
+		if (len - at >= word_len && memcmp(text + at, words[i], word_len) == 0)
+			return at + word_len;
+	}
+	*bad = true;
+	return at;
+}
+
+#define CHECK_MAX_DEPTH	1000	/* as cJSON's nesting limit */
+
+/* Returns the offset where text stops being JSON: len when all of it is. */
+static size_t
+check_object(const char *text, size_t len, bool *bad)
+{
+	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
+	size_t depth = 0, at = skip_space(text, len, 0);
+
+	*bad = true;	/* until the object closes */
+	if (at >= len || text[at] != '{')
+		return at;
+	*bad = false;
+	for (;;) {
+		/* A value starts at text[at]. */
+		char ch = at < len ? text[at] : '\0';
+
+		if (ch == '{' || ch == '[') {
+			if (depth == CHECK_MAX_DEPTH) {
+				*bad = true;
+				return at;
+			}
+			in_object[depth++] = ch == '{';
+			at = skip_space(text, len, at + 1);
+			if (at < len && text[at] == (ch == '{' ? '}' : ']')) {
+				depth--;
+				at++;
+				goto after_value;
+			}
+			if (ch == '[')
+				continue;
+			goto member_name;
+		}
+		if (ch == '"')
+			at = check_string(text, len, at, bad);
+		else if (ch == '-' || (ch >= '0' && ch <= '9'))
+			at = check_number(text, len, at, bad);
+		else
+			at = check_literal(text, len, at, bad);
+		if (*bad)
+			return at;
+after_value:
+		at = skip_space(text, len, at);
+		if (depth == 0) {
+			*bad = at < len;	/* trailing data */
+			return at;
+		}
+		if (at < len && text[at] == ',') {
+			at = skip_space(text, len, at + 1);
+			if (!in_object[depth - 1])
+				continue;
+			goto member_name;
+		}
+		if (at < len && text[at] == (in_object[depth - 1] ? '}' : ']')) {
+			depth--;
+			at++;
+			goto after_value;
+		}
+		*bad = true;
+		return at;
+member_name:
+		if (at >= len || text[at] != '"') {
+			*bad = true;
+			return at;
+		}
+		at = skip_space(text, len, check_string(text, len, at, bad));
+		if (*bad || at >= len || text[at] != ':') {
+			*bad = true;
+			return at;
+		}
+		at = skip_space(text, len, at + 1);
+	}
+}
+
+bool
+jsonscan_check(const char *text, size_t len, size_t *bad_at)
+{
+	bool bad = false;
+
+	*bad_at = check_object(text, len, &bad);
+	return !bad;
 }

@@ -16,7 +16,33 @@
  */
 bool	jsonscan_member(const char *text, size_t len, const char *key,
 	    size_t *start, size_t *end);
-/* The offset of the first byte below 0x20 other than tab and CR, or len. */
-size_t	jsonscan_control_char(const char *text, size_t len);
+/* One member of an object: the name's text between its quotes, the value's text. */
+struct jsonscan_member {
+	size_t	name_start, name_end;
+	size_t	value_start, value_end;
+};
+
+/*
+ * Iterating the members of an object in valid JSON text: *at is first the
+ * offset of its '{'. Each call reads the next member into m and returns
+ * true; false after the last one.
+ */
+bool	jsonscan_next_member(const char *text, size_t len, size_t *at,
+	    struct jsonscan_member *m);
+/* Like jsonscan_member, also giving where the member's name starts (its quote). */
+bool	jsonscan_member_at(const char *text, size_t len, const char *key,
+	    size_t *name_start, size_t *start, size_t *end);
+/*
+ * The offset of the first byte that is a control character other than tab
+ * and CR, or not part of valid UTF-8; len if there is none.
+ */
+size_t	jsonscan_bad_byte(const char *text, size_t len);
+/*
+ * Checks that text is one JSON object and nothing else, without allocating
+ * (for lines too big to parse into a tree); false with *bad_at at the
+ * first byte that is wrong (len when the text is cut short). Strings may
+ * hold raw tabs and CRs.
+ */
+bool	jsonscan_check(const char *text, size_t len, size_t *bad_at);
 
 #endif

@@ -32,9 +32,10 @@ for my $id (@ids) {
 # Whitespace around the id is not part of it.
 $c->send_raw(qq({ "id" :  42 , "do":"status"}\n));
 like($c->recv_line, qr/^\{"id":42,"finished":true/, 'id with whitespace around it');
-# The first "id" member is the one that counts, as for any other member.
+# A repeated "id" is a bad request: readers that take the last would disagree on it.
 $c->send_raw(qq({"id":4,"do":"status","id":5}\n));
-like($c->recv_line, qr/^\{"id":4,"finished":true/, 'duplicate id: the first one is echoed');
+is($c->recv_line, q({"finished":true,"failed":true,"error":"Bad request: 'id' is given more than once"}),
+    'duplicate id: a bad request, neither id echoed');
 
 # Only a top-level id counts, wherever it stands and whatever precedes it.
 for my $case (

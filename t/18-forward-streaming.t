@@ -80,13 +80,16 @@ subtest 'the caller id is echoed as written' => sub {
 	is($c->recv_line, '{"id":1.50,"finished":true}', 'final');
 };
 
-subtest 'a reply with its id repeated is relayed without it' => sub {
+subtest 'a reply with its id repeated fails the forward its first id names' => sub {
 	my ($w, $wid) = worker();
 	my $c = $d->client;
 	$c->send({ id => 8, do => 'forward', connection_id => $wid, operation => { do => 'x' } });
 	my $req = $w->recv;
 	$w->send_raw(qq({"id":$req->{id},"a":1,"id":77,"finished":true}\n));
-	is($c->recv_line, '{"id":8,"a":1,"finished":true}', 'only the caller id');
+	my $r = $c->recv;
+	is($r->{id}, 8, 'the caller hears under its id');
+	is($r->{error}, "Bad reply: 'id' is given more than once", 'that the reply was bad');
+	is($w->recv->{error}, "Bad request: 'id' is given more than once", 'and so does the target');
 	$c->send_raw(qq({"id":10,"do":"forward","connection_id":"$wid","operation":{"do":"x","id":1,"id":2}}\n));
 	like($w->recv_line, qr/^\{"id":\d+,"do":"x"\}$/, 'operation ids all replaced');
 };
