@@ -44,7 +44,7 @@ while ($answered < $CALLS && time < $deadline) {
 	}
 }
 is($answered, $CALLS, "all $CALLS replies arrived ($answered)");
-like($tail, qr/"connection_id":"[-0-9a-f]{36}"\}\}\]\}\n\z/, 'whole status replies to the end');
+like($tail, qr/"connection_id":"[-0-9a-f]{36}"\},"registered_at":\d+\}\]\}\n\z/, 'whole status replies to the end');
 unlike($d->log, qr/does not read its replies/, 'the reading peer was never dropped');
 ok($c->call_final('status')->{finished}, 'still served');
 is($d->stop, 0, 'SIGTERM: exit status 0');
