@@ -732,6 +732,11 @@ op_events(struct call *call)
 	}
 	if ((mask = types_mask(call, cJSON_GetObjectItemCaseSensitive(call->msg, "types"))) == 0)
 		return;
+	if (events_owner_full(call->conn)) {
+		reply_fail(call, "Too many event subscriptions on this connection (at most %d)",
+		    EVENTS_PER_OWNER);
+		return;
+	}
 	if (call->id != NULL)
 		jsonw_value(&id, call->id);
 	if (id.failed || (subscribed = cJSON_CreateObject()) == NULL ||
