@@ -13,6 +13,8 @@
 #define CELL_MAX	64
 #define LISTED_MAX	12	/* candidates listed in an error */
 
+static void	copy_printable(char *out, size_t out_len, const char *text);
+
 static const cJSON *
 member(const cJSON *object, const char *key)
 {
@@ -119,7 +121,9 @@ report_label(const cJSON *entry, char *out, size_t out_len)
 {
 	const char *name = report_name(entry);
 
+	/* A name goes to a terminal too: no control character raw. */
 	snprintf(out, out_len, "%s (%.8s)", name != NULL ? name : "-", report_id(entry));
+	copy_printable(out, out_len, out);
 }
 
 void
@@ -311,15 +315,127 @@ command_text(const cJSON *command)
 	return text;
 }
 
-/* Control characters would break the table (and a terminal): shown as '?'. */
+/*
+ * The code point at text (valid UTF-8 or not) and its length in bytes;
+ * a byte that starts no valid sequence is U+FFFD, one byte long.
+ */
+static uint32_t
+next_code_point(const char *text, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t cp;
+	size_t need;
+
+	if (p[0] < 0x80) {
+		*len = 1;
+		return p[0];
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 1, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 2, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 3, cp = p[0] & 0x07u;
+	else
+		need = 0, cp = 0;
+	for (size_t i = 1; i <= need; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			need = 0;
+			break;
+		}
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (need == 0 || (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+		*len = 1;
+		return 0xfffd;
+	}
+	*len = need + 1;
+	return cp;
+}
+
+/*
+ * Characters a terminal acts on instead of showing: C0 and C1 controls,
+ * DEL, and the bidirectional overrides and isolates that reorder the rest
+ * of the line.
+ */
+static bool
+is_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfffd;
+}
+
+/* Columns a terminal gives cp: 0 for combining marks, 2 for East Asian wide ones. */
+static int
+columns_of(uint32_t cp)
+{
+	if ((cp >= 0x300 && cp <= 0x36f) || cp == 0x200b || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
+		return 0;
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+	    (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* Columns text takes on a terminal (text as copy_printable leaves it). */
+static int
+display_width(const char *text)
+{
+	int width = 0;
+
+	for (size_t len; *text != '\0'; text += len)
+		width += columns_of(next_code_point(text, &len));
+	return width;
+}
+
+/* Bytes of text that fill at most max_width columns, never splitting a character. */
+static size_t
+bytes_within(const char *text, int max_width, int *width)
+{
+	size_t used = 0, len;
+
+	*width = 0;
+	while (text[used] != '\0') {
+		int w = columns_of(next_code_point(text + used, &len));
+
+		if (*width + w > max_width)
+			break;
+		*width += w;
+		used += len;
+	}
+	return used;
+}
+
+/*
+ * Control characters and the like would break the table (and a terminal):
+ * each is shown as '?'. Other characters are copied whole or not at all.
+ * out may be text itself: nothing grows.
+ */
 static void
 copy_printable(char *out, size_t out_len, const char *text)
 {
-	size_t i;
+	size_t i = 0, o = 0, len;
 
-	for (i = 0; i + 1 < out_len && text[i] != '\0'; i++)
-		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-	out[i] = '\0';
+	while (text[i] != '\0') {
+		uint32_t cp = next_code_point(text + i, &len);
+
+		if (is_unsafe(cp)) {
+			if (o + 1 >= out_len)
+				break;
+			out[o++] = '?';
+		} else {
+			if (o + len >= out_len)
+				break;
+			memmove(out + o, text + i, len);
+			o += len;
+		}
+		i += len;
+	}
+	out[o] = '\0';
 }
 
 static void
@@ -367,14 +483,21 @@ print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS
 	size_t used = 0;
 
 	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
-		/* A name longer than its column is cut, and the cut shown. */
-		int len = (int)strlen(cells[col]);
-		if (len > widths[col])
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~  ",
-			    widths[col] - 1, cells[col]);
-		else
-			used += (size_t)snprintf(line + used, sizeof(line) - used,
-			    right_aligned[col] ? "%*s  " : "%-*s  ", widths[col], cells[col]);
+		/* Widths are terminal columns, not bytes. A name longer than its column is cut, and the cut shown. */
+		int width = display_width(cells[col]), shown;
+		size_t bytes = strlen(cells[col]);
+
+		if (width > widths[col]) {
+			bytes = bytes_within(cells[col], widths[col] - 1, &shown);
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~%*s  ",
+			    (int)bytes, cells[col], widths[col] - 1 - shown, "");
+		} else if (right_aligned[col]) {
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%*s%s  ",
+			    widths[col] - width, "", cells[col]);
+		} else {
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%*s  ",
+			    cells[col], widths[col] - width, "");
+		}
 	}
 	if (used > sizeof(line) - 1)
 		used = sizeof(line) - 1;
@@ -405,13 +528,13 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	for (size_t i = 0; i < count; i++) {
 		fill_row(s, rows[i], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = (int)strlen(col == COL_NAME && table[i].name ? table[i].name :
+			int len = display_width(col == COL_NAME && table[i].name ? table[i].name :
 			    table[i].cells[col]);
 			if (len > widths[col])
 				widths[col] = len;
 		}
-		if (table[i].name != NULL && strlen(table[i].name) > name_len)
-			name_len = strlen(table[i].name);
+		if (table[i].name != NULL && (size_t)display_width(table[i].name) > name_len)
+			name_len = (size_t)display_width(table[i].name);
 	}
 	for (int col = 0; col < COLUMNS; col++)
 		others += col == COL_NAME ? 0 : widths[col] + 2;
@@ -639,6 +762,7 @@ report_event(FILE *out, const cJSON *event)
 	const cJSON *pid = member(event, "process_id"), *item;
 	double at;
 	char when[32] = "-", shown_name[CELL_MAX];
+	int width;
 
 	if (number_of(member(event, "at"), &at)) {
 		time_t seconds = (time_t)at;
@@ -647,8 +771,9 @@ report_event(FILE *out, const cJSON *event)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
 	}
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
-	fprintf(out, "%s  %-15s %-16s %-8.8s ", when,
-	    cJSON_IsString(type) ? type->valuestring : "?", shown_name,
+	width = display_width(shown_name);
+	fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,
+	    cJSON_IsString(type) ? type->valuestring : "?", shown_name, width < 16 ? 16 - width : 0, "",
 	    member(event, "connection_id") ? report_id(event) : "-");
 	if (cJSON_IsNumber(pid))
 		fprintf(out, "%7.0f", pid->valuedouble);
