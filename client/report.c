@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "client/report.h"
+#include "lib/utf8.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -553,6 +554,25 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 		free(table[i].command);
 	}
 	free(table);
+}
+
+void
+report_put_printable(FILE *out, const char *text)
+{
+	char shown[256];
+	size_t len;
+
+	/* Piece by piece, each cut on a character boundary. */
+	while (*text != '\0') {
+		len = (size_t)utf8_prefix_len(text, sizeof(shown) - 1);
+		if (len == 0)
+			len = 1;
+		memcpy(shown, text, len);
+		shown[len] = '\0';
+		copy_printable(shown, sizeof(shown), shown);
+		fputs(shown, out);
+		text += len;
+	}
 }
 
 /* Prometheus text format 0.0.4 */
