@@ -76,15 +76,17 @@ report_match(const cJSON *connections, const char *worker, const cJSON **found, 
 	size_t count = 0, len = strlen(worker);
 	int pass;
 
-	/* A full id first, then names, then id prefixes: the first kind that matches wins. */
-	for (pass = 0; pass < 3 && count == 0; pass++) {
-		if (pass == 2 && len < REPORT_MIN_PREFIX)
-			break;
+	/*
+	 * A full id first; else names and id prefixes together. A name that
+	 * happens to be another worker's id prefix (the short id the table
+	 * shows, say) is ambiguous, not quietly the named one.
+	 */
+	for (pass = 0; pass < 2 && count == 0; pass++) {
 		cJSON_ArrayForEach(entry, connections) {
 			const char *id = report_id(entry), *name = report_name(entry);
 			bool hit = pass == 0 ? strcmp(id, worker) == 0 :
-			    pass == 1 ? name != NULL && strcmp(name, worker) == 0 :
-			    strncmp(id, worker, len) == 0;
+			    (name != NULL && strcmp(name, worker) == 0) ||
+			    (len >= REPORT_MIN_PREFIX && strncmp(id, worker, len) == 0);
 			if (!hit)
 				continue;
 			if (count < max)
