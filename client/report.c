@@ -250,8 +250,12 @@ format_size(char *out, size_t out_len, bool known, double bytes)
 static void
 format_duration(char *out, size_t out_len, bool known, double seconds)
 {
-	long long s = (long long)seconds;
+	long long s;
 
+	/* A start time a peer made up may lie far off: no conversion out of range. */
+	if (known && !(seconds >= 0 && seconds < 1e10))
+		known = false;
+	s = known ? (long long)seconds : 0;
 	if (!known)
 		snprintf(out, out_len, "-");
 	else if (s < 60)
@@ -269,6 +273,15 @@ enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, CO
 
 static const char *const titles[COLUMNS] = {
 	"ID", "NAME", "PID", "STATE", "UPTIME", "RESTARTS", "MEMORY", "CPU%",
+};
+/*
+ * The widest each other column may grow in the 80-column table, whatever
+ * a peer put in its state: a longer cell is cut, and the cut shown. They
+ * leave the name NAME_MIN_WIDTH of the 80.
+ */
+static const int widest[COLUMNS] = {
+	[COL_ID] = ID_MAX_SHOWN, [COL_NAME] = TABLE_WIDTH, [COL_PID] = 7, [COL_STATE] = 9,
+	[COL_UPTIME] = 9, [COL_RESTARTS] = 8, [COL_MEMORY] = 6, [COL_CPU] = 7,
 };
 static const bool right_aligned[COLUMNS] = {
 	[COL_PID] = true, [COL_RESTARTS] = true, [COL_MEMORY] = true, [COL_CPU] = true,
@@ -539,8 +552,11 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 		if (table[i].name != NULL && (size_t)display_width(table[i].name) > name_len)
 			name_len = (size_t)display_width(table[i].name);
 	}
-	for (int col = 0; col < COLUMNS; col++)
+	for (int col = 0; col < COLUMNS; col++) {
+		if (!wide && widths[col] > widest[col])
+			widths[col] = widest[col];
 		others += col == COL_NAME ? 0 : widths[col] + 2;
+	}
 	/* The name takes what the other columns leave of 80; --wide leaves it whole. */
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
