@@ -161,6 +161,11 @@ claimed_process_id(struct call *call, const cJSON *state, pid_t *namespace_pid)
 		*namespace_pid = pid;
 		return peer;
 	}
+	/* A monitor acting on it would signal the daemon itself: its parent may be a peer. */
+	if (pid == getpid()) {
+		reply_fail(call, "Refusing process_id %ld: it is supervisord itself", (long)pid);
+		return -1;
+	}
 	if (!procid_is_beneath(pid, peer)) {
 		reply_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
 		    (long)pid, (long)peer);
