@@ -530,7 +530,12 @@ replace_item(cJSON *object, const char *key, cJSON *item)
 
 	if (item == NULL)
 		return -1;
-	done = old != NULL ? cJSON_ReplaceItemViaPointer(object, old, item) :
+	/*
+	 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
+	 * name, so a member --state gave (name, status, ...) was published
+	 * under "" and the wrapper's own value lost.
+	 */
+	done = old != NULL ? cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
 	    cJSON_AddItemToObject(object, key, item);
 	if (!done)
 		cJSON_Delete(item);
