@@ -108,8 +108,8 @@ UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
-t/unit_events: t/unit_events.c events.c lib/jsonw.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
-	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c $(LIBS)
+t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c lib/hmap.c $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
 t/stress: t/stress.c $(BUILD)/config

@@ -4,6 +4,7 @@
 
 #include "events.h"
 #include "lib/clock.h"
+#include "lib/hmap.h"
 #include "lib/jsonw.h"
 
 /* A name longer than this as JSON is left out of events: the ring stays small. */
@@ -31,6 +32,7 @@ struct subscriber {
 	size_t			 id_len;
 	unsigned		 mask;
 	struct subscriber	*prev, *next;
+	struct subscriber	*same_owner;	/* the owner's next subscription */
 };
 
 static events_deliver_fn *deliver;
@@ -38,6 +40,8 @@ static struct slot ring[EVENTS_KEPT];
 static uint64_t published;		/* events ever published; the next goes to published % EVENTS_KEPT */
 static struct subscriber *subscribers;
 static size_t subscriber_count;
+/* Owner to its most recent subscription, keyed by that one's owner member. */
+static struct hmap by_owner;
 static struct jsonw scratch;		/* an event, then each line, is formatted here */
 
 void
@@ -183,9 +187,12 @@ int
 events_subscribe(void *owner, const char *id_text, size_t id_len, unsigned mask,
     size_t backlog)
 {
-	struct subscriber *sub = calloc(1, sizeof(*sub));
+	struct subscriber *head = hmap_get(&by_owner, &owner, sizeof(owner));
+	struct subscriber *sub;
 
-	if (sub == NULL)
+	if (events_owner_full(owner))
+		return -1;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
 		return -1;
 	if (id_text != NULL) {
 		if ((sub->id_text = malloc(id_len)) == NULL) {
@@ -196,6 +203,13 @@ events_subscribe(void *owner, const char *id_text, size_t id_len, unsigned mask,
 		sub->id_len = id_len;
 	}
 	sub->owner = owner;
+	/* The same key bytes: the entry now points at the new head's owner member. */
+	if (hmap_put(&by_owner, &sub->owner, sizeof(sub->owner), sub) == -1) {
+		free(sub->id_text);
+		free(sub);
+		return -1;
+	}
+	sub->same_owner = head;
 	sub->mask = mask & EVENTS_ALL_TYPES;
 	if (backlog > 0)
 		replay(sub, backlog);
@@ -221,27 +235,33 @@ unlink_subscriber(struct subscriber *sub)
 	subscriber_count--;
 }
 
-/* Linear in the subscribers, which are few; free when there are none. */
+/* Constant time per subscription of owner: every closing connection asks. */
 void
 events_unsubscribe(void *owner)
 {
-	struct subscriber *sub, *next;
+	struct subscriber *sub = hmap_remove(&by_owner, &owner, sizeof(owner)), *next;
 
-	for (sub = subscribers; sub != NULL; sub = next) {
-		next = sub->next;
-		if (sub->owner == owner)
-			unlink_subscriber(sub);
+	for (; sub != NULL; sub = next) {
+		next = sub->same_owner;
+		unlink_subscriber(sub);
 	}
 }
 
 bool
 events_subscribed(const void *owner)
 {
-	for (const struct subscriber *sub = subscribers; sub != NULL; sub = sub->next) {
-		if (sub->owner == owner)
-			return true;
-	}
-	return false;
+	return hmap_get(&by_owner, &owner, sizeof(owner)) != NULL;
+}
+
+bool
+events_owner_full(const void *owner)
+{
+	size_t count = 0;
+
+	for (const struct subscriber *sub = hmap_get(&by_owner, &owner, sizeof(owner));
+	    sub != NULL; sub = sub->same_owner)
+		count++;
+	return count >= EVENTS_PER_OWNER;
 }
 
 size_t
@@ -255,6 +275,7 @@ events_free(void)
 {
 	while (subscribers != NULL)
 		unlink_subscriber(subscribers);
+	hmap_clear(&by_owner);
 	for (size_t i = 0; i < EVENTS_KEPT; i++) {
 		free(ring[i].text);
 		ring[i] = (struct slot){ 0 };

@@ -28,6 +28,11 @@ enum event_type {
 };
 
 #define EVENTS_KEPT		128	/* the ring: the most a backlog replays */
+/*
+ * Open subscriptions one owner may hold: each costs every publish a look,
+ * so a peer repeating "events" must not make the loop slow for everyone.
+ */
+#define EVENTS_PER_OWNER	16
 #define EVENTS_ALL_TYPES	((1u << EVENT_TYPE_COUNT) - 1)
 
 /* One line, ended by a newline, for owner. */
@@ -52,13 +57,16 @@ void		 events_publish(const struct event *e);
 /*
  * Adds a subscriber for the types in mask, first replaying to it up to
  * backlog of the most recent matching events, oldest first. id_text is
- * the JSON text of the caller's id (NULL for none). Returns 0 or -1.
+ * the JSON text of the caller's id (NULL for none). Returns 0, or -1 when
+ * memory runs out or owner holds EVENTS_PER_OWNER subscriptions already.
  */
 int		 events_subscribe(void *owner, const char *id_text, size_t id_len,
 		    unsigned mask, size_t backlog);
 void		 events_unsubscribe(void *owner);
-/* True while owner has a subscription. Linear in the subscribers. */
+/* True while owner has a subscription. */
 bool		 events_subscribed(const void *owner);
+/* True when owner may not subscribe again (EVENTS_PER_OWNER). */
+bool		 events_owner_full(const void *owner);
 size_t		 events_subscriber_count(void);
 /* Frees the ring and every subscriber. */
 void		 events_free(void);

@@ -166,6 +166,11 @@ claimed_process_id(struct call *call, const cJSON *state, pid_t *namespace_pid)
 		*namespace_pid = pid;
 		return peer;
 	}
+	/* A monitor acting on it would signal the daemon itself: its parent may be a peer. */
+	if (pid == getpid()) {
+		reply_fail(call, "Refusing process_id %ld: it is supervisord itself", (long)pid);
+		return -1;
+	}
 	if (!procid_is_beneath(pid, peer)) {
 		reply_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
 		    (long)pid, (long)peer);
@@ -855,6 +860,11 @@ op_events(struct call *call)
 	}
 	if ((mask = types_mask(call, cJSON_GetObjectItemCaseSensitive(call->msg, "types"))) == 0)
 		return;
+	if (events_owner_full(call->conn)) {
+		reply_fail(call, "Too many event subscriptions on this connection (at most %d)",
+		    EVENTS_PER_OWNER);
+		return;
+	}
 	if (call->id != NULL)
 		jsonw_value(&id, call->id);
 	if (id.failed || (subscribed = cJSON_CreateObject()) == NULL ||

@@ -432,18 +432,29 @@ print_failure(const struct client *cl, const char *what, const cJSON *final)
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
 	static const char *const skipped[] = { "id", "finished", "failed", "error" };
 
-	fprintf(stderr, "supervisord: %s: %s%s%s", cl->command, what ? what : "", what ? ": " : "",
-	    cJSON_IsString(error) ? error->valuestring : "the call failed");
+	/* The error and figures come from the daemon or a worker: not raw to a terminal. */
+	fprintf(stderr, "supervisord: %s: ", cl->command);
+	if (what != NULL) {
+		report_put_printable(stderr, what);
+		fputs(": ", stderr);
+	}
+	report_put_printable(stderr, cJSON_IsString(error) ? error->valuestring : "the call failed");
 	for (const cJSON *item = final->child; item != NULL; item = item->next) {
 		bool skip = false;
 		for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
 			skip = skip || strcmp(item->string, skipped[i]) == 0;
 		if (skip)
 			continue;
-		if (cJSON_IsString(item))
-			fprintf(stderr, " %s=%s", item->string, item->valuestring);
-		else if (cJSON_IsNumber(item))
-			fprintf(stderr, " %s=%g", item->string, item->valuedouble);
+		if (!cJSON_IsString(item) && !cJSON_IsNumber(item))
+			continue;
+		fputc(' ', stderr);
+		report_put_printable(stderr, item->string);
+		if (cJSON_IsString(item)) {
+			fputc('=', stderr);
+			report_put_printable(stderr, item->valuestring);
+		} else {
+			fprintf(stderr, "=%g", item->valuedouble);
+		}
 	}
 	fputc('\n', stderr);
 }
@@ -732,12 +743,15 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 			status = EXIT_FAILURE;
 		} else if (strcmp(op, "signal") == 0) {
 			sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
-			printf("%s: sent %s to pid %.0f\n", label, cJSON_IsString(sig) ? sig->valuestring :
-			    signal_name, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			/* What the worker replies goes to a terminal: not raw. */
+			printf("%s: sent ", label);
+			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
+			printf(" to pid %.0f\n", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
 		} else if (strcmp(op, "stop") == 0) {
 			describe_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"), how, sizeof(how));
-			printf("%s: stopped; pid %.0f %s\n", label,
-			    cJSON_IsNumber(pid) ? pid->valuedouble : 0, how);
+			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			report_put_printable(stdout, how);
+			putchar('\n');
 		} else {
 			printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
@@ -930,8 +944,9 @@ run_wait(struct client *cl)
 			if (all_ready(&one, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
 			    &miss, &st))
 				continue;
-			fprintf(stderr, "%s%s (%s)", first ? "still missing: " : ", ", saved,
-			    st != NULL ? st : "not registered");
+			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", saved);
+			report_put_printable(stderr, st != NULL ? st : "not registered");
+			fputc(')', stderr);
 			first = 0;
 		}
 		fputc('\n', stderr);

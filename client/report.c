@@ -6,12 +6,15 @@
 #include <time.h>
 
 #include "client/report.h"
+#include "lib/utf8.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
 #define ID_MAX_SHOWN	12	/* a longer common prefix is too unlikely to make room for */
 #define CELL_MAX	64
 #define LISTED_MAX	12	/* candidates listed in an error */
+
+static void	copy_printable(char *out, size_t out_len, const char *text);
 
 static const cJSON *
 member(const cJSON *object, const char *key)
@@ -73,15 +76,17 @@ report_match(const cJSON *connections, const char *worker, const cJSON **found, 
 	size_t count = 0, len = strlen(worker);
 	int pass;
 
-	/* A full id first, then names, then id prefixes: the first kind that matches wins. */
-	for (pass = 0; pass < 3 && count == 0; pass++) {
-		if (pass == 2 && len < REPORT_MIN_PREFIX)
-			break;
+	/*
+	 * A full id first; else names and id prefixes together. A name that
+	 * happens to be another worker's id prefix (the short id the table
+	 * shows, say) is ambiguous, not quietly the named one.
+	 */
+	for (pass = 0; pass < 2 && count == 0; pass++) {
 		cJSON_ArrayForEach(entry, connections) {
 			const char *id = report_id(entry), *name = report_name(entry);
 			bool hit = pass == 0 ? strcmp(id, worker) == 0 :
-			    pass == 1 ? name != NULL && strcmp(name, worker) == 0 :
-			    strncmp(id, worker, len) == 0;
+			    (name != NULL && strcmp(name, worker) == 0) ||
+			    (len >= REPORT_MIN_PREFIX && strncmp(id, worker, len) == 0);
 			if (!hit)
 				continue;
 			if (count < max)
@@ -119,7 +124,9 @@ report_label(const cJSON *entry, char *out, size_t out_len)
 {
 	const char *name = report_name(entry);
 
+	/* A name goes to a terminal too: no control character raw. */
 	snprintf(out, out_len, "%s (%.8s)", name != NULL ? name : "-", report_id(entry));
+	copy_printable(out, out_len, out);
 }
 
 void
@@ -243,8 +250,12 @@ format_size(char *out, size_t out_len, bool known, double bytes)
 static void
 format_duration(char *out, size_t out_len, bool known, double seconds)
 {
-	long long s = (long long)seconds;
+	long long s;
 
+	/* A start time a peer made up may lie far off: no conversion out of range. */
+	if (known && !(seconds >= 0 && seconds < 1e10))
+		known = false;
+	s = known ? (long long)seconds : 0;
 	if (!known)
 		snprintf(out, out_len, "-");
 	else if (s < 60)
@@ -262,6 +273,15 @@ enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, CO
 
 static const char *const titles[COLUMNS] = {
 	"ID", "NAME", "PID", "STATE", "UPTIME", "RESTARTS", "MEMORY", "CPU%",
+};
+/*
+ * The widest each other column may grow in the 80-column table, whatever
+ * a peer put in its state: a longer cell is cut, and the cut shown. They
+ * leave the name NAME_MIN_WIDTH of the 80.
+ */
+static const int widest[COLUMNS] = {
+	[COL_ID] = ID_MAX_SHOWN, [COL_NAME] = TABLE_WIDTH, [COL_PID] = 7, [COL_STATE] = 9,
+	[COL_UPTIME] = 9, [COL_RESTARTS] = 8, [COL_MEMORY] = 6, [COL_CPU] = 7,
 };
 static const bool right_aligned[COLUMNS] = {
 	[COL_PID] = true, [COL_RESTARTS] = true, [COL_MEMORY] = true, [COL_CPU] = true,
@@ -311,15 +331,127 @@ command_text(const cJSON *command)
 	return text;
 }
 
-/* Control characters would break the table (and a terminal): shown as '?'. */
+/*
+ * The code point at text (valid UTF-8 or not) and its length in bytes;
+ * a byte that starts no valid sequence is U+FFFD, one byte long.
+ */
+static uint32_t
+next_code_point(const char *text, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint32_t cp;
+	size_t need;
+
+	if (p[0] < 0x80) {
+		*len = 1;
+		return p[0];
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 1, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 2, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 3, cp = p[0] & 0x07u;
+	else
+		need = 0, cp = 0;
+	for (size_t i = 1; i <= need; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			need = 0;
+			break;
+		}
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (need == 0 || (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+		*len = 1;
+		return 0xfffd;
+	}
+	*len = need + 1;
+	return cp;
+}
+
+/*
+ * Characters a terminal acts on instead of showing: C0 and C1 controls,
+ * DEL, and the bidirectional overrides and isolates that reorder the rest
+ * of the line.
+ */
+static bool
+is_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfffd;
+}
+
+/* Columns a terminal gives cp: 0 for combining marks, 2 for East Asian wide ones. */
+static int
+columns_of(uint32_t cp)
+{
+	if ((cp >= 0x300 && cp <= 0x36f) || cp == 0x200b || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
+		return 0;
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+	    (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* Columns text takes on a terminal (text as copy_printable leaves it). */
+static int
+display_width(const char *text)
+{
+	int width = 0;
+
+	for (size_t len; *text != '\0'; text += len)
+		width += columns_of(next_code_point(text, &len));
+	return width;
+}
+
+/* Bytes of text that fill at most max_width columns, never splitting a character. */
+static size_t
+bytes_within(const char *text, int max_width, int *width)
+{
+	size_t used = 0, len;
+
+	*width = 0;
+	while (text[used] != '\0') {
+		int w = columns_of(next_code_point(text + used, &len));
+
+		if (*width + w > max_width)
+			break;
+		*width += w;
+		used += len;
+	}
+	return used;
+}
+
+/*
+ * Control characters and the like would break the table (and a terminal):
+ * each is shown as '?'. Other characters are copied whole or not at all.
+ * out may be text itself: nothing grows.
+ */
 static void
 copy_printable(char *out, size_t out_len, const char *text)
 {
-	size_t i;
+	size_t i = 0, o = 0, len;
 
-	for (i = 0; i + 1 < out_len && text[i] != '\0'; i++)
-		out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-	out[i] = '\0';
+	while (text[i] != '\0') {
+		uint32_t cp = next_code_point(text + i, &len);
+
+		if (is_unsafe(cp)) {
+			if (o + 1 >= out_len)
+				break;
+			out[o++] = '?';
+		} else {
+			if (o + len >= out_len)
+				break;
+			memmove(out + o, text + i, len);
+			o += len;
+		}
+		i += len;
+	}
+	out[o] = '\0';
 }
 
 static void
@@ -367,14 +499,21 @@ print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS
 	size_t used = 0;
 
 	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
-		/* A name longer than its column is cut, and the cut shown. */
-		int len = (int)strlen(cells[col]);
-		if (len > widths[col])
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~  ",
-			    widths[col] - 1, cells[col]);
-		else
-			used += (size_t)snprintf(line + used, sizeof(line) - used,
-			    right_aligned[col] ? "%*s  " : "%-*s  ", widths[col], cells[col]);
+		/* Widths are terminal columns, not bytes. A name longer than its column is cut, and the cut shown. */
+		int width = display_width(cells[col]), shown;
+		size_t bytes = strlen(cells[col]);
+
+		if (width > widths[col]) {
+			bytes = bytes_within(cells[col], widths[col] - 1, &shown);
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~%*s  ",
+			    (int)bytes, cells[col], widths[col] - 1 - shown, "");
+		} else if (right_aligned[col]) {
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%*s%s  ",
+			    widths[col] - width, "", cells[col]);
+		} else {
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%*s  ",
+			    cells[col], widths[col] - width, "");
+		}
 	}
 	if (used > sizeof(line) - 1)
 		used = sizeof(line) - 1;
@@ -405,16 +544,19 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	for (size_t i = 0; i < count; i++) {
 		fill_row(s, rows[i], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = (int)strlen(col == COL_NAME && table[i].name ? table[i].name :
+			int len = display_width(col == COL_NAME && table[i].name ? table[i].name :
 			    table[i].cells[col]);
 			if (len > widths[col])
 				widths[col] = len;
 		}
-		if (table[i].name != NULL && strlen(table[i].name) > name_len)
-			name_len = strlen(table[i].name);
+		if (table[i].name != NULL && (size_t)display_width(table[i].name) > name_len)
+			name_len = (size_t)display_width(table[i].name);
 	}
-	for (int col = 0; col < COLUMNS; col++)
+	for (int col = 0; col < COLUMNS; col++) {
+		if (!wide && widths[col] > widest[col])
+			widths[col] = widest[col];
 		others += col == COL_NAME ? 0 : widths[col] + 2;
+	}
 	/* The name takes what the other columns leave of 80; --wide leaves it whole. */
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
@@ -430,6 +572,25 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 		free(table[i].command);
 	}
 	free(table);
+}
+
+void
+report_put_printable(FILE *out, const char *text)
+{
+	char shown[256];
+	size_t len;
+
+	/* Piece by piece, each cut on a character boundary. */
+	while (*text != '\0') {
+		len = (size_t)utf8_prefix_len(text, sizeof(shown) - 1);
+		if (len == 0)
+			len = 1;
+		memcpy(shown, text, len);
+		shown[len] = '\0';
+		copy_printable(shown, sizeof(shown), shown);
+		fputs(shown, out);
+		text += len;
+	}
 }
 
 /* Prometheus text format 0.0.4 */
@@ -639,6 +800,7 @@ report_event(FILE *out, const cJSON *event)
 	const cJSON *pid = member(event, "process_id"), *item;
 	double at;
 	char when[32] = "-", shown_name[CELL_MAX];
+	int width;
 
 	if (number_of(member(event, "at"), &at)) {
 		time_t seconds = (time_t)at;
@@ -647,8 +809,9 @@ report_event(FILE *out, const cJSON *event)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
 	}
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
-	fprintf(out, "%s  %-15s %-16s %-8.8s ", when,
-	    cJSON_IsString(type) ? type->valuestring : "?", shown_name,
+	width = display_width(shown_name);
+	fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,
+	    cJSON_IsString(type) ? type->valuestring : "?", shown_name, width < 16 ? 16 - width : 0, "",
 	    member(event, "connection_id") ? report_id(event) : "-");
 	if (cJSON_IsNumber(pid))
 		fprintf(out, "%7.0f", pid->valuedouble);

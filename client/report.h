@@ -49,4 +49,7 @@ void	report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime);
 /* One line for an event: local time, event, name, short id, pid, what happened. */
 void	report_event(FILE *out, const cJSON *event);
 
+/* text as it goes to a terminal: controls, C1 controls and bidi overrides as '?'. */
+void		 report_put_printable(FILE *out, const char *text);
+
 #endif

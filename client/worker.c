@@ -530,7 +530,12 @@ replace_item(cJSON *object, const char *key, cJSON *item)
 
 	if (item == NULL)
 		return -1;
-	done = old != NULL ? cJSON_ReplaceItemViaPointer(object, old, item) :
+	/*
+	 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
+	 * name, so a member --state gave (name, status, ...) was published
+	 * under "" and the wrapper's own value lost.
+	 */
+	done = old != NULL ? cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
 	    cJSON_AddItemToObject(object, key, item);
 	if (!done)
 		cJSON_Delete(item);
@@ -929,6 +934,18 @@ control_start(const cJSON *id)
 {
 	struct worker *w = the_worker;
 
+	/*
+	 * A stop is under way: the child dies in a moment whatever start says,
+	 * and a start that cleared the hold now would make that death look
+	 * like the end of a child that is not respawned, ending the wrapper.
+	 */
+	if (w->child > 0 && w->held) {
+		char error[160];
+		snprintf(error, sizeof(error), "Stopping: the child (pid %ld) has not exited yet; "
+		    "start it again once stop has answered", (long)w->child);
+		send_reply(w, jl_failure(id, error));
+		return;
+	}
 	w->held = false;
 	if (w->child > 0) {
 		cJSON *reply = life_reply(w, id);
