@@ -60,7 +60,7 @@ LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
-	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
+	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c lib/usage.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)

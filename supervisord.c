@@ -35,13 +35,13 @@
 #include "lib/selfpipe.h"
 #include "lib/size.h"
 #include "lib/trim.h"
+#include "lib/usage.h"
 #include "lib/uuid.h"
 
 #ifndef VERSION
 #define VERSION "0.1.0"
 #endif
 
-#define EXIT_USAGE		2
 #define ACCEPT_RETRY_MS		250	/* after running out of fds */
 #define FIXED_POLLFDS		2	/* signal pipe, listener */
 #define FIRST_GROWTH_POLLFDS	64
@@ -63,18 +63,6 @@ struct options {
 
 static char pidfile_path[PATH_MAX];
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("supervisord: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (try 'supervisord --help')\n", stderr);
-	exit(EXIT_USAGE);
-}
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 startup_failure(const char *fmt, ...)
@@ -133,7 +121,7 @@ parse_size_option(const char *name, const char *text)
 	uint64_t bytes;
 
 	if (size_parse(text, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
-		usage_error("--%s: '%s' is not a size (bytes, or a number with K, M or G)", name, text);
+		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a size (bytes, or a number with K, M or G)", name, text));
 	return (size_t)bytes;
 }
 
@@ -146,7 +134,7 @@ parse_number_option(const char *name, const char *text, long min, long max)
 	errno = 0;
 	value = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
-		usage_error("--%s: '%s' is not a number from %ld to %ld", name, text, min, max);
+		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a number from %ld to %ld", name, text, min, max));
 	return value;
 }
 
@@ -159,9 +147,9 @@ parse_mode(const char *text)
 	errno = 0;
 	mode = strtol(text, &end, 8);
 	if (errno != 0 || end == text || *end != '\0' || mode < 0 || mode > 0777)
-		usage_error("--socket-mode: '%s' is not an octal mode such as 0600 or 0660", text);
+		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' is not an octal mode such as 0600 or 0660", text));
 	if ((mode & 0600) != 0600)
-		usage_error("--socket-mode: '%s' would lock the daemon's own user out (need at least 0600)", text);
+		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' would lock the daemon's own user out (need at least 0600)", text));
 	return (mode_t)mode;
 }
 
@@ -177,16 +165,16 @@ parse_group(const char *text)
 		errno = 0;
 		gid = strtoul(text, &end, 10);
 		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
-			usage_error("--socket-group: '%s' is not a group id", text);
+			exit(usage_fail(NULL, NULL, "--socket-group: '%s' is not a group id", text));
 		return (gid_t)gid;
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
 	/* glibc looks names up through NSS modules, which a static binary cannot load. */
 	(void)gr;
-	usage_error("--socket-group: '%s': a static build takes the group's number, not its name", text);
+	exit(usage_fail(NULL, NULL, "--socket-group: '%s': a static build takes the group's number, not its name", text));
 #else
 	if ((gr = getgrnam(text)) == NULL)
-		usage_error("--socket-group: no group named '%s' (a number is taken as a group id)", text);
+		exit(usage_fail(NULL, NULL, "--socket-group: no group named '%s' (a number is taken as a group id)", text));
 	return gr->gr_gid;
 #endif
 }
@@ -200,7 +188,7 @@ parse_restart_target(const char *text)
 		return RESTART_GROUP;
 	if (strcmp(text, "none") == 0)
 		return RESTART_NONE;
-	usage_error("--restart-target: '%s' is not parent, group or none", text);
+	exit(usage_fail(NULL, NULL, "--restart-target: '%s' is not parent, group or none", text));
 }
 
 enum {
@@ -238,11 +226,11 @@ apply_option(struct options *opts, int option)
 	case 's': opts->socket_path = optarg; break;
 	case 'M':
 		if (mon_enable(optarg, err, sizeof(err)) == -1)
-			usage_error("%s", err);
+			exit(usage_fail(NULL, NULL, "%s", err));
 		break;
 	case 'l':
 		if (log_parse_level(optarg, &opts->log_level) == -1)
-			usage_error("--log-level: '%s' is not debug, info, warn or error", optarg);
+			exit(usage_fail(NULL, NULL, "--log-level: '%s' is not debug, info, warn or error", optarg));
 		break;
 	case OPT_SYSLOG: opts->use_syslog = true; break;
 	case 'd': opts->daemonize = true; break;
@@ -250,7 +238,7 @@ apply_option(struct options *opts, int option)
 	case OPT_READY_FD:
 		opts->ready_fd = (int)parse_number_option("ready-fd", optarg, 0, INT_MAX);
 		if (fcntl(opts->ready_fd, F_GETFD) == -1)
-			usage_error("--ready-fd: %d is not an open file descriptor", opts->ready_fd);
+			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
 	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(optarg); break;
 	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(optarg); break;
@@ -264,7 +252,7 @@ apply_option(struct options *opts, int option)
 		break;
 	case 'h': usage(); exit(EXIT_SUCCESS);
 	case 'V': printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
-	default: usage_error("unknown option");
+	default: exit(usage_fail(NULL, NULL, "unknown option"));
 	}
 }
 
@@ -283,14 +271,14 @@ static void __attribute__((noreturn))
 bad_option(int result, const char *arg)
 {
 	if (result == ':' && optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		usage_error("option '-%c' needs a value", optopt);
+		exit(usage_fail(NULL, NULL, "option '-%c' needs a value", optopt));
 	if (result == ':')
-		usage_error("option '%s' needs a value", arg);
+		exit(usage_fail(NULL, NULL, "option '%s' needs a value", arg));
 	if (optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		usage_error("unknown option '-%c'", optopt);
+		exit(usage_fail(NULL, NULL, "unknown option '-%c'", optopt));
 	if (optopt != 0)
-		usage_error("option '%s' takes no value", arg);
-	usage_error("unknown option '%s'", arg);
+		exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
+	exit(usage_fail(NULL, NULL, "unknown option '%s'", arg));
 }
 
 /* Returns the index in argv of a client command word, or argc when there is none. */
@@ -726,7 +714,7 @@ main(int argc, char **argv)
 			return worker_main(opts.socket_path, argc - command, argv + command);
 		if (client_is_command(word))
 			return client_main(opts.socket_path, argc - command, argv + command);
-		usage_error("unknown command '%s'", word);
+		exit(usage_fail(NULL, NULL, "unknown command '%s'", word));
 	}
 	return run_daemon(&opts, original_parent);
 }

@@ -28,8 +28,9 @@
 #include "lib/num.h"
 #include "lib/procfs.h"
 #include "lib/signame.h"
+#include "lib/socket_default.h"
+#include "lib/usage.h"
 
-#define EXIT_USAGE		2
 #define EXIT_NOT_RUNNING	3	/* LSB status: a listed worker does not run */
 #define EXIT_UNKNOWN		4	/* LSB status: a named worker is not registered */
 /*
@@ -75,18 +76,6 @@ struct command {
 
 static const struct command *current;
 
-static int PRINTF_LIKE(1, 2)
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "supervisord: %s: ", current->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", current->name, current->usage);
-	return EXIT_USAGE;
-}
 
 static void PRINTF_LIKE(2, 3)
 say(const struct client *cl, const char *fmt, ...)
@@ -160,26 +149,26 @@ parse_options(struct client *cl)
 		case 'S': cl->state = optarg; break;
 		case 't':
 			if (!parse_seconds(optarg, &cl->timeout))
-				return usage_error("--timeout: '%s' is not a positive number of seconds", optarg);
+				return usage_fail(current->name, current->usage, "--timeout: '%s' is not a positive number of seconds", optarg);
 			break;
 		case 'b':
 			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
-				return usage_error("--backlog: '%s' is not a count of events", optarg);
+				return usage_fail(current->name, current->usage, "--backlog: '%s' is not a count of events", optarg);
 			break;
 		case ':':
-			return usage_error("option %s needs a value", option_text(cl, optopt));
+			return usage_fail(current->name, current->usage, "option %s needs a value", option_text(cl, optopt));
 		default:
-			return usage_error("unknown option %s", option_text(cl, optopt));
+			return usage_fail(current->name, current->usage, "unknown option %s", option_text(cl, optopt));
 		}
 	}
 	if (cl->json && cl->wide)
-		return usage_error("--json and --wide do not go together");
+		return usage_fail(current->name, current->usage, "--json and --wide do not go together");
 	cl->first_operand = optind;
 	operands = cl->argc - optind;
 	if (operands < current->min_operands)
-		return usage_error("missing operand");
+		return usage_fail(current->name, current->usage, "missing operand");
 	if (current->max_operands >= 0 && operands > current->max_operands)
-		return usage_error("unexpected argument '%s'", cl->argv[optind + current->max_operands]);
+		return usage_fail(current->name, current->usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
 	return 0;
 }
 
@@ -207,8 +196,9 @@ connect_daemon(struct client *cl)
 			    cl->socket_path, strlen(cl->socket_path),
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		else if (errno == ECONNREFUSED || errno == ENOENT)
-			fprintf(stderr, "supervisord: cannot connect to %s: %s (is the daemon running?)\n",
-			    cl->socket_path, strerror(errno));
+			fprintf(stderr, "supervisord: cannot connect to %s: %s (is the daemon running?%s)\n",
+			    cl->socket_path, strerror(errno),
+			    strcmp(cl->socket_path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
 		else
 			fprintf(stderr, "supervisord: cannot connect to %s: %s\n",
 			    cl->socket_path, strerror(errno));
@@ -671,7 +661,7 @@ run_forward(struct client *cl)
 	int status = EXIT_FAILURE;
 
 	if (operation == NULL)
-		return usage_error("'%s' is not an operation name or a JSON object with a \"do\" string",
+		return usage_fail(current->name, current->usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
 	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
@@ -782,7 +772,7 @@ run_signal(struct client *cl)
 	const char *sig = cl->argv[cl->first_operand + 1];
 
 	if (signame_parse(sig) == -1)
-		return usage_error("'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
 	return run_lifecycle(cl, "signal", sig);
 }
 
@@ -1033,7 +1023,7 @@ run_restart(struct client *cl)
 	char asked[16];
 
 	if (sig != NULL && signame_parse(sig) == -1)
-		return usage_error("'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
 	signame_format(sig != NULL ? signame_parse(sig) : 2, asked, sizeof(asked));
 	if ((request = new_request("restart")) == NULL ||
 	    (sig != NULL && cJSON_AddStringToObject(request, "signal", sig) == NULL)) {
@@ -1084,13 +1074,13 @@ run_call(struct client *cl)
 
 	if (!cJSON_IsObject(request)) {
 		cJSON_Delete(request);
-		return usage_error("'%s' is not a JSON object such as '{\"do\":\"status\"}'",
+		return usage_fail(current->name, current->usage, "'%s' is not a JSON object such as '{\"do\":\"status\"}'",
 		    cl->argv[cl->first_operand]);
 	}
 	id = cJSON_GetObjectItemCaseSensitive(request, "id");
 	if (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id)) {
 		cJSON_Delete(request);
-		return usage_error("'id' must be a number or a string");
+		return usage_fail(current->name, current->usage, "'id' must be a number or a string");
 	}
 	status = simple_call(cl, request, true, id);
 	cJSON_Delete(request);

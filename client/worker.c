@@ -30,9 +30,9 @@
 #include "lib/log.h"
 #include "lib/selfpipe.h"
 #include "lib/signame.h"
+#include "lib/usage.h"
 #include "client/worker_ops.h"
 
-#define EXIT_USAGE		2
 #define EXIT_CANNOT_RUN		127	/* as the shell reports a command it cannot run */
 #define WORKER_MAX_LINE		(1024 * 1024)	/* the daemon's default message limit */
 #define WORKER_MAX_OUTPUT	(4 * 1024 * 1024)	/* the daemon's default output cap */
@@ -102,18 +102,6 @@ static const int passed_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 
 #define WORKER_USAGE \
 	"[-n NAME] [--state JSON] [--respawn] [--dump-dir DIR] [--any-owner] -- COMMAND [ARG...]"
 
-static int PRINTF_LIKE(1, 2)
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("supervisord: worker: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (usage: supervisord [-s PATH] worker " WORKER_USAGE ")\n", stderr);
-	return EXIT_USAGE;
-}
 
 /* Whether a shell would read word back as it is, without quotes. */
 static bool
@@ -208,7 +196,7 @@ parse_args(struct worker *w, int argc, char **argv)
 			cJSON_Delete(w->extra_state);
 			w->extra_state = cJSON_Parse(optarg);
 			if (!cJSON_IsObject(w->extra_state))
-				return usage_error("--state: '%s' is not a JSON object", optarg);
+				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", optarg);
 			break;
 		case 'r':
 			w->respawn = true;
@@ -220,22 +208,22 @@ parse_args(struct worker *w, int argc, char **argv)
 			w->any_owner = true;
 			break;
 		case ':':
-			return usage_error("option %s needs a value", option_text(argc, argv, optopt));
+			return usage_fail("worker", WORKER_USAGE, "option %s needs a value", option_text(argc, argv, optopt));
 		default:
-			return usage_error("unknown option %s", option_text(argc, argv, optopt));
+			return usage_fail("worker", WORKER_USAGE, "unknown option %s", option_text(argc, argv, optopt));
 		}
 	}
 	if (optind >= argc)
-		return usage_error("missing COMMAND");
+		return usage_fail("worker", WORKER_USAGE, "missing COMMAND");
 	/* Reconnecting would never help: say so now rather than retry for ever. */
 	if (strlen(w->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return usage_error("socket path %s is too long (%zu > %zu bytes)", w->socket_path,
+		return usage_fail("worker", WORKER_USAGE, "socket path %s is too long (%zu > %zu bytes)", w->socket_path,
 		    strlen(w->socket_path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	w->argv = argv + optind;
 	if (w->name == NULL)
 		w->name = default_name(w);
 	if ((w->command = join_words(w->argv)) == NULL)
-		return usage_error("out of memory");
+		return usage_fail("worker", WORKER_USAGE, "out of memory");
 	return 0;
 }
 

@@ -1,0 +1,23 @@
+/* Usage errors: one wording for the daemon's options and every command's. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "lib/usage.h"
+
+int
+usage_fail(const char *command, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("supervisord: ", stderr);
+	if (command != NULL)
+		fprintf(stderr, "%s: ", command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (command != NULL)
+		fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", command, usage);
+	else
+		fputs(" (try 'supervisord --help')\n", stderr);
+	return EXIT_USAGE;
+}
