@@ -111,12 +111,12 @@ sub slurp {
 }
 
 # Starts the daemon and returns a SupTest::Daemon once its socket listens.
-# %opt: args => [...] extra options, dir => directory, socket => path, no_wait => 1.
+# %opt: args => [...] extra options, dir => directory, socket => path, log => path, no_wait => 1.
 sub start_daemon {
 	my (%opt) = @_;
 	my $dir = $opt{dir} // tempdir('supervisord-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	my $socket = $opt{socket} // "$dir/supervisor.ipc";
-	my $log = "$dir/daemon.log";
+	my $log = $opt{log} // "$dir/daemon.log";
 	pipe(my $ready_r, my $ready_w) or die "pipe: $!";
 	my @cmd = (wrapper(), binary(), '-s', $socket, '-l', $opt{log_level} // 'debug',
 	    '--ready-fd', fileno($ready_w), @{ $opt{args} || [] });
@@ -149,7 +149,18 @@ sub client {
 	return SupTest::Client->new($self->{socket});
 }
 
-sub alive { kill(0, $_[0]{pid}) && waitpid($_[0]{pid}, WNOHANG) == 0 }
+# True while it runs; once it has exited, stop() returns the status it had.
+sub alive {
+	my ($self) = @_;
+	return 0 if exists $self->{status};
+	my $r = waitpid($self->{pid}, WNOHANG);
+	if ($r == $self->{pid}) {
+		$self->{status} = $?;
+		delete $children{$self->{pid}};
+		return 0;
+	}
+	return $r == 0;
+}
 
 # Sends sig and waits; returns the wait status (undef if it did not exit).
 sub stop {
