@@ -51,13 +51,17 @@ t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 t/stress: t/stress.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
+# The random protocol driver of t/59 (every peer caller and worker at once).
+t/randproto: t/randproto.c
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CJSON_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ t/randproto.c $(CJSON_LIBS)
+
 # Allocation failures on demand, for the tests (LD_PRELOAD).
 t/failalloc.so: t/failalloc.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -shared -fPIC $(CFLAGS) $(LDFLAGS) -o $@ t/failalloc.c -ldl
 
 TEST_FILES ?= t/*.t
 
-check: supervisord t/unit t/stress t/failalloc.so
+check: supervisord t/unit t/stress t/randproto t/failalloc.so
 	prove $(TEST_FILES)
 
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
@@ -66,7 +70,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 supervisord-asan: $(SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
-check-asan: supervisord-asan t/unit t/stress t/failalloc.so
+check-asan: supervisord-asan t/unit t/stress t/randproto t/failalloc.so
 	SUPERVISORD=$(CURDIR)/supervisord-asan \
 	ASAN_OPTIONS=detect_leaks=1:exitcode=23:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -124,6 +128,6 @@ install: supervisord
 
 clean:
 	rm -rf $(BUILD)
-	rm -f supervisord supervisord-asan t/unit t/stress t/failalloc.so fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
+	rm -f supervisord supervisord-asan t/unit t/stress t/randproto t/failalloc.so fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
 .PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
