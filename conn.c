@@ -502,6 +502,8 @@ read_input(struct conn *c)
 			return;
 		}
 		if (n == 0) {
+			log_debug("peer shut down its writing side conn=%llu",
+			    (unsigned long long)c->serial);
 			c->read_closed = true;
 			finish_if_done(c);
 			return;

@@ -37,7 +37,7 @@ sub run_once {
 	my ($socket, $log) = @_;
 	my $d = start_daemon(socket => $socket, no_wait => 1, args => [@widen], log_level => 'info');
 	my $pid = $d->pid;
-	wait_until(sub { $d->log =~ /listening|supervisord:/ || !$d->alive }, 10);
+	wait_until(sub { $d->log =~ /^info listening |^supervisord:/m || !$d->alive }, 10);
 	$d->stop;
 	return $d->log;
 }
@@ -83,7 +83,7 @@ subtest 'a swapper racing start-up never gets the target changed' => sub {
 	my ($started, $refused) = (0, 0);
 	for my $round (1 .. 150) {
 		my $log = run_once($socket);
-		if ($log =~ /listening/) { $started++ } else { $refused++ }
+		if ($log =~ /^info listening /m) { $started++ } else { $refused++ }
 		unlink $socket if -l $socket;
 	}
 	kill 'KILL', $swapper;

@@ -21,7 +21,7 @@ subtest "$PAIRS pairs started at once: exactly one of each runs" => sub {
 		my $socket = "$tmp/pair$round.ipc";
 		my @d = map { start_daemon(dir => $tmp, socket => $socket, no_wait => 1,
 		    log => "$tmp/pair$round-$_.log", log_level => 'info') } 1 .. 2;
-		ok(wait_until(sub { !grep { $_->alive && $_->log !~ /listening/ } @d }, 10),
+		ok(wait_until(sub { !grep { $_->alive && $_->log !~ /^info listening /m } @d }, 10),
 		    "round $round: both settled") or next;
 		my @running = grep { $_->alive } @d;
 		my @refused = grep { !$_->alive } @d;

@@ -17,7 +17,7 @@ my $d = start_daemon(args => ['-M', 'process:interval=0.5']);
 my $sleeper = spawn(['sleep', '30']);
 my $busy = spawn(['perl', '-e', '1 while 1']);
 my $shell = spawn(['sh', '-c', 'sleep 31 & wait'], stdout => '/dev/null');
-sleep 1.3;	# two ticks at least
+wait_ticks($d, 3, 'process');	# two whole ticks at least
 
 my $s = process_section($d->client);
 is($s->{ppid}, $$, "ppid defaults to the daemon's parent");
@@ -61,7 +61,7 @@ ok($count{$sleeper} && $count{$busy} && $count{$shell} && $count{$d->pid}, 'ever
 is($d->stop, 0, 'daemon stops cleanly');
 
 my $d2 = start_daemon(args => ['-M', "process:interval=0.5,ppid=$shell"]);
-sleep 0.6;
+wait_ticks($d2, 1, 'process');
 is_deeply([keys %{ process_section($d2->client)->{metrics} }], [$grandchild], 'ppid=PID: only its tree');
 is($d2->stop, 0, 'daemon stops cleanly');
 kill 'TERM', $grandchild if $grandchild;	# not our child: the harness would not stop it

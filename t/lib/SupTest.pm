@@ -17,7 +17,7 @@ use POSIX qw(:sys_wait_h);
 use Socket qw(SOCK_STREAM);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(binary start_daemon spawn reap_pid wait_until json slurp);
+our @EXPORT = qw(binary start_daemon spawn reap_pid wait_until json slurp register_worker);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 my %children;    # pid => 1, everything we started and have not reaped
@@ -100,6 +100,16 @@ sub wait_until {
 		sleep 0.02;
 	}
 	return $cond->() ? 1 : 0;
+}
+
+# Registers a new connection with %state; returns (client, connection_id).
+sub register_worker {
+	my ($daemon, %state) = @_;
+	my $client = $daemon->client;
+	my $reply = $client->call_final('register', %state ? (state => \%state) : ());
+	die 'register failed: ' . json()->encode($reply) . "\n"
+	    unless $reply && defined $reply->{connection_id};
+	return ($client, $reply->{connection_id});
 }
 
 sub slurp {
@@ -217,6 +227,18 @@ sub send_raw {
 		die "write: $!" unless defined $n;
 		$off += $n;
 	}
+}
+
+# Waits until the daemon has read everything sent so far (the socket's send
+# queue is empty); returns false after the timeout. TIOCOUTQ (SIOCOUTQ) is
+# 0x5411 on every Linux architecture the suite runs on.
+sub wait_consumed {
+	my ($self, $timeout) = @_;
+	return SupTest::wait_until(sub {
+		my $queued = pack('i', 0);
+		ioctl($self->{sock}, 0x5411, $queued) or return 1;
+		return unpack('i', $queued) == 0;
+	}, $timeout // 5);
 }
 
 # Sends one message (a hash) as a JSON line.
