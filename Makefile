@@ -87,6 +87,15 @@ VALGRIND	?= valgrind --error-exitcode=99 --leak-check=full \
 check-valgrind: supervisord t/unit
 	SUPERVISORD_WRAPPER="$(VALGRIND)" prove $(VALGRIND_TESTS)
 
+# The clang static analyzer over every source of the binary and the test
+# tools; any report fails the target.
+SCAN_BUILD ?= scan-build
+scan:
+	rm -rf $(BUILD)-scan
+	$(SCAN_BUILD) --status-bugs -o $(BUILD)-scan/report $(MAKE) BUILD=$(BUILD)-scan \
+	    supervisord
+	$(SCAN_BUILD) --status-bugs -o $(BUILD)-scan/report $(MAKE) -B t/unit t/stress t/randproto
+
 # The performance budget (SPEC section 9), measured against a raw poll() server.
 bench/bench: bench/bench.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ bench/bench.c
@@ -127,7 +136,7 @@ install: supervisord
 	install -m 0644 man/supervisord.8 $(DESTDIR)$(MANDIR)/man8/supervisord.8
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-scan
 	rm -f supervisord supervisord-asan t/unit t/stress t/randproto t/failalloc.so fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean
+.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean scan

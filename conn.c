@@ -560,9 +560,10 @@ unlink_from_flush_list(struct conn *c)
 {
 	struct conn **p = &flush_list;
 
-	while (*p != c)
+	while (*p != NULL && *p != c)
 		p = &(*p)->flush_next;
-	*p = c->flush_next;
+	if (*p != NULL)
+		*p = c->flush_next;
 	c->flush_queued = false;
 }
 
