@@ -51,7 +51,7 @@ t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 t/stress: t/stress.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
-# The random protocol driver of t/63 (every peer caller and worker at once).
+# The random protocol driver of t/81 (every peer caller and worker at once).
 t/randproto: t/randproto.c
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CJSON_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ t/randproto.c $(CJSON_LIBS)
 
