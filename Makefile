@@ -22,9 +22,9 @@ LIBS	= $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c lib/selfpipe.c \
-	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c
+	lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
-DAEMON_SRCS = conn.c rpc.c forward.c registry.c monitor.c listener.c \
+DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
 CLIENT_SRCS = client/client.c client/worker.c client/worker_ops.c client/jsonline.c
 SRCS	= supervisord.c $(DAEMON_SRCS) $(CLIENT_SRCS)
@@ -42,7 +42,7 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SIZE_CFLAGS) -c -o $@ $<
 
-UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/params.c lib/size.c lib/signame.c lib/uuid.c lib/procfs.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
@@ -130,6 +130,10 @@ fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
 	$(FUZZ_JSONW_RUN) -max_total_time=10
 
+# Which module calls which, from the objects' symbols; fails on any circle.
+layering: supervisord
+	./tools/layering $(BUILD)
+
 install: supervisord
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 supervisord $(DESTDIR)$(SBINDIR)/supervisord
@@ -139,4 +143,4 @@ clean:
 	rm -rf $(BUILD) $(BUILD)-scan
 	rm -f supervisord supervisord-asan t/unit t/stress t/randproto t/failalloc.so fuzz/fuzz_rpc fuzz/fuzz_jsonw bench/bench
 
-.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean scan
+.PHONY: all bench check check-asan check-valgrind fuzz fuzz-smoke install clean layering scan

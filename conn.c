@@ -4,20 +4,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#endif
 
 #include "lib/clock.h"
 #include "conn.h"
 #include "lib/log.h"
-#include "rpc.h"
-#include "lib/trim.h"
 
 #define READ_CHUNK		65536
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
-#define TRIM_MIN_PEAK		64	/* connections; see trim_after_crowd() */
 
 struct conn_limits conn_limits = {
 	.max_message = 1024 * 1024,
@@ -27,9 +22,9 @@ struct conn_limits conn_limits = {
 
 static struct conn **conns;		/* dense: conns[i]->index == i */
 static size_t conns_len, conns_cap;
-static size_t conns_peak;		/* most connections since the last trim */
 static uint64_t next_serial = 1;
-static struct conn *flush_list;
+static const struct conn_handlers *handlers;
+static DL_HEAD(conn) flush_list;	/* queued output, or a half-closed peer to look at */
 static struct conn *closed_list;
 static bool closed_since_settle;
 static bool accept_paused;		/* so a long pause is logged once, not per retry */
@@ -37,6 +32,12 @@ static bool accept_paused;		/* so a long pause is logged once, not per retry */
 static char read_scratch[READ_CHUNK + 1];
 
 static void	flush(struct conn *c);
+
+void
+conn_set_handlers(const struct conn_handlers *h)
+{
+	handlers = h;
+}
 
 size_t
 conn_count(void)
@@ -81,8 +82,6 @@ track(struct conn *c)
 	}
 	c->index = conns_len;
 	conns[conns_len++] = c;
-	if (conns_len > conns_peak)
-		conns_peak = conns_len;
 	return 0;
 }
 
@@ -125,7 +124,6 @@ adopt(int fd)
 	c->serial = next_serial++;
 	c->accepted_boot_ms = clock_ms(CLOCK_BOOTTIME);
 	read_peer_credentials(c);
-	rpc_conn_init(c);
 	log_debug("connection opened conn=%llu fd=%d pid=%ld uid=%lu",
 	    (unsigned long long)c->serial, fd, (long)c->peer_pid,
 	    (unsigned long)c->peer_uid);
@@ -187,8 +185,7 @@ queue_flush(struct conn *c)
 	if (c->flush_queued || c->closing)
 		return;
 	c->flush_queued = true;
-	c->flush_next = flush_list;
-	flush_list = c;
+	DL_INSERT_HEAD(&flush_list, c, flush_link);
 }
 
 static int
@@ -348,19 +345,19 @@ is_blank(const char *line, size_t len)
 	return true;
 }
 
-/* line[len] is the newline, which becomes the NUL rpc expects. */
+/* line[len] is the newline, which becomes the NUL the line handler expects. */
 static void
 dispatch_line(struct conn *c, char *line, size_t len)
 {
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > conn_limits.max_message) {
-		rpc_line_too_long(c);
+		handlers->line_too_long(c);
 		return;
 	}
 	line[len] = '\0';
 	if (!is_blank(line, len))
-		rpc_handle_line(c, line, len);
+		handlers->line(c, line, len);
 }
 
 /* Serves the complete lines at the start of data; returns the bytes used. */
@@ -398,7 +395,7 @@ check_partial_line(struct conn *c)
 		return;
 	release_input(c);
 	c->in_discarding = true;
-	rpc_line_too_long(c);
+	handlers->line_too_long(c);
 }
 
 static int
@@ -480,7 +477,7 @@ static void
 finish_if_done(struct conn *c)
 {
 	if (!c->read_closed || c->closing || c->in_held || pending_output(c) > 0 ||
-	    rpc_conn_awaits_replies(c))
+	    handlers->awaits_replies(c))
 		return;
 	if (c->in_len > 0)
 		log_debug("peer left mid-line conn=%llu discarded=%zu",
@@ -547,7 +544,7 @@ conn_call_ended(struct conn *c)
 static void
 destroy(struct conn *c)
 {
-	rpc_conn_gone(c);
+	handlers->gone(c);
 	untrack(c);
 	close(c->fd);
 	release_input(c);
@@ -556,40 +553,21 @@ destroy(struct conn *c)
 }
 
 static void
-unlink_from_flush_list(struct conn *c)
+unqueue_flush(struct conn *c)
 {
-	struct conn **p = &flush_list;
-
-	while (*p != NULL && *p != c)
-		p = &(*p)->flush_next;
-	if (*p != NULL)
-		*p = c->flush_next;
+	if (c->flush_link.prev != NULL)		/* on the list (the analyzer cannot tell) */
+		DL_REMOVE(c, flush_link);
 	c->flush_queued = false;
-}
-
-/*
- * glibc keeps freed heap pages mapped when live blocks sit above them, so
- * after a crowd of connections leaves, resident memory would stay at its
- * peak. Give the pages back once most of the crowd has gone.
- */
-static void
-trim_after_crowd(void)
-{
-	if (conns_peak < TRIM_MIN_PEAK || conns_len * 4 > conns_peak)
-		return;
-	trim_file_pages();	/* it trims the heap too */
-	conns_peak = conns_len;
 }
 
 void
 conn_settle(void)
 {
 	/* Closing one connection can queue output for others (failed forwards), and a failed write closes one: repeat until quiet. */
-	while (flush_list != NULL || closed_list != NULL) {
-		while (flush_list != NULL) {
-			struct conn *c = flush_list;
-			flush_list = c->flush_next;
-			c->flush_queued = false;
+	while (!DL_EMPTY(&flush_list) || closed_list != NULL) {
+		while (!DL_EMPTY(&flush_list)) {
+			struct conn *c = DL_FIRST(&flush_list);
+			unqueue_flush(c);
 			flush(c);
 			resume_input(c);
 			finish_if_done(c);
@@ -598,13 +576,11 @@ conn_settle(void)
 			struct conn *c = closed_list;
 			closed_list = c->closed_next;
 			if (c->flush_queued)
-				unlink_from_flush_list(c);
+				unqueue_flush(c);
 			destroy(c);
 			closed_since_settle = true;
 		}
 	}
-	if (closed_since_settle)
-		trim_after_crowd();
 }
 
 bool

@@ -8,16 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
 #include <sys/types.h>
 
-#include <cjson/cJSON.h>
+#include "lib/list.h"
 
-#include "lib/uuid.h"
+struct registration;
+struct fwd_ends;
 
-struct fwd;
-LIST_HEAD(fwd_list, fwd);
-
+/* A connection's transport. The parts other modules keep about it hang off it, each owned by its module. */
 struct conn {
 	int		 fd;
 	pid_t		 peer_pid;		/* SO_PEERCRED at accept */
@@ -36,22 +34,30 @@ struct conn {
 	char		*out_buf;		/* pending bytes are out_buf[out_head, out_len) */
 	size_t		 out_head, out_len, out_cap;
 
-	struct conn	*flush_next;
+	DL_ENTRY(conn)	 flush_link;		/* while flush_queued */
 	struct conn	*closed_next;
 
-	/* Owned by rpc.c. */
-	cJSON		*state;			/* NULL until registered */
-	char		 connection_id[UUID_STRING_LEN + 1];	/* "" until registered */
-	char		*status_entry;		/* its entry in status as JSON text, or NULL */
-	size_t		 status_entry_len;
-	pid_t		 process_id;		/* registered pid, 0 if none */
-	long		 next_call_id;		/* our own calls on this connection: 3, 5, 7, ... */
-	struct conn	*reg_prev, *reg_next;	/* registration order */
-	struct fwd_list	 fwd_started;		/* forwards this connection asked for */
-	struct fwd_list	 fwd_targeting;		/* forwards waiting on this connection */
-	size_t		 fwd_targeting_count;
-	size_t		 fwd_started_count;
+	/* Attached and freed by their owners; NULL until first needed. */
+	struct registration *registration;	/* registry.c */
+	struct fwd_ends	*fwd_ends;		/* forward.c */
 };
+
+/*
+ * What the connection layer hands up, to handlers it is given: it names
+ * no module above it.
+ */
+struct conn_handlers {
+	/* A complete line, NUL-terminated at line[len], without its newline. */
+	void	(*line)(struct conn *c, char *line, size_t len);
+	void	(*line_too_long)(struct conn *c);
+	/* True while c waits for replies to calls it started: it is not done yet. */
+	bool	(*awaits_replies)(const struct conn *c);
+	/* c is about to be freed: drop everything that points at it. */
+	void	(*gone)(struct conn *c);
+};
+
+/* Set once, before the first accept; handlers must outlive the connections. */
+void		 conn_set_handlers(const struct conn_handlers *handlers);
 
 struct conn_limits {
 	size_t	max_message;		/* longest line accepted */

@@ -1,15 +1,15 @@
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
 #include "lib/hmap.h"
+#include "lib/list.h"
 #include "lib/log.h"
-#include "rpc.h"
+#include "reply.h"
 #include "lib/num.h"
+#include "lib/uuid.h"
 
 /* Bound the table however a caller floods a target that never answers. */
 #define MAX_FORWARDS_PER_TARGET 4096
@@ -30,8 +30,8 @@ struct fwd {
 	uint64_t	 timer_order;		/* equal deadlines expire in this order */
 	size_t		 timer_index;		/* in timers, when deadline != 0 */
 	double		 timeout_seconds;
-	LIST_ENTRY(fwd)	 started_entry;		/* in caller->fwd_started */
-	LIST_ENTRY(fwd)	 targeting_entry;	/* in target->fwd_targeting */
+	DL_ENTRY(fwd)	 started_entry;		/* in the caller's ends' started */
+	DL_ENTRY(fwd)	 targeting_entry;	/* in the target's ends' targeting */
 };
 
 static struct hmap by_key;
@@ -121,15 +121,24 @@ timer_remove(struct fwd *f)
 		timer_sift_down(index);
 }
 
+/* A connection's forward ends, made the first time it needs them; NULL when out of memory. */
+static struct fwd_ends *
+ends_of(struct conn *c)
+{
+	if (c->fwd_ends == NULL && (c->fwd_ends = calloc(1, sizeof(*c->fwd_ends))) != NULL)
+		c->fwd_ends->next_call_id = 3;
+	return c->fwd_ends;
+}
+
 static void
 fwd_free(struct fwd *f)
 {
 	hmap_remove(&by_key, &f->key, sizeof(f->key));
-	LIST_REMOVE(f, started_entry);
+	DL_REMOVE(f, started_entry);
 	conn_call_ended(f->caller);
-	LIST_REMOVE(f, targeting_entry);
-	f->target->fwd_targeting_count--;
-	f->caller->fwd_started_count--;
+	DL_REMOVE(f, targeting_entry);
+	f->target->fwd_ends->targeting_count--;
+	f->caller->fwd_ends->started_count--;
 	if (f->deadline != 0)
 		timer_remove(f);
 	cJSON_Delete(f->caller_id);
@@ -144,36 +153,37 @@ fail_caller(struct fwd *f, const char *error)
 	cJSON_AddStringToObject(extra, "connection_id", f->target_connection_id);
 	if (f->deadline != 0)
 		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
-	rpc_send_failure(f->caller, f->caller_id, error, extra);
+	reply_failure(f->caller, f->caller_id, error, extra);
 	cJSON_Delete(extra);
 }
 
 static struct fwd *
-fwd_new(struct rpc_call *call, struct conn *target)
+fwd_new(struct call *call, struct conn *target, const char *target_id)
 {
-	struct fwd *f = calloc(1, sizeof(*f));
+	struct fwd_ends *caller_ends = ends_of(call->conn), *target_ends = ends_of(target);
+	struct fwd *f;
 
-	if (f == NULL)
+	if (caller_ends == NULL || target_ends == NULL || (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	if (call->id != NULL && (f->caller_id = cJSON_Duplicate(call->id, true)) == NULL) {
 		free(f);
 		return NULL;
 	}
 	f->key.target_serial = target->serial;
-	f->key.call_id = target->next_call_id;
+	f->key.call_id = target_ends->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
 		cJSON_Delete(f->caller_id);
 		free(f);
 		return NULL;
 	}
-	target->next_call_id += 2;
+	target_ends->next_call_id += 2;
 	f->caller = call->conn;
 	f->target = target;
-	memcpy(f->target_connection_id, target->connection_id, sizeof(f->target_connection_id));
-	LIST_INSERT_HEAD(&call->conn->fwd_started, f, started_entry);
-	LIST_INSERT_HEAD(&target->fwd_targeting, f, targeting_entry);
-	target->fwd_targeting_count++;
-	call->conn->fwd_started_count++;
+	memcpy(f->target_connection_id, target_id, UUID_STRING_LEN);	/* registry_find() checked its length */
+	DL_INSERT_HEAD(&caller_ends->started, f, started_entry);
+	DL_INSERT_HEAD(&target_ends->targeting, f, targeting_entry);
+	target_ends->targeting_count++;
+	caller_ends->started_count++;
 	return f;
 }
 
@@ -191,24 +201,25 @@ delete_members(cJSON *object, const char *key)
 }
 
 void
-forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
-    double timeout_seconds)
+forward_start(struct call *call, struct conn *target, const char *target_id,
+    cJSON *operation, double timeout_seconds)
 {
 	struct fwd *f;
 	cJSON call_id = { .type = cJSON_Number };
 
-	if (target->fwd_targeting_count >= MAX_FORWARDS_PER_TARGET) {
-		rpc_fail(call, "Too many forwards waiting on connection %s (at most %d)",
-		    target->connection_id, MAX_FORWARDS_PER_TARGET);
+	if (target->fwd_ends != NULL && target->fwd_ends->targeting_count >= MAX_FORWARDS_PER_TARGET) {
+		reply_fail(call, "Too many forwards waiting on connection %s (at most %d)",
+		    target_id, MAX_FORWARDS_PER_TARGET);
 		return;
 	}
-	if (call->conn->fwd_started_count >= MAX_FORWARDS_PER_CALLER) {
-		rpc_fail(call, "Too many forwards in flight from this connection (at most %d)",
+	if (call->conn->fwd_ends != NULL &&
+	    call->conn->fwd_ends->started_count >= MAX_FORWARDS_PER_CALLER) {
+		reply_fail(call, "Too many forwards in flight from this connection (at most %d)",
 		    MAX_FORWARDS_PER_CALLER);
 		return;
 	}
-	if ((f = fwd_new(call, target)) == NULL) {
-		rpc_fail(call, "Out of memory");
+	if ((f = fwd_new(call, target, target_id)) == NULL) {
+		reply_fail(call, "Out of memory");
 		return;
 	}
 	if (timeout_seconds > 0) {
@@ -217,7 +228,7 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 		if (timer_insert(f) == -1) {
 			f->deadline = 0;
 			fwd_free(f);
-			rpc_fail(call, "Out of memory");
+			reply_fail(call, "Out of memory");
 			return;
 		}
 	}
@@ -225,9 +236,9 @@ forward_start(struct rpc_call *call, struct conn *target, cJSON *operation,
 	call_id.valueint = (int)f->key.call_id;
 	delete_members(operation, "id");
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
-	    (unsigned long long)call->conn->serial, target->connection_id,
+	    (unsigned long long)call->conn->serial, target_id,
 	    (long long)f->key.call_id);
-	rpc_send_message(target, &call_id, false, operation);
+	reply_message(target, &call_id, false, operation);
 }
 
 bool
@@ -243,24 +254,35 @@ forward_reply(struct conn *c, cJSON *msg)
 	if ((f = hmap_get(&by_key, &key, sizeof(key))) == NULL)
 		return false;
 	delete_members(msg, "id");
-	rpc_send_message(f->caller, f->caller_id, false, msg);
+	reply_message(f->caller, f->caller_id, false, msg);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);
 	return true;
 }
 
+bool
+forward_awaits_replies(const struct conn *c)
+{
+	return c->fwd_ends != NULL && !DL_EMPTY(&c->fwd_ends->started);
+}
+
 void
 forward_conn_gone(struct conn *c)
 {
+	struct fwd_ends *ends = c->fwd_ends;
 	struct fwd *f;
 
+	if (ends == NULL)
+		return;
 	/* A target's late replies to these then look stale, and are ignored. */
-	while ((f = LIST_FIRST(&c->fwd_started)) != NULL)
+	while ((f = DL_FIRST(&ends->started)) != NULL)
 		fwd_free(f);
-	while ((f = LIST_FIRST(&c->fwd_targeting)) != NULL) {
+	while ((f = DL_FIRST(&ends->targeting)) != NULL) {
 		fail_caller(f, "Connection closed");
 		fwd_free(f);
 	}
+	free(ends);
+	c->fwd_ends = NULL;
 }
 
 int64_t

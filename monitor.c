@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "lib/clock.h"
-#include "conn.h"
 #include "lib/log.h"
 #include "monitor.h"
-#include "rpc.h"
+#include "reply.h"
 #include "lib/num.h"
 
 /*
@@ -185,12 +184,12 @@ next_aligned_tick(size_t index, bool just_ticked)
 }
 
 void
-mon_start_all(void)
+mon_start_all(mon_report_fn *report)
 {
 	for (size_t i = 0; monitors[i] != NULL; i++) {
 		if (!active[i].enabled)
 			continue;
-		if (monitors[i]->start != NULL && monitors[i]->start() == -1) {
+		if (monitors[i]->start != NULL && monitors[i]->start(report) == -1) {
 			log_error("monitor %s: failed to start; it stays off", monitors[i]->name);
 			active[i].enabled = false;
 			continue;
@@ -212,27 +211,31 @@ mon_stop_all(void)
 }
 
 void
-mon_register(struct conn *c)
+mon_register(pid_t process_id, const char *connection_id)
 {
+	if (process_id <= 0)
+		return;
 	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->add != NULL && monitors[i]->add(c) == -1)
+		if (active[i].enabled && monitors[i]->add != NULL && monitors[i]->add(process_id) == -1)
 			log_error("monitor %s: error while registering process connection_id=%s process_id=%ld",
-			    monitors[i]->name, c->connection_id, (long)c->process_id);
+			    monitors[i]->name, connection_id, (long)process_id);
 	}
 }
 
 void
-mon_remove(struct conn *c)
+mon_remove(pid_t process_id, const char *connection_id)
 {
+	if (process_id <= 0)
+		return;
 	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->remove != NULL && monitors[i]->remove(c) == -1)
+		if (active[i].enabled && monitors[i]->remove != NULL && monitors[i]->remove(process_id) == -1)
 			log_error("monitor %s: error while removing process connection_id=%s process_id=%ld",
-			    monitors[i]->name, c->connection_id, (long)c->process_id);
+			    monitors[i]->name, connection_id, (long)process_id);
 	}
 }
 
 void
-mon_status(const struct rpc_call *call)
+mon_status(const struct call *call)
 {
 	for (size_t i = 0; monitors[i] != NULL; i++) {
 		cJSON *section;
@@ -243,7 +246,7 @@ mon_status(const struct rpc_call *call)
 			log_error("monitor %s: status failed; section skipped", monitors[i]->name);
 			continue;
 		}
-		rpc_reply(call, section);
+		reply_send(call, section);
 		cJSON_Delete(section);
 	}
 }

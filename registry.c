@@ -1,63 +1,165 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 #include "lib/hmap.h"
+#include "lib/jsonw.h"
 #include "registry.h"
 
 static struct hmap by_id;
-static struct conn *first, *last;
+static struct registration *first, *last;
+
+/* {"connection_id":…,"process_id":…,"state":{…}} */
+static void
+write_entry(struct jsonw *w, const struct registration *r)
+{
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(r->state, "process_id");
+
+	jsonw_literal(w, "{\"connection_id\":");
+	jsonw_string(w, r->connection_id);
+	jsonw_literal(w, ",\"process_id\":");
+	if (pid != NULL)
+		jsonw_value(w, pid);
+	else
+		jsonw_literal(w, "null");
+	jsonw_literal(w, ",\"state\":");
+	jsonw_value(w, r->state);
+	jsonw_literal(w, "}");
+}
+
+/*
+ * A registration's status entry never changes, so it is written once and
+ * status copies the text: no tree walk per status call.
+ */
+static void
+cache_status_entry(struct registration *r)
+{
+	static struct jsonw scratch;
+
+	jsonw_reset(&scratch);
+	write_entry(&scratch, r);
+	if (!scratch.failed && (r->status_entry = malloc(scratch.len)) != NULL) {
+		memcpy(r->status_entry, scratch.buf, scratch.len);
+		r->status_entry_len = scratch.len;
+	}	/* else status writes it afresh each time */
+	jsonw_reset(&scratch);
+}
+
+static void
+unlink_order(struct registration *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		first = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	else
+		last = r->prev;
+}
+
+static void
+link_last(struct registration *r)
+{
+	r->next = NULL;
+	r->prev = last;
+	if (last != NULL)
+		last->next = r;
+	else
+		first = r;
+	last = r;
+}
+
+static void
+destroy(struct registration *r)
+{
+	hmap_remove(&by_id, r->connection_id, UUID_STRING_LEN);
+	unlink_order(r);
+	cJSON_Delete(r->state);
+	free(r->status_entry);
+	free(r);
+}
 
 int
-registry_add(struct conn *c, const char *id)
+registry_set(struct conn *c, cJSON *state, const char *connection_id, pid_t process_id)
 {
-	memcpy(c->connection_id, id, UUID_STRING_LEN + 1);
-	if (hmap_put(&by_id, c->connection_id, UUID_STRING_LEN, c) == -1) {
-		c->connection_id[0] = '\0';
+	struct registration *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return -1;
+	memcpy(r->connection_id, connection_id, UUID_STRING_LEN);
+	r->connection_id[UUID_STRING_LEN] = '\0';
+	if (hmap_put(&by_id, r->connection_id, UUID_STRING_LEN, r) == -1) {
+		free(r);
 		return -1;
 	}
-	c->reg_next = NULL;
-	c->reg_prev = last;
-	if (last != NULL)
-		last->reg_next = c;
-	else
-		first = c;
-	last = c;
+	/* Nothing fails from here on: the old registration gives way. */
+	if (c->registration != NULL)
+		destroy(c->registration);
+	r->conn = c;
+	r->state = state;
+	r->process_id = process_id;
+	cache_status_entry(r);
+	link_last(r);
+	c->registration = r;
 	return 0;
 }
 
 void
-registry_remove(struct conn *c)
+registry_forget(struct conn *c)
 {
-	if (hmap_remove(&by_id, c->connection_id, UUID_STRING_LEN) != c)
+	if (c->registration == NULL)
 		return;
-	if (c->reg_prev != NULL)
-		c->reg_prev->reg_next = c->reg_next;
-	else
-		first = c->reg_next;
-	if (c->reg_next != NULL)
-		c->reg_next->reg_prev = c->reg_prev;
-	else
-		last = c->reg_prev;
-	c->reg_prev = c->reg_next = NULL;
+	destroy(c->registration);
+	c->registration = NULL;
+}
+
+const cJSON *
+registry_state(const struct conn *c)
+{
+	return c->registration != NULL ? c->registration->state : NULL;
+}
+
+const char *
+registry_connection_id(const struct conn *c)
+{
+	return c->registration != NULL ? c->registration->connection_id : NULL;
+}
+
+pid_t
+registry_process_id(const struct conn *c)
+{
+	return c->registration != NULL ? c->registration->process_id : 0;
 }
 
 struct conn *
-registry_find(const char *id)
+registry_find(const char *connection_id)
 {
-	if (strlen(id) != UUID_STRING_LEN)
+	struct registration *r;
+
+	if (strlen(connection_id) != UUID_STRING_LEN)
 		return NULL;
-	return hmap_get(&by_id, id, UUID_STRING_LEN);
+	r = hmap_get(&by_id, connection_id, UUID_STRING_LEN);
+	return r != NULL ? r->conn : NULL;
 }
 
-struct conn *
-registry_first(void)
+void
+registry_write_status(struct jsonw *w)
 {
-	return first;
+	for (const struct registration *r = first; r != NULL; r = r->next) {
+		if (r != first)
+			jsonw_literal(w, ",");
+		if (r->status_entry != NULL)
+			jsonw_raw(w, r->status_entry, r->status_entry_len);
+		else
+			write_entry(w, r);
+	}
 }
 
 void
 registry_free(void)
 {
+	while (first != NULL)
+		registry_forget(first->conn);
 	hmap_clear(&by_id);
-	first = last = NULL;
 }

@@ -1,15 +1,11 @@
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
 #include "conn.h"
 #include "forward.h"
 #include "lib/jsonw.h"
@@ -19,11 +15,11 @@
 #include "lib/params.h"
 #include "lib/procfs.h"
 #include "registry.h"
+#include "reply.h"
 #include "rpc.h"
 #include "lib/signame.h"
 #include "lib/num.h"
 
-#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
 #define MAX_ID_BYTES	256	/* a request's id as echoed: every reply carries it */
@@ -38,210 +34,48 @@ rpc_set_restart_target(enum restart_target target, pid_t original_parent)
 	restart_parent = original_parent;
 }
 
-bool
-rpc_conn_awaits_replies(const struct conn *c)
-{
-	return !LIST_EMPTY(&c->fwd_started);
-}
-
-void
-rpc_conn_init(struct conn *c)
-{
-	c->next_call_id = 3;
-}
-
-/* Output */
-
-/* Every message is written here first, then queued with one conn_send. */
-static struct jsonw out_line;
-static const cJSON *out_id;	/* the id of the message in out_line */
-
-/*
- * Starts a message: {"id":ID,"finished":true. The caller appends members,
- * each with a leading comma, then calls end_message: the first comma
- * becomes the opening brace, so no part needs to know whether it is first.
- */
-static struct jsonw *
-begin_message(const cJSON *id, bool finished)
-{
-	struct jsonw *w = &out_line;
-
-	jsonw_reset(w);
-	out_id = id;
-	jsonw_raw(w, "{", 1);
-	if (id != NULL) {
-		jsonw_raw(w, ",\"id\":", 6);
-		jsonw_value(w, id);
-	}
-	if (finished)
-		jsonw_raw(w, ",\"finished\":true", 16);
-	return w;
-}
-
-/* Writes id's JSON text into out without allocating; returns its length, or 0 if it cannot. */
-static size_t
-id_text(const cJSON *id, char *out, size_t out_len)
-{
-	int len = -1;
-
-	if (cJSON_IsRaw(id)) {
-		len = snprintf(out, out_len, "%s", id->valuestring);
-	} else if (cJSON_IsString(id)) {
-		for (const char *p = id->valuestring; *p != '\0'; p++) {
-			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
-				return 0;	/* would need escaping */
-		}
-		len = snprintf(out, out_len, "\"%s\"", id->valuestring);
-	} else if (cJSON_IsNumber(id) && isfinite(id->valuedouble)) {
-		len = snprintf(out, out_len, "%.17g", id->valuedouble);
-	}
-	return len > 0 && (size_t)len < out_len ? (size_t)len : 0;
-}
-
-/*
- * The writer failed (out of memory, or a value cJSON cannot print): answer
- * with a fixed failure rather than nothing, so no caller waits forever.
- */
 static void
-send_fallback_failure(struct conn *c, const cJSON *id)
-{
-	static const char tail[] = "\"finished\":true,\"failed\":true,\"error\":\"Out of memory\"}\n";
-	char line[MAX_ID_BYTES + 128], id_buf[MAX_ID_BYTES + 32];
-	size_t id_len = id != NULL ? id_text(id, id_buf, sizeof(id_buf)) : 0;
-	int len;
-
-	if (id_len > 0)
-		len = snprintf(line, sizeof(line), "{\"id\":%.*s,%s", (int)id_len, id_buf, tail);
-	else
-		len = snprintf(line, sizeof(line), "{%s", tail);
-	if (len > 0 && (size_t)len < sizeof(line))
-		conn_send(c, line, (size_t)len);
-}
-
-static void
-end_message(struct conn *c)
-{
-	struct jsonw *w = &out_line;
-	size_t start = 1;
-
-	jsonw_raw(w, "}\n", 2);
-	if (w->failed) {
-		log_warnx("out of memory printing a reply conn=%llu",
-		    (unsigned long long)c->serial);
-		jsonw_reset(w);
-		send_fallback_failure(c, out_id);
-		return;
-	}
-	if (w->buf[1] == ',')
-		w->buf[1] = '{';
-	else
-		start = 0;	/* "{}" */
-	conn_send(c, w->buf + start, w->len - start);
-	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
-}
-
-void
-rpc_send_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields)
-{
-	if (!conn_accepts_output(c))
-		return;
-	jsonw_members(begin_message(id, finished), fields);
-	end_message(c);
-}
-
-void
-rpc_reply(const struct rpc_call *call, const cJSON *fields)
-{
-	rpc_send_message(call->conn, call->id, false, fields);
-}
-
-void
-rpc_finish(const struct rpc_call *call, const cJSON *fields)
-{
-	rpc_send_message(call->conn, call->id, true, fields);
-}
-
-void
-rpc_send_failure(struct conn *c, const cJSON *id, const char *error, const cJSON *extra)
-{
-	struct jsonw *w;
-
-	if (!conn_accepts_output(c))
-		return;
-	w = begin_message(id, true);
-	jsonw_raw(w, ",\"failed\":true,\"error\":", 23);
-	jsonw_string(w, error);
-	jsonw_members(w, extra);
-	end_message(c);
-}
-
-void
-rpc_fail(const struct rpc_call *call, const char *fmt, ...)
-{
-	char error[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error, sizeof(error), fmt, ap);
-	va_end(ap);
-	log_debug("call failed conn=%llu error=%s",
-	    (unsigned long long)call->conn->serial, error);
-	rpc_send_failure(call->conn, call->id, error, NULL);
-}
-
-void
-rpc_line_too_long(struct conn *c)
+line_too_long(struct conn *c)
 {
 	log_debug("message too long conn=%llu max_message=%zu",
 	    (unsigned long long)c->serial, conn_limits.max_message);
-	rpc_send_failure(c, NULL, "Message too long", NULL);
+	reply_failure(c, NULL, "Message too long", NULL);
 }
 
 /* Operations */
 
 struct operation {
-	const char	*name;
-	void		(*handler)(struct rpc_call *call);
-	struct param	 params[PARAMS_MAX];
+	struct op_spec	 spec;
+	void		(*handler)(struct call *call);
 };
 
-static void	op_register(struct rpc_call *call);
-static void	op_status(struct rpc_call *call);
-static void	op_forward(struct rpc_call *call);
-static void	op_restart(struct rpc_call *call);
+static void	op_register(struct call *call);
+static void	op_status(struct call *call);
+static void	op_forward(struct call *call);
+static void	op_restart(struct call *call);
 
 static const struct operation operations[] = {
-	{ "register", op_register, { { "state", PARAM_OBJECT, false } } },
-	{ "status", op_status, { { NULL, 0, false } } },
-	{ "forward", op_forward, {
+	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
+	{ { "status", { { NULL, 0, false } } }, op_status },
+	{ { "forward", {
 		{ "connection_id", PARAM_STRING, true },
-		{ "timeout", PARAM_NUMBER, false } } },
-	{ "restart", op_restart, { { "signal", PARAM_SIGNAL, false } } },
+		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
+	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
 };
 
-/* Checks every declared parameter so that handlers only see well-typed input. */
-static bool
-params_valid(const struct operation *op, const struct rpc_call *call)
+/* Handlers only ever see well-typed input. */
+static void
+serve_request(struct call *call, const char *op_name)
 {
 	char error[256];
+	const struct operation *op = params_dispatch(operations,
+	    sizeof(operations) / sizeof(operations[0]), sizeof(operations[0]), op_name,
+	    call->msg, error, sizeof(error));
 
-	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
-		return true;
-	rpc_fail(call, "%s", error);
-	return false;
-}
-
-static void
-serve_request(struct rpc_call *call, const char *op_name)
-{
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
-		if (strcmp(op_name, operations[i].name) != 0)
-			continue;
-		if (params_valid(&operations[i], call))
-			operations[i].handler(call);
-		return;
-	}
-	rpc_fail(call, "Unknown operation '%.*s'", utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
+	if (op != NULL)
+		op->handler(call);
+	else
+		reply_fail(call, "%s", error);
 }
 
 /* register */
@@ -268,7 +102,7 @@ is_self_or_descendant(pid_t pid, pid_t ancestor)
  * that started after the accept is not the peer.
  */
 static bool
-peer_pid_still_original(struct rpc_call *call)
+peer_pid_still_original(struct call *call)
 {
 	const struct conn *c = call->conn;
 	struct proc_stat st;
@@ -278,19 +112,19 @@ peer_pid_still_original(struct rpc_call *call)
 	if (procfs_stat(c->peer_pid, &st) == -1) {
 		if (errno != ENOENT && errno != ESRCH) {
 			/* Out of fds, say: no proof either way, and the caller may try again. */
-			rpc_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
+			reply_fail(call, "Cannot verify the process that connected (pid %ld): %s; try again",
 			    (long)c->peer_pid, strerror(errno));
 			return false;
 		}
 		gone = true;
 	}
 	if (gone || st.state == 'Z' || st.state == 'X') {
-		rpc_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
+		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
 		    (long)c->peer_pid);
 		return false;
 	}
 	if (hz > 0 && (int64_t)(st.start_ticks * 1000 / (uint64_t)hz) > c->accepted_boot_ms) {
-		rpc_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
+		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
 		    "pid %ld now belongs to another process", (long)c->peer_pid, (long)c->peer_pid);
 		return false;
 	}
@@ -299,7 +133,7 @@ peer_pid_still_original(struct rpc_call *call)
 
 /* Returns the claimed pid, 0 when none was claimed, or -1 after failing the call. */
 static pid_t
-claimed_process_id(struct rpc_call *call, const cJSON *state)
+claimed_process_id(struct call *call, const cJSON *state)
 {
 	const cJSON *claim = cJSON_GetObjectItemCaseSensitive(state, "process_id");
 	pid_t pid;
@@ -308,18 +142,18 @@ claimed_process_id(struct rpc_call *call, const cJSON *state)
 		return 0;
 	if (!cJSON_IsNumber(claim) || !num_is_whole(claim->valuedouble, 1e9) ||
 	    claim->valuedouble < 1 || claim->valuedouble > 4194304) {
-		rpc_fail(call, "'process_id' in state must be a process id (a positive integer)");
+		reply_fail(call, "'process_id' in state must be a process id (a positive integer)");
 		return -1;
 	}
 	pid = (pid_t)claim->valuedouble;
 	if (call->conn->peer_pid <= 0) {
-		rpc_fail(call, "Cannot verify process_id %ld: the peer's pid is unknown", (long)pid);
+		reply_fail(call, "Cannot verify process_id %ld: the peer's pid is unknown", (long)pid);
 		return -1;
 	}
 	if (!peer_pid_still_original(call))
 		return -1;
 	if (!is_self_or_descendant(pid, call->conn->peer_pid)) {
-		rpc_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
+		reply_fail(call, "Refusing process_id %ld: it is not the connecting process (pid %ld) or one of its descendants",
 		    (long)pid, (long)call->conn->peer_pid);
 		return -1;
 	}
@@ -382,35 +216,35 @@ member_count(const cJSON *object)
  * Returns NULL after failing the call.
  */
 static cJSON *
-merged_state(struct rpc_call *call, const cJSON *old, cJSON *from)
+merged_state(struct call *call, const cJSON *old, cJSON *from)
 {
 	struct jsonw printed = { 0 };
 	cJSON *merged;
 	size_t count;
 
 	if (member_count(from) > MAX_STATE_MEMBERS) {
-		rpc_fail(call, "State too large: %zu members (at most %d)",
+		reply_fail(call, "State too large: %zu members (at most %d)",
 		    member_count(from), MAX_STATE_MEMBERS);
 		return NULL;
 	}
 	merged = old != NULL ? cJSON_Duplicate(old, true) : cJSON_CreateObject();
 	if (merged == NULL || merge_state(merged, from) == -1) {
 		cJSON_Delete(merged);
-		rpc_fail(call, "Out of memory");
+		reply_fail(call, "Out of memory");
 		return NULL;
 	}
 	if ((count = member_count(merged)) > MAX_STATE_MEMBERS) {
 		cJSON_Delete(merged);
-		rpc_fail(call, "State too large: %zu members once merged (at most %d)",
+		reply_fail(call, "State too large: %zu members once merged (at most %d)",
 		    count, MAX_STATE_MEMBERS);
 		return NULL;
 	}
 	jsonw_value(&printed, merged);
 	if (printed.failed || printed.len > MAX_STATE_BYTES) {
 		if (printed.failed)
-			rpc_fail(call, "Out of memory");
+			reply_fail(call, "Out of memory");
 		else
-			rpc_fail(call, "State too large: %zu bytes as JSON (at most %d)",
+			reply_fail(call, "State too large: %zu bytes as JSON (at most %d)",
 			    printed.len, MAX_STATE_BYTES);
 		cJSON_Delete(merged);
 		merged = NULL;
@@ -435,136 +269,83 @@ set_state_string(cJSON *state, const char *key, const char *value)
 	return string != NULL ? put_member(state, key, string) : -1;
 }
 
-static void	cache_status_entry(struct conn *c);
-
+/* Tells the monitors a registration ended; before a new one for the same connection starts. */
 static void
-unregister(struct conn *c)
+monitors_forget(pid_t process_id, const char *connection_id)
 {
-	if (c->connection_id[0] == '\0')
-		return;
-	mon_remove(c);
-	registry_remove(c);
-	c->connection_id[0] = '\0';
-	free(c->status_entry);
-	c->status_entry = NULL;
+	if (connection_id != NULL)
+		mon_remove(process_id, connection_id);
 }
 
 static void
-op_register(struct rpc_call *call)
+op_register(struct call *call)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	char connection_id[UUID_STRING_LEN + 1];
+	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
 	pid_t claimed = claimed_process_id(call, state);
+	pid_t process_id = registry_process_id(c), old_process_id = process_id;
 	struct jsonw *w;
 	cJSON *merged;
 
 	if (claimed == -1)
 		return;
 	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && c->process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
+	if (claimed == 0 && process_id == 0 && c->peer_pid > 0 && !peer_pid_still_original(call))
 		return;
 	if (uuid_generate(connection_id) == -1) {
-		rpc_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
+		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if ((merged = merged_state(call, c->state, state)) == NULL)
+	if ((merged = merged_state(call, registry_state(c), state)) == NULL)
 		return;
-	unregister(c);
-	cJSON_Delete(c->state);
-	c->state = merged;
 	if (claimed > 0)
-		c->process_id = claimed;
-	else if (c->process_id == 0)
-		c->process_id = c->peer_pid;
+		process_id = claimed;
+	else if (process_id == 0)
+		process_id = c->peer_pid;
+	if (registry_connection_id(c) != NULL)
+		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(c->state, "process_id", c->process_id) == -1 ||
-	    set_state_string(c->state, "connection_id", connection_id) == -1 ||
-	    registry_add(c, connection_id) == -1) {
-		rpc_fail(call, "Out of memory");
-		return;
+	if (set_state_number(merged, "process_id", process_id) == -1 ||
+	    set_state_string(merged, "connection_id", connection_id) == -1 ||
+	    registry_set(c, merged, connection_id, process_id) == -1) {
+		cJSON_Delete(merged);
+		reply_fail(call, "Out of memory");
+		return;	/* the old registration stands */
 	}
-	cache_status_entry(c);
+	monitors_forget(old_process_id, old_id[0] != '\0' ? old_id : NULL);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
-	    c->connection_id, (long)c->process_id, (unsigned long long)c->serial);
-	mon_register(c);
-	w = begin_message(call->id, true);
-	jsonw_raw(w, ",\"connection_id\":", 17);
-	jsonw_string(w, c->connection_id);
-	end_message(c);
+	    connection_id, (long)process_id, (unsigned long long)c->serial);
+	mon_register(process_id, connection_id);
+	if (!conn_accepts_output(c))
+		return;
+	w = reply_begin(call->id, true);
+	jsonw_literal(w, ",\"connection_id\":");
+	jsonw_string(w, connection_id);
+	reply_end(c);
 }
 
 /* status */
 
-/* {"connection_id":…,"process_id":…,"state":{…}} */
 static void
-write_entry(struct jsonw *w, const struct conn *c)
-{
-	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(c->state, "process_id");
-
-	jsonw_raw(w, "{\"connection_id\":", 17);
-	jsonw_string(w, c->connection_id);
-	jsonw_raw(w, ",\"process_id\":", 14);
-	if (pid != NULL)
-		jsonw_value(w, pid);
-	else
-		jsonw_raw(w, "null", 4);
-	jsonw_raw(w, ",\"state\":", 9);
-	jsonw_value(w, c->state);
-	jsonw_raw(w, "}", 1);
-}
-
-/*
- * A connection's status entry changes only when it registers, so it is
- * written then and status copies the text: no tree walk per status call.
- */
-static void
-cache_status_entry(struct conn *c)
-{
-	static struct jsonw scratch;
-
-	free(c->status_entry);
-	c->status_entry = NULL;
-	jsonw_reset(&scratch);
-	write_entry(&scratch, c);
-	if (!scratch.failed && (c->status_entry = malloc(scratch.len)) != NULL) {
-		memcpy(c->status_entry, scratch.buf, scratch.len);
-		c->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
-	jsonw_reset(&scratch);
-}
-
-static void
-write_connection(struct jsonw *w, const struct conn *c, bool first)
-{
-	if (!first)
-		jsonw_raw(w, ",", 1);
-	if (c->status_entry != NULL)
-		jsonw_raw(w, c->status_entry, c->status_entry_len);
-	else
-		write_entry(w, c);
-}
-
-static void
-op_status(struct rpc_call *call)
+op_status(struct call *call)
 {
 	struct jsonw *w;
 
 	mon_status(call);
 	if (!conn_accepts_output(call->conn))
 		return;
-	w = begin_message(call->id, true);
-	jsonw_raw(w, ",\"connections\":[", 16);
-	for (const struct conn *c = registry_first(); c != NULL; c = c->reg_next)
-		write_connection(w, c, c == registry_first());
-	jsonw_raw(w, "]", 1);
-	end_message(call->conn);
+	w = reply_begin(call->id, true);
+	jsonw_literal(w, ",\"connections\":[");
+	registry_write_status(w);
+	jsonw_literal(w, "]");
+	reply_end(call->conn);
 }
 
 /* forward */
 
 static void
-op_forward(struct rpc_call *call)
+op_forward(struct call *call)
 {
 	const cJSON *id_param = cJSON_GetObjectItemCaseSensitive(call->msg, "connection_id");
 	cJSON *operation = cJSON_GetObjectItemCaseSensitive(call->msg, "operation");
@@ -575,26 +356,26 @@ op_forward(struct rpc_call *call)
 	if (target == NULL) {
 		extra = cJSON_CreateObject();
 		cJSON_AddStringToObject(extra, "connection_id", id_param->valuestring);
-		rpc_send_failure(call->conn, call->id, "Connection not found", extra);
+		reply_failure(call->conn, call->id, "Connection not found", extra);
 		cJSON_Delete(extra);
 		return;
 	}
 	if (!cJSON_IsObject(operation) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(operation, "do"))) {
-		rpc_fail(call, "Missing 'operation' parameter");
+		reply_fail(call, "Missing 'operation' parameter");
 		return;
 	}
 	if (cJSON_IsNumber(timeout) && !(timeout->valuedouble > 0 && timeout->valuedouble < 1e9)) {
-		rpc_fail(call, "Parameter 'timeout' must be a positive number of seconds");
+		reply_fail(call, "Parameter 'timeout' must be a positive number of seconds");
 		return;
 	}
-	forward_start(call, target, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
+	forward_start(call, target, id_param->valuestring, operation, cJSON_IsNumber(timeout) ? timeout->valuedouble : 0);
 }
 
 /* restart */
 
 static pid_t
-restart_pid(const struct rpc_call *call)
+restart_pid(const struct call *call)
 {
 	pid_t pid;
 
@@ -604,19 +385,19 @@ restart_pid(const struct rpc_call *call)
 	case RESTART_GROUP:
 		pid = getpgrp();
 		if (pid <= 1) {
-			rpc_fail(call, "Not restarting: the process group is %ld (init's)", (long)pid);
+			reply_fail(call, "Not restarting: the process group is %ld (init's)", (long)pid);
 			return -1;
 		}
 		return -pid;
 	case RESTART_PARENT:
 		pid = getppid();
 		if (restart_parent <= 1) {
-			rpc_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; "
+			reply_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; "
 			    "use --restart-target=group, or run supervisord under the process that restarts it");
 			return -1;
 		}
 		if (pid != restart_parent) {
-			rpc_fail(call, "Not restarting: supervisord is no longer a child of the process that started it "
+			reply_fail(call, "Not restarting: supervisord is no longer a child of the process that started it "
 			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; "
 			    "use --restart-target=group, or run supervisord under the process that restarts it",
 			    (long)restart_parent, (long)pid);
@@ -628,7 +409,7 @@ restart_pid(const struct rpc_call *call)
 }
 
 static void
-op_restart(struct rpc_call *call)
+op_restart(struct call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
@@ -637,12 +418,12 @@ op_restart(struct rpc_call *call)
 
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
 	    (signo = signame_from_json(signal_param, text, sizeof(text))) == -1) {
-		rpc_fail(call, "Unknown signal '%s'", text);
+		reply_fail(call, "Unknown signal '%s'", text);
 		return;
 	}
 	if ((target = restart_pid(call)) == -1)
 		return;
-	rpc_finish(call, NULL);
+	reply_finish(call, NULL);
 	conn_flush_now(call->conn);
 	signame_format(signo, name, sizeof(name));
 	if (target == 0) {
@@ -653,6 +434,22 @@ op_restart(struct rpc_call *call)
 	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
 	if (kill(target, signo) == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
+}
+
+/* Monitors */
+
+/* What a monitor did; the registry side will keep it and publish an event. */
+void
+rpc_monitor_action(const struct mon_action *action)
+{
+	char signal_name[16];
+	char *figures = action->figures != NULL ? cJSON_PrintUnformatted(action->figures) : NULL;
+
+	signame_format(action->signo, signal_name, sizeof(signal_name));
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures=%s",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    figures != NULL ? figures : "{}");
+	free(figures);
 }
 
 /* Routing */
@@ -720,10 +517,10 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(msg, "do");
 	cJSON raw_id = { 0 };
-	struct rpc_call call = { .conn = c, .msg = msg };
+	struct call call = { .conn = c, .msg = msg };
 
 	if (!id_is_valid(id)) {
-		rpc_fail(&call, "Bad request: 'id' must be a number or a string");
+		reply_fail(&call, "Bad request: 'id' must be a number or a string");
 		return;
 	}
 	call.id = id_as_written(id, line, len, &raw_id);
@@ -731,7 +528,7 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		return;
 	if (op == NULL) {
 		if (id == NULL) {
-			rpc_fail(&call, "Bad request: missing 'do' (the operation to perform)");
+			reply_fail(&call, "Bad request: missing 'do' (the operation to perform)");
 			return;
 		}
 		log_debug("ignoring a reply to no open call conn=%llu",
@@ -740,66 +537,65 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	}
 	if (id_echo_len(call.id) > MAX_ID_BYTES) {
 		call.id = NULL;
-		rpc_fail(&call, "Bad request: 'id' is too long (at most %d bytes)", MAX_ID_BYTES);
+		reply_fail(&call, "Bad request: 'id' is too long (at most %d bytes)", MAX_ID_BYTES);
 		return;
 	}
 	if (!cJSON_IsString(op)) {
-		rpc_fail(&call, "Bad request: 'do' must be a string");
+		reply_fail(&call, "Bad request: 'do' must be a string");
 		return;
 	}
 	serve_request(&call, op->valuestring);
 }
 
-void
-rpc_handle_line(struct conn *c, char *line, size_t len)
+static void
+handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
 	size_t control = jsonscan_control_char(line, len);
-	struct rpc_call call = { .conn = c };
+	struct call call = { .conn = c };
 	cJSON *msg;
 
 	/* cJSON takes any control character for white space, and raw ones inside strings. */
 	if (control < len) {
-		rpc_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
+		reply_fail(&call, "Invalid JSON: control character 0x%02x at byte %zu",
 		    (unsigned char)line[control], control);
 		return;
 	}
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
 	if (msg == NULL) {
 		size_t at = end != NULL && end >= line ? (size_t)(end - line) : 0;
-		rpc_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
+		reply_fail(&call, "Invalid JSON: parse error at byte %zu of %zu", at, len);
 		return;
 	}
 	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
 		end++;
 	if (end != NULL && end < line + len)
-		rpc_fail(&call, "Invalid JSON: unexpected data after the message at byte %zu",
+		reply_fail(&call, "Invalid JSON: unexpected data after the message at byte %zu",
 		    (size_t)(end - line));
 	else if (!cJSON_IsObject(msg))
-		rpc_fail(&call, "Bad request: a message must be a JSON object");
+		reply_fail(&call, "Bad request: a message must be a JSON object");
 	else
 		route_message(c, msg, line, len);
 	cJSON_Delete(msg);
 }
 
-void
-rpc_conn_gone(struct conn *c)
+static void
+conn_gone(struct conn *c)
 {
-	unregister(c);
+	monitors_forget(registry_process_id(c), registry_connection_id(c));
+	registry_forget(c);
 	forward_conn_gone(c);
-	cJSON_Delete(c->state);
-	c->state = NULL;
-}
-
-int64_t
-rpc_next_deadline(void)
-{
-	return forward_next_deadline();
 }
 
 void
-rpc_expire(int64_t now_ms)
+rpc_init(void)
 {
-	forward_expire(now_ms);
-}
+	static const struct conn_handlers handlers = {
+		.line = handle_line,
+		.line_too_long = line_too_long,
+		.awaits_replies = forward_awaits_replies,
+		.gone = conn_gone,
+	};
 
+	conn_set_handlers(&handlers);
+}

@@ -45,6 +45,7 @@
 #define FIRST_GROWTH_POLLFDS	64
 #define POLL_RETRY_MS		100	/* after poll() itself fails */
 #define POLLFDS_RETRY_MS	100	/* after the poll set could not grow */
+#define TRIM_MIN_PEAK		8	/* connections; see trim_after_crowd() */
 
 struct options {
 	const char		*socket_path;
@@ -477,13 +478,14 @@ struct loop {
 	int64_t		 accept_retry_at;	/* -1: until a connection closes */
 	bool		 poll_failing;		/* poll() failed last time; logged once */
 	int64_t		 pollfds_retry_at;	/* -1, or when to try growing the poll set again */
+	size_t		 conns_peak;		/* most connections since the last heap trim */
 };
 
 static int
 nearest_deadline(const struct loop *loop)
 {
 	int64_t deadlines[] = {
-		rpc_next_deadline(),
+		forward_next_deadline(),
 		mon_next_deadline(),
 		loop->accepting ? -1 : loop->accept_retry_at,
 		loop->pollfds_retry_at,
@@ -582,6 +584,24 @@ poll_failed(struct loop *loop)
 	(void)poll(NULL, 0, POLL_RETRY_MS);
 }
 
+/*
+ * glibc keeps freed heap pages mapped when live blocks sit above them, so
+ * after a crowd of connections leaves, resident memory would stay at its
+ * peak. Give the pages back once most of the crowd has gone.
+ */
+static void
+trim_after_crowd(struct loop *loop)
+{
+	size_t count = conn_count();
+
+	if (count > loop->conns_peak)
+		loop->conns_peak = count;
+	if (loop->conns_peak < TRIM_MIN_PEAK || count * 4 > loop->conns_peak)
+		return;
+	trim_heap();
+	loop->conns_peak = count;
+}
+
 static int
 run_loop(struct loop *loop)
 {
@@ -607,12 +627,16 @@ run_loop(struct loop *loop)
 			if (revents != 0)
 				conn_handle_events(conn_at(i), revents);
 		}
-		if (loop->pollfds[1].revents & POLLIN)
+		if (loop->pollfds[1].revents & POLLIN) {
 			accept_connections(loop);
+			if (conn_count() > loop->conns_peak)
+				loop->conns_peak = conn_count();
+		}
 		now = mono_now_ms();
-		rpc_expire(now);
+		forward_expire(now);
 		mon_run_due(now);
 		conn_settle();
+		trim_after_crowd(loop);
 		if (!loop->accepting && may_accept_again(loop, now))
 			loop->accepting = true;
 	}
@@ -631,6 +655,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	raise_fd_limit();
 	if (uuid_init() == -1)
 		startup_failure("/dev/urandom: %s", strerror(errno));
+	rpc_init();
 	rpc_set_restart_target(opts->restart_target, original_parent);
 	pm_set_default_parent(original_parent);
 	if (opts->daemonize)
@@ -642,7 +667,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 		listener_close(&listener);
 		startup_failure("%s", err);
 	}
-	mon_start_all();
+	mon_start_all(rpc_monitor_action);
 	/* Only the fixed entries: the loop grows it where its connections' memory is. */
 	if ((loop.pollfds = calloc(FIXED_POLLFDS, sizeof(*loop.pollfds))) == NULL) {
 		listener_close(&listener);
@@ -659,6 +684,7 @@ run_daemon(const struct options *opts, pid_t original_parent)
 	 * the daemon as it will idle.
 	 */
 	trim_file_pages();
+	trim_heap();		/* start-up's buffers are free now */
 	notify_ready_fd(opts->ready_fd);
 	if (status_fd != -1)
 		daemonize_finish(status_fd, opts->use_syslog);

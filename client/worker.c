@@ -266,10 +266,12 @@ spawn_child(struct worker *w)
 static void
 pass_signal(struct worker *w, int signo)
 {
+	char name[16];
+
 	if (w->child <= 0)
 		return;
-	log_info("worker: passing signal=%s to process group %ld",
-	    signame_name(signo) ? signame_name(signo) : "?", (long)w->child);
+	signame_format(signo, name, sizeof(name));
+	log_info("worker: passing signal=%s to process group %ld", name, (long)w->child);
 	/* The child may have left its group (setsid); then it alone gets the signal. */
 	if (kill(-w->child, signo) == -1 && kill(w->child, signo) == -1 && errno != ESRCH)
 		log_warn("worker: cannot signal %ld", (long)w->child);

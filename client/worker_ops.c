@@ -584,30 +584,17 @@ op_signal(const struct wop_call *call)
 /* Dispatch */
 
 static const struct operation {
-	const char	*name;
+	struct op_spec	 spec;
 	void		(*handler)(const struct wop_call *call);
-	struct param	 params[PARAMS_MAX];
 } operations[] = {
-	{ "info", op_info, { { NULL, 0, false } } },
-	{ "memory_dump", op_memory_dump, { { "path", PARAM_STRING, false } } },
-	{ "thread_dump", op_thread_dump, { { NULL, 0, false } } },
-	{ "memory_sample", op_memory_sample, {
+	{ { "info", { { NULL, 0, false } } }, op_info },
+	{ { "memory_dump", { { "path", PARAM_STRING, false } } }, op_memory_dump },
+	{ { "thread_dump", { { NULL, 0, false } } }, op_thread_dump },
+	{ { "memory_sample", {
 		{ "duration", PARAM_NUMBER, false },
-		{ "interval", PARAM_NUMBER, false } } },
-	{ "signal", op_signal, { { "signal", PARAM_SIGNAL, true } } },
+		{ "interval", PARAM_NUMBER, false } } }, op_memory_sample },
+	{ { "signal", { { "signal", PARAM_SIGNAL, true } } }, op_signal },
 };
-
-/* Checks every declared parameter so that handlers only see well-typed input. */
-static bool
-params_valid(const struct operation *op, const struct wop_call *call)
-{
-	char error[256];
-
-	if (params_check(op->params, op->name, call->msg, error, sizeof(error)))
-		return true;
-	fail_id(call->id, "%s", error);
-	return false;
-}
 
 void
 wops_serve(const cJSON *request, const struct wops_child *child)
@@ -618,19 +605,19 @@ wops_serve(const cJSON *request, const struct wops_child *child)
 		.msg = request,
 		.child = child,
 	};
+	const struct operation *entry;
+	char error[256];
 
 	if (!cJSON_IsString(op)) {
 		fail_id(call.id, "Bad request: 'do' must be a string");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
-		if (strcmp(op->valuestring, operations[i].name) != 0)
-			continue;
-		log_debug("worker: serving op=%s", op->valuestring);
-		if (params_valid(&operations[i], &call))
-			operations[i].handler(&call);
+	entry = params_dispatch(operations, sizeof(operations) / sizeof(operations[0]),
+	    sizeof(operations[0]), op->valuestring, request, error, sizeof(error));
+	if (entry == NULL) {
+		fail_id(call.id, "%s", error);
 		return;
 	}
-	fail_id(call.id, "Unknown operation '%.*s'", utf8_prefix_len(op->valuestring, 200),
-	    op->valuestring);
+	log_debug("worker: serving op=%s", op->valuestring);
+	entry->handler(&call);
 }

@@ -241,8 +241,8 @@ peer_write(struct peer *p, const uint8_t *data, size_t len)
 
 		if (data[i] == '@' && i + 1 < len && data[i + 1] >= '0' && data[i + 1] < '0' + SLOTS &&
 		    (target = conn_by_serial(peers[data[i + 1] - '0'].serial)) != NULL &&
-		    target->connection_id[0] != '\0') {
-			memcpy(out + out_len, target->connection_id, UUID_STRING_LEN);
+		    registry_connection_id(target) != NULL) {
+			memcpy(out + out_len, registry_connection_id(target), UUID_STRING_LEN);
 			out_len += UUID_STRING_LEN;
 			i++;
 			continue;
@@ -293,6 +293,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (uuid_init() == -1)
 		abort();
 	/* restart must never signal the fuzzer's parent. */
+	rpc_init();
 	rpc_set_restart_target(RESTART_NONE, getppid());
 	/* Small limits, so over-long lines and slow readers are reached quickly. */
 	conn_limits.max_message = 1024;
@@ -325,7 +326,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			p->deaf = !p->deaf;
 			break;
 		case 6:
-			rpc_expire(INT64_MAX / 2);
+			forward_expire(INT64_MAX / 2);
 			break;
 		case 7:
 			peer_answer(p);

@@ -124,7 +124,7 @@ jsonw_number(struct jsonw *w, double value)
 	double test;
 
 	if (isnan(value) || isinf(value)) {
-		jsonw_raw(w, "null", 4);
+		jsonw_literal(w, "null");
 		return;
 	}
 	/* Ids, pids and sizes: integers below 2^53 print exactly, without printf. */
@@ -145,10 +145,10 @@ write_container(struct jsonw *w, const cJSON *item, char open, char close)
 	jsonw_raw(w, &open, 1);
 	for (const cJSON *child = item->child; child != NULL && !w->failed; child = child->next) {
 		if (child != item->child)
-			jsonw_raw(w, ",", 1);
+			jsonw_literal(w, ",");
 		if (open == '{') {
 			jsonw_string(w, child->string);
-			jsonw_raw(w, ":", 1);
+			jsonw_literal(w, ":");
 		}
 		jsonw_value(w, child);
 	}
@@ -159,9 +159,9 @@ void
 jsonw_value(struct jsonw *w, const cJSON *item)
 {
 	switch (item->type & 0xff) {
-	case cJSON_False: jsonw_raw(w, "false", 5); break;
-	case cJSON_True: jsonw_raw(w, "true", 4); break;
-	case cJSON_NULL: jsonw_raw(w, "null", 4); break;
+	case cJSON_False: jsonw_literal(w, "false"); break;
+	case cJSON_True: jsonw_literal(w, "true"); break;
+	case cJSON_NULL: jsonw_literal(w, "null"); break;
 	case cJSON_Number: jsonw_number(w, item->valuedouble); break;
 	case cJSON_String: jsonw_string(w, item->valuestring); break;
 	case cJSON_Array: write_container(w, item, '[', ']'); break;
@@ -183,9 +183,9 @@ jsonw_members(struct jsonw *w, const cJSON *object)
 	if (!cJSON_IsObject(object))
 		return;
 	for (const cJSON *child = object->child; child != NULL && !w->failed; child = child->next) {
-		jsonw_raw(w, ",", 1);
+		jsonw_literal(w, ",");
 		jsonw_string(w, child->string);
-		jsonw_raw(w, ":", 1);
+		jsonw_literal(w, ":");
 		jsonw_value(w, child);
 	}
 }

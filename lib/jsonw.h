@@ -19,6 +19,8 @@ struct jsonw {
 };
 
 void	jsonw_raw(struct jsonw *w, const char *text, size_t len);
+/* A string literal's text, its length counted by the compiler: jsonw_literal(w, ",\"id\":"). */
+#define jsonw_literal(w, literal) jsonw_raw((w), "" literal "", sizeof(literal) - 1)
 void	jsonw_string(struct jsonw *w, const char *text);
 void	jsonw_number(struct jsonw *w, double value);
 /* Any cJSON value, printed as cJSON_PrintUnformatted would print it. */

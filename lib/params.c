@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lib/params.h"
+#include "lib/utf8.h"
 
 static const char *const param_type_names[] = {
 	[PARAM_STRING] = "a string",
@@ -48,15 +49,18 @@ params_check(const struct param params[PARAMS_MAX], const char *op_name,
 	return true;
 }
 
-int
-utf8_prefix_len(const char *text, size_t max)
+const void *
+params_dispatch(const void *table, size_t count, size_t entry_size, const char *op_name,
+    const cJSON *msg, char *err, size_t err_len)
 {
-	size_t len = strlen(text);
+	for (size_t i = 0; i < count; i++) {
+		const struct op_spec *spec = (const void *)((const char *)table + i * entry_size);
 
-	if (len <= max)
-		return (int)len;
-	len = max;
-	while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-		len--;
-	return (int)len;
+		if (strcmp(op_name, spec->name) != 0)
+			continue;
+		return params_check(spec->params, spec->name, msg, err, err_len) ? spec : NULL;
+	}
+	snprintf(err, err_len, "Unknown operation '%.*s'",
+	    utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
+	return NULL;
 }

@@ -24,7 +24,23 @@ struct param {
 /* On the first problem writes the failure's text into err and returns false. */
 bool	params_check(const struct param params[PARAMS_MAX], const char *op_name,
 	    const cJSON *msg, char *err, size_t err_len);
-/* How many bytes of text fit in max without cutting a UTF-8 sequence in two. */
-int	utf8_prefix_len(const char *text, size_t max);
+
+#define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
+
+/* The head of every operation table's entry: its name and parameters. */
+struct op_spec {
+	const char	*name;
+	struct param	 params[PARAMS_MAX];
+};
+
+/*
+ * The one dispatch step of both operation tables: finds op_name among
+ * count entries of entry_size bytes at table, each beginning with a
+ * struct op_spec, and checks msg's parameters. Returns the entry, or NULL
+ * with the failure's text in err ("Unknown operation 'x'", or what is
+ * wrong with a parameter).
+ */
+const void	*params_dispatch(const void *table, size_t count, size_t entry_size,
+		    const char *op_name, const cJSON *msg, char *err, size_t err_len);
 
 #endif

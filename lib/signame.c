@@ -6,6 +6,7 @@
 
 #include "lib/num.h"
 #include "lib/signame.h"
+#include "lib/utf8.h"
 
 static const struct {
 	const char	*name;
@@ -51,19 +52,11 @@ signame_parse(const char *text)
 int
 signame_from_json(const cJSON *value, char *text, size_t text_len)
 {
-	size_t len;
-
 	if (text_len == 0)
 		return -1;
 	if (cJSON_IsString(value)) {
-		snprintf(text, text_len, "%s", value->valuestring);
-		/* Cut where a UTF-8 sequence starts, not inside one. */
-		len = strlen(text);
-		if (len < strlen(value->valuestring)) {
-			while (len > 0 && ((unsigned char)value->valuestring[len] & 0xc0) == 0x80)
-				len--;
-			text[len] = '\0';
-		}
+		snprintf(text, text_len, "%.*s", utf8_prefix_len(value->valuestring, text_len - 1),
+		    value->valuestring);
 		return signame_parse(value->valuestring);
 	}
 	if (!cJSON_IsNumber(value)) {

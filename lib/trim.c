@@ -1,7 +1,9 @@
 #include <ctype.h>
 #include <stdio.h>
-#include <malloc.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/mman.h>
 
@@ -71,9 +73,13 @@ trim_file_pages(void)
 	}
 	drop_if_clean(&current, &dropped_kb);
 	free(text);
+	log_debug("trim: dropped clean file pages mapped_kb=%zu", dropped_kb);
+}
+
+void
+trim_heap(void)
+{
 #ifdef __GLIBC__
-	/* Start-up's buffers, this one included, are free now: give their pages back too. */
 	malloc_trim(0);
 #endif
-	log_debug("trim: dropped clean file pages mapped_kb=%zu", dropped_kb);
 }

@@ -8,5 +8,11 @@
  * every other process; those the loop uses fault straight back in.
  */
 void	trim_file_pages(void);
+/*
+ * Gives free heap pages back to the kernel. glibc keeps them mapped when
+ * live blocks sit above them; musl has no malloc_trim (and returns large
+ * frees by itself), so there this does nothing.
+ */
+void	trim_heap(void);
 
 #endif

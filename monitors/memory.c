@@ -25,7 +25,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "lib/hmap.h"
 #include "lib/log.h"
 #include "monitor.h"
@@ -215,15 +214,22 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 	return -1;
 }
 
-static const char *
-signal_text(int signo, char *buf, size_t buf_len)
-{
-	const char *name = signame_name(signo);
+static mon_report_fn *report;
 
-	if (name != NULL)
-		return name;
-	snprintf(buf, buf_len, "%d", signo);
-	return buf;
+/* The figures' text ("current_size=1 maximum_size_limit=2") as an object of numbers. */
+static cJSON *
+figures_object(const char *text)
+{
+	cJSON *object = cJSON_CreateObject();
+	unsigned long long value;
+	char key[64];
+	int used;
+
+	while (object != NULL && sscanf(text, " %63[^= ]=%llu%n", key, &value, &used) == 2) {
+		cJSON_AddNumberToObject(object, key, (double)value);
+		text += used;
+	}
+	return object;
 }
 
 /* Following processes */
@@ -375,9 +381,10 @@ send_signal(struct mem_proc *p)
 static void
 signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 {
-	char signo_buf[16];
-	const char *signal_name = signal_text(config.signo, signo_buf, sizeof(signo_buf));
+	char signal_name[16];
+	cJSON *figures_json;
 
+	signame_format(config.signo, signal_name, sizeof(signal_name));
 	if (send_signal(p) == -1) {
 		if (errno == ESRCH)
 			return;
@@ -396,6 +403,11 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
 	    "signal_count=%u", (long)p->pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
+	figures_json = figures_object(figures);
+	report(&(struct mon_action){ .monitor = "memory", .action = "signal",
+	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->pid,
+	    .figures = figures_json });
+	cJSON_Delete(figures_json);
 }
 
 static void
@@ -594,15 +606,13 @@ follow(pid_t pid)
 }
 
 static int
-memory_add(struct conn *c)
+memory_add(pid_t pid)
 {
 	struct mem_proc *p;
 	struct proc_stat st;
 
-	if (c->process_id <= 0)
-		return 0;
-	if ((p = find(c->process_id)) == NULL)
-		return follow(c->process_id) == NULL ? -1 : 0;
+	if ((p = find(pid)) == NULL)
+		return follow(pid) == NULL ? -1 : 0;
 	p->refs++;
 	if (procfs_stat(p->pid, &st) == 0 && st.start_ticks != p->start_ticks &&
 	    st.state != 'Z' && st.state != 'X')
@@ -611,11 +621,11 @@ memory_add(struct conn *c)
 }
 
 static int
-memory_remove(struct conn *c)
+memory_remove(pid_t pid)
 {
 	struct mem_proc *p;
 
-	if (c->process_id <= 0 || (p = find(c->process_id)) == NULL)
+	if ((p = find(pid)) == NULL)
 		return 0;
 	if (--p->refs > 0)
 		return 0;
@@ -704,19 +714,20 @@ log_size(char *out, size_t out_len, const char *key, uint64_t value)
 }
 
 static int
-memory_start(void)
+memory_start(mon_report_fn *report_action)
 {
 	char maximum[64], total[64], minimum[64], increase[64], signo_buf[16];
 	uint64_t free_size;
 	const char *source;
 
+	report = report_action;
+	signame_format(config.signo, signo_buf, sizeof(signo_buf));
 	log_size(maximum, sizeof(maximum), "maximum_size_limit", config.maximum_size_limit);
 	log_size(total, sizeof(total), "total_size_limit", config.total_size_limit);
 	log_size(minimum, sizeof(minimum), "free_size_minimum", config.free_size_minimum);
 	log_size(increase, sizeof(increase), "increase_limit", config.increase_limit);
 	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
-	    total, minimum, (unsigned long long)config.threshold_size, increase,
-	    signal_text(config.signo, signo_buf, sizeof(signo_buf)));
+	    total, minimum, (unsigned long long)config.threshold_size, increase, signo_buf);
 	if (config.free_size_minimum != 0) {
 		if (procfs_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",

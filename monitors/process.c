@@ -344,10 +344,11 @@ process_status(void)
 /* Life */
 
 static int
-process_start(void)
+process_start(mon_report_fn *report)
 {
 	pid_t root = root_pid();
 
+	(void)report;		/* it watches; it takes no action */
 	if (root != 0)
 		log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
 		    configured_ppid != 0 ? "" : " (the daemon's original parent)");

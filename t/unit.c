@@ -10,7 +10,9 @@
 #include "lib/hmap.h"
 #include "lib/jsonscan.h"
 #include "lib/jsonw.h"
+#include "lib/list.h"
 #include "lib/params.h"
+#include "lib/utf8.h"
 #include "monitors/memory.h"
 #include "monitors/process.h"
 #include "lib/procfs.h"
@@ -569,6 +571,61 @@ test_process_tree(void)
 	ok(pm_cpu_percent(10, 100, 0) == 0, "cpu: no time elapsed");
 }
 
+struct item {
+	int		 n;
+	DL_ENTRY(item)	 link;
+};
+
+static void
+test_list(void)
+{
+	DL_HEAD(item) list;
+	struct item items[3] = { { .n = 0 }, { .n = 1 }, { .n = 2 } };
+
+	DL_INIT(&list);
+	ok(DL_EMPTY(&list), "list: empty at first");
+	for (int i = 0; i < 3; i++)
+		DL_INSERT_HEAD(&list, &items[i], link);
+	ok(DL_FIRST(&list) == &items[2] && DL_NEXT(&items[2], link) == &items[1],
+	    "list: inserted at the head");
+	DL_REMOVE(&items[1], link);		/* from the middle */
+	ok(DL_NEXT(&items[2], link) == &items[0] && DL_NEXT(&items[0], link) == NULL,
+	    "list: removed from the middle");
+	DL_REMOVE(&items[2], link);		/* the first */
+	ok(DL_FIRST(&list) == &items[0], "list: removed the first");
+	DL_REMOVE(&items[0], link);		/* the last one left */
+	ok(DL_EMPTY(&list), "list: empty again");
+}
+
+static void
+test_utf8(void)
+{
+	ok(utf8_prefix_len("abc", 5) == 3, "utf8: short text whole");
+	ok(utf8_prefix_len("abcdef", 3) == 3, "utf8: ASCII cut at max");
+	/* "é" is C3 A9: a cut after its first byte backs off to before it. */
+	ok(utf8_prefix_len("a\xc3\xa9" "b", 2) == 1, "utf8: not inside a sequence");
+	ok(utf8_prefix_len("a\xc3\xa9" "b", 3) == 3, "utf8: after a whole sequence");
+}
+
+static void
+test_params_dispatch(void)
+{
+	static const struct op_spec table[] = {
+		{ "a", { { NULL, 0, false } } },
+		{ "b", { { "n", PARAM_NUMBER, true } } },
+	};
+	cJSON *msg = cJSON_Parse("{\"n\":\"x\"}");
+	char err[256];
+
+	ok(params_dispatch(table, 2, sizeof(table[0]), "a", msg, err, sizeof(err)) == &table[0],
+	    "dispatch: finds an operation");
+	ok(params_dispatch(table, 2, sizeof(table[0]), "b", msg, err, sizeof(err)) == NULL &&
+	    strcmp(err, "Parameter 'n' of 'b' must be a number") == 0, "dispatch: checks parameters");
+	ok(params_dispatch(table, 2, sizeof(table[0]), "c", msg, err, sizeof(err)) == NULL &&
+	    strcmp(err, "Unknown operation 'c'") == 0, "dispatch: unknown operation");
+	cJSON_Delete(msg);
+}
+
 int
 main(void)
 {
@@ -587,6 +644,9 @@ main(void)
 	test_cgroup_parsers();
 	test_cgroup_room();
 	test_process_tree();
+	test_list();
+	test_utf8();
+	test_params_dispatch();
 	printf("1..%d\n", test_count);
 	return failures != 0;
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/perl
+# Memory (SPEC 9): once a crowd of peers smaller than a hundred has come,
+# registered sizeable states and gone, the daemon gives the heap back and
+# idles within the resident budget again.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use SupTest;
+
+my $d = start_daemon(log_level => 'info');
+my $watch = $d->client;
+$watch->call_final('status');
+my $baseline = $d->fd_count;
+my $anon_fresh = $d->proc_status->{RssAnon};
+
+my @crowd;
+for my $n (1 .. 50) {
+	my $c = $d->client;
+	$c->call_final('register', state => { n => $n, pad => 'x' x 30000 });
+	push @crowd, $c;
+}
+$watch->call_final('status');
+my $anon_peak = $d->proc_status->{RssAnon};
+$_->close for @crowd;
+ok(wait_until(sub { $d->fd_count == $baseline }, 3), 'the crowd has gone');
+$watch->call_final('status');
+my $status = $d->proc_status;
+SKIP: {
+	# AddressSanitizer keeps freed memory in quarantine on purpose; valgrind has its own heap.
+	skip 'sanitizer or valgrind build', 2
+	    if index(slurp(binary()), '__asan_init') >= 0 || $ENV{SUPERVISORD_WRAPPER};
+	cmp_ok($status->{RssAnon} - $anon_fresh, '<', 512,
+	    "the heap is given back ($anon_fresh kB fresh, $anon_peak kB with the crowd, $status->{RssAnon} kB after)");
+	cmp_ok($status->{VmRSS}, '<=', 1536, "idle resident size within 1.5 MiB ($status->{VmRSS} kB)");
+}
+is($d->stop, 0, 'daemon stops cleanly');
+
+done_testing();
