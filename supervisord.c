@@ -401,6 +401,15 @@ daemonize_finish(int status_fd, bool use_syslog)
 		close(null_fd);
 }
 
+static mode_t
+pidfile_umask(void)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	return mask;
+}
+
 /*
  * Returns 0, or -1 with a message in err. Written whole to a new file beside
  * it, then renamed into place: never an empty or partial pidfile, and a
@@ -436,7 +445,7 @@ write_pidfile(const char *path, char *err, size_t err_len)
 	}
 	if (done < len)
 		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno ? errno : ENOSPC));
-	else if (fchmod(fd, 0644) == -1)
+	else if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
 		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
 	if (close(fd) == -1 && done == len)
 		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno));
