@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,29 +173,35 @@ bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid,
     char *err, size_t err_len)
 {
 	char dir[PATH_MAX];
-	struct stat dir_st, sock_st;
-	int dir_fd = -1, cwd_fd = -1, result = -1;
+	struct stat dir_st, st;
+	int dir_fd = -1, cwd_fd, result = -1;
+	bool ours = false;
 	int len = snprintf(dir, sizeof(dir), "%s.XXXXXX", path);
 
 	if (len < 0 || (size_t)len >= sizeof(dir)) {
 		snprintf(err, err_len, "socket %s: path too long", path);
 		return -1;
 	}
-	if (mkdtemp(dir) == NULL) {
-		snprintf(err, err_len, "socket %s: private directory: %s", path, strerror(errno));
+	/* Relative paths stay relative to where we started, whatever the working directory. */
+	if ((cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, err_len, "socket %s: working directory: %s", path, strerror(errno));
 		return -1;
 	}
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, err_len, "socket %s: private directory: %s", path, strerror(errno));
+		goto out;
+	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd == -1 || cwd_fd == -1 || fstat(dir_fd, &dir_st) == -1) {
+	if (dir_fd == -1 || fstat(dir_fd, &dir_st) == -1) {
 		snprintf(err, err_len, "socket %s: private directory %s: %s", path, dir, strerror(errno));
 		goto out;
 	}
-	/* Whatever we entered, only we can write there: a swapped directory fails here. */
+	/* Whatever we opened, only we can write there: a swapped directory fails here. */
 	if (dir_st.st_uid != geteuid() || (dir_st.st_mode & 077) != 0) {
 		snprintf(err, err_len, "socket %s: private directory %s was replaced", path, dir);
 		goto out;
 	}
+	ours = true;
 	if (fchdir(dir_fd) == -1) {
 		snprintf(err, err_len, "socket %s: private directory %s: %s", path, dir, strerror(errno));
 		goto out;
@@ -206,28 +213,29 @@ bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid,
 		    (unsigned long)gid, strerror(errno));
 	else if (listen(l->fd, LISTEN_BACKLOG) == -1)
 		snprintf(err, err_len, "socket %s: listen: %s", path, strerror(errno));
-	else if (fstatat(dir_fd, "s", &sock_st, AT_SYMLINK_NOFOLLOW) == -1)
+	else if (fstatat(dir_fd, "s", &st, AT_SYMLINK_NOFOLLOW) == -1)
 		snprintf(err, err_len, "socket %s: %s", path, strerror(errno));
 	else if (linkat(dir_fd, "s", cwd_fd, path, 0) == -1)
 		snprintf(err, err_len, "socket %s: %s", path, errno == EEXIST ?
 		    "something appeared there while starting; not replacing it" : strerror(errno));
 	else {
-		l->dev = sock_st.st_dev;
-		l->ino = sock_st.st_ino;
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
 		result = 0;
 	}
 	if (fchdir(cwd_fd) == -1)
 		log_warn("socket %s: returning to the working directory", path);
-	(void)unlinkat(dir_fd, "s", 0);
-	/* Remove the directory only if it is still the one we made. */
-	if (fstatat(AT_FDCWD, dir, &sock_st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    sock_st.st_dev == dir_st.st_dev && sock_st.st_ino == dir_st.st_ino)
-		(void)rmdir(dir);
 out:
+	if (ours) {
+		(void)unlinkat(dir_fd, "s", 0);
+		/* Remove the directory only if it is still the one we made. */
+		if (fstatat(cwd_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == dir_st.st_dev && st.st_ino == dir_st.st_ino)
+			(void)unlinkat(cwd_fd, dir, AT_REMOVEDIR);
+	}
 	if (dir_fd != -1)
 		close(dir_fd);
-	if (cwd_fd != -1)
-		close(cwd_fd);
+	close(cwd_fd);
 	return result;
 }
 
@@ -270,8 +278,8 @@ listener_close(struct listener *l)
 	if (l->lock_fd != -1)
 		close(l->lock_fd);	/* the lock goes with it; the file stays */
 	l->lock_fd = -1;
-	/* Another daemon may have replaced our file; remove only our own. */
-	if (l->path[0] != '\0' && stat(l->path, &st) == 0 &&
+	/* Another daemon may have replaced our file; remove only our own, never through a symlink. */
+	if (l->path[0] != '\0' && lstat(l->path, &st) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
 		unlink(l->path);
 	l->path[0] = '\0';

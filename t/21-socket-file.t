@@ -28,6 +28,8 @@ subtest 'mode 0600 by default' => sub {
 	my $d = start_daemon();
 	ok(-S $d->socket, 'a socket');
 	is(sprintf('%04o', mode_of($d->socket)), '0600', 'mode 0600');
+	opendir(my $dh, $d->dir) or die;
+	is_deeply([grep { /^supervisor\.ipc\.\w{6}$/ } readdir $dh], [], 'no private directory left beside it');
 	is($d->stop, 0, 'exit status 0');
 	ok(!-e $d->socket, 'removed on exit');
 };
