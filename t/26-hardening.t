@@ -126,9 +126,11 @@ sub status_latency_behind {
 	@r = $c->call('forward', connection_id => $wid, timeout => 0.1, operation => { do => 'x' });
 	is($r[-1]{error}, 'Timed out', 'once they are over, the caller may forward again');
 
-	my $n = 300;
+	# Deadlines 100 ms apart: the daemon may read the batch over several passes
+	# on a loaded machine, and its order must not depend on how fast it reads.
+	my $n = 30;
 	$c->send_raw(join('', map {
-	    my $timeout = 0.3 + ($n - $_) * 0.005;
+	    my $timeout = 0.3 + ($n - $_) * 0.1;
 	    qq({"id":$_,"do":"forward","connection_id":"$wid","timeout":$timeout,"operation":{"do":"x"}}\n) }
 	    1 .. $n));
 	my @order;
