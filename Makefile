@@ -102,8 +102,8 @@ $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=c99 $(SIZE_CFLAGS) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
 
-UNIT_SRCS = lib/hmap.c lib/size.c lib/signame.c lib/utf8.c lib/params.c lib/uuid.c lib/procfs.c \
-	lib/procid.c lib/cgroup.c monitors/memory.c \
+UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c \
+	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
 	monitors/process.c lib/log.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
@@ -115,11 +115,20 @@ t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c $(HDRS) $(BUILD)/
 t/stress: t/stress.c $(BUILD)/config
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/stress.c
 
+# The random protocol driver of t/81 (every peer caller and worker at once).
+t/randproto: t/randproto.c $(BUILD)/config $(CJSON_OBJS) | $(CJSON_HDR)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 $(CJSON_CFLAGS) $(CFLAGS) $(STATIC_LDFLAGS) \
+	    $(LDFLAGS) -o $@ t/randproto.c $(LIBS)
+
+# Allocation failures on demand, for the tests (LD_PRELOAD).
+t/failalloc.so: t/failalloc.c
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -shared -fPIC $(CFLAGS) $(LDFLAGS) -o $@ t/failalloc.c -ldl
+
 TEST_FILES ?= t/*.t
 # The suite runs against $$SUPERVISORD when set (another build, an emulated one).
 SUPERVISORD ?= $(abspath $(PROG))
 
-check: $(PROG) t/unit t/unit_events t/stress
+check: $(PROG) t/unit t/unit_events t/stress t/randproto t/failalloc.so
 	SUPERVISORD=$(SUPERVISORD) prove $(TEST_FILES)
 
 # The same suite against a build with AddressSanitizer, LeakSanitizer and UBSan:
@@ -128,7 +137,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 supervisord-asan: $(SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(SRCS) $(LIBS)
 
-check-asan: supervisord-asan t/unit t/unit_events t/stress
+check-asan: supervisord-asan t/unit t/unit_events t/stress t/randproto t/failalloc.so
 	SUPERVISORD=$(CURDIR)/supervisord-asan \
 	ASAN_OPTIONS=detect_leaks=1:exitcode=23:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -144,6 +153,15 @@ VALGRIND	?= valgrind --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect -q
 check-valgrind: supervisord t/unit
 	SUPERVISORD_WRAPPER="$(VALGRIND)" prove $(VALGRIND_TESTS)
+
+# The clang static analyzer over every source of the binary and the test
+# tools; any report fails the target.
+SCAN_BUILD ?= scan-build
+scan:
+	rm -rf $(BUILD)-scan
+	$(SCAN_BUILD) --status-bugs -o $(BUILD)-scan/report $(MAKE) BUILD=$(BUILD)-scan \
+	    supervisord
+	$(SCAN_BUILD) --status-bugs -o $(BUILD)-scan/report $(MAKE) -B t/unit t/stress t/randproto
 
 # The performance budget (SPEC section 9), measured against a raw poll() server.
 bench/bench: bench/bench.c
@@ -230,9 +248,9 @@ layering: $(PROG)
 	./tools/layering $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(SIZE_BUILD)
-	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress fuzz/fuzz_rpc fuzz/fuzz_jsonw \
-	    fuzz/fuzz_parsers bench/bench
+	rm -rf $(BUILD) $(BUILD)-scan $(SIZE_BUILD)
+	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress t/randproto t/failalloc.so \
+	    fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers bench/bench
 
 .PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
-	install-strip uninstall clean layering
+	install-strip uninstall clean layering scan

@@ -589,6 +589,8 @@ read_input(struct conn *c)
 			return;
 		}
 		if (n == 0) {
+			log_debug("peer shut down its writing side conn=%llu",
+			    (unsigned long long)c->serial);
 			c->read_closed = true;
 			finish_if_done(c);
 			return;
@@ -701,7 +703,8 @@ destroy(struct conn *c)
 static void
 unqueue_flush(struct conn *c)
 {
-	DL_REMOVE(c, flush_link);
+	if (c->flush_link.prev != NULL)		/* on the list (the analyzer cannot tell) */
+		DL_REMOVE(c, flush_link);
 	c->flush_queued = false;
 }
 

@@ -1,4 +1,4 @@
-/* The listening AF_UNIX socket: stale-socket handling, permissions, removal. */
+/* The listening AF_UNIX socket: one daemon per path, stale-socket handling, permissions, removal. */
 #ifndef LISTENER_H
 #define LISTENER_H
 
@@ -9,6 +9,7 @@
 
 struct listener {
 	int	fd;
+	int	lock_fd;	/* PATH.lock, flock'ed for the daemon's life */
 	char	path[PATH_MAX];	/* absolute, so removal works after chdir("/") */
 	dev_t	dev;		/* to remove the socket file only if it is still ours */
 	ino_t	ino;

@@ -46,6 +46,7 @@
 #define FIXED_POLLFDS		2	/* signal pipe, listener */
 #define FIRST_GROWTH_POLLFDS	64
 #define POLL_RETRY_MS		100	/* after poll() itself fails */
+#define POLLFDS_RETRY_MS	100	/* after the poll set could not grow */
 #define TRIM_MIN_PEAK		8	/* connections; see trim_after_crowd() */
 
 struct options {
@@ -413,31 +414,61 @@ daemonize_finish(int status_fd, bool use_syslog)
 		close(null_fd);
 }
 
-/* Returns 0, or -1 with a message in err. */
+static mode_t
+pidfile_umask(void)
+{
+	mode_t mask = umask(0);
+
+	umask(mask);
+	return mask;
+}
+
+/*
+ * Returns 0, or -1 with a message in err. Written whole to a new file beside
+ * it, then renamed into place: never an empty or partial pidfile, and a
+ * symlink at the path is replaced, not followed.
+ */
 static int
 write_pidfile(const char *path, char *err, size_t err_len)
 {
-	char text[32];
-	int fd, len;
+	char text[32], temp[PATH_MAX];
+	int fd, len, done = 0;
 
-	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1) {
+	err[0] = '\0';
+	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1 ||
+	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp)) {
+		pidfile_path[0] = '\0';
 		snprintf(err, err_len, "pidfile %s: path too long", path);
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
+	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1) {
 		pidfile_path[0] = '\0';
 		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
 		return -1;
 	}
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (write(fd, text, (size_t)len) != len) {
-		snprintf(err, err_len, "pidfile %s: write: %s", path,
-		    strerror(errno ? errno : ENOSPC));
-		close(fd);
+	errno = 0;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, (size_t)(len - done));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (int)n;
+	}
+	if (done < len)
+		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno ? errno : ENOSPC));
+	else if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
+		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
+	if (close(fd) == -1 && done == len)
+		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno));
+	else if (err[0] == '\0' && rename(temp, pidfile_path) == -1)
+		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
+	if (err[0] != '\0') {
+		unlink(temp);
+		pidfile_path[0] = '\0';
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
@@ -468,6 +499,7 @@ struct loop {
 	bool		 accepting;
 	int64_t		 accept_retry_at;	/* -1: until a connection closes */
 	bool		 poll_failing;		/* poll() failed last time; logged once */
+	int64_t		 pollfds_retry_at;	/* -1, or when to try growing the poll set again */
 	size_t		 conns_peak;		/* most connections since the last heap trim */
 };
 
@@ -479,6 +511,7 @@ nearest_deadline(const struct loop *loop)
 		conn_next_deadline(),
 		mon_next_deadline(),
 		loop->accepting ? -1 : loop->accept_retry_at,
+		loop->pollfds_retry_at,
 	};
 	int64_t nearest = -1, now;
 
@@ -509,13 +542,21 @@ fill_pollfds(struct loop *loop)
 			new_cap *= 2;
 		grown = realloc(loop->pollfds, new_cap * sizeof(*grown));
 		if (grown == NULL) {
-			log_warnx("out of memory for the poll set; serving %zu connections",
-			    loop->pollfds_cap - FIXED_POLLFDS);
+			/* A timer retries: the connections left out cannot wake the loop. */
+			if (loop->pollfds_retry_at == -1)
+				log_warnx("out of memory for the poll set; serving %zu connections, "
+				    "retrying every %d ms", loop->pollfds_cap - FIXED_POLLFDS,
+				    POLLFDS_RETRY_MS);
+			loop->pollfds_retry_at = mono_now_ms() + POLLFDS_RETRY_MS;
 			count = loop->pollfds_cap - FIXED_POLLFDS;
 		} else {
 			loop->pollfds = grown;
 			loop->pollfds_cap = new_cap;
 		}
+	}
+	if (count == conn_count() && loop->pollfds_retry_at != -1) {
+		log_info("poll set grown again; serving all %zu connections", count);
+		loop->pollfds_retry_at = -1;
 	}
 	loop->pollfds[0] = (struct pollfd){ .fd = selfpipe_fd(), .events = POLLIN };
 	/* A negative fd makes poll skip the listener while we cannot accept. */
@@ -629,7 +670,7 @@ static int
 run_daemon(const struct options *opts, pid_t original_parent)
 {
 	struct listener listener;
-	struct loop loop = { .accepting = true };
+	struct loop loop = { .accepting = true, .pollfds_retry_at = -1 };
 	char err[PATH_MAX + 256], signal_name[16];
 	int status_fd = -1, stop_signal;
 

@@ -24,7 +24,7 @@ subtest 'a request written one byte at a time' => sub {
 	my $c = $d->client;
 	for my $byte (split //, qq({"id":6,"do":"status"}\r\n)) {
 		$c->send_raw($byte);
-		select(undef, undef, undef, 0.001);
+		$c->wait_consumed;    # the daemon reads each byte on its own
 	}
 	my $r = $c->recv;
 	is($r->{id}, 6, 'served once the newline arrives');
@@ -49,7 +49,7 @@ subtest 'requests split across writes at every position' => sub {
 	my $two = qq({"id":8,"do":"status"}\n{"id":10,"do":"status"}\n);
 	for my $cut (1 .. length($two) - 1) {
 		$c->send_raw(substr($two, 0, $cut));
-		select(undef, undef, undef, 0.0005);
+		$c->wait_consumed;
 		$c->send_raw(substr($two, $cut));
 		my @ids = map { ($c->recv // {})->{id} // 'none' } 1 .. 2;
 		is_deeply(\@ids, [8, 10], "cut at $cut") or last;

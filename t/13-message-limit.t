@@ -26,7 +26,7 @@ subtest 'a line over the limit, a little at a time' => sub {
 	$c->send_raw('{"id":2,"pad":"');
 	for (1 .. 20) {
 		$c->send_raw('y' x 8000);
-		select(undef, undef, undef, 0.002);
+		$c->wait_consumed;
 	}
 	$c->send_raw(qq("}\n));
 	$c->send_raw(qq({"id":6,"do":"status"}\n));

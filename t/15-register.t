@@ -85,8 +85,9 @@ subtest 'a grandchild is accepted' => sub {
 	my $sh = spawn(['sh', '-c', 'sleep 10; :']);
 	my $grandchild;
 	wait_until(sub {
+		# The parent pid follows the command name, which may hold spaces and parentheses.
 		($grandchild) = map { m{/proc/(\d+)/stat} ? $1 : () }
-		    grep { (split ' ', slurp($_))[3] == $sh } glob('/proc/[0-9]*/stat');
+		    grep { ((slurp($_) =~ /\)\s+\S+\s+(\d+)/)[0] // -1) == $sh } glob('/proc/[0-9]*/stat');
 		$grandchild;
 	}, 3);
 	ok($grandchild, 'found the grandchild') or return;

@@ -9,8 +9,7 @@ use SupTest;
 
 my $d = start_daemon();
 my $c = $d->client;
-my $worker = $d->client;
-my $wid = $worker->call_final('register')->{connection_id};
+my ($worker, $wid) = register_worker($d);
 
 sub fails {
 	my ($params, $error, $name) = @_;

@@ -10,11 +10,7 @@ use SupTest;
 
 my $d = start_daemon();
 
-sub worker {
-	my $w = $d->client;
-	my $id = $w->call_final('register', state => { @_ })->{connection_id};
-	return ($w, $id);
-}
+sub worker { register_worker($d, @_) }
 
 subtest 'the target gets the operation under ids 3, 5, 7, ...' => sub {
 	my ($w, $wid) = worker();

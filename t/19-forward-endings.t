@@ -12,11 +12,7 @@ use SupTest;
 
 my $d = start_daemon();
 
-sub worker {
-	my $w = $d->client;
-	my $id = $w->call_final('register')->{connection_id};
-	return ($w, $id);
-}
+sub worker { register_worker($d) }
 
 subtest 'the target disconnects: "Connection closed"' => sub {
 	my ($w, $wid) = worker();
@@ -94,7 +90,8 @@ subtest 'the caller disconnects: the target replies into the void' => sub {
 	my $closes = () = $d->log =~ /reason=peer (?:closed|gone)/g;
 	$c->close;
 	ok(wait_until(sub { (() = $d->log =~ /reason=peer (?:closed|gone)/g) > $closes }, 2), 'caller gone');
-	select(undef, undef, undef, 0.2);    # past the timeout of the second forward
+	my $t0 = time;
+	wait_until(sub { time > $t0 + 0.2 }, 1);    # the clock itself: past the second forward's timeout
 	$w->send({ id => $_->{id}, progress => 1 }) for @reqs;
 	$w->send({ id => $_->{id}, finished => JSON::PP::true }) for @reqs;
 	my $other = $d->client;
@@ -110,7 +107,7 @@ subtest 'a caller that shut down its writing side still gets the reply' => sub {
 	$c->send({ id => 2, do => 'forward', connection_id => $wid, operation => { do => 'info' } });
 	shutdown($c->sock, SHUT_WR);
 	my $req = $w->recv;
-	select(undef, undef, undef, 0.1);
+	ok(wait_until(sub { $d->log =~ /peer shut down its writing side/ }), 'the daemon saw the caller\'s end of file first');
 	$w->send({ id => $req->{id}, progress => 1 });
 	$w->send({ id => $req->{id}, finished => JSON::PP::true, pid => 1234 });
 	is_deeply($c->recv, { id => 2, progress => 1 }, 'intermediate reply');

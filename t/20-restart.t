@@ -63,7 +63,7 @@ subtest 'unknown signals are refused, and nothing is sent' => sub {
 		ok($r->{failed} && $r->{finished}, "signal '$bad': a failure");
 		is($r->{error}, "Unknown signal '$bad'", "signal '$bad': error says so, quoting it");
 	}
-	sleep 0.1;
+	$c->call_final('status');    # a signal would be pending by now: it is sent before any later reply
 	is_deeply(\%got, {}, 'no signal reached the parent');
 	is($d->stop, 0, 'exit status 0');
 };
@@ -104,7 +104,7 @@ subtest '--restart-target=none signals nothing' => sub {
 	%got = ();
 	my $r = $c->call_final('restart', signal => 'USR1');
 	ok($r->{finished} && !$r->{failed}, 'finished');
-	sleep 0.1;
+	$c->call_final('status');
 	is_deeply(\%got, {}, 'nothing signalled');
 	like($d->log, qr/restart requested; --restart-target=none/, 'logged');
 	ok($d->alive, 'daemon still running');
@@ -126,7 +126,7 @@ subtest '--restart-target=group signals the process group' => sub {
 	ok($r->{finished} && !$r->{failed}, 'finished');
 	is(reap_pid($member, 5), 0, 'the group member got the signal and exited');
 	is(slurp($mark), "got USR1\n", 'it was USR1');
-	sleep 0.05;
+	$d->client->call_final('status');    # any signal to the parent would be pending by now
 	is_deeply(\%got, {}, 'the parent, outside the group, got nothing');
 	like($d->log, qr/restart: signalling process group ${\ $d->pid} signal=USR1/, 'logged');
 	# INT to the group reaches the daemon too: it answers, then stops cleanly.

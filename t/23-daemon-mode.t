@@ -13,7 +13,25 @@ use SupTest;
 
 my $tmp = tempdir('supervisord-daemon-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my @daemons;
-END { kill 'KILL', $_ for @daemons; }
+END { kill 'KILL', $_ for grep { $_ > 1 } @daemons; }
+
+# The pid a pidfile holds, or undef: never 0 or garbage, which kill would
+# take for our own process group.
+sub read_pid {
+	my ($pidfile) = @_;
+	my $text = '';
+	wait_until(sub { ($text = slurp($pidfile)) =~ /\n\z/ }, 5);
+	return $text =~ /^([1-9]\d*)\n\z/ && $1 > 1 ? $1 + 0 : undef;
+}
+
+# Stops a daemon found through its pidfile, if it named one.
+sub stop_pid {
+	my ($pid, $name) = @_;
+	ok(defined $pid, "$name: the pidfile held a valid pid") or return 0;
+	push @daemons, $pid;
+	kill 'TERM', $pid;
+	return wait_until(sub { gone($pid) }, 5);
+}
 
 sub gone {
 	my ($pid) = @_;
@@ -44,14 +62,11 @@ subtest '-d returns once the socket listens' => sub {
 		my $sock = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $socket);
 		ok($sock, "round $round: connect right after -d returned") or diag("$!: " . slurp($err));
 		is($status, 0, "round $round: exit status 0");
-		my $pid = slurp($pidfile);
-		like($pid, qr/^\d+\n\z/, "round $round: pidfile holds a pid and a newline");
-		$pid += 0;
-		push @daemons, $pid;
+		like(slurp($pidfile), qr/^\d+\n\z/, "round $round: pidfile holds a pid and a newline");
+		my $pid = read_pid($pidfile);
 		my $c = SupTest::Client->new($socket);
 		ok($c->call_final('status')->{finished}, "round $round: serves");
-		kill 'TERM', $pid;
-		ok(wait_until(sub { gone($pid) }, 5), "round $round: stops at SIGTERM");
+		ok(stop_pid($pid, "round $round"), "round $round: stops at SIGTERM");
 		ok(!-e $socket, "round $round: socket removed");
 		ok(!-e $pidfile, "round $round: pidfile removed");
 		no_sanitizer_report($err, "round $round");
@@ -63,7 +78,8 @@ subtest '-d detaches: new session, / as working directory, no terminal fds' => s
 	my $pidfile = "$tmp/detach.pid";
 	my ($status, $err) = start_background('-s', $socket, '-p', $pidfile);
 	is($status, 0, 'exit status 0');
-	my $pid = slurp($pidfile) + 0;
+	my $pid = read_pid($pidfile);
+	ok(defined $pid, 'the pidfile holds a valid pid') or return;
 	push @daemons, $pid;
 	my $stat = slurp("/proc/$pid/stat") =~ s/^.*\)\s+//sr;
 	my (undef, $ppid, $pgrp, $session) = split ' ', $stat;
@@ -71,8 +87,7 @@ subtest '-d detaches: new session, / as working directory, no terminal fds' => s
 	is(readlink("/proc/$pid/cwd"), '/', 'working directory /');
 	is(readlink("/proc/$pid/fd/0"), '/dev/null', 'stdin is /dev/null');
 	is(readlink("/proc/$pid/fd/1"), '/dev/null', 'stdout is /dev/null');
-	kill 'TERM', $pid;
-	ok(wait_until(sub { gone($pid) }, 5), 'stops');
+	ok(stop_pid($pid, 'detached'), 'stops');
 };
 
 subtest '-d with relative paths: both files still removed after chdir /' => sub {
@@ -85,10 +100,7 @@ subtest '-d with relative paths: both files still removed after chdir /' => sub 
 	waitpid($pid, 0);
 	is($?, 0, 'exit status 0');
 	ok(-S "$tmp/rel.ipc", 'socket in the starting directory');
-	my $daemon = slurp("$tmp/rel.pid") + 0;
-	push @daemons, $daemon;
-	kill 'TERM', $daemon;
-	ok(wait_until(sub { gone($daemon) }, 5), 'stops');
+	ok(stop_pid(read_pid("$tmp/rel.pid"), 'relative'), 'stops');
 	ok(!-e "$tmp/rel.ipc" && !-e "$tmp/rel.pid", 'both removed');
 };
 
@@ -114,6 +126,55 @@ subtest 'a pidfile that cannot be written' => sub {
 	ok(!-e $socket, 'the socket is not left behind');
 };
 
+subtest 'a pidfile that cannot be written fully: start-up fails, no pidfile left' => sub {
+	my $socket = "$tmp/full.ipc";
+	my $pidfile = "$tmp/full.pid";
+	# No file may grow (RLIMIT_FSIZE 0, SIGXFSZ ignored): every write to a file fails.
+	# The daemon's stderr is a pipe, which the limit does not touch.
+	pipe(my $r, my $w) or die;
+	my $pid = fork // die;
+	if ($pid == 0) {
+		close $r;
+		open(STDERR, '>&', $w) or die;
+		exec('sh', '-c', 'trap "" XFSZ; ulimit -f 0; exec "$@"', 'sh',
+		    binary(), '-s', $socket, '-p', $pidfile) or POSIX::_exit(127);
+	}
+	close $w;
+	my $err = do { local $/; <$r> } // '';
+	waitpid($pid, 0);
+	is($? >> 8, 1, 'exit status 1');
+	like($err, qr/^supervisord: pidfile \Q$pidfile\E: write: File too large\n\z/, 'one line naming it and the cause');
+	ok(!-e $pidfile, 'no pidfile');
+	opendir(my $dh, $tmp) or die;
+	is_deeply([grep { /^full\./ && !/\.lock\z/ } readdir $dh], [], "no temporary file, no socket left");
+};
+
+subtest 'a symlink at the pidfile path is replaced, never followed' => sub {
+	my $target = "$tmp/not-a-pidfile";
+	open(my $f, '>', $target) or die;
+	print $f "keep\n";
+	close $f;
+	my $pidfile = "$tmp/link.pid";
+	symlink($target, $pidfile) or die;
+	my $d = start_daemon(args => ['--pidfile', $pidfile]);
+	ok(!-l $pidfile && -f $pidfile, 'a regular file now');
+	is(slurp($pidfile), $d->pid . "\n", 'holding the pid');
+	is(slurp($target), "keep\n", 'the target untouched');
+	is($d->stop, 0, 'exit status 0');
+	ok(!-e $pidfile, 'removed on exit');
+};
+
+subtest 'a stale pidfile is replaced' => sub {
+	my $pidfile = "$tmp/stale.pid";
+	open(my $f, '>', $pidfile) or die;
+	print $f "99999999\nmore junk than a pid\n";
+	close $f;
+	my $d = start_daemon(args => ['--pidfile', $pidfile]);
+	is(slurp($pidfile), $d->pid . "\n", 'only the new pid');
+	is(sprintf('%04o', (stat $pidfile)[2] & 07777), '0644', 'mode 0644');
+	is($d->stop, 0, 'exit status 0');
+};
+
 subtest '--pidfile in the foreground' => sub {
 	my $pidfile = "$tmp/fg.pid";
 	my $d = start_daemon(args => ['--pidfile', $pidfile]);
@@ -125,13 +186,14 @@ subtest '--pidfile in the foreground' => sub {
 subtest '--ready-fd: a newline once listening, then closed' => sub {
 	pipe(my $r, my $w) or die;
 	my $socket = "$tmp/ready.ipc";
-	my $pid = spawn([binary(), '-s', $socket, '--ready-fd', fileno($w)], fds => [$w], stderr => "$tmp/ready.log");
+	my $ready_fd = fileno($w);
+	my $pid = spawn([binary(), '-s', $socket, '--ready-fd', $ready_fd], fds => [$w], stderr => "$tmp/ready.log");
 	close $w;
 	my $got = '';
 	while (sysread($r, my $buf, 16)) { $got .= $buf; }
 	is($got, "\n", 'one newline, then end of file');
 	ok(-S $socket, 'the socket was there by then');
-	ok(!-e "/proc/$pid/fd/" . fileno($w) || (readlink("/proc/$pid/fd/" . fileno($w)) // '') !~ /^pipe:/, 'the daemon closed it');
+	ok(!-e "/proc/$pid/fd/$ready_fd" || (readlink("/proc/$pid/fd/$ready_fd") // '') !~ /^pipe:/, 'the daemon closed it');
 	kill 'TERM', $pid;
 	is(reap_pid($pid), 0, 'exit status 0');
 };
@@ -146,10 +208,7 @@ subtest '--ready-fd together with -d' => sub {
 	while (sysread($r, my $buf, 16)) { $got .= $buf; }
 	is($got, "\n", 'one newline, then end of file');
 	is(reap_pid($pid), 0, 'the starter exits 0');
-	my $daemon = slurp($pidfile) + 0;
-	push @daemons, $daemon;
-	kill 'TERM', $daemon;
-	ok(wait_until(sub { gone($daemon) }, 5), 'stops');
+	ok(stop_pid(read_pid($pidfile), 'ready-fd'), 'stops');
 };
 
 done_testing();

@@ -126,9 +126,11 @@ sub status_latency_behind {
 	@r = $c->call('forward', connection_id => $wid, timeout => 0.1, operation => { do => 'x' });
 	is($r[-1]{error}, 'Timed out', 'once they are over, the caller may forward again');
 
-	my $n = 300;
+	# Deadlines 100 ms apart: the daemon may read the batch over several passes
+	# on a loaded machine, and its order must not depend on how fast it reads.
+	my $n = 30;
 	$c->send_raw(join('', map {
-	    my $timeout = 0.3 + ($n - $_) * 0.005;
+	    my $timeout = 0.3 + ($n - $_) * 0.1;
 	    qq({"id":$_,"do":"forward","connection_id":"$wid","timeout":$timeout,"operation":{"do":"x"}}\n) }
 	    1 .. $n));
 	my @order;
@@ -152,7 +154,7 @@ sub status_latency_behind {
 	my $before = $rss->();
 	my $status = $s->call_final('status');
 	is(scalar @{ $status->{connections} }, 50, 'a status of 50 states of 60 KB');
-	select(undef, undef, undef, 0.2);
+	$s->call_final('no-such-operation');    # a round trip: the big reply's pass has settled
 	my $after = $rss->();
 	SKIP: {
 		# Sanitizers and valgrind hold freed memory back on purpose.

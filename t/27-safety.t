@@ -116,10 +116,13 @@ sub background_with_process_monitor {
 	my $dir = $d->dir;
 	my ($socket, $pidfile, $log) = map { "$dir/$name.$_" } qw(ipc pid log);
 	my $starter = spawn([@via, SupTest::binary(), '-d', '-s', $socket, '-p', $pidfile,
-	    '-M', 'process:interval=0.2'], stderr => $log);
+	    '-l', 'debug', '-M', 'process:interval=0.2'], stderr => $log);
 	is(reap_pid($starter, 10), 0, "$name: started");
-	my $pid = SupTest::slurp($pidfile) + 0;
-	sleep 0.6;	# a few ticks
+	# Never 0 or garbage: kill would take that for our own process group.
+	my $pid = SupTest::slurp($pidfile) =~ /^([1-9]\d*)\n\z/ && $1 > 1 ? $1 + 0 : -1;
+	ok($pid > 1, "$name: the pidfile holds a valid pid");
+	ok(wait_until(sub { (() = SupTest::slurp($log) =~ /monitor tick name=process/g) >= 3 }, 10),
+	    "$name: a few ticks");
 	return ($pid, $socket, $log);
 }
 

@@ -17,13 +17,26 @@ sub wakeups_over {
 	return $daemon->proc_status->{voluntary_ctxt_switches} - $before;
 }
 
+# Settled: asleep in poll(), its wake-up count no longer moving.
+sub settled {
+	my ($daemon) = @_;
+	my $last = -1;
+	return wait_until(sub {
+		my $now = $daemon->proc_status->{voluntary_ctxt_switches} // -2;
+		my $asleep = SupTest::slurp('/proc/' . $daemon->pid . '/stat') =~ /\)\s+S\s/;
+		my $still = $now == $last;
+		$last = $now;
+		return $asleep && $still;
+	}, 5);
+}
+
 my $idle = start_daemon();
-sleep 0.3;	# start-up settles
+settled($idle);
 is(wakeups_over($idle, 2), 0, 'no monitors: zero wake-ups in 2 s of idle');
 is($idle->stop, 0, 'stops cleanly');
 
 my $ticking = start_daemon(args => ['-M', 'memory:interval=0.5']);
-sleep 0.3;
+wait_ticks($ticking, 1);
 my $wakeups = wakeups_over($ticking, 1.5);
 ok($wakeups >= 2 && $wakeups <= 5, "memory at 0.5 s: one wake-up per tick ($wakeups in 1.5 s)");
 is($ticking->stop, 0, 'stops cleanly');

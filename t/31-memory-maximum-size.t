@@ -21,7 +21,7 @@ my $small_conn = register_pid($d, $small);
 my $big_conn = register_pid($d, $big);
 my $stubborn_conn = register_pid($d, $stubborn);
 ok(killed_by($big, SIGINT, 1.2), 'over the limit: SIGINT within two intervals');
-sleep 2.4;
+wait_ticks($d, 5);
 ok(kill(0, $small) && waitpid($small, WNOHANG) == 0, 'a healthy process is never signalled');
 is_deeply([grep { $_ != $stubborn } signalled_pids($d)], [$big],
     'one signal, to the process over the limit');

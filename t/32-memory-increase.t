@@ -29,7 +29,7 @@ ok($counts{1} && $counts{2}, 'status counts the increases one by one');
 ok(killed_by($grower, SIGINT, 4), 'signalled once increase_count reaches increase-limit');
 like($d->log, qr/^warn memory monitor: signalled process process_id=$grower signal=INT reason=increase-limit current_size=\d+ increase_count=3 increase_limit=3 threshold_size=10485760 /m,
     'logged at warn with the figures that caused it');
-sleep 1;
+wait_ticks($d, 2);
 ok(kill(0, $steady) && waitpid($steady, WNOHANG) == 0, 'a steady process is never signalled');
 my $entry = memory_section($watcher)->{processes}{$steady};
 is($entry->{increase_count}, 0, 'a steady process has no increases');

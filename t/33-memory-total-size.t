@@ -21,7 +21,7 @@ sub run_case {
 	my ($limit) = @_;
 	my $d = start_daemon(args => ['-M', "memory:interval=0.5,total-size-limit=$limit"]);
 	my %pid = map { $_ => hog($size{$_}) } qw(small middle large);
-	after_tick(0.5);
+	wait_ticks($d, 1);	# all three registered within one tick
 	my @conns = map { register_pid($d, $pid{$_}) } qw(small middle large);
 	return ($d, \%pid, \@conns);
 }
@@ -30,7 +30,7 @@ sub run_case {
 	# Total about 135 MiB: signalling the large one alone brings it to about 70.
 	my ($d, $pid, $conns) = run_case('100M');
 	ok(killed_by($pid->{large}, SIGINT, 1.5), '100M: the largest private process is signalled');
-	sleep 1.2;
+	wait_ticks($d, 2);
 	ok(alive($pid->{middle}) && alive($pid->{small}), '100M: no more once under the limit');
 	is_deeply([signalled_pids($d)], [$pid->{large}], '100M: exactly one signal');
 	like($d->log, qr/^warn memory monitor: signalled process process_id=$pid->{large} signal=INT reason=total-size-limit current_private_size=\d+ total_size=\d+ total_size_limit=104857600 excess=\d+ /m,
@@ -47,7 +47,7 @@ sub run_case {
 	my ($d, $pid, $conns) = run_case('40M');
 	ok(killed_by($pid->{large}, SIGINT, 1.5), '40M: the largest is signalled');
 	ok(killed_by($pid->{middle}, SIGINT, 1), '40M: then the next largest, in the same tick');
-	sleep 1.2;
+	wait_ticks($d, 2);
 	ok(alive($pid->{small}), '40M: the smallest is spared: the rest fit');
 	is_deeply([signalled_pids($d)], [$pid->{large}, $pid->{middle}], '40M: largest first');
 	is($d->stop, 0, 'daemon stops cleanly');

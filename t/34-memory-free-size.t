@@ -15,7 +15,7 @@ my $d = start_daemon(args => ['-M', 'memory:interval=1,free-size-minimum=1000000
 like($d->log, qr/^info memory monitor: free memory free_size=\d+ source=(cgroup2|cgroup1|meminfo)$/m,
     'the free memory figure and its source are logged at start');
 my @pids = map { hog($_) } (20, 60, 5, 40);
-after_tick(1);
+wait_ticks($d, 1);	# all four registered within one tick
 my @conns = map { register_pid($d, $_) } @pids;
 for my $pid (@pids) {
 	ok(killed_by($pid, SIGINT, 2.5), "process $pid signalled");

@@ -60,7 +60,7 @@ is($s->{total_size}, $entry->{current_shared_size} + $entry->{current_private_si
 is(scalar(log_lines($d, qr/following process process_id=$pid$/)), 1, 'followed once');
 
 $first->close;
-sleep 0.6;
+wait_ticks($d, 1);
 $s = memory_section($watcher);
 ok($s->{processes}{$pid} && $s->{processes}{$pid}{sample_count} >= 3,
     'still followed while one connection names it') or diag(SupTest::json()->encode($s));

@@ -17,15 +17,15 @@ my $watcher = $d->client;
 # Exits and is reaped between ticks.
 my $gone = hog(5);
 my $gone_conn = register_pid($d, $gone);
-sleep 0.6;
+wait_ticks($d, 1);
 kill 'TERM', $gone;
 SupTest::reap_pid($gone);
 # Exits but is not reaped: a zombie has no memory to sample.
 my $zombie = hog(5);
 my $zombie_conn = register_pid($d, $zombie);
-sleep 0.6;
+wait_ticks($d, 1);
 kill 'TERM', $zombie;
-sleep 1.5;
+wait_ticks($d, 3);
 my @lines = log_lines($d, qr/process_id=($gone|$zombie)\b/);
 is(scalar(grep { /process gone/ } @lines), 2, 'each vanished process is logged once')
     or diag(join("\n", @lines));
@@ -49,8 +49,7 @@ SKIP: {
 	for (1 .. 5) {
 		$victim = hog(1);
 		$conn = register_pid($d, $victim);
-		sleep 0.6;	# sampled at least once
-		after_tick(0.5);
+		wait_ticks($d, 1);	# sampled at least once, and a tick just passed
 		kill 'KILL', $victim;
 		SupTest::reap_pid($victim);
 		# The next fork takes the pid after the one written.
@@ -65,7 +64,7 @@ SKIP: {
 		$stranger = undef;
 	}
 	skip 'could not make a stranger reuse the pid', 5 unless defined $stranger;
-	sleep 1.5;
+	wait_ticks($d, 3);
 	ok(kill(0, $stranger) && waitpid($stranger, WNOHANG) == 0,
 	    'a stranger holding a followed pid is never signalled, though over the limit');
 	my @reused = log_lines($d, qr/process id now names another process; .* process_id=$stranger /);

@@ -24,7 +24,7 @@ local $ENV{SUPERVISORD_WRAPPER} = join(' ', $setpriv, "--reuid=$nobody[2]", "--r
 my $d = start_daemon(dir => $dir, args => ['-M', 'memory:interval=0.5,maximum-size-limit=30M']);
 my $hog = hog(40);
 my $conn = register_pid($d, $hog);
-sleep 2.6;	# five ticks
+wait_ticks($d, 5);
 ok(kill(0, $hog) && waitpid($hog, WNOHANG) == 0, 'the process is alive: it could not be signalled');
 my @cannot = log_lines($d, qr/cannot signal process_id=$hog /);
 is(scalar @cannot, 1, 'the failure is logged once, not every tick') or diag(join("\n", @cannot));

@@ -13,9 +13,12 @@ use WorkerTest;
 my $d = start_daemon();
 my $sock = $d->socket;
 # A child with a few threads would need a compiler; perl's own single thread will do.
+# The child says when its 4 MB string is built: the sizes below count it.
+my $built = "$sock.built";
 my $worker = start_worker($sock, '-n', 'ops', '--dump-dir', scratch_dir(), '--state', '{"role":"test"}', '--',
-    'perl', '-e', '$x = "y" x 4_000_000; sleep 300');
+    'perl', '-e', '$x = "y" x 4_000_000; open(my $f, ">", $ARGV[0]) or die; close $f; sleep 300', $built);
 my $entry = wait_for_worker($d, 'ops');
+ok(wait_until(sub { -e $built }, 10), 'the child has built its string');
 ok($entry, 'registered') or BAIL_OUT('no worker');
 my ($id, $child) = ($entry->{connection_id}, $entry->{process_id});
 is($entry->{state}{role}, 'test', '--state fields are registered');

@@ -107,8 +107,9 @@ subtest 'killing the wrapper with SIGKILL takes the child with it' => sub {
 
 subtest 'a worker started before the daemon registers once it appears' => sub {
 	my $late_sock = "$dir/late.ipc";
-	my $w = start_worker($late_sock, '-n', 'early', '--', 'sleep', '300');
-	sleep 0.3;
+	my $early_log = "$dir/early.log";
+	my $w = start_worker($late_sock, '-n', 'early', '--', 'sleep', '300', { log => $early_log });
+	ok(wait_until(sub { slurp($early_log) =~ /cannot connect .* will keep trying/ }), 'says it will keep trying');
 	ok(kill(0, $w), 'waits for the daemon');
 	my $late = start_daemon(socket => $late_sock);
 	ok(wait_for_worker($late, 'early', undef, 10), 'registered');

@@ -16,13 +16,13 @@ plan skip_all => "t/stress not built (make t/stress)" unless -x $stress;
 
 my $dir = tempdir('supervisord-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $pidfile = "$dir/daemon.pid";
-my $d = start_daemon(dir => $dir, log_level => 'info', args => ['--pidfile', $pidfile]);
+my $d = start_daemon(dir => $dir, log_level => 'debug', args => ['--pidfile', $pidfile]);
 ok(-e $pidfile, 'pidfile written');
 
 my $out_path = $d->dir . '/stress.out';
 my $driver = spawn([$stress, $d->socket, 300, 20, 30, 11, '--until-eof'], stdout => $out_path);
 ok(wait_until(sub { $d->log =~ /registered/ }, 5), 'workers registering');
-sleep 1.5;
+ok(wait_until(sub { (() = $d->log =~ /^debug forwarding /mg) >= 200 }, 15), 'hundreds of forwards: under full load');
 my $t0 = time;
 my $status = $d->stop('TERM');
 my $took = time - $t0;

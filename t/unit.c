@@ -1,4 +1,6 @@
 /* Unit tests of the pure functions, printing TAP. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "lib/cgroup.h"
 #include "lib/hmap.h"
+#include "lib/jsonscan.h"
+#include "lib/jsonw.h"
 #include "lib/list.h"
 #include "lib/params.h"
 #include "lib/utf8.h"
@@ -135,6 +139,213 @@ test_hmap(void)
 	    "hmap: shrinks when nearly empty, survivors still found");
 	hmap_clear(&map);
 	ok(hmap_get(&map, "k1", 2) == NULL, "hmap: empty after clear");
+}
+
+/* Random puts and removes against a model: backward-shift deletion keeps every survivor reachable. */
+static void
+test_hmap_remove_model(void)
+{
+	enum { KEYS = 300, OPS = 20000 };
+	static char keys[KEYS][8];
+	bool present[KEYS] = { false };
+	struct hmap map = { 0 };
+	uint64_t state = 88172645463325252ULL;
+	size_t expected_count = 0;
+	int consistent = 1, absent_ok = 1;
+
+	for (int i = 0; i < KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "%d", i * 7919);
+	for (int op = 0; op < OPS; op++) {
+		int k;
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		k = (int)(state % KEYS);
+		if ((state >> 32) % 3 == 0) {
+			void *removed = hmap_remove(&map, keys[k], strlen(keys[k]));
+			if (present[k] ? removed != keys[k] : removed != NULL)
+				absent_ok = 0;
+			expected_count -= present[k];
+			present[k] = false;
+		} else {
+			if (hmap_put(&map, keys[k], strlen(keys[k]), keys[k]) == -1)
+				break;
+			expected_count += !present[k];
+			present[k] = true;
+		}
+		if (op % 500 == 0 || op == OPS - 1) {
+			for (int i = 0; i < KEYS; i++) {
+				void *found = hmap_get(&map, keys[i], strlen(keys[i]));
+				if (present[i] ? found != keys[i] : found != NULL)
+					consistent = 0;
+			}
+			if (map.count != expected_count)
+				consistent = 0;
+		}
+	}
+	ok(consistent, "hmap: 20000 random puts and removes agree with a model");
+	ok(absent_ok, "hmap: remove returns the value, or NULL for an absent key");
+	hmap_clear(&map);
+}
+
+static bool
+scan_is(const char *text, const char *key, const char *want)
+{
+	size_t start, end;
+
+	if (!jsonscan_member(text, strlen(text), key, &start, &end))
+		return want == NULL;
+	return want != NULL && end - start == strlen(want) && memcmp(text + start, want, end - start) == 0;
+}
+
+static void
+test_jsonscan(void)
+{
+	ok(scan_is("{\"id\":12,\"do\":\"status\"}", "id", "12"), "jsonscan: a number id");
+	ok(scan_is("{\"do\":\"status\",\"id\":12}", "id", "12"), "jsonscan: a number ended by the object");
+	ok(scan_is("{\"id\":1.50e+2}", "id", "1.50e+2"), "jsonscan: the number as spelled");
+	ok(scan_is(" \t{ \"id\" : \"a\\\"b}\" , \"x\":1}", "id", "\"a\\\"b}\""),
+	    "jsonscan: a string with an escaped quote and a brace, spaces around");
+	ok(scan_is("{\"state\":{\"id\":1,\"a\":[1,{\"id\":2}]},\"id\":3}", "id", "3"),
+	    "jsonscan: nested members of the same name are skipped");
+	ok(scan_is("{\"s\":\"{[\\\\\",\"id\":-0.0}", "id", "-0.0"), "jsonscan: brackets and a backslash inside a string");
+	ok(scan_is("{\"x\":[1,2,3],\"id\":[4]}", "id", "[4]"), "jsonscan: an array value");
+	ok(scan_is("{\"x\":1}", "id", NULL), "jsonscan: absent");
+	ok(scan_is("[{\"id\":1}]", "id", NULL), "jsonscan: not an object");
+	ok(scan_is("{\"i\\u0064\":1,\"id\":2}", "id", NULL), "jsonscan: an escaped name first: the caller falls back");
+	ok(scan_is("{\"idx\":1,\"i\":2,\"id\":3}", "id", "3"), "jsonscan: names that share a prefix");
+	ok(jsonscan_bad_byte("ab\tc\r", 5) == 5, "jsonscan: tab and CR are not control characters here");
+	ok(jsonscan_bad_byte("ab\001c", 4) == 2, "jsonscan: the offset of a control character");
+	ok(jsonscan_bad_byte("a\0b", 3) == 1, "jsonscan: a NUL counts");
+	ok(jsonscan_bad_byte("a\xc3\xa9" "b", 4) == 4, "jsonscan: valid UTF-8 passes");
+	ok(jsonscan_bad_byte("ab\xc3(", 4) == 2, "jsonscan: the offset of invalid UTF-8");
+}
+
+/* Printed text reads back as the same double; whole numbers below 2^53 print as integers. */
+static bool
+number_round_trips(double value)
+{
+	struct jsonw w = { 0 };
+	char text[64];
+	bool same, whole = value == (double)(int64_t)value && value > -9007199254740992.0 &&
+	    value < 9007199254740992.0;
+
+	jsonw_number(&w, value);
+	snprintf(text, sizeof(text), "%.*s", (int)w.len, w.buf);
+	same = !w.failed && strtod(text, NULL) == value &&
+	    (!whole || strspn(text, "-0123456789") == strlen(text));
+	if (!same)
+		printf("# jsonw printed %s for %.17g\n", text, value);
+	free(w.buf);
+	return same;
+}
+
+static bool
+string_is(const char *text, const char *want)
+{
+	struct jsonw w = { 0 };
+	cJSON *item = cJSON_CreateString(text);
+	char *printed = cJSON_PrintUnformatted(item);
+	bool same;
+
+	jsonw_string(&w, text);
+	same = !w.failed && w.len == strlen(want) && memcmp(w.buf, want, w.len) == 0 &&
+	    printed != NULL && strcmp(printed, want) == 0;
+	if (!same)
+		printf("# jsonw %.*s, cJSON %s, want %s\n", (int)w.len, w.buf, printed ? printed : "(null)", want);
+	free(printed);
+	cJSON_Delete(item);
+	free(w.buf);
+	return same;
+}
+
+static void
+test_jsonw(void)
+{
+	static const double numbers[] = { 0, 1, -1, 7, 1234567890, -9007199254740991.0,
+	    9007199254740991.0, 9007199254740992.0, 18446744073709551616.0, 1e300, -1e-300,
+	    0.5, 0.1, 1.0 / 3, -123.456, 1e-7, 2.5e15, 4294967296.0, -0.0, 5e-324 };
+	bool all_numbers = true;
+	struct jsonw w = { 0 };
+
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		all_numbers &= number_round_trips(numbers[i]);
+	ok(all_numbers, "jsonw: every number reads back exactly; whole ones print as integers");
+	jsonw_number(&w, 42);
+	jsonw_raw(&w, ",", 1);
+	jsonw_number(&w, -17);
+	jsonw_raw(&w, ",", 1);
+	jsonw_number(&w, 0.25);
+	ok(w.len == 11 && memcmp(w.buf, "42,-17,0.25", 11) == 0, "jsonw: integers exactly, fractions shortest");
+	jsonw_reset(&w);
+	jsonw_number(&w, 9007199254740991.0);
+	ok(w.len == 16 && memcmp(w.buf, "9007199254740991", 16) == 0, "jsonw: 2^53-1 exactly, no exponent");
+	jsonw_reset(&w);
+	jsonw_number(&w, 0.1);
+	ok(w.len == 3 && memcmp(w.buf, "0.1", 3) == 0, "jsonw: 0.1 in its shortest form");
+	jsonw_reset(&w);
+	jsonw_number(&w, 0.0 / 0.0);
+	ok(w.len == 4 && memcmp(w.buf, "null", 4) == 0, "jsonw: NaN prints as null");
+	jsonw_reset(&w);
+	free(w.buf);
+	ok(string_is("plain", "\"plain\""), "jsonw: a plain string");
+	ok(string_is("", "\"\""), "jsonw: the empty string");
+	ok(string_is("q\"b\\s/", "\"q\\\"b\\\\s/\""), "jsonw: quote and backslash escaped, slash not");
+	ok(string_is("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""), "jsonw: short escapes");
+	ok(string_is("\001\037", "\"\\u0001\\u001f\""), "jsonw: other control characters as \\u00XX");
+	ok(string_is("h\xc3\xa9llo \xe2\x82\xac", "\"h\xc3\xa9llo \xe2\x82\xac\""), "jsonw: UTF-8 passes through");
+}
+
+static void
+test_params(void)
+{
+	static const struct param forward[PARAMS_MAX] = {
+		{ "connection_id", PARAM_STRING, true },
+		{ "operation", PARAM_OBJECT, true },
+		{ "timeout", PARAM_NUMBER, false },
+	};
+	static const struct param restart[PARAMS_MAX] = {
+		{ "signal", PARAM_SIGNAL, false },
+	};
+	struct {
+		const struct param *params;
+		const char *message, *error;
+	} cases[] = {
+		{ forward, "{\"connection_id\":\"a\",\"operation\":{}}", NULL },
+		{ forward, "{\"connection_id\":\"a\",\"operation\":{},\"timeout\":1.5}", NULL },
+		{ forward, "{\"connection_id\":\"a\",\"operation\":{},\"timeout\":null}", NULL },
+		{ forward, "{\"operation\":{}}", "Missing 'connection_id' parameter" },
+		{ forward, "{\"connection_id\":null,\"operation\":{}}", "Missing 'connection_id' parameter" },
+		{ forward, "{\"connection_id\":\"a\"}", "Missing 'operation' parameter" },
+		{ forward, "{\"connection_id\":5,\"operation\":{}}",
+		    "Parameter 'connection_id' of 'forward' must be a string" },
+		{ forward, "{\"connection_id\":\"a\",\"operation\":[]}",
+		    "Parameter 'operation' of 'forward' must be an object" },
+		{ forward, "{\"connection_id\":\"a\",\"operation\":{},\"timeout\":\"1\"}",
+		    "Parameter 'timeout' of 'forward' must be a number" },
+		{ restart, "{}", NULL },
+		{ restart, "{\"signal\":\"HUP\"}", NULL },
+		{ restart, "{\"signal\":15}", NULL },
+		{ restart, "{\"signal\":true}", "Parameter 'signal' of 'forward' must be a signal name or number" },
+	};
+	bool all = true;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *msg = cJSON_Parse(cases[i].message);
+		char err[128] = "";
+		bool passed = params_check(cases[i].params, "forward", msg, err, sizeof(err));
+		bool right = cases[i].error == NULL ? passed : !passed && strcmp(err, cases[i].error) == 0;
+		if (!right) {
+			printf("# %s: %s\n", cases[i].message, err);
+			all = false;
+		}
+		cJSON_Delete(msg);
+	}
+	ok(all, "params: required, optional, null as absent, each type, one error naming the first problem");
+	ok(utf8_prefix_len("hello", 10) == 5, "utf8_prefix_len: fits whole");
+	ok(utf8_prefix_len("hello", 3) == 3, "utf8_prefix_len: ASCII cut anywhere");
+	ok(utf8_prefix_len("h\xc3\xa9llo", 2) == 1, "utf8_prefix_len: never inside a two-byte sequence");
+	ok(utf8_prefix_len("\xe2\x82\xac\xe2\x82\xac", 5) == 3, "utf8_prefix_len: never inside a three-byte sequence");
 }
 
 static void
@@ -512,6 +723,10 @@ main(void)
 	test_signame();
 	test_signame_from_json();
 	test_hmap();
+	test_hmap_remove_model();
+	test_jsonscan();
+	test_jsonw();
+	test_params();
 	test_procfs();
 	test_memory_leak();
 	test_memory_choose();

@@ -10,7 +10,7 @@ use SupTest;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(hog register_pid memory_section process_section log_lines
-    signalled_pids killed_by after_tick MIB);
+    signalled_pids killed_by MIB tick_count wait_ticks);
 
 use constant MIB => 1024 * 1024;
 
@@ -81,14 +81,20 @@ sub signalled_pids {
 	    log_lines($daemon, qr/^warn memory monitor: signalled process/);
 }
 
-# Sleeps until just after the next wall-clock multiple of $interval seconds,
-# when the daemon has just ticked: what happens next has most of an interval
-# before the following tick.
-sub after_tick {
-	my ($interval) = @_;
-	my $now = time;
-	my $next = (int($now / $interval) + 1) * $interval;
-	sleep($next - $now + 0.1 * $interval);
+sub tick_count {
+	my ($daemon, $name) = @_;
+	my $monitor = $name // 'memory';
+	return scalar log_lines($daemon, qr/^debug monitor tick name=\Q$monitor\E /);
+}
+
+# Waits until the monitor has ticked $n more times and the daemon has finished
+# that pass of its loop (it answers a request sent after the tick was logged).
+sub wait_ticks {
+	my ($daemon, $n, $name, $timeout) = @_;
+	my $target = tick_count($daemon, $name) + $n;
+	my $ok = SupTest::wait_until(sub { tick_count($daemon, $name) >= $target }, $timeout // 10);
+	$daemon->client->call_final('status');
+	return $ok;
 }
 
 # True if $pid exits, killed by signal $signo, within $timeout seconds.

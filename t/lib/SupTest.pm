@@ -17,7 +17,7 @@ use POSIX qw(:sys_wait_h);
 use Socket qw(SOCK_STREAM);
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(binary start_daemon spawn reap_pid wait_until json slurp);
+our @EXPORT = qw(binary start_daemon spawn reap_pid wait_until json slurp register_worker);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 my %children;    # pid => 1, everything we started and have not reaped
@@ -102,6 +102,16 @@ sub wait_until {
 	return $cond->() ? 1 : 0;
 }
 
+# Registers a new connection with %state; returns (client, connection_id).
+sub register_worker {
+	my ($daemon, %state) = @_;
+	my $client = $daemon->client;
+	my $reply = $client->call_final('register', %state ? (state => \%state) : ());
+	die 'register failed: ' . json()->encode($reply) . "\n"
+	    unless $reply && defined $reply->{connection_id};
+	return ($client, $reply->{connection_id});
+}
+
 sub slurp {
 	my ($path) = @_;
 	open(my $fh, '<', $path) or return '';
@@ -111,13 +121,13 @@ sub slurp {
 }
 
 # Starts the daemon and returns a SupTest::Daemon once its socket listens.
-# %opt: args => [...] extra options, dir => directory, socket => path, no_wait => 1,
-# prefix => [...] a command that runs the daemon (unshare, chroot).
+# %opt: args => [...] extra options, dir => directory, socket => path, log => path,
+# no_wait => 1, prefix => [...] a command that runs the daemon (unshare, chroot).
 sub start_daemon {
 	my (%opt) = @_;
 	my $dir = $opt{dir} // tempdir('supervisord-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 	my $socket = $opt{socket} // "$dir/supervisor.ipc";
-	my $log = "$dir/daemon.log";
+	my $log = $opt{log} // "$dir/daemon.log";
 	pipe(my $ready_r, my $ready_w) or die "pipe: $!";
 	my @cmd = (@{ $opt{prefix} || [] }, wrapper(), binary(), '-s', $socket, '-l', $opt{log_level} // 'debug',
 	    '--ready-fd', fileno($ready_w), @{ $opt{args} || [] });
@@ -150,7 +160,18 @@ sub client {
 	return SupTest::Client->new($self->{socket});
 }
 
-sub alive { kill(0, $_[0]{pid}) && waitpid($_[0]{pid}, WNOHANG) == 0 }
+# True while it runs; once it has exited, stop() returns the status it had.
+sub alive {
+	my ($self) = @_;
+	return 0 if exists $self->{status};
+	my $r = waitpid($self->{pid}, WNOHANG);
+	if ($r == $self->{pid}) {
+		$self->{status} = $?;
+		delete $children{$self->{pid}};
+		return 0;
+	}
+	return $r == 0;
+}
 
 # Sends sig and waits; returns the wait status (undef if it did not exit).
 sub stop {
@@ -207,6 +228,18 @@ sub send_raw {
 		die "write: $!" unless defined $n;
 		$off += $n;
 	}
+}
+
+# Waits until the daemon has read everything sent so far (the socket's send
+# queue is empty); returns false after the timeout. TIOCOUTQ (SIOCOUTQ) is
+# 0x5411 on every Linux architecture the suite runs on.
+sub wait_consumed {
+	my ($self, $timeout) = @_;
+	return SupTest::wait_until(sub {
+		my $queued = pack('i', 0);
+		ioctl($self->{sock}, 0x5411, $queued) or return 1;
+		return unpack('i', $queued) == 0;
+	}, $timeout // 5);
 }
 
 # Sends one message (a hash) as a JSON line.
