@@ -330,6 +330,11 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 	    (long long)f->key.call_id);
 	if (send_as_written(call, target, f->key.call_id))
 		return;
+	if (operation == NULL) {	/* the caller vouched for the text: never here */
+		fwd_free(f);
+		reply_fail(call, "Missing 'operation' parameter");
+		return;
+	}
 	call_id.valuedouble = (double)f->key.call_id;
 	call_id.valueint = (int)f->key.call_id;
 	delete_members(operation, "id");
