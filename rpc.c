@@ -1194,7 +1194,7 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	}
 	if (!op_do)
 		return false;
-	forward_start(&call, target, registry_connection_id(target), NULL, 0);
+	forward_start_text(&call, target, registry_connection_id(target), value[3][0], value[3][1]);
 	return true;
 }
 
