@@ -1128,7 +1128,9 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
 	struct conn *target;
 
-	if (forward_is_target(c) || (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL))
+	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
+	if (len < 100 || forward_is_target(c) ||
+	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL))
 		return false;
 	while (jsonscan_next_member(line, len, &at, &m)) {
 		size_t name_len = m.name_end - m.name_start, i;
@@ -1139,6 +1141,9 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		}
 		if (i == 4 || seen[i])
 			return false;
+		if (i == 1 && (m.value_end - m.value_start != 9 ||
+		    memcmp(line + m.value_start, "\"forward\"", 9) != 0))
+			return false;	/* another operation: the parsed path */
 		seen[i] = true;
 		value[i][0] = m.value_start;
 		value[i][1] = m.value_end;
@@ -1170,8 +1175,6 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		return false;
 	memcpy(id_text, line + value[0][0], value[0][1] - value[0][0]);
 	id_text[value[0][1] - value[0][0]] = '\0';
-	if (value[1][1] - value[1][0] != 9 || memcmp(line + value[1][0], "\"forward\"", 9) != 0)
-		return false;
 	/* The target, as registry_find() takes it. */
 	if (line[value[2][0]] != '"' || value[2][1] - value[2][0] - 2 > UUID_STRING_LEN ||
 	    memchr(line + value[2][0], '\\', value[2][1] - value[2][0]) != NULL)

@@ -44,6 +44,11 @@ is($reply, '{"id":"s\"6","finished":true}', 'a string id with an escape echoed a
 my $long = '1' x 70;
 ($got, $reply) = forwarded(qq({"id":8,"do":"forward","connection_id":"$wid","operation":{"do":"x","n":$long}}));
 is($got =~ s/^\{"id":\d+,/{/r, qq({"do":"x","n":$long}), 'a number of 70 digits relayed as written');
+# The shortest such request (100 bytes) is taken too.
+($got, $reply) = forwarded(qq({"id":0,"do":"forward","connection_id":"$wid","operation":{"do":""}}));
+is($got =~ s/^\{"id":\d+,/{/r, '{"do":""}', 'the shortest request');
+is($reply, '{"id":0,"finished":true}', 'its reply');
+
 # What cJSON cannot read is refused as before, never relayed.
 like(answer(qq({"id":10,"do":"forward","connection_id":"$wid","operation":{"do":"x","s":"\\ud800"}})),
     qr/"error":"Invalid JSON: parse error/, 'a lone surrogate escape: refused');
