@@ -16,10 +16,11 @@ STRIP	?= strip
 endif
 # Small by default: an embedded daemon is judged by its size, and -Os costs
 # nothing measurable here (the round trip is the kernel's). No unwind tables
-# (C needs none; gdb uses .debug_frame); unused sections dropped at link.
+# (C needs none; gdb uses .debug_frame); unused sections dropped at link;
+# no page of padding between code and data segments.
 CFLAGS	?= -Os -g
 SIZE_CFLAGS = -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
-SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now
+SIZE_LDFLAGS = -Wl,--gc-sections -Wl,--as-needed -Wl,-z,now -Wl,-z,noseparate-code
 # The system socket, used by the daemon and the client commands alike when
 # neither -s nor $$SUPERVISOR_IPC names one.
 SOCKET	?= /run/supervisord.ipc

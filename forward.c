@@ -252,6 +252,27 @@ format_call_head(char *out, size_t out_len, int64_t call_id)
 	return len;
 }
 
+/* The members of the object line[start, end) after our call id, any id of its own left out. */
+static void
+send_members(struct conn *target, const char *line, size_t start, size_t end, int64_t call_id)
+{
+	struct jsonscan_member m;
+	char head[32];
+	int head_len;
+
+	if (!conn_accepts_output(target))
+		return;
+	head_len = format_call_head(head, sizeof(head), call_id);
+	conn_send(target, head, (size_t)head_len);
+	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
+			continue;
+		conn_send(target, ",", 1);
+		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
+	}
+	conn_send(target, "}\n", 2);
+}
+
 /*
  * The operation as the caller wrote it, its members byte for byte after
  * our call id, without any id member of its own: its arguments reach the
@@ -265,8 +286,6 @@ send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 	const char *line = call->line;
 	struct jsonscan_member m;
 	size_t start, end, at;
-	char head[32];
-	int head_len;
 
 	if (line == NULL || !jsonscan_member(line, call->line_len, "operation", &start, &end) ||
 	    end >= call->line_len || line[start] != '{')
@@ -279,41 +298,30 @@ send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
 			return false;
 	}
-	if (!conn_accepts_output(target))
-		return true;
-	head_len = format_call_head(head, sizeof(head), call_id);
-	conn_send(target, head, (size_t)head_len);
-	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
-		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
-			continue;
-		conn_send(target, ",", 1);
-		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
-	}
-	conn_send(target, "}\n", 2);
+	send_members(target, line, start, end, call_id);
 	return true;
 }
 
-void
-forward_start(struct call *call, struct conn *target, const char *target_id,
-    cJSON *operation, double timeout_seconds)
+/* Our next call on target for the caller, its limits and timeout checked; NULL when refused (answered). */
+static struct fwd *
+forward_open(struct call *call, struct conn *target, const char *target_id, double timeout_seconds)
 {
 	struct fwd *f;
-	cJSON call_id = { .type = cJSON_Number };
 
 	if (target->fwd_ends != NULL && target->fwd_ends->targeting_count >= MAX_FORWARDS_PER_TARGET) {
 		reply_fail(call, "Too many forwards waiting on connection %s (at most %d)",
 		    target_id, MAX_FORWARDS_PER_TARGET);
-		return;
+		return NULL;
 	}
 	if (call->conn->fwd_ends != NULL &&
 	    call->conn->fwd_ends->started_count >= MAX_FORWARDS_PER_CALLER) {
 		reply_fail(call, "Too many forwards in flight from this connection (at most %d)",
 		    MAX_FORWARDS_PER_CALLER);
-		return;
+		return NULL;
 	}
 	if ((f = fwd_new(call, target, target_id)) == NULL) {
 		reply_fail(call, "Out of memory");
-		return;
+		return NULL;
 	}
 	if (timeout_seconds > 0) {
 		f->timeout_seconds = timeout_seconds;
@@ -322,18 +330,38 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 			f->deadline = 0;
 			fwd_free(f);
 			reply_fail(call, "Out of memory");
-			return;
+			return NULL;
 		}
 	}
 	log_debug("forwarding conn=%llu to=%s call_id=%lld",
 	    (unsigned long long)call->conn->serial, target_id,
 	    (long long)f->key.call_id);
-	if (send_as_written(call, target, f->key.call_id))
+	return f;
+}
+
+void
+forward_start(struct call *call, struct conn *target, const char *target_id,
+    cJSON *operation, double timeout_seconds)
+{
+	struct fwd *f = forward_open(call, target, target_id, timeout_seconds);
+	cJSON call_id = { .type = cJSON_Number };
+
+	if (f == NULL || send_as_written(call, target, f->key.call_id))
 		return;
 	call_id.valuedouble = (double)f->key.call_id;
 	call_id.valueint = (int)f->key.call_id;
 	delete_members(operation, "id");
 	reply_message(target, &call_id, false, operation);
+}
+
+void
+forward_start_text(struct call *call, struct conn *target, const char *target_id, size_t start,
+    size_t end)
+{
+	struct fwd *f = forward_open(call, target, target_id, 0);
+
+	if (f != NULL)
+		send_members(target, call->line, start, end, f->key.call_id);
 }
 
 static struct fwd *

@@ -29,6 +29,12 @@ struct fwd_ends {
 void	 forward_start(struct call *call, struct conn *target, const char *target_id,
 	    cJSON *operation, double timeout_seconds);
 /*
+ * The same for an operation at call->line[start, end) that the caller
+ * checked is sent as written: an object, names unescaped, no control byte.
+ */
+void	 forward_start_text(struct call *call, struct conn *target, const char *target_id,
+	    size_t start, size_t end);
+/*
  * If msg answers an open forward on c, relays it and returns true. line
  * is the text msg was parsed from: the reply is relayed as written.
  */

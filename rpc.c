@@ -22,6 +22,7 @@
 #include "lib/signame.h"
 #include "lib/num.h"
 #include "lib/utf8.h"
+#include "lib/uuid.h"
 
 #define MAX_STATE_MEMBERS 1024	/* in a registered state, as merged */
 #define MAX_STATE_BYTES	65536	/* a registered state printed as JSON */
@@ -1116,6 +1117,100 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	serve_request(&call, op->valuestring);
 }
 
+/*
+ * The common forward request, {"id":N,"do":"forward","connection_id":"...",
+ * "operation":{...}}, is routed from its text: no tree is built, since the
+ * operation is relayed as written anyway. Only lines the tree would read
+ * the same way take this path; anything else (escaped names or \u escapes,
+ * other members, a number cJSON would not read, a target not found) goes
+ * the way of every request, which also words the errors.
+ */
+static bool
+route_forward_text(struct conn *c, const char *line, size_t len)
+{
+	static const char *const names[] = { "id", "do", "connection_id", "operation" };
+	static const size_t lens[] = { 2, 2, 13, 9 };
+	size_t value[4][2], at = 0, run = 0, end = len, bad;
+	bool seen[4] = { false, false, false, false }, op_do = false;
+	struct jsonscan_member m;
+	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
+	cJSON raw_id = { .type = cJSON_Raw, .valuestring = id_text };
+	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
+	struct conn *target;
+
+	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
+	if (len < 100 || forward_is_target(c) ||
+	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL))
+		return false;
+	while (jsonscan_next_member(line, len, &at, &m)) {
+		size_t name_len = m.name_end - m.name_start, i;
+
+		for (i = 0; i < 4; i++) {
+			if (name_len == lens[i] && memcmp(line + m.name_start, names[i], name_len) == 0)
+				break;
+		}
+		if (i == 4 || seen[i])
+			return false;
+		if (i == 1 && (m.value_end - m.value_start != 9 ||
+		    memcmp(line + m.value_start, "\"forward\"", 9) != 0))
+			return false;	/* another operation: the parsed path */
+		seen[i] = true;
+		value[i][0] = m.value_start;
+		value[i][1] = m.value_end;
+	}
+	if (!seen[0] || !seen[1] || !seen[2] || !seen[3] || !jsonscan_check(line, len, &bad))
+		return false;
+	/*
+	 * cJSON ends a message at its object's brace or white space after it.
+	 * It reads numbers of at most 63 bytes: only the id and the operation
+	 * may hold one.
+	 */
+	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+		end--;
+	if (line[end - 1] != '}')
+		return false;
+	for (size_t i = value[3][0]; i < value[3][1]; i++) {
+		char ch = line[i];
+
+		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && ch != 'e' && ch != 'E')
+			run = 0;
+		else if (++run > 60)
+			return false;
+	}
+	/* The id as written, echoed in every reply. */
+	if ((line[value[0][0]] != '"' && line[value[0][0]] != '-' &&
+	    (line[value[0][0]] < '0' || line[value[0][0]] > '9')) ||
+	    value[0][1] - value[0][0] > (line[value[0][0]] == '"' ? MAX_ID_BYTES : 60) ||
+	    has_control_byte(line + value[0][0], value[0][1] - value[0][0]))
+		return false;
+	memcpy(id_text, line + value[0][0], value[0][1] - value[0][0]);
+	id_text[value[0][1] - value[0][0]] = '\0';
+	/* The target, as registry_find() takes it. */
+	if (line[value[2][0]] != '"' || value[2][1] - value[2][0] - 2 > UUID_STRING_LEN ||
+	    memchr(line + value[2][0], '\\', value[2][1] - value[2][0]) != NULL)
+		return false;
+	memcpy(target_id, line + value[2][0] + 1, value[2][1] - value[2][0] - 2);
+	target_id[value[2][1] - value[2][0] - 2] = '\0';
+	if ((target = registry_find(target_id)) == NULL)
+		return false;
+	/* The operation as the forward sends it on: an object, its first 'do' a string, names unescaped. */
+	if (line[value[3][0]] != '{' || has_control_byte(line + value[3][0], value[3][1] - value[3][0]))
+		return false;
+	for (at = value[3][0]; jsonscan_next_member(line, value[3][1], &at, &m); ) {
+		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
+			return false;
+		if (!op_do && m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "do", 2) == 0) {
+			if (line[m.value_start] != '"')
+				return false;
+			op_do = true;
+		}
+	}
+	if (!op_do)
+		return false;
+	forward_start_text(&call, target, registry_connection_id(target), value[3][0], value[3][1]);
+	return true;
+}
+
 /* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
 static void
 handle_big_line(struct conn *c, const char *line, size_t len)
@@ -1165,6 +1260,8 @@ handle_line(struct conn *c, char *line, size_t len)
 		handle_big_line(c, line, len);
 		return;
 	}
+	if (route_forward_text(c, line, len))
+		return;
 	errno = 0;
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
 	if (msg == NULL && errno == ENOMEM) {

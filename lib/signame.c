@@ -8,9 +8,10 @@
 #include "lib/signame.h"
 #include "lib/utf8.h"
 
+/* Names held in place, not pointed to: no table of pointers to relocate at start. */
 static const struct {
-	const char	*name;
-	int		 signo;
+	char		 name[7];
+	unsigned char	 signo;
 } signals[] = {
 	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
 	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
