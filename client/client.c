@@ -101,24 +101,6 @@ parse_seconds(const char *text, double *out)
 	return errno == 0 && end != text && *end == '\0' && *out > 0 && *out < 1e9;
 }
 
-/*
- * The option getopt stopped at, for a message. musl leaves optind at
- * argc + 1 after a missing value, so argv[optind - 1] is never read blindly.
- */
-static const char *
-option_text(const struct client *cl, int opt)
-{
-	static char text[8];
-
-	if (opt > 0 && opt < 128 && strchr(current->options, opt) != NULL) {
-		snprintf(text, sizeof(text), "-%c", opt);
-		return text;
-	}
-	if (optind >= 2 && optind - 1 < cl->argc && cl->argv[optind - 1] != NULL)
-		return cl->argv[optind - 1];
-	return "(at the end)";
-}
-
 static int
 parse_options(struct client *cl)
 {
@@ -156,9 +138,11 @@ parse_options(struct client *cl)
 				return usage_fail(current->name, current->usage, "--backlog: '%s' is not a count of events", optarg);
 			break;
 		case ':':
-			return usage_fail(current->name, current->usage, "option %s needs a value", option_text(cl, optopt));
+			return usage_fail(current->name, current->usage, "option %s needs a value",
+			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
 		default:
-			return usage_fail(current->name, current->usage, "unknown option %s", option_text(cl, optopt));
+			return usage_fail(current->name, current->usage, "unknown option %s",
+			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
 		}
 	}
 	if (cl->json && cl->wide)

@@ -154,24 +154,6 @@ default_name(const struct worker *w)
 	return base != NULL && base[1] != '\0' ? base + 1 : w->argv[0];
 }
 
-/*
- * The option getopt stopped at, for a message. musl leaves optind at
- * argc + 1 after a missing value, so argv[optind - 1] is never read blindly.
- */
-static const char *
-option_text(int argc, char **argv, int opt)
-{
-	static char text[8];
-
-	if (opt > 0 && opt < 128 && opt != 'd' && opt != 's' && opt != 'o' && opt != 'r') {
-		snprintf(text, sizeof(text), "-%c", opt);
-		return text;
-	}
-	if (optind >= 2 && optind - 1 < argc && argv[optind - 1] != NULL)
-		return argv[optind - 1];
-	return "(at the end)";
-}
-
 static int
 parse_args(struct worker *w, int argc, char **argv)
 {
@@ -208,9 +190,9 @@ parse_args(struct worker *w, int argc, char **argv)
 			w->any_owner = true;
 			break;
 		case ':':
-			return usage_fail("worker", WORKER_USAGE, "option %s needs a value", option_text(argc, argv, optopt));
+			return usage_fail("worker", WORKER_USAGE, "option %s needs a value", usage_option_text(argc, argv, optopt, "n"));
 		default:
-			return usage_fail("worker", WORKER_USAGE, "unknown option %s", option_text(argc, argv, optopt));
+			return usage_fail("worker", WORKER_USAGE, "unknown option %s", usage_option_text(argc, argv, optopt, "n"));
 		}
 	}
 	if (optind >= argc)

@@ -1,6 +1,8 @@
 /* Usage errors: one wording for the daemon's options and every command's. */
 #include <stdarg.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/usage.h"
 
@@ -20,4 +22,18 @@ usage_fail(const char *command, const char *usage, const char *fmt, ...)
 	else
 		fputs(" (try 'supervisord --help')\n", stderr);
 	return EXIT_USAGE;
+}
+
+const char *
+usage_option_text(int argc, char **argv, int opt, const char *short_options)
+{
+	static char text[8];
+
+	if (opt > 0 && opt < 128 && strchr(short_options, opt) != NULL) {
+		snprintf(text, sizeof(text), "-%c", opt);
+		return text;
+	}
+	if (optind >= 2 && optind - 1 < argc && argv[optind - 1] != NULL)
+		return argv[optind - 1];
+	return "(at the end)";
 }

@@ -15,4 +15,12 @@
 int	usage_fail(const char *command, const char *usage, const char *fmt, ...)
 	    PRINTF_LIKE(3, 4);
 
+/*
+ * How to name the option getopt_long just stopped at, for a message: "-n"
+ * when opt is one of short_options, else the argument it was reading.
+ * musl leaves optind at argc + 1 after a missing value, so argv[optind - 1]
+ * is never read blindly. The text may live in a static buffer.
+ */
+const char *usage_option_text(int argc, char **argv, int opt, const char *short_options);
+
 #endif
