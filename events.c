@@ -273,8 +273,15 @@ events_subscriber_count(void)
 void
 events_free(void)
 {
-	while (subscribers != NULL)
-		unlink_subscriber(subscribers);
+	struct subscriber *sub, *next;
+
+	for (sub = subscribers; sub != NULL; sub = next) {
+		next = sub->next;
+		free(sub->id_text);
+		free(sub);
+	}
+	subscribers = NULL;
+	subscriber_count = 0;
 	hmap_clear(&by_owner);
 	for (size_t i = 0; i < EVENTS_KEPT; i++) {
 		free(ring[i].text);

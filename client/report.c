@@ -501,10 +501,10 @@ print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS
 	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
 		/* Widths are terminal columns, not bytes. A name longer than its column is cut, and the cut shown. */
 		int width = display_width(cells[col]), shown;
-		size_t bytes = strlen(cells[col]);
 
 		if (width > widths[col]) {
-			bytes = bytes_within(cells[col], widths[col] - 1, &shown);
+			size_t bytes = bytes_within(cells[col], widths[col] - 1, &shown);
+
 			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~%*s  ",
 			    (int)bytes, cells[col], widths[col] - 1 - shown, "");
 		} else if (right_aligned[col]) {
