@@ -526,7 +526,7 @@ test_procid_hidepid(void)
 static void
 test_procid_live(void)
 {
-	struct procid id, now;
+	struct procid id = { 0 }, now = { 0 };
 	pid_t child = fork();
 	siginfo_t info;
 	int status;
