@@ -444,36 +444,44 @@ static struct fwd *
 find_by_id_text(const struct conn *target, const char *text, size_t len)
 {
 	char number[32], *end;
+	uint64_t value = 0;
+	size_t i = 0;
 	double id;
 
 	if (len == 0 || len >= sizeof(number) ||
 	    !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
 		return NULL;
+	/* The usual id: 3, 5, 7, ... */
+	while (i < len && len < 16 && text[i] >= '0' && text[i] <= '9')
+		value = value * 10 + (uint64_t)(text[i++] - '0');
+	if (i == len)
+		return find(target, (double)value);
 	memcpy(number, text, len);
 	number[len] = '\0';
-	if (len < 16 && strspn(number, "0123456789") == len)
-		return find(target, (double)strtoll(number, NULL, 10));	/* the usual id: 3, 5, 7, ... */
 	id = strtod(number, &end);
 	return *end == '\0' ? find(target, id) : NULL;
 }
+
+/* Replies hold few members; one with more takes the general path. */
+#define RELAY_MEMBERS	16
 
 enum relay_result
 forward_relay_text(struct conn *c, const char *line, size_t len)
 {
 	static const char *const once[] = { "id", "do", "finished" };
-	size_t id_name = 0, id_start = 0, id_end = 0, at = 0;
-	struct jsonscan_member m;
+	struct jsonscan_member m[RELAY_MEMBERS];
+	const struct jsonscan_member *id = NULL;
+	size_t count, bad;
 	int seen[3] = { 0, 0, 0 };
 	bool finished = false;
 	struct fwd *f;
 
-	while (at < len && (line[at] == ' ' || line[at] == '\t'))
-		at++;
-	if (at >= len || line[at] != '{')
+	/* Checked and read in one pass; anything unusual or invalid goes to the parser. */
+	if (!jsonscan_object(line, len, &bad, m, RELAY_MEMBERS, &count) || count > RELAY_MEMBERS)
 		return RELAY_NEEDS_TREE;
-	while (jsonscan_next_member(line, len, &at, &m)) {
-		size_t name_len = m.name_end - m.name_start;
-		const char *name = line + m.name_start;
+	for (size_t k = 0; k < count; k++) {
+		size_t name_len = m[k].name_end - m[k].name_start;
+		const char *name = line + m[k].name_start;
 
 		if (memchr(name, '\\', name_len) != NULL)
 			return RELAY_NEEDS_TREE;
@@ -482,21 +490,16 @@ forward_relay_text(struct conn *c, const char *line, size_t len)
 				continue;
 			if (++seen[i] > 1)
 				return RELAY_NEEDS_TREE;
-			if (i == 0) {
-				id_name = m.name_start - 1;
-				id_start = m.value_start;
-				id_end = m.value_end;
-			} else if (i == 2) {
-				finished = m.value_end - m.value_start == 4 &&
-				    memcmp(line + m.value_start, "true", 4) == 0;
-			}
+			if (i == 0)
+				id = &m[k];
+			else if (i == 2)
+				finished = m[k].value_end - m[k].value_start == 4 &&
+				    memcmp(line + m[k].value_start, "true", 4) == 0;
 		}
 	}
-	if (seen[0] == 0 || id_end >= len || (f = find_by_id_text(c, line + id_start, id_end - id_start)) == NULL)
+	if (id == NULL || (f = find_by_id_text(c, line + id->value_start, id->value_end - id->value_start)) == NULL)
 		return RELAY_NOT_A_REPLY;
-	if (!jsonscan_check(line, len, &at))
-		return RELAY_NEEDS_TREE;	/* the parser says what is wrong */
-	relay_at(f, line, len, id_name, id_start, id_end);
+	relay_at(f, line, len, id->name_start - 1, id->value_start, id->value_end);
 	if (finished)
 		fwd_free(f);
 	return RELAY_DONE;

@@ -183,13 +183,37 @@ jsonscan_bad_byte(const char *text, size_t len)
 	return len;
 }
 
+#define ONES	0x0101010101010101u
+
+/*
+ * True when one of the eight bytes of word may end a run of plain string
+ * bytes: a quote, a backslash or a control character (bytes 0x80 and up
+ * never do). Each test is "some byte minus n borrows into its high bit",
+ * so it never misses one; it may flag a byte after one, which the byte
+ * by byte loop then reads.
+ */
+static bool
+may_end_run(uint64_t word)
+{
+	uint64_t quote = word ^ (ONES * '"'), backslash = word ^ (ONES * '\\');
+
+	return (((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word & HIGH_BITS) != 0;
+}
+
 /* A string at text[at] (its quote); returns the offset after it, or the bad byte's via *bad. */
 static size_t
 check_string(const char *text, size_t len, size_t at, bool *bad)
 {
 	for (at++; at < len; at++) {
-		unsigned char ch = (unsigned char)text[at];
+		unsigned char ch;
+		uint64_t word;
 
+		/* Eight plain bytes at a time: most of a line is in its strings. */
+		while (len - at >= 8 && (memcpy(&word, text + at, 8), !may_end_run(word)))
+			at += 8;
+		if (at >= len)
+			break;
+		ch = (unsigned char)text[at];
 		if (ch == '"')
 			return at + 1;
 		if (ch < 0x20 && ch != '\t' && ch != '\r')
@@ -271,11 +295,13 @@ check_literal(const char *text, size_t len, size_t at, bool *bad)
 
 /* Returns the offset where text stops being JSON: len when all of it is. */
 static size_t
-check_object(const char *text, size_t len, bool *bad)
+check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *members,
+    size_t max, size_t *count)
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
 	size_t depth = 0, at = skip_space(text, len, 0);
 
+	*count = 0;
 	*bad = true;	/* until the object closes */
 	if (at >= len || text[at] != '{')
 		return at;
@@ -309,6 +335,8 @@ check_object(const char *text, size_t len, bool *bad)
 		if (*bad)
 			return at;
 after_value:
+		if (depth == 1 && *count <= max)
+			members[*count - 1].value_end = at;	/* a top-level member's value ends */
 		at = skip_space(text, len, at);
 		if (depth == 0) {
 			*bad = at < len;	/* trailing data */
@@ -332,20 +360,36 @@ member_name:
 			*bad = true;
 			return at;
 		}
-		at = skip_space(text, len, check_string(text, len, at, bad));
+		if (depth == 1 && ++*count <= max)
+			members[*count - 1].name_start = at + 1;
+		at = check_string(text, len, at, bad);
+		if (depth == 1 && *count <= max)
+			members[*count - 1].name_end = at - 1;
+		at = skip_space(text, len, at);
 		if (*bad || at >= len || text[at] != ':') {
 			*bad = true;
 			return at;
 		}
 		at = skip_space(text, len, at + 1);
+		if (depth == 1 && *count <= max)
+			members[*count - 1].value_start = at;
 	}
+}
+
+bool
+jsonscan_object(const char *text, size_t len, size_t *bad_at, struct jsonscan_member *members,
+    size_t max, size_t *count)
+{
+	bool bad = false;
+
+	*bad_at = check_object(text, len, &bad, members, max, count);
+	return !bad;
 }
 
 bool
 jsonscan_check(const char *text, size_t len, size_t *bad_at)
 {
-	bool bad = false;
+	size_t count;
 
-	*bad_at = check_object(text, len, &bad);
-	return !bad;
+	return jsonscan_object(text, len, bad_at, NULL, 0, &count);
 }

@@ -44,5 +44,12 @@ size_t	jsonscan_bad_byte(const char *text, size_t len);
  * hold raw tabs and CRs.
  */
 bool	jsonscan_check(const char *text, size_t len, size_t *bad_at);
+/*
+ * The same in the same pass reading the object's top-level members: the
+ * first max of them into members, how many there are into *count (more
+ * than max when some were not kept).
+ */
+bool	jsonscan_object(const char *text, size_t len, size_t *bad_at,
+	    struct jsonscan_member *members, size_t max, size_t *count);
 
 #endif
