@@ -28,7 +28,7 @@ struct fwd_key {
 struct fwd {
 	struct fwd_key	 key;
 	struct conn	*caller;
-	char		*caller_id;		/* the caller's id as JSON text, or NULL */
+	size_t		 caller_id_len;		/* 0 when the caller's request had no id */
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
 	int64_t		 deadline;		/* monotonic ms, 0 for none */
@@ -37,6 +37,7 @@ struct fwd {
 	double		 timeout_seconds;
 	DL_ENTRY(fwd)	 started_entry;		/* in the caller's ends' started */
 	DL_ENTRY(fwd)	 targeting_entry;	/* in the target's ends' targeting */
+	char		 caller_id[];		/* the caller's id as JSON text */
 };
 
 static struct hmap by_key;
@@ -147,7 +148,6 @@ fwd_free(struct fwd *f)
 	f->caller->fwd_ends->started_count--;
 	if (f->deadline != 0)
 		timer_remove(f);
-	free(f->caller_id);
 	free(f);
 }
 
@@ -162,7 +162,7 @@ fail_caller_with(struct fwd *f, const char *error, const char *extra_name, doubl
 		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
 	if (extra_name != NULL)
 		cJSON_AddNumberToObject(extra, extra_name, extra_value);
-	reply_failure(f->caller, f->caller_id != NULL ? &caller_id : NULL, error, extra);
+	reply_failure(f->caller, f->caller_id_len != 0 ? &caller_id : NULL, error, extra);
 	cJSON_Delete(extra);
 }
 
@@ -172,38 +172,38 @@ fail_caller(struct fwd *f, const char *error)
 	fail_caller_with(f, error, NULL, 0);
 }
 
-/* The id as every reply to the caller carries it: its JSON text, copied. */
-static char *
-id_text_copy(const cJSON *id)
+/* The id as every reply to the caller carries it: its JSON text, in *printed unless it is raw text already. */
+static const char *
+id_text(const cJSON *id, struct jsonw *printed)
 {
-	struct jsonw w = { 0 };
-
-	if (cJSON_IsRaw(id))
-		return strdup(id->valuestring);
-	jsonw_value(&w, id);
-	jsonw_raw(&w, "", 1);
-	if (!w.failed)
-		return w.buf;
-	free(w.buf);
-	return NULL;
+	if (id == NULL || cJSON_IsRaw(id))
+		return id != NULL ? id->valuestring : "";
+	jsonw_value(printed, id);
+	jsonw_raw(printed, "", 1);
+	return printed->failed ? NULL : printed->buf;
 }
 
+/* One allocation per forward: the record and the caller's id after it. */
 static struct fwd *
 fwd_new(struct call *call, struct conn *target, const char *target_id)
 {
 	struct fwd_ends *caller_ends = ends_of(call->conn), *target_ends = ends_of(target);
-	struct fwd *f;
+	struct jsonw printed = { 0 };
+	const char *id = id_text(call->id, &printed);
+	size_t id_len = id != NULL ? strlen(id) : 0;
+	struct fwd *f = NULL;
 
-	if (caller_ends == NULL || target_ends == NULL || (f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	if (call->id != NULL && (f->caller_id = id_text_copy(call->id)) == NULL) {
-		free(f);
-		return NULL;
+	if (caller_ends != NULL && target_ends != NULL && id != NULL &&
+	    (f = calloc(1, sizeof(*f) + id_len + 1)) != NULL) {
+		memcpy(f->caller_id, id, id_len + 1);
+		f->caller_id_len = id_len;
 	}
+	free(printed.buf);
+	if (f == NULL)
+		return NULL;
 	f->key.target_serial = target->serial;
 	f->key.call_id = target_ends->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
-		free(f->caller_id);
 		free(f);
 		return NULL;
 	}
@@ -403,9 +403,9 @@ relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start,
 
 	if (!conn_accepts_output(caller))
 		return;
-	if (f->caller_id != NULL) {
+	if (f->caller_id_len != 0) {
 		conn_send(caller, line, start);
-		conn_send(caller, f->caller_id, strlen(f->caller_id));
+		conn_send(caller, f->caller_id, f->caller_id_len);
 		conn_send(caller, line + end, len - end);
 		conn_send(caller, "\n", 1);
 		return;
@@ -468,7 +468,8 @@ find_by_id_text(const struct conn *target, const char *text, size_t len)
 enum relay_result
 forward_relay_text(struct conn *c, const char *line, size_t len)
 {
-	static const char *const once[] = { "id", "do", "finished" };
+	static const char once[][9] = { "id", "do", "finished" };
+	static const unsigned char once_len[] = { 2, 2, 8 };
 	struct jsonscan_member m[RELAY_MEMBERS];
 	const struct jsonscan_member *id = NULL;
 	size_t count, bad;
@@ -486,7 +487,7 @@ forward_relay_text(struct conn *c, const char *line, size_t len)
 		if (memchr(name, '\\', name_len) != NULL)
 			return RELAY_NEEDS_TREE;
 		for (size_t i = 0; i < 3; i++) {
-			if (name_len != strlen(once[i]) || memcmp(name, once[i], name_len) != 0)
+			if (name_len != once_len[i] || memcmp(name, once[i], name_len) != 0)
 				continue;
 			if (++seen[i] > 1)
 				return RELAY_NEEDS_TREE;
@@ -517,7 +518,7 @@ forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
 	if (!relay_exact(f, line, len)) {
 		delete_members(msg, "id");
 		caller_id.valuestring = f->caller_id;
-		reply_message(f->caller, f->caller_id != NULL ? &caller_id : NULL, false, msg);
+		reply_message(f->caller, f->caller_id_len != 0 ? &caller_id : NULL, false, msg);
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);

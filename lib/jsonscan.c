@@ -186,18 +186,24 @@ jsonscan_bad_byte(const char *text, size_t len)
 #define ONES	0x0101010101010101u
 
 /*
- * True when one of the eight bytes of word may end a run of plain string
- * bytes: a quote, a backslash or a control character (bytes 0x80 and up
- * never do). Each test is "some byte minus n borrows into its high bit",
- * so it never misses one; it may flag a byte after one, which the byte
- * by byte loop then reads.
+ * How many of the eight bytes of word (as read from memory) are plain
+ * string bytes before one that may end the run: a quote, a backslash or a
+ * control character (bytes 0x80 and up never do). Each test is "a byte
+ * minus n borrows into its high bit", which never misses one and may flag
+ * a byte after one: borrows move toward later bytes only when the first
+ * byte is the lowest.
  */
-static bool
-may_end_run(uint64_t word)
+static size_t
+plain_bytes(uint64_t word)
 {
 	uint64_t quote = word ^ (ONES * '"'), backslash = word ^ (ONES * '\\');
+	uint64_t stops = ((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word & HIGH_BITS;
 
-	return (((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word & HIGH_BITS) != 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return stops != 0 ? (size_t)__builtin_ctzll(stops) / 8 : 8;
+#else
+	return stops != 0 ? 0 : 8;
+#endif
 }
 
 /* A string at text[at] (its quote); returns the offset after it, or the bad byte's via *bad. */
@@ -207,10 +213,15 @@ check_string(const char *text, size_t len, size_t at, bool *bad)
 	for (at++; at < len; at++) {
 		unsigned char ch;
 		uint64_t word;
+		size_t plain;
 
-		/* Eight plain bytes at a time: most of a line is in its strings. */
-		while (len - at >= 8 && (memcpy(&word, text + at, 8), !may_end_run(word)))
-			at += 8;
+		/* Eight bytes at a time: most of a line is in its strings. */
+		while (len - at >= 8) {
+			memcpy(&word, text + at, 8);
+			at += plain = plain_bytes(word);
+			if (plain < 8)
+				break;
+		}
 		if (at >= len)
 			break;
 		ch = (unsigned char)text[at];
@@ -280,18 +291,18 @@ fail:
 static size_t
 check_literal(const char *text, size_t len, size_t at, bool *bad)
 {
-	static const char *const words[] = { "true", "false", "null" };
+	const char *word = text[at] == 't' ? "true" : text[at] == 'f' ? "false" : "null";
+	size_t word_len = strlen(word);
 
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		size_t word_len = strlen(words[i]);
-		if (len - at >= word_len && memcmp(text + at, words[i], word_len) == 0)
-			return at + word_len;
-	}
+	if (len - at >= word_len && memcmp(text + at, word, word_len) == 0)
+		return at + word_len;
 	*bad = true;
 	return at;
 }
 
 #define CHECK_MAX_DEPTH	1000	/* as cJSON's nesting limit */
+/* White space is rare between tokens: look at one byte before calling. */
+#define SPACE(at)	((at) < len && (unsigned char)text[at] <= ' ' ? skip_space(text, len, at) : (at))
 
 /* Returns the offset where text stops being JSON: len when all of it is. */
 static size_t
@@ -299,25 +310,23 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
     size_t max, size_t *count)
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
-	size_t depth = 0, at = skip_space(text, len, 0);
+	struct jsonscan_member *kept = NULL;		/* the top-level member being read, if kept */
+	size_t depth = 0, found = 0, at = SPACE(0);
+	char ch;
 
-	*count = 0;
 	*bad = true;	/* until the object closes */
 	if (at >= len || text[at] != '{')
-		return at;
+		goto out;
 	*bad = false;
 	for (;;) {
 		/* A value starts at text[at]. */
-		char ch = at < len ? text[at] : '\0';
-
+		ch = at < len ? text[at] : '\0';
 		if (ch == '{' || ch == '[') {
-			if (depth == CHECK_MAX_DEPTH) {
-				*bad = true;
-				return at;
-			}
+			if (depth == CHECK_MAX_DEPTH)
+				break;
 			in_object[depth++] = ch == '{';
-			at = skip_space(text, len, at + 1);
-			if (at < len && text[at] == (ch == '{' ? '}' : ']')) {
+			at = SPACE(at + 1);
+			if (at < len && text[at] == ch + 2) {	/* '{' + 2 is '}', '[' + 2 is ']' */
 				depth--;
 				at++;
 				goto after_value;
@@ -333,47 +342,50 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
 		else
 			at = check_literal(text, len, at, bad);
 		if (*bad)
-			return at;
+			goto out;
 after_value:
-		if (depth == 1 && *count <= max)
-			members[*count - 1].value_end = at;	/* a top-level member's value ends */
-		at = skip_space(text, len, at);
+		if (depth == 1 && kept != NULL)
+			kept->value_end = at;	/* a top-level member's value ends */
+		at = SPACE(at);
 		if (depth == 0) {
 			*bad = at < len;	/* trailing data */
-			return at;
+			goto out;
 		}
-		if (at < len && text[at] == ',') {
-			at = skip_space(text, len, at + 1);
+		ch = at < len ? text[at] : '\0';
+		if (ch == ',') {
+			at = SPACE(at + 1);
 			if (!in_object[depth - 1])
 				continue;
 			goto member_name;
 		}
-		if (at < len && text[at] == (in_object[depth - 1] ? '}' : ']')) {
-			depth--;
-			at++;
-			goto after_value;
-		}
-		*bad = true;
-		return at;
+		if (ch != (in_object[depth - 1] ? '}' : ']'))
+			break;
+		depth--;
+		at++;
+		goto after_value;
 member_name:
-		if (at >= len || text[at] != '"') {
-			*bad = true;
-			return at;
+		if (at >= len || text[at] != '"')
+			break;
+		if (depth == 1) {
+			kept = found < max ? &members[found] : NULL;
+			found++;
 		}
-		if (depth == 1 && ++*count <= max)
-			members[*count - 1].name_start = at + 1;
+		if (depth == 1 && kept != NULL)
+			kept->name_start = at + 1;
 		at = check_string(text, len, at, bad);
-		if (depth == 1 && *count <= max)
-			members[*count - 1].name_end = at - 1;
-		at = skip_space(text, len, at);
-		if (*bad || at >= len || text[at] != ':') {
-			*bad = true;
-			return at;
-		}
-		at = skip_space(text, len, at + 1);
-		if (depth == 1 && *count <= max)
-			members[*count - 1].value_start = at;
+		if (depth == 1 && kept != NULL)
+			kept->name_end = at - 1;
+		at = SPACE(at);
+		if (*bad || at >= len || text[at] != ':')
+			break;
+		at = SPACE(at + 1);
+		if (depth == 1 && kept != NULL)
+			kept->value_start = at;
 	}
+	*bad = true;
+out:
+	*count = found;
+	return at;
 }
 
 bool
