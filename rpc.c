@@ -1231,10 +1231,19 @@ static void
 handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	size_t bad = jsonscan_bad_byte(line, len);
 	struct call call = { .conn = c };
+	size_t bad;
 	cJSON *msg;
 
+	/*
+	 * The common reply and forward request, taken from their text, no tree
+	 * built: each is checked first, strictly enough that it holds no bad byte.
+	 */
+	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
+		return;
+	if (len <= conn_limits.max_message && route_forward_text(c, line, len))
+		return;
+	bad = jsonscan_bad_byte(line, len);
 	/*
 	 * cJSON takes any control character for white space, and raw ones
 	 * inside strings; it passes any byte on, where a strict reader of a
@@ -1253,15 +1262,10 @@ handle_line(struct conn *c, char *line, size_t len)
 		    (unsigned char)line[bad], bad);
 		return;
 	}
-	/* The common reply: relayed from its text, no tree built. */
-	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
-		return;
 	if (len > conn_limits.max_message) {
 		handle_big_line(c, line, len);
 		return;
 	}
-	if (route_forward_text(c, line, len))
-		return;
 	errno = 0;
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
 	if (msg == NULL && errno == ENOMEM) {

@@ -117,16 +117,47 @@ jsonscan_member_at(const char *text, size_t len, const char *key, size_t *name_s
 
 #define HIGH_BITS	0x8080808080808080u
 
+/* The length of the UTF-8 sequence at s[i], a byte 0x80 or above; 0 when it is not valid. */
+static size_t
+utf8_length(const unsigned char *s, size_t len, size_t i)
+{
+	unsigned char b = s[i], lo = 0x80, hi = 0xbf;	/* the second byte's range */
+	size_t need;
+
+	if (b >= 0xc2 && b <= 0xdf) {
+		need = 1;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		need = 2;
+		if (b == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (b == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		need = 3;
+		if (b == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (b == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (i + need >= len || s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++) {
+		if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+			return 0;
+	}
+	return need + 1;
+}
+
 size_t
 jsonscan_bad_byte(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0;
+	size_t i = 0, sequence;
 
 	while (i < len) {
 		unsigned char b;
-		size_t need;
-		unsigned char lo = 0x80, hi = 0xbf;	/* the second byte's range */
 		uint64_t word;
 
 		/*
@@ -142,43 +173,15 @@ jsonscan_bad_byte(const char *text, size_t len)
 			}
 		}
 		b = s[i];
-
-		if (b >= 0x20 && b < 0x80) {
+		if (b < 0x20 && b != '\t' && b != '\r')
+			return i;
+		if (b < 0x80) {
 			i++;
 			continue;
 		}
-		if (b < 0x20) {
-			if (b != '\t' && b != '\r')
-				return i;
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			need = 1;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			if (b == 0xe0)
-				lo = 0xa0;	/* overlong */
-			else if (b == 0xed)
-				hi = 0x9f;	/* surrogates */
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			if (b == 0xf0)
-				lo = 0x90;	/* overlong */
-			else if (b == 0xf4)
-				hi = 0x8f;	/* past U+10FFFF */
-		} else {
+		if ((sequence = utf8_length(s, len, i)) == 0)
 			return i;
-		}
-		if (i + need >= len)
-			return i;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= need; k++) {
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return i;
-		}
-		i += need + 1;
+		i += sequence;
 	}
 	return len;
 }
@@ -187,17 +190,18 @@ jsonscan_bad_byte(const char *text, size_t len)
 
 /*
  * How many of the eight bytes of word (as read from memory) are plain
- * string bytes before one that may end the run: a quote, a backslash or a
- * control character (bytes 0x80 and up never do). Each test is "a byte
- * minus n borrows into its high bit", which never misses one and may flag
- * a byte after one: borrows move toward later bytes only when the first
- * byte is the lowest.
+ * ASCII string bytes before one that may end the run: a quote, a
+ * backslash, a control character or a byte of UTF-8 past ASCII. Each test
+ * but the last is "a byte minus n borrows into its high bit", which never
+ * misses one and may flag a byte after one: borrows move toward later
+ * bytes only when the first byte is the lowest.
  */
 static size_t
 plain_bytes(uint64_t word)
 {
 	uint64_t quote = word ^ (ONES * '"'), backslash = word ^ (ONES * '\\');
-	uint64_t stops = ((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word & HIGH_BITS;
+	uint64_t stops = ((((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word) | word) &
+	    HIGH_BITS;
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	return stops != 0 ? (size_t)__builtin_ctzll(stops) / 8 : 8;
@@ -229,6 +233,12 @@ check_string(const char *text, size_t len, size_t at, bool *bad)
 			return at + 1;
 		if (ch < 0x20 && ch != '\t' && ch != '\r')
 			break;
+		if (ch >= 0x80) {
+			if ((plain = utf8_length((const unsigned char *)text, len, at)) == 0)
+				break;
+			at += plain - 1;
+			continue;
+		}
 		if (ch != '\\')
 			continue;
 		if (++at >= len)

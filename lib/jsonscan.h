@@ -41,7 +41,8 @@ size_t	jsonscan_bad_byte(const char *text, size_t len);
  * Checks that text is one JSON object and nothing else, without allocating
  * (for lines too big to parse into a tree); false with *bad_at at the
  * first byte that is wrong (len when the text is cut short). Strings may
- * hold raw tabs and CRs.
+ * hold raw tabs and CRs, and must be valid UTF-8: text that passes has no
+ * bad byte (jsonscan_bad_byte).
  */
 bool	jsonscan_check(const char *text, size_t len, size_t *bad_at);
 /*
