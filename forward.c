@@ -232,24 +232,19 @@ delete_members(cJSON *object, const char *key)
 	}
 }
 
-/* {"id":N into out (32 bytes), without printf: this is the forward's hot path. */
-static int
-format_call_head(char *out, size_t out_len, int64_t call_id)
+/* {"id":N at the end of head, without printf (the forward's hot path); returns where it starts. */
+static size_t
+format_call_head(char head[32], int64_t call_id)
 {
-	char digits[24];
-	int count = 0, len = 0;
-	uint64_t n = (uint64_t)call_id;	/* call ids are positive */
+	uint64_t n = (uint64_t)call_id;	/* call ids are positive: at most 19 digits */
+	size_t at = 32;
 
 	do
-		digits[count++] = (char)('0' + n % 10);
-	while ((n /= 10) != 0 && count < (int)sizeof(digits));
-	if (out_len < (size_t)count + 7)
-		return snprintf(out, out_len, "{\"id\":%lld", (long long)call_id);
-	memcpy(out, "{\"id\":", 6);
-	len = 6;
-	while (count > 0)
-		out[len++] = digits[--count];
-	return len;
+		head[--at] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	at -= 6;
+	memcpy(head + at, "{\"id\":", 6);
+	return at;
 }
 
 /* The members of the object line[start, end) after our call id, any id of its own left out. */
@@ -258,12 +253,12 @@ send_members(struct conn *target, const char *line, size_t start, size_t end, in
 {
 	struct jsonscan_member m;
 	char head[32];
-	int head_len;
+	size_t head_start;
 
 	if (!conn_accepts_output(target))
 		return;
-	head_len = format_call_head(head, sizeof(head), call_id);
-	conn_send(target, head, (size_t)head_len);
+	head_start = format_call_head(head, call_id);
+	conn_send(target, head + head_start, sizeof(head) - head_start);
 	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
 		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
 			continue;

@@ -1144,13 +1144,11 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	    !jsonscan_object(line, len, &bad, m, 5, &count) || count != 4)
 		return false;
 	for (size_t k = 0; k < 4; k++) {
-		size_t name_len = m[k].name_end - m[k].name_start, i;
+		const char *name = line + m[k].name_start;
+		size_t name_len = m[k].name_end - m[k].name_start;
+		size_t i = name_len == 2 ? name[0] == 'd' : name_len == 13 ? 2 : name_len == 9 ? 3 : 0;
 
-		for (i = 0; i < 4; i++) {
-			if (name_len == lens[i] && memcmp(line + m[k].name_start, names[i], name_len) == 0)
-				break;
-		}
-		if (i == 4 || value[i] != NULL)
+		if (name_len != lens[i] || memcmp(name, names[i], name_len) != 0 || value[i] != NULL)
 			return false;
 		value[i] = &m[k];
 	}

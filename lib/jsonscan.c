@@ -311,8 +311,6 @@ check_literal(const char *text, size_t len, size_t at, bool *bad)
 }
 
 #define CHECK_MAX_DEPTH	1000	/* as cJSON's nesting limit */
-/* White space is rare between tokens: look at one byte before calling. */
-#define SPACE(at)	((at) < len && (unsigned char)text[at] <= ' ' ? skip_space(text, len, at) : (at))
 
 /* Returns the offset where text stops being JSON: len when all of it is. */
 static size_t
@@ -321,7 +319,7 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
 	struct jsonscan_member *kept = NULL;		/* the top-level member being read, if kept */
-	size_t depth = 0, found = 0, at = SPACE(0);
+	size_t depth = 0, found = 0, at = skip_space(text, len, 0);
 	char ch;
 
 	*bad = true;	/* until the object closes */
@@ -335,7 +333,7 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
 			if (depth == CHECK_MAX_DEPTH)
 				break;
 			in_object[depth++] = ch == '{';
-			at = SPACE(at + 1);
+			at = skip_space(text, len, at + 1);
 			if (at < len && text[at] == ch + 2) {	/* '{' + 2 is '}', '[' + 2 is ']' */
 				depth--;
 				at++;
@@ -356,14 +354,14 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
 after_value:
 		if (depth == 1 && kept != NULL)
 			kept->value_end = at;	/* a top-level member's value ends */
-		at = SPACE(at);
+		at = skip_space(text, len, at);
 		if (depth == 0) {
 			*bad = at < len;	/* trailing data */
 			goto out;
 		}
 		ch = at < len ? text[at] : '\0';
 		if (ch == ',') {
-			at = SPACE(at + 1);
+			at = skip_space(text, len, at + 1);
 			if (!in_object[depth - 1])
 				continue;
 			goto member_name;
@@ -385,10 +383,10 @@ member_name:
 		at = check_string(text, len, at, bad);
 		if (depth == 1 && kept != NULL)
 			kept->name_end = at - 1;
-		at = SPACE(at);
+		at = skip_space(text, len, at);
 		if (*bad || at >= len || text[at] != ':')
 			break;
-		at = SPACE(at + 1);
+		at = skip_space(text, len, at + 1);
 		if (depth == 1 && kept != NULL)
 			kept->value_start = at;
 	}
