@@ -319,7 +319,7 @@ check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *me
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
 	struct jsonscan_member *kept = NULL;		/* the top-level member being read, if kept */
-	size_t depth = 0, found = 0, at = skip_space(text, len, 0);
+	size_t depth = 0, found = 0, at = skip_space(text, len, 0), name, name_end;
 	char ch;
 
 	*bad = true;	/* until the object closes */
@@ -374,21 +374,19 @@ after_value:
 member_name:
 		if (at >= len || text[at] != '"')
 			break;
-		if (depth == 1) {
-			kept = found < max ? &members[found] : NULL;
-			found++;
-		}
-		if (depth == 1 && kept != NULL)
-			kept->name_start = at + 1;
+		name = at;
 		at = check_string(text, len, at, bad);
-		if (depth == 1 && kept != NULL)
-			kept->name_end = at - 1;
+		name_end = at - 1;
 		at = skip_space(text, len, at);
 		if (*bad || at >= len || text[at] != ':')
 			break;
 		at = skip_space(text, len, at + 1);
-		if (depth == 1 && kept != NULL)
-			kept->value_start = at;
+		if (depth == 1) {
+			kept = found < max ? &members[found] : NULL;
+			found++;
+			if (kept != NULL)
+				*kept = (struct jsonscan_member){ name + 1, name_end, at, at };
+		}
 	}
 	*bad = true;
 out:
