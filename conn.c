@@ -14,6 +14,7 @@
 #define READS_PER_WAKEUP	16	/* then let other connections have a turn */
 #define ACCEPTS_PER_WAKEUP	1024
 #define IN_BUF_MIN		256
+#define OUT_BUF_MIN		512
 #define DRAIN_MS		1000	/* output that does not move for this long is not drained */
 #define BIG_BUFFER		(1024 * 1024)	/* freeing one gives the heap back */
 
@@ -49,6 +50,8 @@ static bool over_budget_seen;		/* input was held for the budget; resume it once 
 static DL_HEAD(conn) pending_list;	/* peers with output waiting, for the drain checks */
 /* Lines are framed in place here, so idle connections hold no buffer at all. */
 static char read_scratch[READ_CHUNK + 1];
+/* One smallest output buffer kept when freed: a call and its reply need no malloc. */
+static char *spare_out;
 
 static void	flush(struct conn *c);
 
@@ -230,10 +233,15 @@ reserve_output(struct conn *c, size_t len)
 	if (needed <= c->out_cap)
 		return 0;
 	/* Doubling for many small replies; one big reply gets what it needs. */
-	new_cap = c->out_cap ? c->out_cap * 2 : 512;
+	new_cap = c->out_cap ? c->out_cap * 2 : OUT_BUF_MIN;
 	if (new_cap < needed)
 		new_cap = needed;
-	grown = realloc(c->out_buf, new_cap);
+	if (new_cap == OUT_BUF_MIN && spare_out != NULL) {
+		grown = spare_out;
+		spare_out = NULL;
+	} else {
+		grown = realloc(c->out_buf, new_cap);
+	}
 	if (grown == NULL)
 		return -1;
 	out_total += new_cap - c->out_cap;
@@ -315,7 +323,10 @@ release_output(struct conn *c)
 	if (c->pending_link.prev != NULL)
 		DL_REMOVE(c, pending_link);
 	out_total -= c->out_cap;
-	free(c->out_buf);
+	if (c->out_cap == OUT_BUF_MIN && spare_out == NULL)
+		spare_out = c->out_buf;
+	else
+		free(c->out_buf);
 	if (c->out_cap >= BIG_BUFFER)
 		trim_heap();
 	c->out_buf = NULL;
@@ -767,6 +778,8 @@ conn_close_all(void)
 		conn_close(conns[i], "shutting down");
 	}
 	conn_settle();
+	free(spare_out);
+	spare_out = NULL;
 	free(conns);
 	conns = NULL;
 	conns_len = conns_cap = 0;

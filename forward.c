@@ -28,7 +28,7 @@ struct fwd_key {
 struct fwd {
 	struct fwd_key	 key;
 	struct conn	*caller;
-	char		*caller_id;		/* the caller's id as JSON text, or NULL */
+	size_t		 caller_id_len;		/* 0 when the caller's request had no id */
 	struct conn	*target;
 	char		 target_connection_id[UUID_STRING_LEN + 1];
 	int64_t		 deadline;		/* monotonic ms, 0 for none */
@@ -37,6 +37,7 @@ struct fwd {
 	double		 timeout_seconds;
 	DL_ENTRY(fwd)	 started_entry;		/* in the caller's ends' started */
 	DL_ENTRY(fwd)	 targeting_entry;	/* in the target's ends' targeting */
+	char		 caller_id[];		/* the caller's id as JSON text */
 };
 
 static struct hmap by_key;
@@ -147,7 +148,6 @@ fwd_free(struct fwd *f)
 	f->caller->fwd_ends->started_count--;
 	if (f->deadline != 0)
 		timer_remove(f);
-	free(f->caller_id);
 	free(f);
 }
 
@@ -162,7 +162,7 @@ fail_caller_with(struct fwd *f, const char *error, const char *extra_name, doubl
 		cJSON_AddNumberToObject(extra, "timeout", f->timeout_seconds);
 	if (extra_name != NULL)
 		cJSON_AddNumberToObject(extra, extra_name, extra_value);
-	reply_failure(f->caller, f->caller_id != NULL ? &caller_id : NULL, error, extra);
+	reply_failure(f->caller, f->caller_id_len != 0 ? &caller_id : NULL, error, extra);
 	cJSON_Delete(extra);
 }
 
@@ -172,38 +172,38 @@ fail_caller(struct fwd *f, const char *error)
 	fail_caller_with(f, error, NULL, 0);
 }
 
-/* The id as every reply to the caller carries it: its JSON text, copied. */
-static char *
-id_text_copy(const cJSON *id)
+/* The id as every reply to the caller carries it: its JSON text, in *printed unless it is raw text already. */
+static const char *
+id_text(const cJSON *id, struct jsonw *printed)
 {
-	struct jsonw w = { 0 };
-
-	if (cJSON_IsRaw(id))
-		return strdup(id->valuestring);
-	jsonw_value(&w, id);
-	jsonw_raw(&w, "", 1);
-	if (!w.failed)
-		return w.buf;
-	free(w.buf);
-	return NULL;
+	if (id == NULL || cJSON_IsRaw(id))
+		return id != NULL ? id->valuestring : "";
+	jsonw_value(printed, id);
+	jsonw_raw(printed, "", 1);
+	return printed->failed ? NULL : printed->buf;
 }
 
+/* One allocation per forward: the record and the caller's id after it. */
 static struct fwd *
 fwd_new(struct call *call, struct conn *target, const char *target_id)
 {
 	struct fwd_ends *caller_ends = ends_of(call->conn), *target_ends = ends_of(target);
-	struct fwd *f;
+	struct jsonw printed = { 0 };
+	const char *id = id_text(call->id, &printed);
+	size_t id_len = id != NULL ? strlen(id) : 0;
+	struct fwd *f = NULL;
 
-	if (caller_ends == NULL || target_ends == NULL || (f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	if (call->id != NULL && (f->caller_id = id_text_copy(call->id)) == NULL) {
-		free(f);
-		return NULL;
+	if (caller_ends != NULL && target_ends != NULL && id != NULL &&
+	    (f = calloc(1, sizeof(*f) + id_len + 1)) != NULL) {
+		memcpy(f->caller_id, id, id_len + 1);
+		f->caller_id_len = id_len;
 	}
+	free(printed.buf);
+	if (f == NULL)
+		return NULL;
 	f->key.target_serial = target->serial;
 	f->key.call_id = target_ends->next_call_id;
 	if (hmap_put(&by_key, &f->key, sizeof(f->key), f) == -1) {
-		free(f->caller_id);
 		free(f);
 		return NULL;
 	}
@@ -232,24 +232,19 @@ delete_members(cJSON *object, const char *key)
 	}
 }
 
-/* {"id":N into out (32 bytes), without printf: this is the forward's hot path. */
-static int
-format_call_head(char *out, size_t out_len, int64_t call_id)
+/* {"id":N at the end of head, without printf (the forward's hot path); returns where it starts. */
+static size_t
+format_call_head(char head[32], int64_t call_id)
 {
-	char digits[24];
-	int count = 0, len = 0;
-	uint64_t n = (uint64_t)call_id;	/* call ids are positive */
+	uint64_t n = (uint64_t)call_id;	/* call ids are positive: at most 19 digits */
+	size_t at = 32;
 
 	do
-		digits[count++] = (char)('0' + n % 10);
-	while ((n /= 10) != 0 && count < (int)sizeof(digits));
-	if (out_len < (size_t)count + 7)
-		return snprintf(out, out_len, "{\"id\":%lld", (long long)call_id);
-	memcpy(out, "{\"id\":", 6);
-	len = 6;
-	while (count > 0)
-		out[len++] = digits[--count];
-	return len;
+		head[--at] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	at -= 6;
+	memcpy(head + at, "{\"id\":", 6);
+	return at;
 }
 
 /* The members of the object line[start, end) after our call id, any id of its own left out. */
@@ -258,12 +253,12 @@ send_members(struct conn *target, const char *line, size_t start, size_t end, in
 {
 	struct jsonscan_member m;
 	char head[32];
-	int head_len;
+	size_t head_start;
 
 	if (!conn_accepts_output(target))
 		return;
-	head_len = format_call_head(head, sizeof(head), call_id);
-	conn_send(target, head, (size_t)head_len);
+	head_start = format_call_head(head, call_id);
+	conn_send(target, head + head_start, sizeof(head) - head_start);
 	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
 		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
 			continue;
@@ -403,9 +398,9 @@ relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start,
 
 	if (!conn_accepts_output(caller))
 		return;
-	if (f->caller_id != NULL) {
+	if (f->caller_id_len != 0) {
 		conn_send(caller, line, start);
-		conn_send(caller, f->caller_id, strlen(f->caller_id));
+		conn_send(caller, f->caller_id, f->caller_id_len);
 		conn_send(caller, line + end, len - end);
 		conn_send(caller, "\n", 1);
 		return;
@@ -444,59 +439,63 @@ static struct fwd *
 find_by_id_text(const struct conn *target, const char *text, size_t len)
 {
 	char number[32], *end;
+	uint64_t value = 0;
+	size_t i = 0;
 	double id;
 
 	if (len == 0 || len >= sizeof(number) ||
 	    !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
 		return NULL;
+	/* The usual id: 3, 5, 7, ... */
+	while (i < len && len < 16 && text[i] >= '0' && text[i] <= '9')
+		value = value * 10 + (uint64_t)(text[i++] - '0');
+	if (i == len)
+		return find(target, (double)value);
 	memcpy(number, text, len);
 	number[len] = '\0';
-	if (len < 16 && strspn(number, "0123456789") == len)
-		return find(target, (double)strtoll(number, NULL, 10));	/* the usual id: 3, 5, 7, ... */
 	id = strtod(number, &end);
 	return *end == '\0' ? find(target, id) : NULL;
 }
 
+/* Replies hold few members; one with more takes the general path. */
+#define RELAY_MEMBERS	16
+
 enum relay_result
 forward_relay_text(struct conn *c, const char *line, size_t len)
 {
-	static const char *const once[] = { "id", "do", "finished" };
-	size_t id_name = 0, id_start = 0, id_end = 0, at = 0;
-	struct jsonscan_member m;
+	static const char once[][9] = { "id", "do", "finished" };
+	static const unsigned char once_len[] = { 2, 2, 8 };
+	struct jsonscan_member m[RELAY_MEMBERS];
+	const struct jsonscan_member *id = NULL;
+	size_t count, bad;
 	int seen[3] = { 0, 0, 0 };
 	bool finished = false;
 	struct fwd *f;
 
-	while (at < len && (line[at] == ' ' || line[at] == '\t'))
-		at++;
-	if (at >= len || line[at] != '{')
+	/* Checked and read in one pass; anything unusual or invalid goes to the parser. */
+	if (!jsonscan_object(line, len, &bad, m, RELAY_MEMBERS, &count) || count > RELAY_MEMBERS)
 		return RELAY_NEEDS_TREE;
-	while (jsonscan_next_member(line, len, &at, &m)) {
-		size_t name_len = m.name_end - m.name_start;
-		const char *name = line + m.name_start;
+	for (size_t k = 0; k < count; k++) {
+		size_t name_len = m[k].name_end - m[k].name_start;
+		const char *name = line + m[k].name_start;
 
 		if (memchr(name, '\\', name_len) != NULL)
 			return RELAY_NEEDS_TREE;
 		for (size_t i = 0; i < 3; i++) {
-			if (name_len != strlen(once[i]) || memcmp(name, once[i], name_len) != 0)
+			if (name_len != once_len[i] || memcmp(name, once[i], name_len) != 0)
 				continue;
 			if (++seen[i] > 1)
 				return RELAY_NEEDS_TREE;
-			if (i == 0) {
-				id_name = m.name_start - 1;
-				id_start = m.value_start;
-				id_end = m.value_end;
-			} else if (i == 2) {
-				finished = m.value_end - m.value_start == 4 &&
-				    memcmp(line + m.value_start, "true", 4) == 0;
-			}
+			if (i == 0)
+				id = &m[k];
+			else if (i == 2)
+				finished = m[k].value_end - m[k].value_start == 4 &&
+				    memcmp(line + m[k].value_start, "true", 4) == 0;
 		}
 	}
-	if (seen[0] == 0 || id_end >= len || (f = find_by_id_text(c, line + id_start, id_end - id_start)) == NULL)
+	if (id == NULL || (f = find_by_id_text(c, line + id->value_start, id->value_end - id->value_start)) == NULL)
 		return RELAY_NOT_A_REPLY;
-	if (!jsonscan_check(line, len, &at))
-		return RELAY_NEEDS_TREE;	/* the parser says what is wrong */
-	relay_at(f, line, len, id_name, id_start, id_end);
+	relay_at(f, line, len, id->name_start - 1, id->value_start, id->value_end);
 	if (finished)
 		fwd_free(f);
 	return RELAY_DONE;
@@ -514,7 +513,7 @@ forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
 	if (!relay_exact(f, line, len)) {
 		delete_members(msg, "id");
 		caller_id.valuestring = f->caller_id;
-		reply_message(f->caller, f->caller_id != NULL ? &caller_id : NULL, false, msg);
+		reply_message(f->caller, f->caller_id_len != 0 ? &caller_id : NULL, false, msg);
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "finished")))
 		fwd_free(f);

@@ -1130,9 +1130,9 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 {
 	static const char *const names[] = { "id", "do", "connection_id", "operation" };
 	static const size_t lens[] = { 2, 2, 13, 9 };
-	size_t value[4][2], at = 0, run = 0, end = len, bad;
-	bool seen[4] = { false, false, false, false }, op_do = false;
-	struct jsonscan_member m;
+	struct jsonscan_member m[5], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
+	size_t count, at, run = 0, end = len, bad;
+	bool op_do = false;
 	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
 	cJSON raw_id = { .type = cJSON_Raw, .valuestring = id_text };
 	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
@@ -1140,26 +1140,24 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 
 	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
 	if (len < 100 || forward_is_target(c) ||
-	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL))
+	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL) ||
+	    !jsonscan_object(line, len, &bad, m, 5, &count) || count != 4)
 		return false;
-	while (jsonscan_next_member(line, len, &at, &m)) {
-		size_t name_len = m.name_end - m.name_start, i;
+	for (size_t k = 0; k < 4; k++) {
+		const char *name = line + m[k].name_start;
+		size_t name_len = m[k].name_end - m[k].name_start;
+		size_t i = name_len == 2 ? name[0] == 'd' : name_len == 13 ? 2 : name_len == 9 ? 3 : 0;
 
-		for (i = 0; i < 4; i++) {
-			if (name_len == lens[i] && memcmp(line + m.name_start, names[i], name_len) == 0)
-				break;
-		}
-		if (i == 4 || seen[i])
+		if (name_len != lens[i] || memcmp(name, names[i], name_len) != 0 || value[i] != NULL)
 			return false;
-		if (i == 1 && (m.value_end - m.value_start != 9 ||
-		    memcmp(line + m.value_start, "\"forward\"", 9) != 0))
-			return false;	/* another operation: the parsed path */
-		seen[i] = true;
-		value[i][0] = m.value_start;
-		value[i][1] = m.value_end;
+		value[i] = &m[k];
 	}
-	if (!seen[0] || !seen[1] || !seen[2] || !seen[3] || !jsonscan_check(line, len, &bad))
-		return false;
+	id = value[0];
+	to = value[2];
+	op = value[3];
+	if (value[1]->value_end - value[1]->value_start != 9 ||
+	    memcmp(line + value[1]->value_start, "\"forward\"", 9) != 0)
+		return false;	/* another operation: the parsed path */
 	/*
 	 * cJSON ends a message at its object's brace or white space after it.
 	 * It reads numbers of at most 63 bytes: only the id and the operation
@@ -1169,7 +1167,7 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		end--;
 	if (line[end - 1] != '}')
 		return false;
-	for (size_t i = value[3][0]; i < value[3][1]; i++) {
+	for (size_t i = op->value_start; i < op->value_end; i++) {
 		char ch = line[i];
 
 		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && ch != 'e' && ch != 'E')
@@ -1178,36 +1176,36 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 			return false;
 	}
 	/* The id as written, echoed in every reply. */
-	if ((line[value[0][0]] != '"' && line[value[0][0]] != '-' &&
-	    (line[value[0][0]] < '0' || line[value[0][0]] > '9')) ||
-	    value[0][1] - value[0][0] > (line[value[0][0]] == '"' ? MAX_ID_BYTES : 60) ||
-	    has_control_byte(line + value[0][0], value[0][1] - value[0][0]))
+	if ((line[id->value_start] != '"' && line[id->value_start] != '-' &&
+	    (line[id->value_start] < '0' || line[id->value_start] > '9')) ||
+	    id->value_end - id->value_start > (line[id->value_start] == '"' ? MAX_ID_BYTES : 60) ||
+	    has_control_byte(line + id->value_start, id->value_end - id->value_start))
 		return false;
-	memcpy(id_text, line + value[0][0], value[0][1] - value[0][0]);
-	id_text[value[0][1] - value[0][0]] = '\0';
+	memcpy(id_text, line + id->value_start, id->value_end - id->value_start);
+	id_text[id->value_end - id->value_start] = '\0';
 	/* The target, as registry_find() takes it. */
-	if (line[value[2][0]] != '"' || value[2][1] - value[2][0] - 2 > UUID_STRING_LEN ||
-	    memchr(line + value[2][0], '\\', value[2][1] - value[2][0]) != NULL)
+	if (line[to->value_start] != '"' || to->value_end - to->value_start - 2 > UUID_STRING_LEN ||
+	    memchr(line + to->value_start, '\\', to->value_end - to->value_start) != NULL)
 		return false;
-	memcpy(target_id, line + value[2][0] + 1, value[2][1] - value[2][0] - 2);
-	target_id[value[2][1] - value[2][0] - 2] = '\0';
+	memcpy(target_id, line + to->value_start + 1, to->value_end - to->value_start - 2);
+	target_id[to->value_end - to->value_start - 2] = '\0';
 	if ((target = registry_find(target_id)) == NULL)
 		return false;
 	/* The operation as the forward sends it on: an object, its first 'do' a string, names unescaped. */
-	if (line[value[3][0]] != '{' || has_control_byte(line + value[3][0], value[3][1] - value[3][0]))
+	if (line[op->value_start] != '{' || has_control_byte(line + op->value_start, op->value_end - op->value_start))
 		return false;
-	for (at = value[3][0]; jsonscan_next_member(line, value[3][1], &at, &m); ) {
-		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
+	for (at = op->value_start; jsonscan_next_member(line, op->value_end, &at, &m[4]); ) {
+		if (memchr(line + m[4].name_start, '\\', m[4].name_end - m[4].name_start) != NULL)
 			return false;
-		if (!op_do && m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "do", 2) == 0) {
-			if (line[m.value_start] != '"')
+		if (!op_do && m[4].name_end - m[4].name_start == 2 && memcmp(line + m[4].name_start, "do", 2) == 0) {
+			if (line[m[4].value_start] != '"')
 				return false;
 			op_do = true;
 		}
 	}
 	if (!op_do)
 		return false;
-	forward_start_text(&call, target, registry_connection_id(target), value[3][0], value[3][1]);
+	forward_start_text(&call, target, registry_connection_id(target), op->value_start, op->value_end);
 	return true;
 }
 
@@ -1231,10 +1229,19 @@ static void
 handle_line(struct conn *c, char *line, size_t len)
 {
 	const char *end = NULL;
-	size_t bad = jsonscan_bad_byte(line, len);
 	struct call call = { .conn = c };
+	size_t bad;
 	cJSON *msg;
 
+	/*
+	 * The common reply and forward request, taken from their text, no tree
+	 * built: each is checked first, strictly enough that it holds no bad byte.
+	 */
+	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
+		return;
+	if (len <= conn_limits.max_message && route_forward_text(c, line, len))
+		return;
+	bad = jsonscan_bad_byte(line, len);
 	/*
 	 * cJSON takes any control character for white space, and raw ones
 	 * inside strings; it passes any byte on, where a strict reader of a
@@ -1253,15 +1260,10 @@ handle_line(struct conn *c, char *line, size_t len)
 		    (unsigned char)line[bad], bad);
 		return;
 	}
-	/* The common reply: relayed from its text, no tree built. */
-	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
-		return;
 	if (len > conn_limits.max_message) {
 		handle_big_line(c, line, len);
 		return;
 	}
-	if (route_forward_text(c, line, len))
-		return;
 	errno = 0;
 	msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
 	if (msg == NULL && errno == ENOMEM) {

@@ -117,16 +117,47 @@ jsonscan_member_at(const char *text, size_t len, const char *key, size_t *name_s
 
 #define HIGH_BITS	0x8080808080808080u
 
+/* The length of the UTF-8 sequence at s[i], a byte 0x80 or above; 0 when it is not valid. */
+static size_t
+utf8_length(const unsigned char *s, size_t len, size_t i)
+{
+	unsigned char b = s[i], lo = 0x80, hi = 0xbf;	/* the second byte's range */
+	size_t need;
+
+	if (b >= 0xc2 && b <= 0xdf) {
+		need = 1;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		need = 2;
+		if (b == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (b == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		need = 3;
+		if (b == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (b == 0xf4)
+			hi = 0x8f;	/* past U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (i + need >= len || s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++) {
+		if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+			return 0;
+	}
+	return need + 1;
+}
+
 size_t
 jsonscan_bad_byte(const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0;
+	size_t i = 0, sequence;
 
 	while (i < len) {
 		unsigned char b;
-		size_t need;
-		unsigned char lo = 0x80, hi = 0xbf;	/* the second byte's range */
 		uint64_t word;
 
 		/*
@@ -142,45 +173,41 @@ jsonscan_bad_byte(const char *text, size_t len)
 			}
 		}
 		b = s[i];
-
-		if (b >= 0x20 && b < 0x80) {
+		if (b < 0x20 && b != '\t' && b != '\r')
+			return i;
+		if (b < 0x80) {
 			i++;
 			continue;
 		}
-		if (b < 0x20) {
-			if (b != '\t' && b != '\r')
-				return i;
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			need = 1;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			need = 2;
-			if (b == 0xe0)
-				lo = 0xa0;	/* overlong */
-			else if (b == 0xed)
-				hi = 0x9f;	/* surrogates */
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			need = 3;
-			if (b == 0xf0)
-				lo = 0x90;	/* overlong */
-			else if (b == 0xf4)
-				hi = 0x8f;	/* past U+10FFFF */
-		} else {
+		if ((sequence = utf8_length(s, len, i)) == 0)
 			return i;
-		}
-		if (i + need >= len)
-			return i;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= need; k++) {
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return i;
-		}
-		i += need + 1;
+		i += sequence;
 	}
 	return len;
+}
+
+#define ONES	0x0101010101010101u
+
+/*
+ * How many of the eight bytes of word (as read from memory) are plain
+ * ASCII string bytes before one that may end the run: a quote, a
+ * backslash, a control character or a byte of UTF-8 past ASCII. Each test
+ * but the last is "a byte minus n borrows into its high bit", which never
+ * misses one and may flag a byte after one: borrows move toward later
+ * bytes only when the first byte is the lowest.
+ */
+static size_t
+plain_bytes(uint64_t word)
+{
+	uint64_t quote = word ^ (ONES * '"'), backslash = word ^ (ONES * '\\');
+	uint64_t stops = ((((quote - ONES) | (backslash - ONES) | (word - ONES * 0x20)) & ~word) | word) &
+	    HIGH_BITS;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return stops != 0 ? (size_t)__builtin_ctzll(stops) / 8 : 8;
+#else
+	return stops != 0 ? 0 : 8;
+#endif
 }
 
 /* A string at text[at] (its quote); returns the offset after it, or the bad byte's via *bad. */
@@ -188,12 +215,30 @@ static size_t
 check_string(const char *text, size_t len, size_t at, bool *bad)
 {
 	for (at++; at < len; at++) {
-		unsigned char ch = (unsigned char)text[at];
+		unsigned char ch;
+		uint64_t word;
+		size_t plain;
 
+		/* Eight bytes at a time: most of a line is in its strings. */
+		while (len - at >= 8) {
+			memcpy(&word, text + at, 8);
+			at += plain = plain_bytes(word);
+			if (plain < 8)
+				break;
+		}
+		if (at >= len)
+			break;
+		ch = (unsigned char)text[at];
 		if (ch == '"')
 			return at + 1;
 		if (ch < 0x20 && ch != '\t' && ch != '\r')
 			break;
+		if (ch >= 0x80) {
+			if ((plain = utf8_length((const unsigned char *)text, len, at)) == 0)
+				break;
+			at += plain - 1;
+			continue;
+		}
 		if (ch != '\\')
 			continue;
 		if (++at >= len)
@@ -256,13 +301,11 @@ fail:
 static size_t
 check_literal(const char *text, size_t len, size_t at, bool *bad)
 {
-	static const char *const words[] = { "true", "false", "null" };
+	const char *word = text[at] == 't' ? "true" : text[at] == 'f' ? "false" : "null";
+	size_t word_len = strlen(word);
 
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		size_t word_len = strlen(words[i]);
-		if (len - at >= word_len && memcmp(text + at, words[i], word_len) == 0)
-			return at + word_len;
-	}
+	if (len - at >= word_len && memcmp(text + at, word, word_len) == 0)
+		return at + word_len;
 	*bad = true;
 	return at;
 }
@@ -271,27 +314,27 @@ check_literal(const char *text, size_t len, size_t at, bool *bad)
 
 /* Returns the offset where text stops being JSON: len when all of it is. */
 static size_t
-check_object(const char *text, size_t len, bool *bad)
+check_object(const char *text, size_t len, bool *bad, struct jsonscan_member *members,
+    size_t max, size_t *count)
 {
 	unsigned char in_object[CHECK_MAX_DEPTH];	/* per open container: 1 object, 0 array */
-	size_t depth = 0, at = skip_space(text, len, 0);
+	struct jsonscan_member *kept = NULL;		/* the top-level member being read, if kept */
+	size_t depth = 0, found = 0, at = skip_space(text, len, 0), name, name_end;
+	char ch;
 
 	*bad = true;	/* until the object closes */
 	if (at >= len || text[at] != '{')
-		return at;
+		goto out;
 	*bad = false;
 	for (;;) {
 		/* A value starts at text[at]. */
-		char ch = at < len ? text[at] : '\0';
-
+		ch = at < len ? text[at] : '\0';
 		if (ch == '{' || ch == '[') {
-			if (depth == CHECK_MAX_DEPTH) {
-				*bad = true;
-				return at;
-			}
+			if (depth == CHECK_MAX_DEPTH)
+				break;
 			in_object[depth++] = ch == '{';
 			at = skip_space(text, len, at + 1);
-			if (at < len && text[at] == (ch == '{' ? '}' : ']')) {
+			if (at < len && text[at] == ch + 2) {	/* '{' + 2 is '}', '[' + 2 is ']' */
 				depth--;
 				at++;
 				goto after_value;
@@ -307,45 +350,64 @@ check_object(const char *text, size_t len, bool *bad)
 		else
 			at = check_literal(text, len, at, bad);
 		if (*bad)
-			return at;
+			goto out;
 after_value:
+		if (depth == 1 && kept != NULL)
+			kept->value_end = at;	/* a top-level member's value ends */
 		at = skip_space(text, len, at);
 		if (depth == 0) {
 			*bad = at < len;	/* trailing data */
-			return at;
+			goto out;
 		}
-		if (at < len && text[at] == ',') {
+		ch = at < len ? text[at] : '\0';
+		if (ch == ',') {
 			at = skip_space(text, len, at + 1);
 			if (!in_object[depth - 1])
 				continue;
 			goto member_name;
 		}
-		if (at < len && text[at] == (in_object[depth - 1] ? '}' : ']')) {
-			depth--;
-			at++;
-			goto after_value;
-		}
-		*bad = true;
-		return at;
+		if (ch != (in_object[depth - 1] ? '}' : ']'))
+			break;
+		depth--;
+		at++;
+		goto after_value;
 member_name:
-		if (at >= len || text[at] != '"') {
-			*bad = true;
-			return at;
-		}
-		at = skip_space(text, len, check_string(text, len, at, bad));
-		if (*bad || at >= len || text[at] != ':') {
-			*bad = true;
-			return at;
-		}
+		if (at >= len || text[at] != '"')
+			break;
+		name = at;
+		at = check_string(text, len, at, bad);
+		name_end = at - 1;
+		at = skip_space(text, len, at);
+		if (*bad || at >= len || text[at] != ':')
+			break;
 		at = skip_space(text, len, at + 1);
+		if (depth == 1) {
+			kept = found < max ? &members[found] : NULL;
+			found++;
+			if (kept != NULL)
+				*kept = (struct jsonscan_member){ name + 1, name_end, at, at };
+		}
 	}
+	*bad = true;
+out:
+	*count = found;
+	return at;
+}
+
+bool
+jsonscan_object(const char *text, size_t len, size_t *bad_at, struct jsonscan_member *members,
+    size_t max, size_t *count)
+{
+	bool bad = false;
+
+	*bad_at = check_object(text, len, &bad, members, max, count);
+	return !bad;
 }
 
 bool
 jsonscan_check(const char *text, size_t len, size_t *bad_at)
 {
-	bool bad = false;
+	size_t count;
 
-	*bad_at = check_object(text, len, &bad);
-	return !bad;
+	return jsonscan_object(text, len, bad_at, NULL, 0, &count);
 }

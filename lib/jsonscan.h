@@ -41,8 +41,16 @@ size_t	jsonscan_bad_byte(const char *text, size_t len);
  * Checks that text is one JSON object and nothing else, without allocating
  * (for lines too big to parse into a tree); false with *bad_at at the
  * first byte that is wrong (len when the text is cut short). Strings may
- * hold raw tabs and CRs.
+ * hold raw tabs and CRs, and must be valid UTF-8: text that passes has no
+ * bad byte (jsonscan_bad_byte).
  */
 bool	jsonscan_check(const char *text, size_t len, size_t *bad_at);
+/*
+ * The same in the same pass reading the object's top-level members: the
+ * first max of them into members, how many there are into *count (more
+ * than max when some were not kept).
+ */
+bool	jsonscan_object(const char *text, size_t len, size_t *bad_at,
+	    struct jsonscan_member *members, size_t max, size_t *count);
 
 #endif

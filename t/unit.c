@@ -198,6 +198,51 @@ scan_is(const char *text, const char *key, const char *want)
 	return want != NULL && end - start == strlen(want) && memcmp(text + start, want, end - start) == 0;
 }
 
+/* The top-level members jsonscan_object() reads, as "name=value;" each, or NULL when it refuses text. */
+static const char *
+object_members(const char *text, size_t max)
+{
+	static char out[256];
+	struct jsonscan_member m[4];
+	size_t count, bad, used = 0;
+
+	if (!jsonscan_object(text, strlen(text), &bad, m, max, &count))
+		return NULL;
+	for (size_t i = 0; i < count && i < max; i++)
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%.*s=%.*s;",
+		    (int)(m[i].name_end - m[i].name_start), text + m[i].name_start,
+		    (int)(m[i].value_end - m[i].value_start), text + m[i].value_start);
+	snprintf(out + used, sizeof(out) - used, "%zu", count);
+	return out;
+}
+
+static bool
+object_is(const char *text, size_t max, const char *want)
+{
+	const char *got = object_members(text, max);
+
+	return want == NULL ? got == NULL : got != NULL && strcmp(got, want) == 0;
+}
+
+static void
+test_jsonscan_object(void)
+{
+	ok(object_is("{\"id\":3,\"do\":\"x\",\"op\":{\"a\":[1,{\"b\":2}]}}", 4,
+	    "id=3;do=\"x\";op={\"a\":[1,{\"b\":2}]};3"), "jsonscan_object: top-level members only");
+	ok(object_is(" { \"a\" : true , \"b\":\"\\\"x\" } ", 4, "a=true;b=\"\\\"x\";2"),
+	    "jsonscan_object: white space and an escaped quote");
+	ok(object_is("{\"a\":1,\"b\":2,\"c\":3}", 2, "a=1;b=2;3"), "jsonscan_object: more members than kept are counted");
+	ok(object_is("{}", 4, "0"), "jsonscan_object: an empty object");
+	ok(object_is("{\"a\":\"0123456789abcdefghij\xc3\xa9\"}", 4, "a=\"0123456789abcdefghij\xc3\xa9\";1"),
+	    "jsonscan_object: a long string with UTF-8");
+	ok(object_is("{\"a\":\"0123456789abcdef\xc3(\"}", 4, NULL), "jsonscan_object: invalid UTF-8 in a string");
+	ok(object_is("{\"a\":\"0123456789\001abcdef\"}", 4, NULL), "jsonscan_object: a control character in a string");
+	ok(object_is("{\"a\":\"0123456789\tabcdef\"}", 4, "a=\"0123456789\tabcdef\";1"), "jsonscan_object: a raw tab in a string");
+	ok(object_is("{\"a\":01}", 4, NULL), "jsonscan_object: a number JSON does not allow");
+	ok(object_is("{\"a\":1}x", 4, NULL), "jsonscan_object: trailing data");
+	ok(object_is("{\"a\":tru}", 4, NULL), "jsonscan_object: a cut literal");
+}
+
 static void
 test_jsonscan(void)
 {
@@ -219,6 +264,7 @@ test_jsonscan(void)
 	ok(jsonscan_bad_byte("a\0b", 3) == 1, "jsonscan: a NUL counts");
 	ok(jsonscan_bad_byte("a\xc3\xa9" "b", 4) == 4, "jsonscan: valid UTF-8 passes");
 	ok(jsonscan_bad_byte("ab\xc3(", 4) == 2, "jsonscan: the offset of invalid UTF-8");
+	test_jsonscan_object();
 }
 
 /* Printed text reads back as the same double; whole numbers below 2^53 print as integers. */
