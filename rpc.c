@@ -406,6 +406,34 @@ registration_ended(pid_t process_id, const char *connection_id, const cJSON *sta
 	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
 }
 
+/*
+ * The state trees a register or update leaves: the request's state merged
+ * into the connection's, then the members the daemon keeps in every state
+ * (the pid monitors watch, the claim as its namespace numbers it, the
+ * connection_id). Returns -1 after failing the call.
+ */
+static int
+stamped_state(struct call *call, cJSON *state, pid_t process_id, pid_t namespace_pid,
+    const char *connection_id, cJSON **parsed, cJSON **sent)
+{
+	if (merged_state(call, state, parsed, sent) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		cJSON *tree = i == 0 ? *parsed : *sent;
+
+		if (set_state_number(tree, "process_id", process_id) == -1 ||
+		    (namespace_pid > 0 &&
+		    set_state_number(tree, "namespace_process_id", namespace_pid) == -1) ||
+		    set_state_string(tree, "connection_id", connection_id) == -1) {
+			cJSON_Delete(*parsed);
+			cJSON_Delete(*sent);
+			reply_fail(call, "Out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 op_register(struct call *call)
 {
@@ -427,12 +455,13 @@ op_register(struct call *call)
 		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
 		return;
 	}
-	if (merged_state(call, state, &parsed, &sent) == -1)
-		return;
 	if (claimed > 0)
 		process_id = claimed;
 	else if (process_id == 0)
 		process_id = c->peer_pid;
+	/* The state always says which pid monitors will watch, so status never disagrees with them. */
+	if (stamped_state(call, state, process_id, namespace_pid, connection_id, &parsed, &sent) == -1)
+		return;
 	if (registry_connection_id(c) != NULL) {
 		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
 		/* For the removed event: the old state goes with its registration. */
@@ -440,15 +469,7 @@ op_register(struct call *call)
 			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
 			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
 	}
-	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(parsed, "process_id", process_id) == -1 ||
-	    set_state_number(sent, "process_id", process_id) == -1 ||
-	    (namespace_pid > 0 &&
-	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
-	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
-	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
-	    set_state_string(sent, "connection_id", connection_id) == -1 ||
-	    registry_set(c, parsed, sent, connection_id, process_id) == -1) {
+	if (registry_set(c, parsed, sent, connection_id, process_id) == -1) {
 		cJSON_Delete(parsed);
 		cJSON_Delete(sent);
 		cJSON_Delete(old_name);
@@ -492,21 +513,9 @@ op_update(struct call *call)
 	}
 	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
 		return;
-	if (merged_state(call, state, &parsed, &sent) == -1)
-		return;
 	process_id = claimed > 0 ? claimed : old_pid;
-	if (set_state_number(parsed, "process_id", process_id) == -1 ||
-	    set_state_number(sent, "process_id", process_id) == -1 ||
-	    (namespace_pid > 0 &&
-	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
-	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
-	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
-	    set_state_string(sent, "connection_id", connection_id) == -1) {
-		cJSON_Delete(parsed);
-		cJSON_Delete(sent);
-		reply_fail(call, "Out of memory");
+	if (stamped_state(call, state, process_id, namespace_pid, connection_id, &parsed, &sent) == -1)
 		return;
-	}
 	registry_update(c, parsed, sent, process_id);
 	if (process_id != old_pid) {
 		mon_remove(old_pid, connection_id);
