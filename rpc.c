@@ -659,6 +659,9 @@ op_forward(struct call *call)
 
 /* restart */
 
+static const char restart_advice[] =
+    "use --restart-target=group, or run supervisord under the process that restarts it";
+
 static pid_t
 restart_pid(const struct call *call)
 {
@@ -677,15 +680,14 @@ restart_pid(const struct call *call)
 	case RESTART_PARENT:
 		pid = getppid();
 		if (restart_parent <= 1) {
-			reply_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; "
-			    "use --restart-target=group, or run supervisord under the process that restarts it");
+			reply_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; %s",
+			    restart_advice);
 			return -1;
 		}
 		if (pid != restart_parent) {
 			reply_fail(call, "Not restarting: supervisord is no longer a child of the process that started it "
-			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; "
-			    "use --restart-target=group, or run supervisord under the process that restarts it",
-			    (long)restart_parent, (long)pid);
+			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; %s",
+			    (long)restart_parent, (long)pid, restart_advice);
 			return -1;
 		}
 		return pid;
@@ -727,52 +729,21 @@ signal_group(pid_t group, int signo)
 	return result;
 }
 
-static void
-publish_restart(const char *signal_name, pid_t target)
-{
-	char extra[128];
-	struct event e = { .type = EVENT_RESTART, .extra = extra };
-	int len;
-
-	if (target == 0)
-		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"none\"", signal_name);
-	else
-		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld",
-		    signal_name, target < 0 ? "group" : "parent", (long)(target < 0 ? -target : target));
-	e.extra_len = (size_t)len;
-	events_publish(&e);
-}
-
 /*
- * What the final reply of restart says was done, so a client can tell the
- * operator without a second call: the signal, the kind of target and its
- * pid (absent when the target is none). NULL when memory runs out: the
- * reply is then bare, as the reference's is.
+ * The restart event and the final reply say alike what was done, so a
+ * client can tell the operator without a second call: the signal, the
+ * kind of target and its pid (absent when the target is none).
  */
-static cJSON *
-restart_outcome(const char *signal_name, pid_t target)
-{
-	cJSON *outcome = cJSON_CreateObject();
-	const char *kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
-
-	if (outcome == NULL)
-		return NULL;
-	cJSON_AddStringToObject(outcome, "signal", signal_name);
-	cJSON_AddStringToObject(outcome, "target", kind);
-	if (target != 0)
-		cJSON_AddNumberToObject(outcome, "target_process_id",
-		    (double)(target < 0 ? -target : target));
-	return outcome;
-}
-
 static void
 op_restart(struct call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char text[64], name[16];
-	cJSON *outcome;
+	char text[64], name[16], outcome[128];
+	struct event e = { .type = EVENT_RESTART, .extra = outcome };
+	const char *kind;
 	pid_t target;
+	long pid;
 	int result;
 
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
@@ -792,17 +763,23 @@ op_restart(struct call *call)
 	}
 	if ((target = restart_pid(call)) == -1)
 		return;
-	publish_restart(name, target);
-	outcome = restart_outcome(name, target);
-	reply_finish(call, outcome);
-	cJSON_Delete(outcome);
+	kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
+	pid = target < 0 ? -(long)target : (long)target;
+	e.extra_len = (size_t)snprintf(outcome, sizeof(outcome),
+	    target != 0 ? ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld" :
+	    ",\"signal\":\"%s\",\"target\":\"%s\"", name, kind, pid);
+	events_publish(&e);
+	if (conn_accepts_output(call->conn)) {
+		jsonw_raw(reply_begin(call->id, true), outcome, e.extra_len);
+		reply_end(call->conn);
+	}
 	conn_flush_now(call->conn);
 	if (target == 0) {
 		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
 	log_info("restart: signalling %s %ld signal=%s",
-	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
+	    target < 0 ? "process group" : "parent", pid, name);
 	result = target < 0 ? signal_group(-target, signo) : kill(target, signo);
 	if (result == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
