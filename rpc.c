@@ -871,8 +871,8 @@ op_events(struct call *call)
 
 /*
  * What a monitor did to a pid: every registration of it keeps the action
- * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…,"at":…,
- * the figures}, and a monitor event with the same fields is published for
+ * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…, the
+ * figures,"at":…}, and a monitor event with the same fields is published for
  * each (the event's own "at" stands for the action's).
  */
 void
@@ -894,35 +894,33 @@ rpc_monitor_action(const struct mon_action *action)
 	jsonw_string(&fields, action->reason);
 	jsonw_literal(&fields, ",\"signal\":");
 	jsonw_string(&fields, signal_name);
-	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
+	figures_at = fields.len;
+	jsonw_members(&fields, action->figures);
+	jsonw_raw(&fields, "", 1);	/* ends the text for publish() and the log */
+	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld}",
 	    (long long)(now / 1000), (long long)(now % 1000));
 	jsonw_literal(&last, "{");
 	if (!fields.failed)
-		jsonw_raw(&last, fields.buf + 1, fields.len - 1);
+		jsonw_raw(&last, fields.buf + 1, fields.len - 2);
 	jsonw_raw(&last, at, (size_t)at_len);
-	figures_at = last.len + 1;	/* past the comma */
-	jsonw_members(&fields, action->figures);
-	jsonw_members(&last, action->figures);
-	jsonw_literal(&last, "}");
-	jsonw_raw(&fields, "", 1);	/* ends the text for publish() */
-	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
-	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
-	    !last.failed && last.len - 1 > figures_at ? (int)(last.len - 1 - figures_at) : 0,
-	    !last.failed && last.len - 1 > figures_at ? last.buf + figures_at : "");
 	if (fields.failed || last.failed) {
 		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
-	} else {
-		registry_note_action(action->pid, last.buf, last.len);
-		for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
-			if (registry_process_id(c) != action->pid)
-				continue;
-			publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
-			    fields.buf);
-			anyone = true;
-		}
-		if (!anyone)
-			publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+		goto out;
 	}
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%s}",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    fields.buf + figures_at + (fields.len - 1 > figures_at));
+	registry_note_action(action->pid, last.buf, last.len);
+	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+		if (registry_process_id(c) != action->pid)
+			continue;
+		publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
+		    fields.buf);
+		anyone = true;
+	}
+	if (!anyone)
+		publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+out:
 	free(fields.buf);
 	free(last.buf);
 }
