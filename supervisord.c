@@ -432,44 +432,40 @@ static int
 write_pidfile(const char *path, char *err, size_t err_len)
 {
 	char text[32], temp[PATH_MAX];
-	int fd, len, done = 0;
+	const char *step = "";
+	int fd = -1, len;
+	ssize_t written;
 
-	err[0] = '\0';
+	errno = ENAMETOOLONG;
 	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1 ||
-	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp)) {
-		pidfile_path[0] = '\0';
-		snprintf(err, err_len, "pidfile %s: path too long", path);
-		return -1;
-	}
-	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1) {
-		pidfile_path[0] = '\0';
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
+	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp) ||
+	    (fd = mkostemp(temp, O_CLOEXEC)) == -1)
+		goto fail;
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	errno = 0;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, (size_t)(len - done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (int)n;
+	/* A few bytes to a regular file: written whole, or the disk is full. */
+	step = "write: ";
+	if ((written = write(fd, text, (size_t)len)) != len) {
+		if (written >= 0)
+			errno = ENOSPC;
+		goto fail;
 	}
-	if (done < len)
-		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno ? errno : ENOSPC));
-	else if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-	if (close(fd) == -1 && done == len)
-		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno));
-	else if (err[0] == '\0' && rename(temp, pidfile_path) == -1)
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-	if (err[0] != '\0') {
+	step = "";
+	if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
+		goto fail;
+	/* close reports a write the file system could not complete. */
+	len = close(fd);
+	fd = -2;	/* closed: only the file is left to remove */
+	step = len == -1 ? "write: " : "";
+	if (len == 0 && rename(temp, pidfile_path) == 0)
+		return 0;
+fail:
+	snprintf(err, err_len, "pidfile %s: %s%s", path, step, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (fd != -1)
 		unlink(temp);
-		pidfile_path[0] = '\0';
-		return -1;
-	}
-	return 0;
+	pidfile_path[0] = '\0';
+	return -1;
 }
 
 static void
