@@ -198,25 +198,38 @@ enum {
 	OPT_MAX_REPLY,
 };
 
-static const struct option long_options[] = {
-	{ "socket", required_argument, NULL, 's' },
-	{ "monitor", required_argument, NULL, 'M' },
-	{ "log-level", required_argument, NULL, 'l' },
-	{ "syslog", no_argument, NULL, OPT_SYSLOG },
-	{ "daemon", no_argument, NULL, 'd' },
-	{ "pidfile", required_argument, NULL, 'p' },
-	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
-	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
-	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
-	{ "restart-target", required_argument, NULL, OPT_RESTART_TARGET },
-	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
-	{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
-	{ "max-reply", required_argument, NULL, OPT_MAX_REPLY },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+/*
+ * The long options, packed into one string and filled into getopt_long's
+ * table at start-up: a table of name pointers costs a relocation per entry
+ * in a position-independent binary. Each name's value is at the same place
+ * in long_values; --syslog, --daemon, --help and --version take no value.
+ */
+static const char long_names[] =
+	"socket\0monitor\0log-level\0syslog\0daemon\0pidfile\0ready-fd\0socket-mode\0"
+	"socket-group\0restart-target\0max-message\0max-buffer\0max-reply\0max-connections\0"
+	"help\0version\0";
+static const unsigned short long_values[] = {
+	's', 'M', 'l', OPT_SYSLOG, 'd', 'p', OPT_READY_FD, OPT_SOCKET_MODE,
+	OPT_SOCKET_GROUP, OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_REPLY, OPT_MAX_CONNECTIONS,
+	'h', 'V',
 };
+#define LONG_OPTIONS (sizeof(long_values) / sizeof(long_values[0]))
+
+static struct option long_options[LONG_OPTIONS + 1];
+
+static void
+fill_long_options(void)
+{
+	const char *name = long_names;
+
+	for (size_t i = 0; i < LONG_OPTIONS; i++, name += strlen(name) + 1) {
+		int value = long_values[i];
+		bool flag = value == OPT_SYSLOG || value == 'd' || value == 'h' || value == 'V';
+
+		long_options[i] = (struct option){ name, flag ? no_argument : required_argument,
+		    NULL, value };
+	}
+}
 
 static void
 apply_option(struct options *opts, int option)
@@ -289,6 +302,7 @@ parse_options(struct options *opts, int argc, char **argv)
 	int option, word = optind;
 
 	opterr = 0;
+	fill_long_options();
 	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
 		if (option == '?' || option == ':')
 			bad_option(option, word < argc ? argv[word] : "");
