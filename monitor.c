@@ -123,13 +123,13 @@ mon_enable(const char *spec, char *err, size_t err_len)
 	detail = err + at;
 	snprintf(detail, err_len - at, "bad option");
 	if (index == -1) {
-		char known[64] = "";	/* the names are ours, and short */
+		char known[64];
+		size_t used = 0;
 
-		for (size_t i = 0; monitors[i] != NULL; i++) {
-			if (i > 0)
-				strcat(known, ", ");
-			strcat(known, monitors[i]->name);
-		}
+		/* The names are ours, and short. */
+		for (size_t i = 0; monitors[i] != NULL; i++)
+			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+			    i > 0 ? ", " : "", monitors[i]->name);
 		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: %s)",
 		    (int)name_len, spec, known);
 		return -1;
