@@ -246,10 +246,15 @@ nests_deeper(const cJSON *item, int levels)
 static cJSON *
 raw_item(const char *text, size_t len)
 {
-	char *copy = strndup(text, len);
-	cJSON *item = copy != NULL ? cJSON_CreateRaw(copy) : NULL;
+	char *copy = malloc(len + 1);
+	cJSON *item = NULL;
 
-	free(copy);
+	if (copy != NULL) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		item = cJSON_CreateRaw(copy);
+		free(copy);
+	}
 	return item;
 }
 
