@@ -181,23 +181,17 @@ claimed_process_id(struct call *call, const cJSON *state, pid_t *namespace_pid)
 }
 
 /*
- * Sets the member named key to item (consumed), in place of a member of
- * exactly that name. cJSON_HasObjectItem ignores case and
- * cJSON_ReplaceItemInObject frees the item's own name before copying it,
- * so neither is used here.
+ * Sets the member named key to item (consumed, and without a name of its
+ * own), in place of a member of exactly that name. cJSON_HasObjectItem
+ * ignores case, so it is not used here.
  */
 static int
 put_member(cJSON *object, const char *key, cJSON *item)
 {
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
-	bool done;
+	bool done = cJSON_GetObjectItemCaseSensitive(object, key) == NULL ?
+	    cJSON_AddItemToObject(object, key, item) :
+	    cJSON_ReplaceItemInObjectCaseSensitive(object, key, item);
 
-	if (old == NULL)
-		done = cJSON_AddItemToObject(object, key, item);
-	else if (item->string == NULL)
-		done = cJSON_ReplaceItemInObjectCaseSensitive(object, key, item);
-	else
-		done = cJSON_ReplaceItemViaPointer(object, old, item);
 	if (!done) {
 		cJSON_Delete(item);
 		return -1;
@@ -205,14 +199,23 @@ put_member(cJSON *object, const char *key, cJSON *item)
 	return 0;
 }
 
-/* Shallow: each member of from replaces the one of the same name. */
+/*
+ * Shallow: each member of from replaces the one of the same name. The
+ * member gives up its name first: cJSON_ReplaceItemInObject frees the
+ * item's own name before copying the key.
+ */
 static int
 merge_state(cJSON *into, cJSON *from)
 {
 	while (from != NULL && from->child != NULL) {
 		cJSON *item = cJSON_DetachItemViaPointer(from, from->child);
+		char *name = item->string;
+		int result;
 
-		if (put_member(into, item->string, item) == -1)
+		item->string = NULL;
+		result = put_member(into, name, item);
+		cJSON_free(name);
+		if (result == -1)
 			return -1;
 	}
 	return 0;
