@@ -318,18 +318,14 @@ parse_options(struct options *opts, int argc, char **argv)
 static void
 setup_signals(void)
 {
-	struct sigaction sa;
 	/* HUP is sent after log rotation; it is logged and ignored, not a stop. */
 	static const int caught_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
 	if (selfpipe_open() == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
 		selfpipe_catch(caught_signals[i], SA_RESTART);
