@@ -116,41 +116,62 @@ usage(void)
 	    "more). COMMAND -h explains a command. See supervisord(8).\n");
 }
 
+/* The long name of the option being applied, for its messages. */
+static const char *option_name;
+
+/* "--NAME: 'VALUE' why": the value of the option being applied is wrong. */
+static void __attribute__((noreturn))
+bad_value(const char *why)
+{
+	exit(usage_fail(NULL, NULL, "--%s: '%s' %s", option_name, optarg, why));
+}
+
 static size_t
-parse_size_option(const char *name, const char *text)
+parse_size_option(void)
 {
 	uint64_t bytes;
 
-	if (size_parse(text, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
-		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a size (bytes, or a number with K, M or G)", name, text));
+	if (size_parse(optarg, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
+		bad_value("is not a size (bytes, or a number with K, M or G)");
 	return (size_t)bytes;
 }
 
+/* optarg as a number in base from min (never negative) to max, or -1. */
 static long
-parse_number_option(const char *name, const char *text, long min, long max)
+parse_long(int base, long min, long max)
 {
 	char *end;
 	long value;
 
 	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
-		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a number from %ld to %ld", name, text, min, max));
+	value = strtol(optarg, &end, base);
+	if (errno != 0 || end == optarg || *end != '\0' || value < min || value > max)
+		return -1;
+	return value;
+}
+
+static long
+parse_number_option(long min, long max)
+{
+	long value = parse_long(10, min, max);
+	char why[64];
+
+	if (value == -1) {
+		snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
+		bad_value(why);
+	}
 	return value;
 }
 
 static mode_t
-parse_mode(const char *text)
+parse_mode(void)
 {
-	char *end;
-	long mode;
+	long mode = parse_long(8, 0, 0777);
 
-	errno = 0;
-	mode = strtol(text, &end, 8);
-	if (errno != 0 || end == text || *end != '\0' || mode < 0 || mode > 0777)
-		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' is not an octal mode such as 0600 or 0660", text));
+	if (mode == -1)
+		bad_value("is not an octal mode such as 0600 or 0660");
 	if ((mode & 0600) != 0600)
-		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' would lock the daemon's own user out (need at least 0600)", text));
+		bad_value("would lock the daemon's own user out (need at least 0600)");
 	return (mode_t)mode;
 }
 
@@ -166,7 +187,7 @@ parse_group(const char *text)
 		errno = 0;
 		gid = strtoul(text, &end, 10);
 		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
-			exit(usage_fail(NULL, NULL, "--socket-group: '%s' is not a group id", text));
+			bad_value("is not a group id");
 		return (gid_t)gid;
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
@@ -180,16 +201,18 @@ parse_group(const char *text)
 #endif
 }
 
+/* In the order of enum restart_target. */
 static enum restart_target
-parse_restart_target(const char *text)
+parse_restart_target(void)
 {
-	if (strcmp(text, "parent") == 0)
-		return RESTART_PARENT;
-	if (strcmp(text, "group") == 0)
-		return RESTART_GROUP;
-	if (strcmp(text, "none") == 0)
-		return RESTART_NONE;
-	exit(usage_fail(NULL, NULL, "--restart-target: '%s' is not parent, group or none", text));
+	static const char names[] = "parent\0group\0none";
+	const char *name = names;
+
+	for (int target = RESTART_PARENT; target <= RESTART_NONE; target++, name += strlen(name) + 1) {
+		if (strcmp(optarg, name) == 0)
+			return (enum restart_target)target;
+	}
+	bad_value("is not parent, group or none");
 }
 
 enum {
@@ -244,25 +267,24 @@ apply_option(struct options *opts, int option)
 		break;
 	case 'l':
 		if (log_parse_level(optarg, &opts->log_level) == -1)
-			exit(usage_fail(NULL, NULL, "--log-level: '%s' is not debug, info, warn or error", optarg));
+			bad_value("is not debug, info, warn or error");
 		break;
 	case OPT_SYSLOG: opts->use_syslog = true; break;
 	case 'd': opts->daemonize = true; break;
 	case 'p': opts->pidfile = optarg; break;
 	case OPT_READY_FD:
-		opts->ready_fd = (int)parse_number_option("ready-fd", optarg, 0, INT_MAX);
+		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
 		if (fcntl(opts->ready_fd, F_GETFD) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
-	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(optarg); break;
+	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
 	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(optarg); break;
-	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(optarg); break;
-	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option("max-message", optarg); break;
-	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option("max-buffer", optarg); break;
-	case OPT_MAX_REPLY: conn_limits.max_reply = parse_size_option("max-reply", optarg); break;
+	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(); break;
+	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option(); break;
+	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option(); break;
+	case OPT_MAX_REPLY: conn_limits.max_reply = parse_size_option(); break;
 	case OPT_MAX_CONNECTIONS:
-		conn_limits.max_connections = (size_t)parse_number_option("max-connections",
-		    optarg, 1, 10000000);
+		conn_limits.max_connections = (size_t)parse_number_option(1, 10000000);
 		break;
 	case 'h': usage(); exit(EXIT_SUCCESS);
 	case 'V': printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
@@ -306,6 +328,10 @@ parse_options(struct options *opts, int argc, char **argv)
 	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
 		if (option == '?' || option == ':')
 			bad_option(option, word < argc ? argv[word] : "");
+		for (size_t i = 0; i < LONG_OPTIONS; i++) {
+			if (long_values[i] == option)
+				option_name = long_options[i].name;
+		}
 		apply_option(opts, option);
 		word = optind;
 	}
