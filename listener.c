@@ -15,6 +15,8 @@
 
 #define LISTEN_BACKLOG 4096
 
+/* Files are looked at with fstatat and removed with unlinkat throughout: one libc entry each. */
+
 /* Where listener_open writes its one-line message. */
 static char *error;
 static size_t error_len;
@@ -85,7 +87,7 @@ clear_path(const struct sockaddr_un *addr, const char *path)
 	struct stat st;
 	int live;
 
-	if (lstat(path, &st) == -1)
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : fail(false, path, "%s", strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
 		return fail(false, path, "exists and is not a socket; not removing it");
@@ -94,7 +96,7 @@ clear_path(const struct sockaddr_un *addr, const char *path)
 		return fail(false, path, "%s", already_listening);
 	if (live == -1)
 		return fail(true, path, "cannot tell whether it is in use");
-	if (unlink(path) == -1)
+	if (unlinkat(AT_FDCWD, path, 0) == -1)
 		return fail(true, path, "cannot remove stale socket");
 	log_info("removed stale socket path=%s", path);
 	return 0;
@@ -136,7 +138,7 @@ take_lock(struct listener *l, const struct sockaddr_un *addr, const char *path)
 	if (l->lock_fd == -1)
 		return fail(false, path, "lock %s: %s", lock_path,
 		    errno == ELOOP ? "is a symbolic link; not following it" : strerror(errno));
-	if (fstat(l->lock_fd, &st) == -1 || !S_ISREG(st.st_mode))
+	if (fstatat(l->lock_fd, "", &st, AT_EMPTY_PATH) == -1 || !S_ISREG(st.st_mode))
 		return fail(false, path, "lock %s: not a regular file", lock_path);
 	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
@@ -188,7 +190,7 @@ bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid)
 		goto out;
 	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir_fd == -1 || fstat(dir_fd, &dir_st) == -1) {
+	if (dir_fd == -1 || fstatat(dir_fd, "", &dir_st, AT_EMPTY_PATH) == -1) {
 		fail(true, path, "private directory %s", dir);
 		goto out;
 	}
@@ -276,8 +278,8 @@ listener_close(struct listener *l)
 		close(l->lock_fd);	/* the lock goes with it; the file stays */
 	l->lock_fd = -1;
 	/* Another daemon may have replaced our file; remove only our own, never through a symlink. */
-	if (l->path[0] != '\0' && lstat(l->path, &st) == 0 &&
+	if (l->path[0] != '\0' && fstatat(AT_FDCWD, l->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
-		unlink(l->path);
+		unlinkat(AT_FDCWD, l->path, 0);
 	l->path[0] = '\0';
 }

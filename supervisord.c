@@ -383,10 +383,10 @@ raise_fd_limit(void)
 {
 	struct rlimit limit;
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur == limit.rlim_max)
+	if (prlimit(0, RLIMIT_NOFILE, NULL, &limit) == -1 || limit.rlim_cur == limit.rlim_max)
 		return;
 	limit.rlim_cur = limit.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+	if (prlimit(0, RLIMIT_NOFILE, &limit, NULL) == -1)
 		log_warn("cannot raise the open file limit to %llu", (unsigned long long)limit.rlim_max);
 }
 
@@ -499,7 +499,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	if (fd != -1)
-		unlink(temp);
+		unlinkat(AT_FDCWD, temp, 0);
 	pidfile_path[0] = '\0';
 	return -1;
 }
@@ -508,7 +508,7 @@ static void
 remove_pidfile(void)
 {
 	if (pidfile_path[0] != '\0')
-		unlink(pidfile_path);
+		unlinkat(AT_FDCWD, pidfile_path, 0);
 	pidfile_path[0] = '\0';
 }
 
