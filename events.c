@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,11 @@ struct slot {
 
 struct subscriber {
 	void			*owner;
-	char			*id_text;	/* NULL when the call had no id */
-	size_t			 id_len;
+	size_t			 id_len;	/* 0 when the call had no id */
 	unsigned		 mask;
 	struct subscriber	*prev, *next;
 	struct subscriber	*same_owner;	/* the owner's next subscription */
+	char			 id_text[];	/* in the same allocation */
 };
 
 static events_deliver_fn *deliver;
@@ -124,7 +125,7 @@ send_to(const struct subscriber *sub, const char *members, size_t len)
 {
 	jsonw_reset(&scratch);
 	jsonw_raw(&scratch, "{", 1);
-	if (sub->id_text != NULL) {
+	if (sub->id_len > 0) {
 		jsonw_raw(&scratch, "\"id\":", 5);
 		jsonw_raw(&scratch, sub->id_text, sub->id_len);
 		jsonw_raw(&scratch, ",", 1);
@@ -190,20 +191,15 @@ events_subscribe(void *owner, const char *id_text, size_t id_len, unsigned mask,
 
 	if (events_owner_full(owner))
 		return -1;
-	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+	if ((sub = calloc(1, sizeof(*sub) + id_len)) == NULL)
 		return -1;
 	if (id_text != NULL) {
-		if ((sub->id_text = malloc(id_len)) == NULL) {
-			free(sub);
-			return -1;
-		}
 		memcpy(sub->id_text, id_text, id_len);
 		sub->id_len = id_len;
 	}
 	sub->owner = owner;
 	/* The same key bytes: the entry now points at the new head's owner member. */
 	if (hmap_put(&by_owner, &sub->owner, sizeof(sub->owner), sub) == -1) {
-		free(sub->id_text);
 		free(sub);
 		return -1;
 	}
@@ -228,7 +224,6 @@ unlink_subscriber(struct subscriber *sub)
 		subscribers = sub->next;
 	if (sub->next != NULL)
 		sub->next->prev = sub->prev;
-	free(sub->id_text);
 	free(sub);
 	subscriber_count--;
 }
@@ -275,7 +270,6 @@ events_free(void)
 
 	for (sub = subscribers; sub != NULL; sub = next) {
 		next = sub->next;
-		free(sub->id_text);
 		free(sub);
 	}
 	subscribers = NULL;

@@ -201,28 +201,32 @@ mon_stop_all(void)
 	}
 }
 
-void
-mon_register(pid_t process_id, const char *connection_id)
+/* Tells each enabled monitor that a registration of process_id began (add) or ended. */
+static void
+tell_monitors(pid_t process_id, const char *connection_id, bool add)
 {
 	if (process_id <= 0)
 		return;
 	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->add != NULL && monitors[i]->add(process_id) == -1)
-			log_error("monitor %s: error while registering process connection_id=%s process_id=%ld",
-			    monitors[i]->name, connection_id, (long)process_id);
+		int (*hook)(pid_t) = add ? monitors[i]->add : monitors[i]->remove;
+
+		if (active[i].enabled && hook != NULL && hook(process_id) == -1)
+			log_error("monitor %s: error while %s process connection_id=%s process_id=%ld",
+			    monitors[i]->name, add ? "registering" : "removing", connection_id,
+			    (long)process_id);
 	}
+}
+
+void
+mon_register(pid_t process_id, const char *connection_id)
+{
+	tell_monitors(process_id, connection_id, true);
 }
 
 void
 mon_remove(pid_t process_id, const char *connection_id)
 {
-	if (process_id <= 0)
-		return;
-	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->remove != NULL && monitors[i]->remove(process_id) == -1)
-			log_error("monitor %s: error while removing process connection_id=%s process_id=%ld",
-			    monitors[i]->name, connection_id, (long)process_id);
-	}
+	tell_monitors(process_id, connection_id, false);
 }
 
 void
