@@ -442,36 +442,60 @@ stamped_state(struct call *call, cJSON *state, pid_t process_id, pid_t namespace
 	return 0;
 }
 
+/*
+ * register starts a registration (a new connection_id; one the connection
+ * held ends), update merges its state into the one it keeps: a wrapper
+ * publishes its child's life so, and a new child's pid is checked as
+ * register checks it. Monitors follow the pid, not the connection.
+ */
 static void
-op_register(struct call *call)
+register_or_update(struct call *call, bool update)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
+	const char *current = registry_connection_id(c);
 	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
-	pid_t namespace_pid = 0;
-	pid_t claimed = claimed_process_id(call, state, &namespace_pid);
-	pid_t process_id = registry_process_id(c), old_process_id = process_id;
-	struct jsonw *w;
+	pid_t old_pid = registry_process_id(c), namespace_pid = 0, claimed, process_id;
 	cJSON *parsed, *sent, *old_name = NULL;
 
-	if (claimed == -1)
-		return;
-	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && process_id == 0 && !peer_pid_still_original(call))
-		return;
-	if (uuid_generate(connection_id) == -1) {
-		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
+	if (update && current == NULL) {
+		reply_fail(call, "Not registered");
 		return;
 	}
-	if (claimed > 0)
-		process_id = claimed;
-	else if (process_id == 0)
-		process_id = c->peer_pid;
+	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
+		return;
+	if (update) {
+		memcpy(connection_id, current, sizeof(connection_id));
+	} else {
+		/* Without a claim the peer's own pid is what the monitors will watch. */
+		if (claimed == 0 && old_pid == 0 && !peer_pid_still_original(call))
+			return;
+		if (uuid_generate(connection_id) == -1) {
+			reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s",
+			    strerror(errno));
+			return;
+		}
+	}
+	/* A registered connection always has a pid: the peer's, if nothing else. */
+	process_id = claimed > 0 ? claimed : old_pid > 0 ? old_pid : c->peer_pid;
 	/* The state always says which pid monitors will watch, so status never disagrees with them. */
 	if (stamped_state(call, state, process_id, namespace_pid, connection_id, &parsed, &sent) == -1)
 		return;
-	if (registry_connection_id(c) != NULL) {
-		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
+	if (update) {
+		registry_update(c, parsed, sent, process_id);
+		if (process_id != old_pid) {
+			mon_remove(old_pid, connection_id);
+			mon_register(process_id, connection_id);
+			log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
+			    connection_id, (long)process_id, (long)old_pid,
+			    (unsigned long long)c->serial);
+		}
+		publish(EVENT_UPDATED, connection_id, process_id, registry_state(c), NULL);
+		reply_finish(call, NULL);
+		return;
+	}
+	if (current != NULL) {
+		memcpy(old_id, current, sizeof(old_id));
 		/* For the removed event: the old state goes with its registration. */
 		if ((old_name = cJSON_CreateObject()) != NULL)
 			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
@@ -484,56 +508,31 @@ op_register(struct call *call)
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	registration_ended(old_process_id, old_id[0] != '\0' ? old_id : NULL, old_name,
-	    "re-registered");
+	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_name, "re-registered");
 	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
 	mon_register(process_id, connection_id);
 	publish(EVENT_REGISTERED, connection_id, process_id, registry_state(c), NULL);
-	if (!conn_accepts_output(c))
-		return;
-	w = reply_begin(call->id, true);
-	jsonw_literal(w, ",\"connection_id\":");
-	jsonw_string(w, connection_id);
-	reply_end(c);
+	if (conn_accepts_output(c)) {
+		struct jsonw *w = reply_begin(call->id, true);
+
+		jsonw_literal(w, ",\"connection_id\":");
+		jsonw_string(w, connection_id);
+		reply_end(c);
+	}
 }
 
-/* update */
+static void
+op_register(struct call *call)
+{
+	register_or_update(call, false);
+}
 
-/*
- * Merges state as register does but keeps the registration: a wrapper
- * publishes its child's life here, and a new child's pid is checked as
- * register checks it. Monitors follow the pid, not the connection.
- */
 static void
 op_update(struct call *call)
 {
-	struct conn *c = call->conn;
-	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	const char *connection_id = registry_connection_id(c);
-	pid_t old_pid = registry_process_id(c), claimed, process_id, namespace_pid = 0;
-	cJSON *parsed, *sent;
-
-	if (connection_id == NULL) {
-		reply_fail(call, "Not registered");
-		return;
-	}
-	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
-		return;
-	process_id = claimed > 0 ? claimed : old_pid;
-	if (stamped_state(call, state, process_id, namespace_pid, connection_id, &parsed, &sent) == -1)
-		return;
-	registry_update(c, parsed, sent, process_id);
-	if (process_id != old_pid) {
-		mon_remove(old_pid, connection_id);
-		mon_register(process_id, connection_id);
-		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
-		    connection_id, (long)process_id, (long)old_pid,
-		    (unsigned long long)c->serial);
-	}
-	publish(EVENT_UPDATED, connection_id, process_id, registry_state(c), NULL);
-	reply_finish(call, NULL);
+	register_or_update(call, true);
 }
 
 /* status */
