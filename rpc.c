@@ -399,19 +399,17 @@ publish(enum event_type type, const char *connection_id, pid_t process_id,
 
 /*
  * A registration ended; before a new one for the same connection starts.
- * reason: "closed" or "re-registered", as the removed event says.
+ * reason: the removed event's member, ",\"reason\":\"closed\"" or
+ * ",\"reason\":\"re-registered\"".
  */
 static void
 registration_ended(pid_t process_id, const char *connection_id, const cJSON *state,
     const char *reason)
 {
-	char extra[64];
-
 	if (connection_id == NULL)
 		return;
 	mon_remove(process_id, connection_id);
-	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
-	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
+	publish(EVENT_REMOVED, connection_id, process_id, state, reason);
 }
 
 /*
@@ -508,7 +506,8 @@ register_or_update(struct call *call, bool update)
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_name, "re-registered");
+	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_name,
+	    ",\"reason\":\"re-registered\"");
 	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
@@ -1285,7 +1284,7 @@ conn_gone(struct conn *c)
 {
 	events_unsubscribe(c);
 	registration_ended(registry_process_id(c), registry_connection_id(c), registry_state(c),
-	    "closed");
+	    ",\"reason\":\"closed\"");
 	registry_forget(c);
 	forward_conn_gone(c);
 }
