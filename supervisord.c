@@ -292,29 +292,23 @@ apply_option(struct options *opts, int option)
 	}
 }
 
-/* getopt_long sets optopt to a short option's letter, or to a long option's value. */
-static bool
-optopt_is_short(void)
-{
-	return optopt > 0 && optopt < 128;
-}
-
 /*
  * arg is the word getopt was reading: argv[optind - 1] is not it, and past
- * the end of argv on musl when the last option misses its value.
+ * the end of argv on musl when the last option misses its value. getopt_long
+ * sets optopt to a short option's letter, or to a long option's value.
  */
 static void __attribute__((noreturn))
 bad_option(int result, const char *arg)
 {
-	if (result == ':' && optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		exit(usage_fail(NULL, NULL, "option '-%c' needs a value", optopt));
+	char letter[3] = { '-', (char)optopt, '\0' };
+	bool is_short = optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0;
+	const char *shown = is_short ? letter : arg;
+
 	if (result == ':')
-		exit(usage_fail(NULL, NULL, "option '%s' needs a value", arg));
-	if (optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		exit(usage_fail(NULL, NULL, "unknown option '-%c'", optopt));
-	if (optopt != 0)
-		exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
-	exit(usage_fail(NULL, NULL, "unknown option '%s'", arg));
+		exit(usage_fail(NULL, NULL, "option '%s' needs a value", shown));
+	if (is_short || optopt == 0)
+		exit(usage_fail(NULL, NULL, "unknown option '%s'", shown));
+	exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
 }
 
 /* Returns the index in argv of a client command word, or argc when there is none. */
