@@ -274,7 +274,8 @@ apply_option(struct options *opts, int option)
 	case 'p': opts->pidfile = optarg; break;
 	case OPT_READY_FD:
 		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
-		if (fcntl(opts->ready_fd, F_GETFD) == -1)
+		/* Any open descriptor can be looked at: the same check as fcntl(F_GETFD). */
+		if (fstatat(opts->ready_fd, "", &(struct stat){ 0 }, AT_EMPTY_PATH) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
 	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
