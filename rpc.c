@@ -106,6 +106,7 @@ peer_pid_still_original(struct call *call)
 {
 	const struct conn *c = call->conn;
 	char hidepid[64];
+	enum procid_status result;
 
 	if (c->peer_pid <= 0) {
 		reply_fail(call, "Refusing to register: the connecting process has no pid in supervisord's "
@@ -114,16 +115,14 @@ peer_pid_still_original(struct call *call)
 		    "ancestor of it");
 		return false;
 	}
-	switch (procid_check_since(c->peer_pid, c->accepted_boot_ms)) {
+	switch ((result = procid_check_since(c->peer_pid, c->accepted_boot_ms))) {
 	case PROCID_ALIVE:
 		return true;
 	case PROCID_EXITED:
-		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
-		    (long)c->peer_pid);
-		break;
 	case PROCID_REUSED:
-		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
-		    "pid %ld now belongs to another process", (long)c->peer_pid, (long)c->peer_pid);
+		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited%s",
+		    (long)c->peer_pid, result == PROCID_REUSED ?
+		    "; its pid now belongs to another process" : "");
 		break;
 	case PROCID_HIDDEN:
 		procid_hidepid_option(hidepid, sizeof(hidepid));
