@@ -315,6 +315,8 @@ merged(const cJSON *old, cJSON *from)
  * request may hold far more members than a state. Returns -1 after
  * failing the call.
  */
+#define STATE_TOO_LARGE "State too large: %zu %s (at most %d)"
+
 static int
 merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 {
@@ -323,8 +325,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 	size_t count;
 
 	if (member_count(from) > MAX_STATE_MEMBERS) {
-		reply_fail(call, "State too large: %zu members (at most %d)",
-		    member_count(from), MAX_STATE_MEMBERS);
+		reply_fail(call, STATE_TOO_LARGE, member_count(from), "members", MAX_STATE_MEMBERS);
 		return -1;
 	}
 	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
@@ -340,8 +341,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 		goto fail;
 	}
 	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
-		reply_fail(call, "State too large: %zu members once merged (at most %d)",
-		    count, MAX_STATE_MEMBERS);
+		reply_fail(call, STATE_TOO_LARGE, count, "members once merged", MAX_STATE_MEMBERS);
 		goto fail;
 	}
 	jsonw_value(&printed, *sent);
@@ -351,8 +351,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 		goto fail;
 	}
 	if (printed.len > MAX_STATE_BYTES) {
-		reply_fail(call, "State too large: %zu bytes as JSON (at most %d)",
-		    printed.len, MAX_STATE_BYTES);
+		reply_fail(call, STATE_TOO_LARGE, printed.len, "bytes as JSON", MAX_STATE_BYTES);
 		goto fail;
 	}
 	return 0;
