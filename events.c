@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 /* A name longer than this as JSON is left out of events: the ring stays small. */
 #define NAME_SHOWN	1024
 
-static const char *const type_names[EVENT_TYPE_COUNT] = {
+/* Names in place, not pointers: no relocation per name in a position-independent binary. */
+static const char type_names[EVENT_TYPE_COUNT][16] = {
 	[EVENT_REGISTERED] = "registered",
 	[EVENT_UPDATED] = "updated",
 	[EVENT_REMOVED] = "removed",
@@ -28,11 +30,11 @@ struct slot {
 
 struct subscriber {
 	void			*owner;
-	char			*id_text;	/* NULL when the call had no id */
-	size_t			 id_len;
+	size_t			 id_len;	/* 0 when the call had no id */
 	unsigned		 mask;
 	struct subscriber	*prev, *next;
 	struct subscriber	*same_owner;	/* the owner's next subscription */
+	char			 id_text[];	/* in the same allocation */
 };
 
 static events_deliver_fn *deliver;
@@ -70,22 +72,19 @@ static void
 format_event(struct jsonw *w, const struct event *e)
 {
 	int64_t now = clock_ms(CLOCK_REALTIME);
-	char number[64];
+	char head[160];
 	int len;
 
-	jsonw_raw(w, "\"event\":", 8);
-	jsonw_string(w, events_type_name(e->type));
-	len = snprintf(number, sizeof(number), ",\"at\":%lld.%03lld",
-	    (long long)(now / 1000), (long long)(now % 1000));
-	jsonw_raw(w, number, (size_t)len);
-	if (e->connection_id != NULL) {
-		jsonw_raw(w, ",\"connection_id\":", 17);
-		jsonw_string(w, e->connection_id);
-	}
-	if (e->process_id > 0) {
-		len = snprintf(number, sizeof(number), ",\"process_id\":%ld", (long)e->process_id);
-		jsonw_raw(w, number, (size_t)len);
-	}
+	/* Type names and connection ids need no escaping. */
+	len = snprintf(head, sizeof(head), "\"event\":\"%s\",\"at\":%lld.%03lld",
+	    events_type_name(e->type), (long long)(now / 1000), (long long)(now % 1000));
+	if (e->connection_id != NULL)
+		len += snprintf(head + len, sizeof(head) - (size_t)len, ",\"connection_id\":\"%.36s\"",
+		    e->connection_id);
+	if (e->process_id > 0)
+		len += snprintf(head + len, sizeof(head) - (size_t)len, ",\"process_id\":%ld",
+		    (long)e->process_id);
+	jsonw_raw(w, head, (size_t)len);
 	if (e->name != NULL) {
 		size_t before = w->len;
 
@@ -126,7 +125,7 @@ send_to(const struct subscriber *sub, const char *members, size_t len)
 {
 	jsonw_reset(&scratch);
 	jsonw_raw(&scratch, "{", 1);
-	if (sub->id_text != NULL) {
+	if (sub->id_len > 0) {
 		jsonw_raw(&scratch, "\"id\":", 5);
 		jsonw_raw(&scratch, sub->id_text, sub->id_len);
 		jsonw_raw(&scratch, ",", 1);
@@ -192,20 +191,15 @@ events_subscribe(void *owner, const char *id_text, size_t id_len, unsigned mask,
 
 	if (events_owner_full(owner))
 		return -1;
-	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+	if ((sub = calloc(1, sizeof(*sub) + id_len)) == NULL)
 		return -1;
 	if (id_text != NULL) {
-		if ((sub->id_text = malloc(id_len)) == NULL) {
-			free(sub);
-			return -1;
-		}
 		memcpy(sub->id_text, id_text, id_len);
 		sub->id_len = id_len;
 	}
 	sub->owner = owner;
 	/* The same key bytes: the entry now points at the new head's owner member. */
 	if (hmap_put(&by_owner, &sub->owner, sizeof(sub->owner), sub) == -1) {
-		free(sub->id_text);
 		free(sub);
 		return -1;
 	}
@@ -230,7 +224,6 @@ unlink_subscriber(struct subscriber *sub)
 		subscribers = sub->next;
 	if (sub->next != NULL)
 		sub->next->prev = sub->prev;
-	free(sub->id_text);
 	free(sub);
 	subscriber_count--;
 }
@@ -277,7 +270,6 @@ events_free(void)
 
 	for (sub = subscribers; sub != NULL; sub = next) {
 		next = sub->next;
-		free(sub->id_text);
 		free(sub);
 	}
 	subscribers = NULL;

@@ -40,7 +40,7 @@ typedef void events_deliver_fn(void *owner, const char *line, size_t len);
 
 struct event {
 	enum event_type	 type;
-	const char	*connection_id;	/* NULL when none applies */
+	const char	*connection_id;	/* UUID text (36 bytes), or NULL when none applies */
 	pid_t		 process_id;	/* 0 when none applies */
 	const cJSON	*name;		/* the state's "name", or NULL */
 	/* Further members as JSON text, each with a leading comma; may be NULL. */

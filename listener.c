@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +15,46 @@
 
 #define LISTEN_BACKLOG 4096
 
+/* Files are looked at with fstatat and removed with unlinkat throughout: one libc entry each. */
+
+/* Where listener_open writes its one-line message. */
+static char *error;
+static size_t error_len;
+
+/*
+ * Every failure reads "socket PATH: WHAT", followed by ": " and errno's
+ * text when cause is true. Returns -1.
+ */
+static int __attribute__((format(printf, 3, 4)))
+fail(bool cause, const char *path, const char *fmt, ...)
+{
+	const char *why = cause ? strerror(errno) : "";
+	char what[PATH_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(error, error_len, "socket %s: %s%s%s", path, what, cause ? ": " : "", why);
+	return -1;
+}
+
+static const char already_listening[] = "another daemon is already listening there";
+
 static int
-fill_address(struct sockaddr_un *addr, const char *path, char *err, size_t err_len)
+fill_address(struct sockaddr_un *addr, const char *path)
 {
 	size_t len = strlen(path);
 
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	if (len == 0) {
-		snprintf(err, err_len, "socket path is empty");
+		snprintf(error, error_len, "socket path is empty");
 		return -1;
 	}
-	if (len >= sizeof(addr->sun_path)) {
-		snprintf(err, err_len, "socket %s: path too long (%zu > %zu bytes)",
-		    path, len, sizeof(addr->sun_path) - 1);
-		return -1;
-	}
+	if (len >= sizeof(addr->sun_path))
+		return fail(false, path, "path too long (%zu > %zu bytes)",
+		    len, sizeof(addr->sun_path) - 1);
 	memcpy(addr->sun_path, path, len);
 	return 0;
 }
@@ -57,36 +82,22 @@ probe_live(const struct sockaddr_un *addr)
 
 /* Makes way for bind: refuses a live daemon or a non-socket, removes a stale socket. */
 static int
-clear_path(const struct sockaddr_un *addr, const char *path, char *err, size_t err_len)
+clear_path(const struct sockaddr_un *addr, const char *path)
 {
 	struct stat st;
 	int live;
 
-	if (lstat(path, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, err_len, "socket %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, err_len, "socket %s: exists and is not a socket; not removing it", path);
-		return -1;
-	}
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : fail(false, path, "%s", strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return fail(false, path, "exists and is not a socket; not removing it");
 	live = probe_live(addr);
-	if (live == 1) {
-		snprintf(err, err_len, "socket %s: another daemon is already listening there", path);
-		return -1;
-	}
-	if (live == -1) {
-		snprintf(err, err_len, "socket %s: cannot tell whether it is in use: %s",
-		    path, strerror(errno));
-		return -1;
-	}
-	if (unlink(path) == -1) {
-		snprintf(err, err_len, "socket %s: cannot remove stale socket: %s",
-		    path, strerror(errno));
-		return -1;
-	}
+	if (live == 1)
+		return fail(false, path, "%s", already_listening);
+	if (live == -1)
+		return fail(true, path, "cannot tell whether it is in use");
+	if (unlinkat(AT_FDCWD, path, 0) == -1)
+		return fail(true, path, "cannot remove stale socket");
 	log_info("removed stale socket path=%s", path);
 	return 0;
 }
@@ -115,35 +126,27 @@ absolute_path(const char *path, char *out, size_t out_len)
  * third daemon lock a new file while a second holds the old one.
  */
 static int
-take_lock(struct listener *l, const struct sockaddr_un *addr, const char *path, char *err, size_t err_len)
+take_lock(struct listener *l, const struct sockaddr_un *addr, const char *path)
 {
 	char lock_path[PATH_MAX];
 	struct stat st;
 	int len = snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
 
-	if (len < 0 || (size_t)len >= sizeof(lock_path)) {
-		snprintf(err, err_len, "socket %s: lock path too long", path);
-		return -1;
-	}
+	if (len < 0 || (size_t)len >= sizeof(lock_path))
+		return fail(false, path, "lock path too long");
 	l->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-	if (l->lock_fd == -1) {
-		snprintf(err, err_len, "socket %s: lock %s: %s", path, lock_path,
+	if (l->lock_fd == -1)
+		return fail(false, path, "lock %s: %s", lock_path,
 		    errno == ELOOP ? "is a symbolic link; not following it" : strerror(errno));
-		return -1;
-	}
-	if (fstat(l->lock_fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "socket %s: lock %s: not a regular file", path, lock_path);
-		return -1;
-	}
+	if (fstatat(l->lock_fd, "", &st, AT_EMPTY_PATH) == -1 || !S_ISREG(st.st_mode))
+		return fail(false, path, "lock %s: not a regular file", lock_path);
 	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			snprintf(err, err_len, "socket %s: lock %s: %s", path, lock_path, strerror(errno));
-		else if (probe_live(addr) == 1)
-			snprintf(err, err_len, "socket %s: another daemon is already listening there", path);
-		else
-			snprintf(err, err_len, "socket %s: another daemon is starting there "
-			    "(%s is locked)", path, lock_path);
-		return -1;
+			return fail(true, path, "lock %s", lock_path);
+		if (probe_live(addr) == 1)
+			return fail(false, path, "%s", already_listening);
+		return fail(false, path, "another daemon is starting there (%s is locked)",
+		    lock_path);
 	}
 	return 0;
 }
@@ -169,8 +172,7 @@ bind_here(int fd, mode_t mode)
  * never replaces what someone put there meanwhile.
  */
 static int
-bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid,
-    char *err, size_t err_len)
+bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid)
 {
 	char dir[PATH_MAX];
 	struct stat dir_st, st;
@@ -178,45 +180,40 @@ bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid,
 	bool ours = false;
 	int len = snprintf(dir, sizeof(dir), "%s.XXXXXX", path);
 
-	if (len < 0 || (size_t)len >= sizeof(dir)) {
-		snprintf(err, err_len, "socket %s: path too long", path);
-		return -1;
-	}
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return fail(false, path, "path too long");
 	/* Relative paths stay relative to where we started, whatever the working directory. */
-	if ((cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(err, err_len, "socket %s: working directory: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return fail(true, path, "working directory");
 	if (mkdtemp(dir) == NULL) {
-		snprintf(err, err_len, "socket %s: private directory: %s", path, strerror(errno));
+		fail(true, path, "private directory");
 		goto out;
 	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir_fd == -1 || fstat(dir_fd, &dir_st) == -1) {
-		snprintf(err, err_len, "socket %s: private directory %s: %s", path, dir, strerror(errno));
+	if (dir_fd == -1 || fstatat(dir_fd, "", &dir_st, AT_EMPTY_PATH) == -1) {
+		fail(true, path, "private directory %s", dir);
 		goto out;
 	}
 	/* Whatever we opened, only we can write there: a swapped directory fails here. */
 	if (dir_st.st_uid != geteuid() || (dir_st.st_mode & 077) != 0) {
-		snprintf(err, err_len, "socket %s: private directory %s was replaced", path, dir);
+		fail(false, path, "private directory %s was replaced", dir);
 		goto out;
 	}
 	ours = true;
 	if (fchdir(dir_fd) == -1) {
-		snprintf(err, err_len, "socket %s: private directory %s: %s", path, dir, strerror(errno));
+		fail(true, path, "private directory %s", dir);
 		goto out;
 	}
 	if (bind_here(l->fd, mode) == -1)
-		snprintf(err, err_len, "socket %s: bind: %s", path, strerror(errno));
+		fail(true, path, "bind");
 	else if (gid != (gid_t)-1 && fchownat(dir_fd, "s", (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) == -1)
-		snprintf(err, err_len, "socket %s: chown to group %lu: %s", path,
-		    (unsigned long)gid, strerror(errno));
+		fail(true, path, "chown to group %lu", (unsigned long)gid);
 	else if (listen(l->fd, LISTEN_BACKLOG) == -1)
-		snprintf(err, err_len, "socket %s: listen: %s", path, strerror(errno));
+		fail(true, path, "listen");
 	else if (fstatat(dir_fd, "s", &st, AT_SYMLINK_NOFOLLOW) == -1)
-		snprintf(err, err_len, "socket %s: %s", path, strerror(errno));
+		fail(false, path, "%s", strerror(errno));
 	else if (linkat(dir_fd, "s", cwd_fd, path, 0) == -1)
-		snprintf(err, err_len, "socket %s: %s", path, errno == EEXIST ?
+		fail(false, path, "%s", errno == EEXIST ?
 		    "something appeared there while starting; not replacing it" : strerror(errno));
 	else {
 		l->dev = st.st_dev;
@@ -245,19 +242,21 @@ listener_open(struct listener *l, const char *path, mode_t mode, gid_t gid,
 {
 	struct sockaddr_un addr;
 
+	error = err;
+	error_len = err_len;
 	l->fd = -1;
 	l->lock_fd = -1;
 	l->path[0] = '\0';
-	if (fill_address(&addr, path, err, err_len) == -1 ||
-	    take_lock(l, &addr, path, err, err_len) == -1 ||
-	    clear_path(&addr, path, err, err_len) == -1)
+	if (fill_address(&addr, path) == -1 ||
+	    take_lock(l, &addr, path) == -1 ||
+	    clear_path(&addr, path) == -1)
 		goto fail;
 	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd == -1) {
-		snprintf(err, err_len, "socket %s: %s", path, strerror(errno));
+		fail(false, path, "%s", strerror(errno));
 		goto fail;
 	}
-	if (bind_private(l, path, mode, gid, err, err_len) == -1)
+	if (bind_private(l, path, mode, gid) == -1)
 		goto fail;
 	if (absolute_path(path, l->path, sizeof(l->path)) == -1)
 		log_warnx("socket %s: path too long to remember; it will not be removed on exit", path);
@@ -279,8 +278,8 @@ listener_close(struct listener *l)
 		close(l->lock_fd);	/* the lock goes with it; the file stays */
 	l->lock_fd = -1;
 	/* Another daemon may have replaced our file; remove only our own, never through a symlink. */
-	if (l->path[0] != '\0' && lstat(l->path, &st) == 0 &&
+	if (l->path[0] != '\0' && fstatat(AT_FDCWD, l->path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
-		unlink(l->path);
+		unlinkat(AT_FDCWD, l->path, 0);
 	l->path[0] = '\0';
 }

@@ -35,19 +35,6 @@ static struct {
 	int64_t	next_slice;		/* monotonic ms; 0: no work left over */
 } active[MONITOR_SLOTS];
 
-static void
-list_names(char *out, size_t out_len)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; monitors[i] != NULL && used < out_len; i++)
-		used += (size_t)snprintf(out + used, out_len - used, "%s%s",
-		    i ? ", " : "", monitors[i]->name);
-	if (out[0] == '\0')
-		snprintf(out, out_len, "none");
-}
-
 static int
 find_monitor(const char *name, size_t name_len)
 {
@@ -98,57 +85,59 @@ configure_one(size_t index, const char *key, const char *value, char *err, size_
 	return m->configure(key, value, err, err_len);
 }
 
-/* Applies "key=value,key=value" to monitor index; options is modified. */
+/*
+ * Applies "key=value,key=value" to monitor index; options is modified.
+ * Writes what is wrong into err.
+ */
 static int
-configure(size_t index, char *options, const char *spec, char *err, size_t err_len)
+configure(size_t index, char *options, char *err, size_t err_len)
 {
 	char *saveptr = NULL;
 
 	for (char *pair = strtok_r(options, ",", &saveptr); pair != NULL;
 	    pair = strtok_r(NULL, ",", &saveptr)) {
 		char *equals = strchr(pair, '=');
-		char detail[256];
 
 		if (equals == NULL || equals == pair) {
-			snprintf(err, err_len, "-M %s: '%s' is not key=value", spec, pair);
+			snprintf(err, err_len, "'%s' is not key=value", pair);
 			return -1;
 		}
 		*equals = '\0';
-		detail[0] = '\0';
-		if (configure_one(index, pair, equals + 1, detail, sizeof(detail)) == -1) {
-			snprintf(err, err_len, "-M %s: %s", spec,
-			    detail[0] ? detail : "bad option");
+		if (configure_one(index, pair, equals + 1, err, err_len) == -1)
 			return -1;
-		}
 	}
 	return 0;
 }
 
+/* Every message reads "-M SPEC: what is wrong", the part after the prefix written in place. */
 int
 mon_enable(const char *spec, char *err, size_t err_len)
 {
-	const char *colon = strchr(spec, ':');
-	size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
-	int index = find_monitor(spec, name_len);
-	char known[256];
-	char *options;
-	int result;
+	size_t name_len = strcspn(spec, ":"), at;
+	int index = find_monitor(spec, name_len), result = -1;
+	char *options = NULL, *detail;
 
+	at = (size_t)snprintf(err, err_len, "-M %s: ", spec);
+	if (at >= err_len)
+		at = err_len - 1;
+	detail = err + at;
+	snprintf(detail, err_len - at, "bad option");
 	if (index == -1) {
-		list_names(known, sizeof(known));
-		snprintf(err, err_len, "-M %s: unknown monitor '%.*s' (known: %s)",
-		    spec, (int)name_len, spec, known);
+		char known[64];
+		size_t used = 0;
+
+		/* The names are ours, and short. */
+		for (size_t i = 0; monitors[i] != NULL; i++)
+			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+			    i > 0 ? ", " : "", monitors[i]->name);
+		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: %s)",
+		    (int)name_len, spec, known);
 		return -1;
 	}
-	if (colon == NULL || colon[1] == '\0') {
-		active[index].enabled = true;
-		return 0;
-	}
-	if ((options = strdup(colon + 1)) == NULL) {
-		snprintf(err, err_len, "-M %s: out of memory", spec);
-		return -1;
-	}
-	result = configure((size_t)index, options, spec, err, err_len);
+	if (spec[name_len] != '\0' && (options = strdup(spec + name_len + 1)) == NULL)
+		snprintf(detail, err_len - at, "out of memory");
+	else if (options == NULL || configure((size_t)index, options, detail, err_len - at) == 0)
+		result = 0;
 	free(options);
 	if (result == 0)
 		active[index].enabled = true;
@@ -212,28 +201,32 @@ mon_stop_all(void)
 	}
 }
 
-void
-mon_register(pid_t process_id, const char *connection_id)
+/* Tells each enabled monitor that a registration of process_id began (add) or ended. */
+static void
+tell_monitors(pid_t process_id, const char *connection_id, bool add)
 {
 	if (process_id <= 0)
 		return;
 	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->add != NULL && monitors[i]->add(process_id) == -1)
-			log_error("monitor %s: error while registering process connection_id=%s process_id=%ld",
-			    monitors[i]->name, connection_id, (long)process_id);
+		int (*hook)(pid_t) = add ? monitors[i]->add : monitors[i]->remove;
+
+		if (active[i].enabled && hook != NULL && hook(process_id) == -1)
+			log_error("monitor %s: error while %s process connection_id=%s process_id=%ld",
+			    monitors[i]->name, add ? "registering" : "removing", connection_id,
+			    (long)process_id);
 	}
+}
+
+void
+mon_register(pid_t process_id, const char *connection_id)
+{
+	tell_monitors(process_id, connection_id, true);
 }
 
 void
 mon_remove(pid_t process_id, const char *connection_id)
 {
-	if (process_id <= 0)
-		return;
-	for (size_t i = 0; monitors[i] != NULL; i++) {
-		if (active[i].enabled && monitors[i]->remove != NULL && monitors[i]->remove(process_id) == -1)
-			log_error("monitor %s: error while removing process connection_id=%s process_id=%ld",
-			    monitors[i]->name, connection_id, (long)process_id);
-	}
+	tell_monitors(process_id, connection_id, false);
 }
 
 void

@@ -106,6 +106,7 @@ peer_pid_still_original(struct call *call)
 {
 	const struct conn *c = call->conn;
 	char hidepid[64];
+	enum procid_status result;
 
 	if (c->peer_pid <= 0) {
 		reply_fail(call, "Refusing to register: the connecting process has no pid in supervisord's "
@@ -114,16 +115,14 @@ peer_pid_still_original(struct call *call)
 		    "ancestor of it");
 		return false;
 	}
-	switch (procid_check_since(c->peer_pid, c->accepted_boot_ms)) {
+	switch ((result = procid_check_since(c->peer_pid, c->accepted_boot_ms))) {
 	case PROCID_ALIVE:
 		return true;
 	case PROCID_EXITED:
-		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited",
-		    (long)c->peer_pid);
-		break;
 	case PROCID_REUSED:
-		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited; "
-		    "pid %ld now belongs to another process", (long)c->peer_pid, (long)c->peer_pid);
+		reply_fail(call, "Refusing to register: the process that connected (pid %ld) has exited%s",
+		    (long)c->peer_pid, result == PROCID_REUSED ?
+		    "; its pid now belongs to another process" : "");
 		break;
 	case PROCID_HIDDEN:
 		procid_hidepid_option(hidepid, sizeof(hidepid));
@@ -181,23 +180,17 @@ claimed_process_id(struct call *call, const cJSON *state, pid_t *namespace_pid)
 }
 
 /*
- * Sets the member named key to item (consumed), in place of a member of
- * exactly that name. cJSON_HasObjectItem ignores case and
- * cJSON_ReplaceItemInObject frees the item's own name before copying it,
- * so neither is used here.
+ * Sets the member named key to item (consumed, and without a name of its
+ * own), in place of a member of exactly that name. cJSON_HasObjectItem
+ * ignores case, so it is not used here.
  */
 static int
 put_member(cJSON *object, const char *key, cJSON *item)
 {
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
-	bool done;
+	bool done = cJSON_GetObjectItemCaseSensitive(object, key) == NULL ?
+	    cJSON_AddItemToObject(object, key, item) :
+	    cJSON_ReplaceItemInObjectCaseSensitive(object, key, item);
 
-	if (old == NULL)
-		done = cJSON_AddItemToObject(object, key, item);
-	else if (item->string == NULL)
-		done = cJSON_ReplaceItemInObjectCaseSensitive(object, key, item);
-	else
-		done = cJSON_ReplaceItemViaPointer(object, old, item);
 	if (!done) {
 		cJSON_Delete(item);
 		return -1;
@@ -205,14 +198,23 @@ put_member(cJSON *object, const char *key, cJSON *item)
 	return 0;
 }
 
-/* Shallow: each member of from replaces the one of the same name. */
+/*
+ * Shallow: each member of from replaces the one of the same name. The
+ * member gives up its name first: cJSON_ReplaceItemInObject frees the
+ * item's own name before copying the key.
+ */
 static int
 merge_state(cJSON *into, cJSON *from)
 {
 	while (from != NULL && from->child != NULL) {
 		cJSON *item = cJSON_DetachItemViaPointer(from, from->child);
+		char *name = item->string;
+		int result;
 
-		if (put_member(into, item->string, item) == -1)
+		item->string = NULL;
+		result = put_member(into, name, item);
+		cJSON_free(name);
+		if (result == -1)
 			return -1;
 	}
 	return 0;
@@ -246,10 +248,15 @@ nests_deeper(const cJSON *item, int levels)
 static cJSON *
 raw_item(const char *text, size_t len)
 {
-	char *copy = strndup(text, len);
-	cJSON *item = copy != NULL ? cJSON_CreateRaw(copy) : NULL;
+	char *copy = malloc(len + 1);
+	cJSON *item = NULL;
 
-	free(copy);
+	if (copy != NULL) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		item = cJSON_CreateRaw(copy);
+		free(copy);
+	}
 	return item;
 }
 
@@ -308,6 +315,8 @@ merged(const cJSON *old, cJSON *from)
  * request may hold far more members than a state. Returns -1 after
  * failing the call.
  */
+#define STATE_TOO_LARGE "State too large: %zu %s (at most %d)"
+
 static int
 merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 {
@@ -316,8 +325,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 	size_t count;
 
 	if (member_count(from) > MAX_STATE_MEMBERS) {
-		reply_fail(call, "State too large: %zu members (at most %d)",
-		    member_count(from), MAX_STATE_MEMBERS);
+		reply_fail(call, STATE_TOO_LARGE, member_count(from), "members", MAX_STATE_MEMBERS);
 		return -1;
 	}
 	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
@@ -333,8 +341,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 		goto fail;
 	}
 	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
-		reply_fail(call, "State too large: %zu members once merged (at most %d)",
-		    count, MAX_STATE_MEMBERS);
+		reply_fail(call, STATE_TOO_LARGE, count, "members once merged", MAX_STATE_MEMBERS);
 		goto fail;
 	}
 	jsonw_value(&printed, *sent);
@@ -344,8 +351,7 @@ merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
 		goto fail;
 	}
 	if (printed.len > MAX_STATE_BYTES) {
-		reply_fail(call, "State too large: %zu bytes as JSON (at most %d)",
-		    printed.len, MAX_STATE_BYTES);
+		reply_fail(call, STATE_TOO_LARGE, printed.len, "bytes as JSON", MAX_STATE_BYTES);
 		goto fail;
 	}
 	return 0;
@@ -391,132 +397,139 @@ publish(enum event_type type, const char *connection_id, pid_t process_id,
 
 /*
  * A registration ended; before a new one for the same connection starts.
- * reason: "closed" or "re-registered", as the removed event says.
+ * reason: the removed event's member, ",\"reason\":\"closed\"" or
+ * ",\"reason\":\"re-registered\"".
  */
 static void
 registration_ended(pid_t process_id, const char *connection_id, const cJSON *state,
     const char *reason)
 {
-	char extra[64];
-
 	if (connection_id == NULL)
 		return;
 	mon_remove(process_id, connection_id);
-	snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"", reason);
-	publish(EVENT_REMOVED, connection_id, process_id, state, extra);
+	publish(EVENT_REMOVED, connection_id, process_id, state, reason);
 }
 
+/*
+ * The state trees a register or update leaves: the request's state merged
+ * into the connection's, then the members the daemon keeps in every state
+ * (the pid monitors watch, the claim as its namespace numbers it, the
+ * connection_id). Returns -1 after failing the call.
+ */
+static int
+stamped_state(struct call *call, cJSON *state, pid_t process_id, pid_t namespace_pid,
+    const char *connection_id, cJSON **parsed, cJSON **sent)
+{
+	if (merged_state(call, state, parsed, sent) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		cJSON *tree = i == 0 ? *parsed : *sent;
+
+		if (set_state_number(tree, "process_id", process_id) == -1 ||
+		    (namespace_pid > 0 &&
+		    set_state_number(tree, "namespace_process_id", namespace_pid) == -1) ||
+		    set_state_string(tree, "connection_id", connection_id) == -1) {
+			cJSON_Delete(*parsed);
+			cJSON_Delete(*sent);
+			reply_fail(call, "Out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * register starts a registration (a new connection_id; one the connection
+ * held ends), update merges its state into the one it keeps: a wrapper
+ * publishes its child's life so, and a new child's pid is checked as
+ * register checks it. Monitors follow the pid, not the connection.
+ */
 static void
-op_register(struct call *call)
+register_or_update(struct call *call, bool update)
 {
 	struct conn *c = call->conn;
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
+	const char *current = registry_connection_id(c);
 	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
-	pid_t namespace_pid = 0;
-	pid_t claimed = claimed_process_id(call, state, &namespace_pid);
-	pid_t process_id = registry_process_id(c), old_process_id = process_id;
-	struct jsonw *w;
+	pid_t old_pid = registry_process_id(c), namespace_pid = 0, claimed, process_id;
 	cJSON *parsed, *sent, *old_name = NULL;
 
-	if (claimed == -1)
-		return;
-	/* Without a claim the peer's own pid is what the monitors will watch. */
-	if (claimed == 0 && process_id == 0 && !peer_pid_still_original(call))
-		return;
-	if (uuid_generate(connection_id) == -1) {
-		reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s", strerror(errno));
+	if (update && current == NULL) {
+		reply_fail(call, "Not registered");
 		return;
 	}
-	if (merged_state(call, state, &parsed, &sent) == -1)
+	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
 		return;
-	if (claimed > 0)
-		process_id = claimed;
-	else if (process_id == 0)
-		process_id = c->peer_pid;
-	if (registry_connection_id(c) != NULL) {
-		memcpy(old_id, registry_connection_id(c), sizeof(old_id));
+	if (update) {
+		memcpy(connection_id, current, sizeof(connection_id));
+	} else {
+		/* Without a claim the peer's own pid is what the monitors will watch. */
+		if (claimed == 0 && old_pid == 0 && !peer_pid_still_original(call))
+			return;
+		if (uuid_generate(connection_id) == -1) {
+			reply_fail(call, "Cannot make a connection id: reading /dev/urandom: %s",
+			    strerror(errno));
+			return;
+		}
+	}
+	/* A registered connection always has a pid: the peer's, if nothing else. */
+	process_id = claimed > 0 ? claimed : old_pid > 0 ? old_pid : c->peer_pid;
+	/* The state always says which pid monitors will watch, so status never disagrees with them. */
+	if (stamped_state(call, state, process_id, namespace_pid, connection_id, &parsed, &sent) == -1)
+		return;
+	if (update) {
+		registry_update(c, parsed, sent, process_id);
+		if (process_id != old_pid) {
+			mon_remove(old_pid, connection_id);
+			mon_register(process_id, connection_id);
+			log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
+			    connection_id, (long)process_id, (long)old_pid,
+			    (unsigned long long)c->serial);
+		}
+		publish(EVENT_UPDATED, connection_id, process_id, registry_state(c), NULL);
+		reply_finish(call, NULL);
+		return;
+	}
+	if (current != NULL) {
+		memcpy(old_id, current, sizeof(old_id));
 		/* For the removed event: the old state goes with its registration. */
 		if ((old_name = cJSON_CreateObject()) != NULL)
 			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
 			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
 	}
-	/* The state always says which pid monitors will watch, so status never disagrees with them. */
-	if (set_state_number(parsed, "process_id", process_id) == -1 ||
-	    set_state_number(sent, "process_id", process_id) == -1 ||
-	    (namespace_pid > 0 &&
-	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
-	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
-	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
-	    set_state_string(sent, "connection_id", connection_id) == -1 ||
-	    registry_set(c, parsed, sent, connection_id, process_id) == -1) {
+	if (registry_set(c, parsed, sent, connection_id, process_id) == -1) {
 		cJSON_Delete(parsed);
 		cJSON_Delete(sent);
 		cJSON_Delete(old_name);
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	registration_ended(old_process_id, old_id[0] != '\0' ? old_id : NULL, old_name,
-	    "re-registered");
+	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_name,
+	    ",\"reason\":\"re-registered\"");
 	cJSON_Delete(old_name);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
 	mon_register(process_id, connection_id);
 	publish(EVENT_REGISTERED, connection_id, process_id, registry_state(c), NULL);
-	if (!conn_accepts_output(c))
-		return;
-	w = reply_begin(call->id, true);
-	jsonw_literal(w, ",\"connection_id\":");
-	jsonw_string(w, connection_id);
-	reply_end(c);
+	if (conn_accepts_output(c)) {
+		struct jsonw *w = reply_begin(call->id, true);
+
+		jsonw_literal(w, ",\"connection_id\":");
+		jsonw_string(w, connection_id);
+		reply_end(c);
+	}
 }
 
-/* update */
+static void
+op_register(struct call *call)
+{
+	register_or_update(call, false);
+}
 
-/*
- * Merges state as register does but keeps the registration: a wrapper
- * publishes its child's life here, and a new child's pid is checked as
- * register checks it. Monitors follow the pid, not the connection.
- */
 static void
 op_update(struct call *call)
 {
-	struct conn *c = call->conn;
-	cJSON *state = cJSON_GetObjectItemCaseSensitive(call->msg, "state");
-	const char *connection_id = registry_connection_id(c);
-	pid_t old_pid = registry_process_id(c), claimed, process_id, namespace_pid = 0;
-	cJSON *parsed, *sent;
-
-	if (connection_id == NULL) {
-		reply_fail(call, "Not registered");
-		return;
-	}
-	if ((claimed = claimed_process_id(call, state, &namespace_pid)) == -1)
-		return;
-	if (merged_state(call, state, &parsed, &sent) == -1)
-		return;
-	process_id = claimed > 0 ? claimed : old_pid;
-	if (set_state_number(parsed, "process_id", process_id) == -1 ||
-	    set_state_number(sent, "process_id", process_id) == -1 ||
-	    (namespace_pid > 0 &&
-	    (set_state_number(parsed, "namespace_process_id", namespace_pid) == -1 ||
-	    set_state_number(sent, "namespace_process_id", namespace_pid) == -1)) ||
-	    set_state_string(parsed, "connection_id", connection_id) == -1 ||
-	    set_state_string(sent, "connection_id", connection_id) == -1) {
-		cJSON_Delete(parsed);
-		cJSON_Delete(sent);
-		reply_fail(call, "Out of memory");
-		return;
-	}
-	registry_update(c, parsed, sent, process_id);
-	if (process_id != old_pid) {
-		mon_remove(old_pid, connection_id);
-		mon_register(process_id, connection_id);
-		log_info("updated connection_id=%s process_id=%ld was=%ld conn=%llu",
-		    connection_id, (long)process_id, (long)old_pid,
-		    (unsigned long long)c->serial);
-	}
-	publish(EVENT_UPDATED, connection_id, process_id, registry_state(c), NULL);
-	reply_finish(call, NULL);
+	register_or_update(call, true);
 }
 
 /* status */
@@ -650,6 +663,9 @@ op_forward(struct call *call)
 
 /* restart */
 
+static const char restart_advice[] =
+    "use --restart-target=group, or run supervisord under the process that restarts it";
+
 static pid_t
 restart_pid(const struct call *call)
 {
@@ -668,15 +684,14 @@ restart_pid(const struct call *call)
 	case RESTART_PARENT:
 		pid = getppid();
 		if (restart_parent <= 1) {
-			reply_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; "
-			    "use --restart-target=group, or run supervisord under the process that restarts it");
+			reply_fail(call, "Not restarting: supervisord was started by init (pid 1), which is never signalled; %s",
+			    restart_advice);
 			return -1;
 		}
 		if (pid != restart_parent) {
 			reply_fail(call, "Not restarting: supervisord is no longer a child of the process that started it "
-			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; "
-			    "use --restart-target=group, or run supervisord under the process that restarts it",
-			    (long)restart_parent, (long)pid);
+			    "(pid %ld; it ran with --daemon, or that process exited) and its parent now is pid %ld, which is not signalled; %s",
+			    (long)restart_parent, (long)pid, restart_advice);
 			return -1;
 		}
 		return pid;
@@ -718,52 +733,21 @@ signal_group(pid_t group, int signo)
 	return result;
 }
 
-static void
-publish_restart(const char *signal_name, pid_t target)
-{
-	char extra[128];
-	struct event e = { .type = EVENT_RESTART, .extra = extra };
-	int len;
-
-	if (target == 0)
-		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"none\"", signal_name);
-	else
-		len = snprintf(extra, sizeof(extra), ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld",
-		    signal_name, target < 0 ? "group" : "parent", (long)(target < 0 ? -target : target));
-	e.extra_len = (size_t)len;
-	events_publish(&e);
-}
-
 /*
- * What the final reply of restart says was done, so a client can tell the
- * operator without a second call: the signal, the kind of target and its
- * pid (absent when the target is none). NULL when memory runs out: the
- * reply is then bare, as the reference's is.
+ * The restart event and the final reply say alike what was done, so a
+ * client can tell the operator without a second call: the signal, the
+ * kind of target and its pid (absent when the target is none).
  */
-static cJSON *
-restart_outcome(const char *signal_name, pid_t target)
-{
-	cJSON *outcome = cJSON_CreateObject();
-	const char *kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
-
-	if (outcome == NULL)
-		return NULL;
-	cJSON_AddStringToObject(outcome, "signal", signal_name);
-	cJSON_AddStringToObject(outcome, "target", kind);
-	if (target != 0)
-		cJSON_AddNumberToObject(outcome, "target_process_id",
-		    (double)(target < 0 ? -target : target));
-	return outcome;
-}
-
 static void
 op_restart(struct call *call)
 {
 	const cJSON *signal_param = cJSON_GetObjectItemCaseSensitive(call->msg, "signal");
 	int signo = SIGINT;
-	char text[64], name[16];
-	cJSON *outcome;
+	char text[64], name[16], outcome[128];
+	struct event e = { .type = EVENT_RESTART, .extra = outcome };
+	const char *kind;
 	pid_t target;
+	long pid;
 	int result;
 
 	if (signal_param != NULL && !cJSON_IsNull(signal_param) &&
@@ -783,17 +767,23 @@ op_restart(struct call *call)
 	}
 	if ((target = restart_pid(call)) == -1)
 		return;
-	publish_restart(name, target);
-	outcome = restart_outcome(name, target);
-	reply_finish(call, outcome);
-	cJSON_Delete(outcome);
+	kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
+	pid = target < 0 ? -(long)target : (long)target;
+	e.extra_len = (size_t)snprintf(outcome, sizeof(outcome),
+	    target != 0 ? ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld" :
+	    ",\"signal\":\"%s\",\"target\":\"%s\"", name, kind, pid);
+	events_publish(&e);
+	if (conn_accepts_output(call->conn)) {
+		jsonw_raw(reply_begin(call->id, true), outcome, e.extra_len);
+		reply_end(call->conn);
+	}
 	conn_flush_now(call->conn);
 	if (target == 0) {
 		log_info("restart requested; --restart-target=none, so nothing is signalled signal=%s", name);
 		return;
 	}
 	log_info("restart: signalling %s %ld signal=%s",
-	    target < 0 ? "process group" : "parent", (long)(target < 0 ? -target : target), name);
+	    target < 0 ? "process group" : "parent", pid, name);
 	result = target < 0 ? signal_group(-target, signo) : kill(target, signo);
 	if (result == -1)
 		log_warn("restart: cannot signal %ld", (long)target);
@@ -885,58 +875,53 @@ op_events(struct call *call)
 
 /*
  * What a monitor did to a pid: every registration of it keeps the action
- * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…,"at":…,
- * the figures}, and a monitor event with the same fields is published for
+ * as its last_action, {"monitor":…,"action":…,"reason":…,"signal":…, the
+ * figures,"at":…}, and a monitor event with the same fields is published for
  * each (the event's own "at" stands for the action's).
  */
 void
 rpc_monitor_action(const struct mon_action *action)
 {
 	struct jsonw fields = { 0 }, last = { 0 };
-	char signal_name[16], at[48];
+	char signal_name[16], text[192], at[48];
 	int64_t now = clock_ms(CLOCK_REALTIME);
-	int at_len;
+	int len, at_len;
 	size_t figures_at;
 	bool anyone = false;
 
 	signame_format(action->signo, signal_name, sizeof(signal_name));
-	jsonw_literal(&fields, ",\"monitor\":");
-	jsonw_string(&fields, action->monitor);
-	jsonw_literal(&fields, ",\"action\":");
-	jsonw_string(&fields, action->action);
-	jsonw_literal(&fields, ",\"reason\":");
-	jsonw_string(&fields, action->reason);
-	jsonw_literal(&fields, ",\"signal\":");
-	jsonw_string(&fields, signal_name);
-	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld",
+	/* The monitor's own short names, and a signal's: nothing to escape, and they fit. */
+	len = snprintf(text, sizeof(text),
+	    ",\"monitor\":\"%.32s\",\"action\":\"%.32s\",\"reason\":\"%.32s\",\"signal\":\"%.15s\"",
+	    action->monitor, action->action, action->reason, signal_name);
+	jsonw_raw(&fields, text, (size_t)len);
+	figures_at = fields.len;
+	jsonw_members(&fields, action->figures);
+	jsonw_raw(&fields, "", 1);	/* ends the text for publish() and the log */
+	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld}",
 	    (long long)(now / 1000), (long long)(now % 1000));
 	jsonw_literal(&last, "{");
 	if (!fields.failed)
-		jsonw_raw(&last, fields.buf + 1, fields.len - 1);
+		jsonw_raw(&last, fields.buf + 1, fields.len - 2);
 	jsonw_raw(&last, at, (size_t)at_len);
-	figures_at = last.len + 1;	/* past the comma */
-	jsonw_members(&fields, action->figures);
-	jsonw_members(&last, action->figures);
-	jsonw_literal(&last, "}");
-	jsonw_raw(&fields, "", 1);	/* ends the text for publish() */
-	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
-	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
-	    !last.failed && last.len - 1 > figures_at ? (int)(last.len - 1 - figures_at) : 0,
-	    !last.failed && last.len - 1 > figures_at ? last.buf + figures_at : "");
 	if (fields.failed || last.failed) {
 		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
-	} else {
-		registry_note_action(action->pid, last.buf, last.len);
-		for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
-			if (registry_process_id(c) != action->pid)
-				continue;
-			publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
-			    fields.buf);
-			anyone = true;
-		}
-		if (!anyone)
-			publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+		goto out;
 	}
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%s}",
+	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
+	    fields.buf + figures_at + (fields.len - 1 > figures_at));
+	registry_note_action(action->pid, last.buf, last.len);
+	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
+		if (registry_process_id(c) != action->pid)
+			continue;
+		publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
+		    fields.buf);
+		anyone = true;
+	}
+	if (!anyone)
+		publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+out:
 	free(fields.buf);
 	free(last.buf);
 }
@@ -1299,7 +1284,7 @@ conn_gone(struct conn *c)
 {
 	events_unsubscribe(c);
 	registration_ended(registry_process_id(c), registry_connection_id(c), registry_state(c),
-	    "closed");
+	    ",\"reason\":\"closed\"");
 	registry_forget(c);
 	forward_conn_gone(c);
 }

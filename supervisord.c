@@ -116,41 +116,62 @@ usage(void)
 	    "more). COMMAND -h explains a command. See supervisord(8).\n");
 }
 
+/* The long name of the option being applied, for its messages. */
+static const char *option_name;
+
+/* "--NAME: 'VALUE' why": the value of the option being applied is wrong. */
+static void __attribute__((noreturn))
+bad_value(const char *why)
+{
+	exit(usage_fail(NULL, NULL, "--%s: '%s' %s", option_name, optarg, why));
+}
+
 static size_t
-parse_size_option(const char *name, const char *text)
+parse_size_option(void)
 {
 	uint64_t bytes;
 
-	if (size_parse(text, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
-		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a size (bytes, or a number with K, M or G)", name, text));
+	if (size_parse(optarg, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
+		bad_value("is not a size (bytes, or a number with K, M or G)");
 	return (size_t)bytes;
 }
 
+/* optarg as a number in base from min (never negative) to max, or -1. */
 static long
-parse_number_option(const char *name, const char *text, long min, long max)
+parse_long(int base, long min, long max)
 {
 	char *end;
 	long value;
 
 	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
-		exit(usage_fail(NULL, NULL, "--%s: '%s' is not a number from %ld to %ld", name, text, min, max));
+	value = strtol(optarg, &end, base);
+	if (errno != 0 || end == optarg || *end != '\0' || value < min || value > max)
+		return -1;
+	return value;
+}
+
+static long
+parse_number_option(long min, long max)
+{
+	long value = parse_long(10, min, max);
+	char why[64];
+
+	if (value == -1) {
+		snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
+		bad_value(why);
+	}
 	return value;
 }
 
 static mode_t
-parse_mode(const char *text)
+parse_mode(void)
 {
-	char *end;
-	long mode;
+	long mode = parse_long(8, 0, 0777);
 
-	errno = 0;
-	mode = strtol(text, &end, 8);
-	if (errno != 0 || end == text || *end != '\0' || mode < 0 || mode > 0777)
-		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' is not an octal mode such as 0600 or 0660", text));
+	if (mode == -1)
+		bad_value("is not an octal mode such as 0600 or 0660");
 	if ((mode & 0600) != 0600)
-		exit(usage_fail(NULL, NULL, "--socket-mode: '%s' would lock the daemon's own user out (need at least 0600)", text));
+		bad_value("would lock the daemon's own user out (need at least 0600)");
 	return (mode_t)mode;
 }
 
@@ -166,7 +187,7 @@ parse_group(const char *text)
 		errno = 0;
 		gid = strtoul(text, &end, 10);
 		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
-			exit(usage_fail(NULL, NULL, "--socket-group: '%s' is not a group id", text));
+			bad_value("is not a group id");
 		return (gid_t)gid;
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
@@ -180,16 +201,18 @@ parse_group(const char *text)
 #endif
 }
 
+/* In the order of enum restart_target. */
 static enum restart_target
-parse_restart_target(const char *text)
+parse_restart_target(void)
 {
-	if (strcmp(text, "parent") == 0)
-		return RESTART_PARENT;
-	if (strcmp(text, "group") == 0)
-		return RESTART_GROUP;
-	if (strcmp(text, "none") == 0)
-		return RESTART_NONE;
-	exit(usage_fail(NULL, NULL, "--restart-target: '%s' is not parent, group or none", text));
+	static const char names[] = "parent\0group\0none";
+	const char *name = names;
+
+	for (int target = RESTART_PARENT; target <= RESTART_NONE; target++, name += strlen(name) + 1) {
+		if (strcmp(optarg, name) == 0)
+			return (enum restart_target)target;
+	}
+	bad_value("is not parent, group or none");
 }
 
 enum {
@@ -198,25 +221,38 @@ enum {
 	OPT_MAX_REPLY,
 };
 
-static const struct option long_options[] = {
-	{ "socket", required_argument, NULL, 's' },
-	{ "monitor", required_argument, NULL, 'M' },
-	{ "log-level", required_argument, NULL, 'l' },
-	{ "syslog", no_argument, NULL, OPT_SYSLOG },
-	{ "daemon", no_argument, NULL, 'd' },
-	{ "pidfile", required_argument, NULL, 'p' },
-	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
-	{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
-	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
-	{ "restart-target", required_argument, NULL, OPT_RESTART_TARGET },
-	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
-	{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
-	{ "max-reply", required_argument, NULL, OPT_MAX_REPLY },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+/*
+ * The long options, packed into one string and filled into getopt_long's
+ * table at start-up: a table of name pointers costs a relocation per entry
+ * in a position-independent binary. Each name's value is at the same place
+ * in long_values; --syslog, --daemon, --help and --version take no value.
+ */
+static const char long_names[] =
+	"socket\0monitor\0log-level\0syslog\0daemon\0pidfile\0ready-fd\0socket-mode\0"
+	"socket-group\0restart-target\0max-message\0max-buffer\0max-reply\0max-connections\0"
+	"help\0version\0";
+static const unsigned short long_values[] = {
+	's', 'M', 'l', OPT_SYSLOG, 'd', 'p', OPT_READY_FD, OPT_SOCKET_MODE,
+	OPT_SOCKET_GROUP, OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_REPLY, OPT_MAX_CONNECTIONS,
+	'h', 'V',
 };
+#define LONG_OPTIONS (sizeof(long_values) / sizeof(long_values[0]))
+
+static struct option long_options[LONG_OPTIONS + 1];
+
+static void
+fill_long_options(void)
+{
+	const char *name = long_names;
+
+	for (size_t i = 0; i < LONG_OPTIONS; i++, name += strlen(name) + 1) {
+		int value = long_values[i];
+		bool flag = value == OPT_SYSLOG || value == 'd' || value == 'h' || value == 'V';
+
+		long_options[i] = (struct option){ name, flag ? no_argument : required_argument,
+		    NULL, value };
+	}
+}
 
 static void
 apply_option(struct options *opts, int option)
@@ -231,25 +267,25 @@ apply_option(struct options *opts, int option)
 		break;
 	case 'l':
 		if (log_parse_level(optarg, &opts->log_level) == -1)
-			exit(usage_fail(NULL, NULL, "--log-level: '%s' is not debug, info, warn or error", optarg));
+			bad_value("is not debug, info, warn or error");
 		break;
 	case OPT_SYSLOG: opts->use_syslog = true; break;
 	case 'd': opts->daemonize = true; break;
 	case 'p': opts->pidfile = optarg; break;
 	case OPT_READY_FD:
-		opts->ready_fd = (int)parse_number_option("ready-fd", optarg, 0, INT_MAX);
-		if (fcntl(opts->ready_fd, F_GETFD) == -1)
+		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
+		/* Any open descriptor can be looked at: the same check as fcntl(F_GETFD). */
+		if (fstatat(opts->ready_fd, "", &(struct stat){ 0 }, AT_EMPTY_PATH) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
-	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(optarg); break;
+	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
 	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(optarg); break;
-	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(optarg); break;
-	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option("max-message", optarg); break;
-	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option("max-buffer", optarg); break;
-	case OPT_MAX_REPLY: conn_limits.max_reply = parse_size_option("max-reply", optarg); break;
+	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(); break;
+	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option(); break;
+	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option(); break;
+	case OPT_MAX_REPLY: conn_limits.max_reply = parse_size_option(); break;
 	case OPT_MAX_CONNECTIONS:
-		conn_limits.max_connections = (size_t)parse_number_option("max-connections",
-		    optarg, 1, 10000000);
+		conn_limits.max_connections = (size_t)parse_number_option(1, 10000000);
 		break;
 	case 'h': usage(); exit(EXIT_SUCCESS);
 	case 'V': printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
@@ -257,29 +293,23 @@ apply_option(struct options *opts, int option)
 	}
 }
 
-/* getopt_long sets optopt to a short option's letter, or to a long option's value. */
-static bool
-optopt_is_short(void)
-{
-	return optopt > 0 && optopt < 128;
-}
-
 /*
  * arg is the word getopt was reading: argv[optind - 1] is not it, and past
- * the end of argv on musl when the last option misses its value.
+ * the end of argv on musl when the last option misses its value. getopt_long
+ * sets optopt to a short option's letter, or to a long option's value.
  */
 static void __attribute__((noreturn))
 bad_option(int result, const char *arg)
 {
-	if (result == ':' && optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		exit(usage_fail(NULL, NULL, "option '-%c' needs a value", optopt));
+	char letter[3] = { '-', (char)optopt, '\0' };
+	bool is_short = optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0;
+	const char *shown = is_short ? letter : arg;
+
 	if (result == ':')
-		exit(usage_fail(NULL, NULL, "option '%s' needs a value", arg));
-	if (optopt_is_short() && strncmp(arg, "--", 2) != 0)
-		exit(usage_fail(NULL, NULL, "unknown option '-%c'", optopt));
-	if (optopt != 0)
-		exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
-	exit(usage_fail(NULL, NULL, "unknown option '%s'", arg));
+		exit(usage_fail(NULL, NULL, "option '%s' needs a value", shown));
+	if (is_short || optopt == 0)
+		exit(usage_fail(NULL, NULL, "unknown option '%s'", shown));
+	exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
 }
 
 /* Returns the index in argv of a client command word, or argc when there is none. */
@@ -289,9 +319,14 @@ parse_options(struct options *opts, int argc, char **argv)
 	int option, word = optind;
 
 	opterr = 0;
+	fill_long_options();
 	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
 		if (option == '?' || option == ':')
 			bad_option(option, word < argc ? argv[word] : "");
+		for (size_t i = 0; i < LONG_OPTIONS; i++) {
+			if (long_values[i] == option)
+				option_name = long_options[i].name;
+		}
 		apply_option(opts, option);
 		word = optind;
 	}
@@ -304,18 +339,14 @@ parse_options(struct options *opts, int argc, char **argv)
 static void
 setup_signals(void)
 {
-	struct sigaction sa;
 	/* HUP is sent after log rotation; it is logged and ignored, not a stop. */
 	static const int caught_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
 	if (selfpipe_open() == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
 		selfpipe_catch(caught_signals[i], SA_RESTART);
@@ -347,10 +378,10 @@ raise_fd_limit(void)
 {
 	struct rlimit limit;
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur == limit.rlim_max)
+	if (prlimit(0, RLIMIT_NOFILE, NULL, &limit) == -1 || limit.rlim_cur == limit.rlim_max)
 		return;
 	limit.rlim_cur = limit.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+	if (prlimit(0, RLIMIT_NOFILE, &limit, NULL) == -1)
 		log_warn("cannot raise the open file limit to %llu", (unsigned long long)limit.rlim_max);
 }
 
@@ -432,51 +463,49 @@ static int
 write_pidfile(const char *path, char *err, size_t err_len)
 {
 	char text[32], temp[PATH_MAX];
-	int fd, len, done = 0;
+	const char *step = "";
+	int fd = -1, len;
+	ssize_t written;
 
-	err[0] = '\0';
 	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1 ||
 	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp)) {
-		pidfile_path[0] = '\0';
-		snprintf(err, err_len, "pidfile %s: path too long", path);
-		return -1;
+		errno = ENAMETOOLONG;
+		goto fail;
 	}
-	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1) {
-		pidfile_path[0] = '\0';
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1)
+		goto fail;
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	errno = 0;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, (size_t)(len - done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (int)n;
+	/* A few bytes to a regular file: written whole, or the disk is full. */
+	step = "write: ";
+	if ((written = write(fd, text, (size_t)len)) != len) {
+		if (written >= 0)
+			errno = ENOSPC;
+		goto fail;
 	}
-	if (done < len)
-		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno ? errno : ENOSPC));
-	else if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-	if (close(fd) == -1 && done == len)
-		snprintf(err, err_len, "pidfile %s: write: %s", path, strerror(errno));
-	else if (err[0] == '\0' && rename(temp, pidfile_path) == -1)
-		snprintf(err, err_len, "pidfile %s: %s", path, strerror(errno));
-	if (err[0] != '\0') {
-		unlink(temp);
-		pidfile_path[0] = '\0';
-		return -1;
-	}
-	return 0;
+	step = "";
+	if (fchmod(fd, 0644 & ~pidfile_umask()) == -1)
+		goto fail;
+	/* close reports a write the file system could not complete. */
+	len = close(fd);
+	fd = -2;	/* closed: only the file is left to remove */
+	step = len == -1 ? "write: " : "";
+	if (len == 0 && rename(temp, pidfile_path) == 0)
+		return 0;
+fail:
+	snprintf(err, err_len, "pidfile %s: %s%s", path, step, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (fd != -1)
+		unlinkat(AT_FDCWD, temp, 0);
+	pidfile_path[0] = '\0';
+	return -1;
 }
 
 static void
 remove_pidfile(void)
 {
 	if (pidfile_path[0] != '\0')
-		unlink(pidfile_path);
+		unlinkat(AT_FDCWD, pidfile_path, 0);
 	pidfile_path[0] = '\0';
 }
 
