@@ -17,7 +17,7 @@ struct proc_memory {
 	uint64_t	 swap_pss;
 	uint64_t	 referenced;
 	uint64_t	 anonymous;
-	size_t		 map_count;		/* 0 when the source does not say */
+	uint64_t	 map_count;		/* 0 when the source does not say */
 	const char	*source;		/* "smaps_rollup", "smaps" or "statm" */
 };
 
