@@ -446,6 +446,12 @@ test_memory_choose(void)
 	ok(mem_choose(c, 4, 30 * mib) == 0, "choose: a process already signalled counts as going");
 	ok(mem_choose(c, 4, 70 * mib) == 1 && !c[0].chosen && c[1].chosen,
 	    "choose: a pending process is never chosen again, the next largest is");
+	c[0] = (struct mem_candidate){ .pid = 30, .private_size = 5 * mib };
+	c[1] = (struct mem_candidate){ .pid = 20, .private_size = 5 * mib };
+	c[2] = (struct mem_candidate){ .pid = 25, .private_size = 9 * mib };
+	ok(mem_choose(c, 3, 12 * mib) == 2 && c[0].pid == 25 && c[1].pid == 20 && c[2].pid == 30 &&
+	    c[1].chosen && !c[2].chosen, "choose: equal sizes in pid order");
+	ok(mem_choose(c, 0, mib) == 0 && mem_choose(c, 1, mib) == 1, "choose: none and one");
 	ok(mem_quiet_ticks(1) == 2 && mem_quiet_ticks(2) == 4 && mem_quiet_ticks(3) == 8 &&
 	    mem_quiet_ticks(6) == 64 && mem_quiet_ticks(40) == 64, "quiet ticks: 2, 4, 8 ... 64");
 }
