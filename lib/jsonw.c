@@ -121,7 +121,6 @@ jsonw_number(struct jsonw *w, double value)
 {
 	char text[32];
 	int len;
-	double test;
 
 	if (isnan(value) || isinf(value)) {
 		jsonw_literal(w, "null");
@@ -133,7 +132,7 @@ jsonw_number(struct jsonw *w, double value)
 	} else {
 		/* As cJSON: the shortest of 15 or 17 digits that reads back the same. */
 		len = snprintf(text, sizeof(text), "%1.15g", value);
-		if (sscanf(text, "%lg", &test) != 1 || test != value)
+		if (strtod(text, NULL) != value)
 			len = snprintf(text, sizeof(text), "%1.17g", value);
 	}
 	jsonw_raw(w, text, (size_t)len);

@@ -61,19 +61,51 @@ procfs_read(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+const char *
+procfs_word(const char **cursor, size_t max, size_t *len)
+{
+	const char *word = *cursor, *end;
+
+	while (isspace((unsigned char)*word))
+		word++;
+	for (end = word; *end != '\0' && !isspace((unsigned char)*end) && (size_t)(end - word) < max;)
+		end++;
+	*cursor = end;
+	*len = (size_t)(end - word);
+	return word;
+}
+
+int
+procfs_numbers(const char **cursor, uint64_t *out, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char *end;
+
+		out[i] = strtoull(*cursor, &end, 10);
+		if (end == *cursor)
+			return -1;
+		*cursor = end;
+	}
+	return 0;
+}
+
+/* The fields of proc(5)'s /proc/PID/stat after the state, from ppid (4) to rss (24). */
+enum { STAT_PPID, STAT_PGRP, STAT_MINFLT = 6, STAT_MAJFLT = 8, STAT_UTIME = 10, STAT_STIME,
+	STAT_NUM_THREADS = 16, STAT_STARTTIME = 18, STAT_VSIZE, STAT_RSS };
+
 int
 procfs_parse_stat(const char *text, struct proc_stat *out)
 {
 	const char *open_paren = strchr(text, '(');
 	const char *close_paren = strrchr(text, ')');
-	unsigned long long utime, stime, start, vsize, minflt, majflt;
+	const char *cursor = text;
+	uint64_t pid, field[STAT_RSS];
+	size_t comm_len, state_len;
 	long long rss;
-	int pid, ppid, pgid;
-	long threads;
-	size_t comm_len;
+	char *end;
 
 	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
-	    sscanf(text, "%d", &pid) != 1)
+	    procfs_numbers(&cursor, &pid, 1) == -1)
 		return -1;
 	comm_len = (size_t)(close_paren - open_paren - 1);
 	if (comm_len >= sizeof(out->comm))
@@ -81,21 +113,25 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	memcpy(out->comm, open_paren + 1, comm_len);
 	out->comm[comm_len] = '\0';
 	/* Fields after the command name, which may hold spaces and parentheses (proc(5)). */
-	if (sscanf(close_paren + 1,
-	    " %c %d %d %*d %*d %*d %*u %llu %*u %llu %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %lld",
-	    &out->state, &ppid, &pgid, &minflt, &majflt, &utime, &stime, &threads, &start, &vsize,
-	    &rss) != 11)
+	cursor = close_paren + 1;
+	out->state = *procfs_word(&cursor, 1, &state_len);
+	if (state_len == 0 || procfs_numbers(&cursor, field, STAT_RSS) == -1)
 		return -1;
-	out->pid = pid;
-	out->ppid = ppid;
-	out->pgid = pgid;
-	out->utime_ticks = utime;
-	out->stime_ticks = stime;
-	out->minor_faults = minflt;
-	out->major_faults = majflt;
-	out->num_threads = threads;
-	out->start_ticks = start;
-	out->vsize = vsize;
+	/* Signed, and past LLONG_MAX it stays there, as sscanf's "%lld" reads it. */
+	rss = strtoll(cursor, &end, 10);
+	if (end == cursor)
+		return -1;
+	/* Signed fields come back from strtoull as their two's complement: the casts undo it. */
+	out->pid = (pid_t)pid;
+	out->ppid = (pid_t)field[STAT_PPID];
+	out->pgid = (pid_t)field[STAT_PGRP];
+	out->utime_ticks = field[STAT_UTIME];
+	out->stime_ticks = field[STAT_STIME];
+	out->minor_faults = field[STAT_MINFLT];
+	out->major_faults = field[STAT_MAJFLT];
+	out->num_threads = (long)field[STAT_NUM_THREADS];
+	out->start_ticks = field[STAT_STARTTIME];
+	out->vsize = field[STAT_VSIZE];
 	out->rss_pages = rss > 0 ? (uint64_t)rss : 0;
 	return 0;
 }
@@ -154,11 +190,13 @@ procfs_parse_smaps(const char *text, struct proc_memory *out)
 int
 procfs_parse_statm(const char *text, long page_size, struct proc_memory *out)
 {
-	unsigned long long size, resident, shared;
+	uint64_t pages[3], resident, shared;	/* size, resident, shared */
 
 	memset(out, 0, sizeof(*out));
-	if (sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3)
+	if (procfs_numbers(&text, pages, 3) == -1)
 		return -1;
+	resident = pages[1];
+	shared = pages[2];
 	out->rss = resident * (uint64_t)page_size;
 	/* statm cannot split clean from dirty: count all shared pages as shared-clean. */
 	out->shared_clean = shared * (uint64_t)page_size;
@@ -309,14 +347,18 @@ procfs_scan(struct proc_stat **out, size_t *cap)
 int
 procfs_parse_meminfo_available(const char *text, uint64_t *bytes)
 {
-	const char *line = strstr(text, "MemAvailable:");
-	unsigned long long kib;
+	const char *line = text;
+	uint64_t kib;
 
-	/* strstr could match mid-line only in a corrupt file; insist on a line start. */
-	if (line == NULL || (line != text && line[-1] != '\n') ||
-	    sscanf(line, "MemAvailable: %llu kB", &kib) != 1)
+	/* The first mention; it could be mid-line only in a corrupt file: insist on a line start. */
+	while ((line = strchr(line, 'M')) != NULL && strncmp(line, "MemAvailable:", 13) != 0)
+		line++;
+	if (line == NULL || (line != text && line[-1] != '\n'))
 		return -1;
-	*bytes = (uint64_t)kib * 1024;
+	line += 13;
+	if (procfs_numbers(&line, &kib, 1) == -1)
+		return -1;
+	*bytes = kib * 1024;
 	return 0;
 }
 

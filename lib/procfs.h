@@ -60,5 +60,17 @@ int	procfs_parse_smaps(const char *text, struct proc_memory *out);
 int	procfs_parse_statm(const char *text, long page_size, struct proc_memory *out);
 /* MemAvailable from /proc/meminfo text, in bytes. */
 int	procfs_parse_meminfo_available(const char *text, uint64_t *bytes);
+/*
+ * Skips blanks (isspace, newlines too) from *cursor, then a word of at most
+ * max bytes; *cursor moves past the word. Returns its start; *len is 0 at
+ * the end of the text. sscanf's "%Ns", without vfscanf.
+ */
+const char	*procfs_word(const char **cursor, size_t max, size_t *len);
+/*
+ * count decimal numbers from *cursor, each after optional blanks, as
+ * strtoull reads them (sscanf's "%llu"); *cursor moves past them.
+ * Returns 0, or -1 where one is missing.
+ */
+int	procfs_numbers(const char **cursor, uint64_t *out, size_t count);
 
 #endif
