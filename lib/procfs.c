@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "lib/procfs.h"
@@ -92,6 +93,16 @@ procfs_numbers(const char **cursor, uint64_t *out, size_t count)
 /* The fields of proc(5)'s /proc/PID/stat after the state, from ppid (4) to rss (24). */
 enum { STAT_PPID, STAT_PGRP, STAT_MINFLT = 6, STAT_MAJFLT = 8, STAT_UTIME = 10, STAT_STIME,
 	STAT_NUM_THREADS = 16, STAT_STARTTIME = 18, STAT_VSIZE, STAT_RSS };
+
+/* Reads /proc/PID/name whole, as procfs_read. */
+static int
+read_pid_file(pid_t pid, const char *name, char **text, size_t *len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	return procfs_read(path, text, len);
+}
 
 int
 procfs_parse_stat(const char *text, struct proc_stat *out)
@@ -208,11 +219,10 @@ procfs_parse_statm(const char *text, long page_size, struct proc_memory *out)
 static int
 read_memory_file(pid_t pid, const char *name, struct proc_memory *out)
 {
-	char path[64], *text;
+	char *text;
 	int result;
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if (procfs_read(path, &text, NULL) == -1)
+	if (read_pid_file(pid, name, &text, NULL) == -1)
 		return -1;
 	if (strcmp(name, "statm") == 0)
 		result = procfs_parse_statm(text, procfs_page_size(), out);
@@ -251,11 +261,10 @@ procfs_memory(pid_t pid, struct proc_memory *out)
 int
 procfs_stat(pid_t pid, struct proc_stat *out)
 {
-	char path[64], *text;
+	char *text;
 	int result;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (procfs_read(path, &text, NULL) == -1)
+	if (read_pid_file(pid, "stat", &text, NULL) == -1)
 		return -1;
 	result = procfs_parse_stat(text, out);
 	free(text);
@@ -267,12 +276,11 @@ procfs_stat(pid_t pid, struct proc_stat *out)
 ssize_t
 procfs_map_count(pid_t pid)
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
 	ssize_t count = 0;
 
-	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
-	if (procfs_read(path, &text, &len) == -1)
+	if (read_pid_file(pid, "maps", &text, &len) == -1)
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		count += text[i] == '\n';
@@ -283,29 +291,23 @@ procfs_map_count(pid_t pid)
 int
 procfs_command(pid_t pid, char *out, size_t out_len)
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
-	struct proc_stat st;
+	int result;
 
-	if (out_len == 0)
+	if (out_len == 0 || read_pid_file(pid, "cmdline", &text, &len) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if (procfs_read(path, &text, &len) == 0 && len > 0) {
-		/* Arguments are NUL-separated, and the last ends with a NUL. */
-		while (len > 0 && text[len - 1] == '\0')
-			len--;
-		for (size_t i = 0; i < len; i++)
-			if (text[i] == '\0')
-				text[i] = ' ';
-		text[len] = '\0';
-		snprintf(out, out_len, "%s", text);
-		free(text);
-		return 0;
-	}
-	if (procfs_stat(pid, &st) == -1)
-		return -1;
-	snprintf(out, out_len, "[%s]", st.comm);
-	return 0;
+	/* Arguments are NUL-separated, and the last ends with a NUL. */
+	result = len > 0 ? 0 : -1;
+	while (len > 0 && text[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	text[len] = '\0';
+	snprintf(out, out_len, "%s", text);
+	free(text);
+	return result;
 }
 
 ssize_t
@@ -375,22 +377,19 @@ procfs_uptime(void)
 	return uptime;
 }
 
+/* From the auxiliary vector, as sysconf() reads them: without sysconf's table in a static binary. */
 long
 procfs_clock_ticks(void)
 {
-	static long ticks;
+	long ticks = (long)getauxval(AT_CLKTCK);
 
-	if (ticks <= 0)
-		ticks = sysconf(_SC_CLK_TCK);
 	return ticks > 0 ? ticks : 100;
 }
 
 long
 procfs_page_size(void)
 {
-	static long page_size;
+	long page_size = (long)getauxval(AT_PAGESZ);
 
-	if (page_size <= 0)
-		page_size = sysconf(_SC_PAGESIZE);
 	return page_size > 0 ? page_size : 4096;
 }

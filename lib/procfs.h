@@ -40,7 +40,7 @@ int	procfs_memory(pid_t pid, struct proc_memory *out);
 int	procfs_stat(pid_t pid, struct proc_stat *out);
 /* The number of mappings, as lines of /proc/PID/maps. Returns it, or -1. */
 ssize_t	procfs_map_count(pid_t pid);
-/* The argument vector joined with spaces; falls back to "[comm]". */
+/* The argument vector joined with spaces; -1 when it is empty (a kernel thread) or unreadable. */
 int	procfs_command(pid_t pid, char *out, size_t out_len);
 /*
  * Every process's stat, for walking the process tree. *out is an array
