@@ -424,23 +424,21 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 {
 	char signal_name[16];
 	cJSON *figures_json;
+	bool failed;
 
 	signame_format(config.signo, signal_name, sizeof(signal_name));
-	if (send_signal(p) == -1) {
-		if (errno == ESRCH)
-			return;
-		/* Say so once, and back off as after a signal rather than retry every tick. */
-		if (!p->signal_failed)
-			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
-			    (long)p->id.pid, signal_name, mem_reason_name(reason));
-		p->signal_failed = true;
-		p->signal_count++;
-		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+	failed = send_signal(p) == -1;
+	if (failed && errno == ESRCH)
 		return;
-	}
-	p->signal_failed = false;
+	/* A failure is said once, and backed off from as a signal is, rather than retried every tick. */
+	if (failed && !p->signal_failed)
+		log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
+		    (long)p->id.pid, signal_name, mem_reason_name(reason));
+	p->signal_failed = failed;
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+	if (failed)
+		return;
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
 	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
@@ -856,30 +854,30 @@ memory_status(void)
 
 /* Life */
 
-static void
-log_size(char *out, size_t out_len, const char *key, uint64_t value)
+/* An unset (0) limit reads "none" in the log. */
+static const char *
+limit_text(uint64_t value, char text[24])
 {
 	if (value == 0)
-		snprintf(out, out_len, "%s=none", key);
-	else
-		snprintf(out, out_len, "%s=%llu", key, (unsigned long long)value);
+		return "none";
+	snprintf(text, 24, "%llu", (unsigned long long)value);
+	return text;
 }
 
 static int
 memory_start(mon_report_fn *report_action)
 {
-	char maximum[64], total[64], minimum[64], increase[64], signo_buf[16];
+	char maximum[24], total[24], minimum[24], increase[24], signo_buf[16];
 	uint64_t free_size;
 	const char *source;
 
 	report = report_action;
 	signame_format(config.signo, signo_buf, sizeof(signo_buf));
-	log_size(maximum, sizeof(maximum), "maximum_size_limit", config.maximum_size_limit);
-	log_size(total, sizeof(total), "total_size_limit", config.total_size_limit);
-	log_size(minimum, sizeof(minimum), "free_size_minimum", config.free_size_minimum);
-	log_size(increase, sizeof(increase), "increase_limit", config.increase_limit);
-	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
-	    total, minimum, (unsigned long long)config.threshold_size, increase, signo_buf);
+	log_info("memory monitor: limits maximum_size_limit=%s total_size_limit=%s "
+	    "free_size_minimum=%s threshold_size=%llu increase_limit=%s signal=%s",
+	    limit_text(config.maximum_size_limit, maximum), limit_text(config.total_size_limit, total),
+	    limit_text(config.free_size_minimum, minimum), (unsigned long long)config.threshold_size,
+	    limit_text(config.increase_limit, increase), signo_buf);
 	if (config.free_size_minimum != 0) {
 		if (cgroup_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
