@@ -267,35 +267,21 @@ emit(enum log_level level, const char *message, const char *suffix)
 	emit_local(level, message, suffix);
 }
 
-/* with_errno: ": strerror(errno)" follows the message. */
-static void PRINTF_LIKE(3, 0)
-log_emit(enum log_level level, bool with_errno, const char *fmt, va_list ap)
+void
+log_at(int level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX], suffix[128];
 	int saved_errno = errno;
+	va_list ap;
 
-	if (level < min_level)
+	if ((level & ~LOG_ERRNO) < (int)min_level)
 		return;
 	suffix[0] = '\0';
-	if (with_errno)
+	if (level & LOG_ERRNO)
 		snprintf(suffix, sizeof(suffix), ": %s", strerror(saved_errno));
+	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	emit(level, line, suffix);
+	va_end(ap);
+	emit((enum log_level)(level & ~LOG_ERRNO), line, suffix);
 	errno = saved_errno;
 }
-
-#define LOG_FUNCTION(name, level, with_errno)			\
-void								\
-name(const char *fmt, ...)					\
-{								\
-	va_list ap;						\
-	va_start(ap, fmt);					\
-	log_emit(level, with_errno, fmt, ap);			\
-	va_end(ap);						\
-}
-
-LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG, false)
-LOG_FUNCTION(log_info, LOG_LEVEL_INFO, false)
-LOG_FUNCTION(log_warnx, LOG_LEVEL_WARN, false)
-LOG_FUNCTION(log_warn, LOG_LEVEL_WARN, true)
-LOG_FUNCTION(log_error, LOG_LEVEL_ERROR, false)
