@@ -34,7 +34,8 @@ static bool syslog_failed;	/* the fallback was announced */
 static int console_fd = -1;
 static unsigned long dropped;	/* lines that could not be written at once */
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+/* Names held in place, not pointed to: no table of pointers to relocate at start. */
+static const char level_names[][6] = { "debug", "info", "warn", "error" };
 static const int syslog_severities[] = { 7, 6, 4, 3 };
 
 int

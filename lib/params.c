@@ -4,7 +4,7 @@
 #include "lib/params.h"
 #include "lib/utf8.h"
 
-static const char *const param_type_names[] = {
+static const char param_type_names[][24] = {
 	[PARAM_STRING] = "a string",
 	[PARAM_NUMBER] = "a number",
 	[PARAM_OBJECT] = "an object",

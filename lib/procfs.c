@@ -160,8 +160,8 @@ int
 procfs_parse_smaps(const char *text, struct proc_memory *out)
 {
 	static const struct {
-		const char	*key;
-		size_t		 offset;
+		char		 key[15];
+		uint8_t		 offset;
 	} fields[] = {
 		{ "Rss:", offsetof(struct proc_memory, rss) },
 		{ "Pss:", offsetof(struct proc_memory, pss) },
@@ -241,7 +241,7 @@ read_memory_file(pid_t pid, const char *name, struct proc_memory *out)
 int
 procfs_memory(pid_t pid, struct proc_memory *out)
 {
-	static const char *const sources[] = { "smaps_rollup", "smaps", "statm" };
+	static const char sources[][13] = { "smaps_rollup", "smaps", "statm" };
 	int saved_errno = ENOENT;
 
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {

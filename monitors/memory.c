@@ -181,7 +181,7 @@ mem_quiet_ticks(unsigned signal_count)
 const char *
 mem_reason_name(enum mem_reason reason)
 {
-	static const char *const names[] = {
+	static const char names[][20] = {
 		[MEM_REASON_NONE] = "none",
 		[MEM_REASON_MAXIMUM_SIZE] = "maximum-size-limit",
 		[MEM_REASON_INCREASE] = "increase-limit",
