@@ -139,7 +139,7 @@ cgroup_parse_limit(const char *text, uint64_t *bytes)
 
 	if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n'))
 		return 1;
-	if (!isdigit((unsigned char)*text))
+	if (*text < '0' || *text > '9')
 		return -1;
 	errno = 0;
 	value = strtoull(text, &end, 10);

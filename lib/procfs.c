@@ -1,4 +1,4 @@
-#include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
@@ -62,14 +62,21 @@ procfs_read(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* isspace() in the C locale, without the locale's table. */
+static bool
+is_blank(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 const char *
 procfs_word(const char **cursor, size_t max, size_t *len)
 {
 	const char *word = *cursor, *end;
 
-	while (isspace((unsigned char)*word))
+	while (is_blank(*word))
 		word++;
-	for (end = word; *end != '\0' && !isspace((unsigned char)*end) && (size_t)(end - word) < max;)
+	for (end = word; *end != '\0' && !is_blank(*end) && (size_t)(end - word) < max;)
 		end++;
 	*cursor = end;
 	*len = (size_t)(end - word);
@@ -151,7 +158,7 @@ static int
 is_mapping_header(const char *line)
 {
 	/* "7f00d0a00000-7f00d0a21000 rw-p ..." */
-	while (isxdigit((unsigned char)*line))
+	while ((*line >= '0' && *line <= '9') || ((*line | 0x20) >= 'a' && (*line | 0x20) <= 'f'))
 		line++;
 	return *line == '-';
 }
@@ -323,7 +330,7 @@ procfs_scan(struct proc_stat **out, size_t *cap)
 		char *end;
 		long pid = strtol(entry->d_name, &end, 10);
 
-		if (!isdigit((unsigned char)entry->d_name[0]) || *end != '\0' || pid <= 0)
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' || *end != '\0' || pid <= 0)
 			continue;
 		if (count == *cap) {
 			size_t new_cap = *cap ? *cap * 2 : 256;

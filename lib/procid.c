@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <signal.h>
@@ -174,8 +173,7 @@ procid_parse_hidepid(const char *mountinfo, char *out, size_t out_len)
 		if (dash != NULL && next_word_is(&cursor, "/proc") &&
 		    (cursor = dash + 2, next_word_is(&cursor, "proc")) &&
 		    (procfs_word(&cursor, SIZE_MAX, &word_len), word_len > 0)) {
-			while (isspace((unsigned char)*cursor))
-				cursor++;
+			procfs_word(&cursor, 0, &word_len);	/* the blanks before the options */
 			if (cursor <= line + len) {
 				if (out_len > 0)
 					out[0] = '\0';

@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +11,7 @@ static int
 suffix_shift(const char *suffix, unsigned *shift)
 {
 	static const char units[] = "kmgt";
-	const char *unit = *suffix != '\0' ? strchr(units, tolower((unsigned char)*suffix)) : NULL;
+	const char *unit = *suffix != '\0' ? strchr(units, *suffix | 0x20) : NULL;
 
 	*shift = 0;
 	if (unit != NULL) {
@@ -30,7 +29,7 @@ size_parse(const char *text, uint64_t *bytes)
 	double number;
 	unsigned shift;
 
-	if (text == NULL || !isdigit((unsigned char)*text))
+	if (text == NULL || *text < '0' || *text > '9')
 		return -1;
 	errno = 0;
 	number = strtod(text, &end);

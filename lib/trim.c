@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
@@ -63,7 +62,7 @@ static int
 is_header(const char *line)
 {
 	/* "7f3a5c000000-7f3a5c021000 r-xp ...": field lines start "Rss:" and the like. */
-	return isxdigit((unsigned char)line[0]) && !isupper((unsigned char)line[0]);
+	return (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
 }
 
 void

@@ -153,22 +153,22 @@ process_configure(const char *key, const char *value, char *err, size_t err_len)
 
 /* Capturing */
 
-static int
-by_pid(const void *a, const void *b)
-{
-	const struct pm_process *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
 static const struct pm_process *
 previous(pid_t pid)
 {
-	struct pm_process key = { .pid = pid };
+	size_t low = 0, high = tree_count;
 
-	if (tree_count == 0)
-		return NULL;
-	return bsearch(&key, tree, tree_count, sizeof(*tree), by_pid);
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+
+		if (tree[middle].pid == pid)
+			return &tree[middle];
+		if (tree[middle].pid < pid)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return NULL;
 }
 
 /* The breakdown the reference's process metrics give: only smaps has it. */

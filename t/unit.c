@@ -52,6 +52,10 @@ test_size(void)
 	ok(size_parse("", &bytes) == -1, "size: empty refused");
 	ok(size_parse("-1", &bytes) == -1, "size: negative refused");
 	ok(size_parse("M", &bytes) == -1, "size: suffix alone refused");
+	ok(size_parse("3tb", &bytes) == 0 && bytes == (uint64_t)3 << 40, "size: tb in lower case");
+	ok(size_parse("7b", &bytes) == 0 && bytes == 7, "size: b alone is bytes");
+	ok(size_parse("7ib", &bytes) == -1 && size_parse("7Ki", &bytes) == -1 &&
+	    size_parse("7K@", &bytes) == -1, "size: ib without a unit, i without b, junk refused");
 }
 
 static void
@@ -80,6 +84,9 @@ test_signame(void)
 	ok(signame_parse("0") == -1, "signal: zero refused");
 	ok(signame_parse("9x") == -1, "signal: trailing junk refused");
 	ok(strcmp(signame_name(10), "USR1") == 0, "signal: name of 10");
+	ok(signame_parse("sigUsr2") == 12 && signame_parse("SIg") == -1 && signame_parse("SI") == -1,
+	    "signal: the SIG prefix in any case, and never alone");
+	ok(signame_parse("64") == 64 && signame_parse("65") == -1, "signal: up to SIGRTMAX");
 }
 
 static void
@@ -370,6 +377,11 @@ test_procfs(void)
 	ok(st.vsize == 104857600 && st.rss_pages == 2560, "procfs: vsize, rss");
 	ok(st.minor_faults == 100 && st.major_faults == 7, "procfs: minor and major faults");
 	ok(procfs_parse_stat("garbage", &st) == -1, "procfs: garbage stat refused");
+	ok(procfs_parse_stat("7 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19", &st) == -1,
+	    "procfs: a stat line cut short refused");
+	ok(procfs_parse_stat("7 (x)\tR\t1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 -5", &st) == 0 &&
+	    st.state == 'R' && st.ppid == 1 && st.rss_pages == 0, "procfs: tabs, and a negative rss as none");
+	ok(procfs_parse_statm("1000 300", 4096, &mem) == -1, "procfs: statm cut short refused");
 	ok(procfs_parse_smaps(rollup, &mem) == 0, "procfs: smaps_rollup parses");
 	ok(mem.rss == 2048 * 1024 && mem.shared_clean == 512 * 1024, "procfs: rss, shared clean");
 	ok(mem.private_clean + mem.private_dirty == 1536 * 1024, "procfs: private");
@@ -489,6 +501,9 @@ test_cgroup_parsers(void)
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\nMemFree: 100 kB\nMemAvailable: 1024 kB\n",
 	    &bytes) == 0 && bytes == 1024 * 1024, "meminfo: MemAvailable");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\n", &bytes) == -1, "meminfo: missing");
+	ok(procfs_parse_meminfo_available("XMemAvailable: 1 kB\nMemAvailable: 2 kB\n", &bytes) == -1,
+	    "meminfo: the first mention must start a line");
+	ok(procfs_parse_meminfo_available("MemAvailable: kB\n", &bytes) == -1, "meminfo: no figure");
 }
 
 static void
