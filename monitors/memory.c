@@ -883,7 +883,7 @@ memory_start(mon_report_fn *report_action)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
 			    (unsigned long long)free_size, source);
 		else
-			log_warn("memory monitor: cannot read free memory");
+			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
 	}
 	return 0;
 }
