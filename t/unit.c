@@ -382,6 +382,25 @@ test_procfs(void)
 	ok(procfs_parse_stat("7 (x)\tR\t1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 -5", &st) == 0 &&
 	    st.state == 'R' && st.ppid == 1 && st.rss_pages == 0, "procfs: tabs, and a negative rss as none");
 	ok(procfs_parse_statm("1000 300", 4096, &mem) == -1, "procfs: statm cut short refused");
+	{
+		const char *cursor = " \tab\ncdefg h";
+		uint64_t numbers[2];
+		size_t len;
+		const char *word = procfs_word(&cursor, 3, &len);
+
+		ok(len == 2 && memcmp(word, "ab", 2) == 0, "procfs_word: blanks of every kind, then a word");
+		word = procfs_word(&cursor, 3, &len);
+		ok(len == 3 && memcmp(word, "cde", 3) == 0 && strcmp(cursor, "fg h") == 0,
+		    "procfs_word: a word cut at its width, the rest left");
+		procfs_word(&cursor, SIZE_MAX, &len);
+		procfs_word(&cursor, SIZE_MAX, &len);
+		ok(procfs_word(&cursor, SIZE_MAX, &len) != NULL && len == 0, "procfs_word: none at the end");
+		cursor = " 12\n-3 x";
+		ok(procfs_numbers(&cursor, numbers, 2) == 0 && numbers[0] == 12 &&
+		    numbers[1] == (uint64_t)-3 && strcmp(cursor, " x") == 0,
+		    "procfs_numbers: blanks and signs as strtoull reads them");
+		ok(procfs_numbers(&cursor, numbers, 1) == -1, "procfs_numbers: a word is no number");
+	}
 	ok(procfs_parse_smaps(rollup, &mem) == 0, "procfs: smaps_rollup parses");
 	ok(mem.rss == 2048 * 1024 && mem.shared_clean == 512 * 1024, "procfs: rss, shared clean");
 	ok(mem.private_clean + mem.private_dirty == 1536 * 1024, "procfs: private");
