@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client/jsonline.h"
+#include "lib/jsonw.h"
 
 #define READ_CHUNK	65536
 
@@ -264,15 +265,16 @@ queue_line(struct jl_conn *c, const char *data, size_t len)
 int
 jl_send_json(struct jl_conn *c, const cJSON *msg)
 {
-	char *text = cJSON_PrintUnformatted(msg);
-	int result;
+	struct jsonw text = { 0 };
+	int result = -1;
 
-	if (text == NULL) {
+	/* jsonw, not cJSON's printer: a static binary then needs neither it nor sscanf. */
+	jsonw_value(&text, msg);
+	if (text.failed)
 		errno = ENOMEM;
-		return -1;
-	}
-	result = queue_line(c, text, strlen(text));
-	cJSON_free(text);
+	else
+		result = queue_line(c, text.buf, text.len);
+	free(text.buf);
 	return result;
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "client/report.h"
+#include "lib/jsonw.h"
 #include "lib/utf8.h"
 
 #define TABLE_WIDTH	80
@@ -776,7 +777,7 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 static void
 put_value(FILE *out, const cJSON *value)
 {
-	char *text;
+	struct jsonw text = { 0 };
 
 	if (cJSON_IsString(value)) {
 		char shown[256];
@@ -784,10 +785,11 @@ put_value(FILE *out, const cJSON *value)
 		fputs(shown, out);
 		return;
 	}
-	if ((text = cJSON_PrintUnformatted(value)) != NULL) {
-		fputs(text, out);
-		cJSON_free(text);
-	}
+	/* jsonw, not cJSON's printer: a static binary then needs neither it nor sscanf. */
+	jsonw_value(&text, value);
+	if (!text.failed)
+		fwrite(text.buf, 1, text.len, out);
+	free(text.buf);
 }
 
 void

@@ -139,7 +139,7 @@ cgroup_parse_limit(const char *text, uint64_t *bytes)
 
 	if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n'))
 		return 1;
-	if (!isdigit((unsigned char)*text))
+	if (*text < '0' || *text > '9')
 		return -1;
 	errno = 0;
 	value = strtoull(text, &end, 10);
@@ -152,40 +152,45 @@ cgroup_parse_limit(const char *text, uint64_t *bytes)
 	return 0;
 }
 
+/* The daemon's cgroup in one hierarchy, and its mount point, where the walk up stops. */
 struct cgroup_dir {
-	bool	 found;
-	char	 dir[PATH_MAX];		/* the daemon's cgroup */
-	char	 mount_point[PATH_MAX];	/* the walk up stops here */
+	char	*dir;		/* NULL: none found */
+	char	*mount_point;
 };
 
-static int
+/* Both strings live as long as the daemon: where its cgroups are does not change. */
+static void
 find_cgroup_dir(const char *mountinfo, const char *cgroups, int version, struct cgroup_dir *out)
 {
-	char root[PATH_MAX], path[PATH_MAX];
+	char root[PATH_MAX], path[PATH_MAX], mount_point[PATH_MAX], dir[PATH_MAX];
 	size_t root_len;
 	const char *relative;
 
 	if (cgroup_parse_mount(mountinfo, version, root, sizeof(root),
-	    out->mount_point, sizeof(out->mount_point)) == -1 ||
+	    mount_point, sizeof(mount_point)) == -1 ||
 	    cgroup_parse_path(cgroups, version, path, sizeof(path)) == -1)
-		return -1;
+		return;
 	/* The mount shows the hierarchy from root down; our path must lie under it. */
 	root_len = strcmp(root, "/") == 0 ? 0 : strlen(root);
 	if (strncmp(path, root, root_len) != 0 || (path[root_len] != '/' && path[root_len] != '\0'))
-		return -1;
+		return;
 	relative = path + root_len;
 	if (strcmp(relative, "/") == 0)
 		relative = "";
-	if ((size_t)snprintf(out->dir, sizeof(out->dir), "%s%s", out->mount_point, relative) >=
-	    sizeof(out->dir))
-		return -1;
-	out->found = true;
-	return 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mount_point, relative) >= sizeof(dir))
+		return;
+	out->dir = strdup(dir);
+	out->mount_point = strdup(mount_point);
+	if (out->dir == NULL || out->mount_point == NULL) {
+		free(out->dir);
+		free(out->mount_point);
+		out->dir = NULL;
+	}
 }
 
 static struct {
 	bool			probed;
-	struct cgroup_dir	v2, v1;
+	struct cgroup_dir	by_version[2];	/* v1, v2 */
 } cgroups;
 
 /* Where the daemon's cgroups live does not change while it runs: look once. */
@@ -197,8 +202,8 @@ probe_cgroups(void)
 	cgroups.probed = true;
 	if (procfs_read("/proc/self/mountinfo", &mountinfo, NULL) == 0 &&
 	    procfs_read("/proc/self/cgroup", &self, NULL) == 0) {
-		find_cgroup_dir(mountinfo, self, 2, &cgroups.v2);
-		find_cgroup_dir(mountinfo, self, 1, &cgroups.v1);
+		for (int version = 1; version <= 2; version++)
+			find_cgroup_dir(mountinfo, self, version, &cgroups.by_version[version - 1]);
 	}
 	free(mountinfo);
 	free(self);
@@ -253,8 +258,9 @@ cgroup_room(const char *cgroup_dir, const char *mount_point, int version, uint64
 int
 cgroup_available_memory(uint64_t *bytes, const char **source)
 {
-	uint64_t meminfo = 0, room;
+	uint64_t meminfo = 0, room = 0;
 	bool have_meminfo = false;
+	const char *found = NULL;
 	char *text;
 
 	if (!cgroups.probed)
@@ -263,25 +269,22 @@ cgroup_available_memory(uint64_t *bytes, const char **source)
 		have_meminfo = procfs_parse_meminfo_available(text, &meminfo) == 0;
 		free(text);
 	}
-	if (cgroups.v2.found &&
-	    cgroup_room(cgroups.v2.dir, cgroups.v2.mount_point, 2, &room) == 0)
-		*source = "cgroup2";
-	else if (cgroups.v1.found &&
-	    cgroup_room(cgroups.v1.dir, cgroups.v1.mount_point, 1, &room) == 0)
-		*source = "cgroup1";
-	else if (have_meminfo) {
-		*bytes = meminfo;
-		*source = "meminfo";
-		return 0;
-	} else {
+	for (int version = 2; found == NULL && version >= 1; version--) {
+		const struct cgroup_dir *c = &cgroups.by_version[version - 1];
+
+		if (c->dir != NULL && cgroup_room(c->dir, c->mount_point, version, &room) == 0)
+			found = version == 2 ? "cgroup2" : "cgroup1";
+	}
+	if (found == NULL && !have_meminfo) {
 		errno = ENOENT;
 		return -1;
 	}
 	/* A cgroup allowed more than the machine has left is bound by the machine. */
-	if (have_meminfo && meminfo < room) {
+	if (have_meminfo && (found == NULL || meminfo < room)) {
 		room = meminfo;
-		*source = "meminfo";
+		found = "meminfo";
 	}
 	*bytes = room;
+	*source = found;
 	return 0;
 }

@@ -42,27 +42,24 @@ jsonw_raw(struct jsonw *w, const char *text, size_t len)
 }
 
 /* Bytes that end a plain run: controls (NUL included), the quote and the backslash. */
-static const unsigned char special[256] = {
-	[0x00] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	[0x10] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['"'] = 1, ['\\'] = 1,
-};
+static bool
+special(unsigned char byte)
+{
+	return byte < 0x20 || byte == '"' || byte == '\\';
+}
 
+/* byte is special() and not NUL. */
 static char *
 write_escape(char *out, unsigned char byte)
 {
 	static const char hex[] = "0123456789abcdef";
+	static const char plain[] = "\"\\\b\f\n\r\t", escaped[] = "\"\\bfnrt";
+	const char *short_form = strchr(plain, byte);
 
 	*out++ = '\\';
-	switch (byte) {
-	case '"': *out++ = '"'; break;
-	case '\\': *out++ = '\\'; break;
-	case '\b': *out++ = 'b'; break;
-	case '\f': *out++ = 'f'; break;
-	case '\n': *out++ = 'n'; break;
-	case '\r': *out++ = 'r'; break;
-	case '\t': *out++ = 't'; break;
-	default:
+	if (short_form != NULL) {
+		*out++ = escaped[short_form - plain];
+	} else {
 		memcpy(out, "u00", 3);
 		out[3] = hex[byte >> 4];
 		out[4] = hex[byte & 0x0f];
@@ -87,7 +84,7 @@ jsonw_string(struct jsonw *w, const char *text)
 		const unsigned char *run = p;
 
 		/* Copy runs of plain bytes at once: most strings have nothing to escape. */
-		while (!special[*p])
+		while (!special(*p))
 			p++;
 		memcpy(out, run, (size_t)(p - run));
 		out += p - run;
@@ -121,7 +118,6 @@ jsonw_number(struct jsonw *w, double value)
 {
 	char text[32];
 	int len;
-	double test;
 
 	if (isnan(value) || isinf(value)) {
 		jsonw_literal(w, "null");
@@ -133,7 +129,7 @@ jsonw_number(struct jsonw *w, double value)
 	} else {
 		/* As cJSON: the shortest of 15 or 17 digits that reads back the same. */
 		len = snprintf(text, sizeof(text), "%1.15g", value);
-		if (sscanf(text, "%lg", &test) != 1 || test != value)
+		if (strtod(text, NULL) != value)
 			len = snprintf(text, sizeof(text), "%1.17g", value);
 	}
 	jsonw_raw(w, text, (size_t)len);

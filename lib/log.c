@@ -34,7 +34,8 @@ static bool syslog_failed;	/* the fallback was announced */
 static int console_fd = -1;
 static unsigned long dropped;	/* lines that could not be written at once */
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+/* Names held in place, not pointed to: no table of pointers to relocate at start. */
+static const char level_names[][6] = { "debug", "info", "warn", "error" };
 static const int syslog_severities[] = { 7, 6, 4, 3 };
 
 int
@@ -150,16 +151,17 @@ local_fd(void)
 	return console_fd;
 }
 
+/* A line's text is its body: "level message", as standard error shows it. */
 static int
 format_dropped(char *text, size_t size)
 {
-	return snprintf(text, size, "log: dropped %lu line%s that could not be written at once",
+	return snprintf(text, size, "warn log: dropped %lu line%s that could not be written at once",
 	    dropped, dropped == 1 ? "" : "s");
 }
 
 /* The count of lost lines rides in the same write as the next line, which has room for both. */
 static void
-emit_local(enum log_level level, const char *message, const char *suffix)
+emit_local(const char *body)
 {
 	char text[LOG_LINE_MAX + 512];
 	int fd = local_fd(), len = 0, result;
@@ -167,12 +169,10 @@ emit_local(enum log_level level, const char *message, const char *suffix)
 	if (fd == -1)
 		return;
 	if (dropped > 0) {
-		memcpy(text, "warn ", 5);
-		len = 5 + format_dropped(text + 5, sizeof(text) - 5);
+		len = format_dropped(text, sizeof(text));
 		text[len++] = '\n';
 	}
-	len += snprintf(text + len, sizeof(text) - (size_t)len, "%s %s%s\n",
-	    level_names[level], message, suffix);
+	len += snprintf(text + len, sizeof(text) - (size_t)len, "%s\n", body);
 	if ((size_t)len >= sizeof(text))
 		len = (int)sizeof(text) - 1;
 	result = write_now(fd, text, (size_t)len);
@@ -183,15 +183,14 @@ emit_local(enum log_level level, const char *message, const char *suffix)
 }
 
 static int
-emit_syslog(enum log_level level, const char *message, const char *suffix)
+emit_syslog(enum log_level level, const char *body)
 {
 	char text[LOG_LINE_MAX + 256];
 	int len;
 
 	/* No timestamp: the syslog daemon adds its own (RFC 3164 4.3.2). */
-	len = snprintf(text, sizeof(text), "<%d>supervisord[%ld]: %s %s%s",
-	    SYSLOG_DAEMON | syslog_severities[level], (long)getpid(),
-	    level_names[level], message, suffix);
+	len = snprintf(text, sizeof(text), "<%d>supervisord[%ld]: %s",
+	    SYSLOG_DAEMON | syslog_severities[level], (long)getpid(), body);
 	if (len < 0)
 		return -1;
 	if (send(syslog_fd, text, (size_t)len < sizeof(text) ? (size_t)len : sizeof(text) - 1,
@@ -202,15 +201,15 @@ emit_syslog(enum log_level level, const char *message, const char *suffix)
 
 /* Syslog, where it listens: a daemon restarted since is reconnected to once per line. */
 static int
-try_syslog(enum log_level level, const char *message, const char *suffix)
+try_syslog(enum log_level level, const char *body)
 {
 	int result;
 
 	if (syslog_fd == -1 && syslog_connect() == -1)
 		return -1;
-	if ((result = emit_syslog(level, message, suffix)) == -1) {
+	if ((result = emit_syslog(level, body)) == -1) {
 		syslog_disconnect();
-		if (syslog_connect() == -1 || (result = emit_syslog(level, message, suffix)) == -1) {
+		if (syslog_connect() == -1 || (result = emit_syslog(level, body)) == -1) {
 			syslog_disconnect();
 			return -1;
 		}
@@ -221,20 +220,20 @@ try_syslog(enum log_level level, const char *message, const char *suffix)
 static void
 syslog_unavailable(int error)
 {
-	char message[256];
+	char body[256];
 
 	if (syslog_failed)
 		return;
 	syslog_failed = true;
-	snprintf(message, sizeof(message),
-	    "syslog: no syslog daemon listens at %s (%s); logging to %s until one does",
+	snprintf(body, sizeof(body),
+	    "warn syslog: no syslog daemon listens at %s (%s); logging to %s until one does",
 	    syslog_path(), strerror(error), detached ? "the console" : "standard error");
-	emit_local(LOG_LEVEL_WARN, message, "");
+	emit_local(body);
 }
 
 /* Returns false when the line must go to stderr instead. */
 static bool
-emit_to_syslog(enum log_level level, const char *message, const char *suffix)
+emit_to_syslog(enum log_level level, const char *body)
 {
 	char report[128];
 	int result;
@@ -243,14 +242,14 @@ emit_to_syslog(enum log_level level, const char *message, const char *suffix)
 		if (syslog_connect() == -1)
 			return false;
 		syslog_failed = false;
-		(void)emit_syslog(LOG_LEVEL_INFO, "syslog: listening again", "");
+		(void)emit_syslog(LOG_LEVEL_INFO, "info syslog: listening again");
 	}
 	if (dropped > 0 && syslog_fd != -1) {
 		format_dropped(report, sizeof(report));
-		if (emit_syslog(LOG_LEVEL_WARN, report, "") == 1)
+		if (emit_syslog(LOG_LEVEL_WARN, report) == 1)
 			dropped = 0;
 	}
-	if ((result = try_syslog(level, message, suffix)) == -1) {
+	if ((result = try_syslog(level, body)) == -1) {
 		syslog_unavailable(errno);
 		return false;
 	}
@@ -259,52 +258,26 @@ emit_to_syslog(enum log_level level, const char *message, const char *suffix)
 	return true;
 }
 
-static void
-emit(enum log_level level, const char *message, const char *suffix)
-{
-	if (want_syslog && emit_to_syslog(level, message, suffix))
-		return;
-	emit_local(level, message, suffix);
-}
-
-static void PRINTF_LIKE(3, 0)
-log_emit(enum log_level level, const char *suffix, const char *fmt, va_list ap)
-{
-	char line[LOG_LINE_MAX];
-	int saved_errno = errno;
-
-	if (level < min_level)
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	emit(level, line, suffix);
-	errno = saved_errno;
-}
-
-#define LOG_FUNCTION(name, level)				\
-void								\
-name(const char *fmt, ...)					\
-{								\
-	va_list ap;						\
-	va_start(ap, fmt);					\
-	log_emit(level, "", fmt, ap);				\
-	va_end(ap);						\
-}
-
-LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG)
-LOG_FUNCTION(log_info, LOG_LEVEL_INFO)
-LOG_FUNCTION(log_warnx, LOG_LEVEL_WARN)
-LOG_FUNCTION(log_error, LOG_LEVEL_ERROR)
-
 void
-log_warn(const char *fmt, ...)
+log_at(int level, const char *fmt, ...)
 {
-	char suffix[128];
-	int saved_errno = errno;
+	/* The level, the message cut at LOG_LINE_MAX, and ": strerror(errno)" */
+	char body[LOG_LINE_MAX + 160];
+	int saved_errno = errno, len;
+	enum log_level plain = (enum log_level)(level & ~LOG_ERRNO);
 	va_list ap;
 
-	snprintf(suffix, sizeof(suffix), ": %s", strerror(saved_errno));
+	if (plain < min_level)
+		return;
+	len = snprintf(body, sizeof(body), "%s ", level_names[plain]);
 	va_start(ap, fmt);
-	log_emit(LOG_LEVEL_WARN, suffix, fmt, ap);
+	vsnprintf(body + len, LOG_LINE_MAX, fmt, ap);
 	va_end(ap);
+	if (level & LOG_ERRNO) {
+		len = (int)strlen(body);
+		snprintf(body + len, sizeof(body) - (size_t)len, ": %s", strerror(saved_errno));
+	}
+	if (!want_syslog || !emit_to_syslog(plain, body))
+		emit_local(body);
 	errno = saved_errno;
 }

@@ -15,11 +15,14 @@ void	log_init(enum log_level level, bool use_syslog);
 void	log_detach(void);
 /* True while lines reach a syslog daemon. */
 bool	log_uses_syslog(void);
-void	log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void	log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void	log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
-/* Like log_warnx, with ": strerror(errno)" appended. */
-void	log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void	log_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* With LOG_ERRNO or'ed into the level, ": strerror(errno)" follows the message. */
+#define LOG_ERRNO	0x10
+void	log_at(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* One function behind them all: its variadic entry is costly, a level argument is not. */
+#define log_debug(...)	log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warnx(...)	log_at(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_warn(...)	log_at(LOG_LEVEL_WARN | LOG_ERRNO, __VA_ARGS__)
+#define log_error(...)	log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 
 #endif

@@ -4,31 +4,17 @@
 #include "lib/params.h"
 #include "lib/utf8.h"
 
-static const char *const param_type_names[] = {
-	[PARAM_STRING] = "a string",
-	[PARAM_NUMBER] = "a number",
-	[PARAM_OBJECT] = "an object",
-	[PARAM_SIGNAL] = "a signal name or number",
-	[PARAM_ARRAY] = "an array",
+/* What each type is called in an error, and the cJSON types (one bit each) it takes. */
+static const struct {
+	char		name[24];
+	unsigned char	cjson_types;
+} param_types[] = {
+	[PARAM_STRING] = { "a string", cJSON_String },
+	[PARAM_NUMBER] = { "a number", cJSON_Number },
+	[PARAM_OBJECT] = { "an object", cJSON_Object },
+	[PARAM_SIGNAL] = { "a signal name or number", cJSON_String | cJSON_Number },
+	[PARAM_ARRAY] = { "an array", cJSON_Array },
 };
-
-static bool
-param_type_ok(const cJSON *value, enum param_type type)
-{
-	switch (type) {
-	case PARAM_STRING:
-		return cJSON_IsString(value);
-	case PARAM_NUMBER:
-		return cJSON_IsNumber(value);
-	case PARAM_OBJECT:
-		return cJSON_IsObject(value);
-	case PARAM_SIGNAL:
-		return cJSON_IsString(value) || cJSON_IsNumber(value);
-	case PARAM_ARRAY:
-		return cJSON_IsArray(value);
-	}
-	return false;
-}
 
 bool
 params_check(const struct param params[PARAMS_MAX], const char *op_name,
@@ -43,9 +29,9 @@ params_check(const struct param params[PARAMS_MAX], const char *op_name,
 			snprintf(err, err_len, "Missing '%s' parameter", p->name);
 			return false;
 		}
-		if (!param_type_ok(value, p->type)) {
+		if (!(value->type & param_types[p->type].cjson_types)) {
 			snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", p->name,
-			    op_name, param_type_names[p->type]);
+			    op_name, param_types[p->type].name);
 			return false;
 		}
 	}

@@ -1,4 +1,4 @@
-#include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "lib/procfs.h"
@@ -61,19 +62,68 @@ procfs_read(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* isspace() in the C locale, without the locale's table. */
+static bool
+is_blank(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+const char *
+procfs_word(const char **cursor, size_t max, size_t *len)
+{
+	const char *word = *cursor, *end;
+
+	while (is_blank(*word))
+		word++;
+	for (end = word; *end != '\0' && !is_blank(*end) && (size_t)(end - word) < max;)
+		end++;
+	*cursor = end;
+	*len = (size_t)(end - word);
+	return word;
+}
+
+int
+procfs_numbers(const char **cursor, uint64_t *out, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char *end;
+
+		out[i] = strtoull(*cursor, &end, 10);
+		if (end == *cursor)
+			return -1;
+		*cursor = end;
+	}
+	return 0;
+}
+
+/* The fields of proc(5)'s /proc/PID/stat after the state, from ppid (4) to rss (24). */
+enum { STAT_PPID, STAT_PGRP, STAT_MINFLT = 6, STAT_MAJFLT = 8, STAT_UTIME = 10, STAT_STIME,
+	STAT_NUM_THREADS = 16, STAT_STARTTIME = 18, STAT_VSIZE, STAT_RSS };
+
+/* Reads /proc/PID/name whole, as procfs_read. */
+static int
+read_pid_file(pid_t pid, const char *name, char **text, size_t *len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	return procfs_read(path, text, len);
+}
+
 int
 procfs_parse_stat(const char *text, struct proc_stat *out)
 {
 	const char *open_paren = strchr(text, '(');
 	const char *close_paren = strrchr(text, ')');
-	unsigned long long utime, stime, start, vsize, minflt, majflt;
+	const char *cursor = text;
+	uint64_t pid, field[STAT_RSS];
+	size_t comm_len, state_len;
 	long long rss;
-	int pid, ppid, pgid;
-	long threads;
-	size_t comm_len;
+	char *end;
 
 	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
-	    sscanf(text, "%d", &pid) != 1)
+	    procfs_numbers(&cursor, &pid, 1) == -1)
 		return -1;
 	comm_len = (size_t)(close_paren - open_paren - 1);
 	if (comm_len >= sizeof(out->comm))
@@ -81,21 +131,25 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	memcpy(out->comm, open_paren + 1, comm_len);
 	out->comm[comm_len] = '\0';
 	/* Fields after the command name, which may hold spaces and parentheses (proc(5)). */
-	if (sscanf(close_paren + 1,
-	    " %c %d %d %*d %*d %*d %*u %llu %*u %llu %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %lld",
-	    &out->state, &ppid, &pgid, &minflt, &majflt, &utime, &stime, &threads, &start, &vsize,
-	    &rss) != 11)
+	cursor = close_paren + 1;
+	out->state = *procfs_word(&cursor, 1, &state_len);
+	if (state_len == 0 || procfs_numbers(&cursor, field, STAT_RSS) == -1)
 		return -1;
-	out->pid = pid;
-	out->ppid = ppid;
-	out->pgid = pgid;
-	out->utime_ticks = utime;
-	out->stime_ticks = stime;
-	out->minor_faults = minflt;
-	out->major_faults = majflt;
-	out->num_threads = threads;
-	out->start_ticks = start;
-	out->vsize = vsize;
+	/* Signed, and past LLONG_MAX it stays there, as sscanf's "%lld" reads it. */
+	rss = strtoll(cursor, &end, 10);
+	if (end == cursor)
+		return -1;
+	/* Signed fields come back from strtoull as their two's complement: the casts undo it. */
+	out->pid = (pid_t)pid;
+	out->ppid = (pid_t)field[STAT_PPID];
+	out->pgid = (pid_t)field[STAT_PGRP];
+	out->utime_ticks = field[STAT_UTIME];
+	out->stime_ticks = field[STAT_STIME];
+	out->minor_faults = field[STAT_MINFLT];
+	out->major_faults = field[STAT_MAJFLT];
+	out->num_threads = (long)field[STAT_NUM_THREADS];
+	out->start_ticks = field[STAT_STARTTIME];
+	out->vsize = field[STAT_VSIZE];
 	out->rss_pages = rss > 0 ? (uint64_t)rss : 0;
 	return 0;
 }
@@ -104,7 +158,7 @@ static int
 is_mapping_header(const char *line)
 {
 	/* "7f00d0a00000-7f00d0a21000 rw-p ..." */
-	while (isxdigit((unsigned char)*line))
+	while ((*line >= '0' && *line <= '9') || ((*line | 0x20) >= 'a' && (*line | 0x20) <= 'f'))
 		line++;
 	return *line == '-';
 }
@@ -113,8 +167,8 @@ int
 procfs_parse_smaps(const char *text, struct proc_memory *out)
 {
 	static const struct {
-		const char	*key;
-		size_t		 offset;
+		char		 key[15];
+		uint8_t		 offset;
 	} fields[] = {
 		{ "Rss:", offsetof(struct proc_memory, rss) },
 		{ "Pss:", offsetof(struct proc_memory, pss) },
@@ -154,11 +208,13 @@ procfs_parse_smaps(const char *text, struct proc_memory *out)
 int
 procfs_parse_statm(const char *text, long page_size, struct proc_memory *out)
 {
-	unsigned long long size, resident, shared;
+	uint64_t pages[3], resident, shared;	/* size, resident, shared */
 
 	memset(out, 0, sizeof(*out));
-	if (sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3)
+	if (procfs_numbers(&text, pages, 3) == -1)
 		return -1;
+	resident = pages[1];
+	shared = pages[2];
 	out->rss = resident * (uint64_t)page_size;
 	/* statm cannot split clean from dirty: count all shared pages as shared-clean. */
 	out->shared_clean = shared * (uint64_t)page_size;
@@ -170,11 +226,10 @@ procfs_parse_statm(const char *text, long page_size, struct proc_memory *out)
 static int
 read_memory_file(pid_t pid, const char *name, struct proc_memory *out)
 {
-	char path[64], *text;
+	char *text;
 	int result;
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if (procfs_read(path, &text, NULL) == -1)
+	if (read_pid_file(pid, name, &text, NULL) == -1)
 		return -1;
 	if (strcmp(name, "statm") == 0)
 		result = procfs_parse_statm(text, procfs_page_size(), out);
@@ -193,7 +248,7 @@ read_memory_file(pid_t pid, const char *name, struct proc_memory *out)
 int
 procfs_memory(pid_t pid, struct proc_memory *out)
 {
-	static const char *const sources[] = { "smaps_rollup", "smaps", "statm" };
+	static const char sources[][13] = { "smaps_rollup", "smaps", "statm" };
 	int saved_errno = ENOENT;
 
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
@@ -213,11 +268,10 @@ procfs_memory(pid_t pid, struct proc_memory *out)
 int
 procfs_stat(pid_t pid, struct proc_stat *out)
 {
-	char path[64], *text;
+	char *text;
 	int result;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (procfs_read(path, &text, NULL) == -1)
+	if (read_pid_file(pid, "stat", &text, NULL) == -1)
 		return -1;
 	result = procfs_parse_stat(text, out);
 	free(text);
@@ -229,12 +283,11 @@ procfs_stat(pid_t pid, struct proc_stat *out)
 ssize_t
 procfs_map_count(pid_t pid)
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
 	ssize_t count = 0;
 
-	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
-	if (procfs_read(path, &text, &len) == -1)
+	if (read_pid_file(pid, "maps", &text, &len) == -1)
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		count += text[i] == '\n';
@@ -245,29 +298,23 @@ procfs_map_count(pid_t pid)
 int
 procfs_command(pid_t pid, char *out, size_t out_len)
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
-	struct proc_stat st;
+	int result;
 
-	if (out_len == 0)
+	if (out_len == 0 || read_pid_file(pid, "cmdline", &text, &len) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if (procfs_read(path, &text, &len) == 0 && len > 0) {
-		/* Arguments are NUL-separated, and the last ends with a NUL. */
-		while (len > 0 && text[len - 1] == '\0')
-			len--;
-		for (size_t i = 0; i < len; i++)
-			if (text[i] == '\0')
-				text[i] = ' ';
-		text[len] = '\0';
-		snprintf(out, out_len, "%s", text);
-		free(text);
-		return 0;
-	}
-	if (procfs_stat(pid, &st) == -1)
-		return -1;
-	snprintf(out, out_len, "[%s]", st.comm);
-	return 0;
+	/* Arguments are NUL-separated, and the last ends with a NUL. */
+	result = len > 0 ? 0 : -1;
+	while (len > 0 && text[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\0')
+			text[i] = ' ';
+	text[len] = '\0';
+	snprintf(out, out_len, "%s", text);
+	free(text);
+	return result;
 }
 
 ssize_t
@@ -283,7 +330,7 @@ procfs_scan(struct proc_stat **out, size_t *cap)
 		char *end;
 		long pid = strtol(entry->d_name, &end, 10);
 
-		if (!isdigit((unsigned char)entry->d_name[0]) || *end != '\0' || pid <= 0)
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' || *end != '\0' || pid <= 0)
 			continue;
 		if (count == *cap) {
 			size_t new_cap = *cap ? *cap * 2 : 256;
@@ -309,14 +356,18 @@ procfs_scan(struct proc_stat **out, size_t *cap)
 int
 procfs_parse_meminfo_available(const char *text, uint64_t *bytes)
 {
-	const char *line = strstr(text, "MemAvailable:");
-	unsigned long long kib;
+	const char *line = text;
+	uint64_t kib;
 
-	/* strstr could match mid-line only in a corrupt file; insist on a line start. */
-	if (line == NULL || (line != text && line[-1] != '\n') ||
-	    sscanf(line, "MemAvailable: %llu kB", &kib) != 1)
+	/* The first mention; it could be mid-line only in a corrupt file: insist on a line start. */
+	while ((line = strchr(line, 'M')) != NULL && strncmp(line, "MemAvailable:", 13) != 0)
+		line++;
+	if (line == NULL || (line != text && line[-1] != '\n'))
 		return -1;
-	*bytes = (uint64_t)kib * 1024;
+	line += 13;
+	if (procfs_numbers(&line, &kib, 1) == -1)
+		return -1;
+	*bytes = kib * 1024;
 	return 0;
 }
 
@@ -333,22 +384,19 @@ procfs_uptime(void)
 	return uptime;
 }
 
+/* From the auxiliary vector, as sysconf() reads them: without sysconf's table in a static binary. */
 long
 procfs_clock_ticks(void)
 {
-	static long ticks;
+	long ticks = (long)getauxval(AT_CLKTCK);
 
-	if (ticks <= 0)
-		ticks = sysconf(_SC_CLK_TCK);
 	return ticks > 0 ? ticks : 100;
 }
 
 long
 procfs_page_size(void)
 {
-	static long page_size;
+	long page_size = (long)getauxval(AT_PAGESZ);
 
-	if (page_size <= 0)
-		page_size = sysconf(_SC_PAGESIZE);
 	return page_size > 0 ? page_size : 4096;
 }

@@ -17,7 +17,7 @@ struct proc_memory {
 	uint64_t	 swap_pss;
 	uint64_t	 referenced;
 	uint64_t	 anonymous;
-	size_t		 map_count;		/* 0 when the source does not say */
+	uint64_t	 map_count;		/* 0 when the source does not say */
 	const char	*source;		/* "smaps_rollup", "smaps" or "statm" */
 };
 
@@ -40,7 +40,7 @@ int	procfs_memory(pid_t pid, struct proc_memory *out);
 int	procfs_stat(pid_t pid, struct proc_stat *out);
 /* The number of mappings, as lines of /proc/PID/maps. Returns it, or -1. */
 ssize_t	procfs_map_count(pid_t pid);
-/* The argument vector joined with spaces; falls back to "[comm]". */
+/* The argument vector joined with spaces; -1 when it is empty (a kernel thread) or unreadable. */
 int	procfs_command(pid_t pid, char *out, size_t out_len);
 /*
  * Every process's stat, for walking the process tree. *out is an array
@@ -60,5 +60,17 @@ int	procfs_parse_smaps(const char *text, struct proc_memory *out);
 int	procfs_parse_statm(const char *text, long page_size, struct proc_memory *out);
 /* MemAvailable from /proc/meminfo text, in bytes. */
 int	procfs_parse_meminfo_available(const char *text, uint64_t *bytes);
+/*
+ * Skips blanks (isspace, newlines too) from *cursor, then a word of at most
+ * max bytes; *cursor moves past the word. Returns its start; *len is 0 at
+ * the end of the text. sscanf's "%Ns", without vfscanf.
+ */
+const char	*procfs_word(const char **cursor, size_t max, size_t *len);
+/*
+ * count decimal numbers from *cursor, each after optional blanks, as
+ * strtoull reads them (sscanf's "%llu"); *cursor moves past them.
+ * Returns 0, or -1 where one is missing.
+ */
+int	procfs_numbers(const char **cursor, uint64_t *out, size_t count);
 
 #endif

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,16 @@ find_hidepid(const char *options, size_t options_len, char *out, size_t out_len)
 	return false;
 }
 
+/* Whether the next word from *cursor is word, as sscanf's "%15s" would read it. */
+static bool
+next_word_is(const char **cursor, const char *word)
+{
+	size_t len;
+	const char *found = procfs_word(cursor, 15, &len);
+
+	return len == strlen(word) && memcmp(found, word, len) == 0;
+}
+
 int
 procid_parse_hidepid(const char *mountinfo, char *out, size_t out_len)
 {
@@ -146,10 +157,8 @@ procid_parse_hidepid(const char *mountinfo, char *out, size_t out_len)
 	/* "36 25 0:5 / /proc rw,nosuid shared:12 - proc proc rw,hidepid=invisible" */
 	for (const char *line = mountinfo; line != NULL && *line != '\0';) {
 		const char *next = strchr(line, '\n');
-		size_t len = next != NULL ? (size_t)(next - line) : strlen(line);
-		char mount_point[16], fstype[16];
-		int options_at = 0;
-		const char *dash = NULL;
+		size_t len = next != NULL ? (size_t)(next - line) : strlen(line), word_len;
+		const char *dash = NULL, *cursor = line;
 
 		for (const char *p = line; p + 3 <= line + len; p++) {
 			if (memcmp(p, " - ", 3) == 0) {
@@ -157,18 +166,20 @@ procid_parse_hidepid(const char *mountinfo, char *out, size_t out_len)
 				break;
 			}
 		}
+		/* Words may run on past the line's end, as sscanf's would. */
+		for (int i = 0; dash != NULL && i < 4; i++)
+			procfs_word(&cursor, SIZE_MAX, &word_len);
 		/* The last mount on /proc is the one in sight. */
-		if (dash != NULL &&
-		    sscanf(line, "%*s %*s %*s %*s %15s", mount_point) == 1 &&
-		    strcmp(mount_point, "/proc") == 0 &&
-		    sscanf(dash, " - %15s %*s %n", fstype, &options_at) == 1 &&
-		    strcmp(fstype, "proc") == 0 && options_at > 0 && dash + options_at <= line + len) {
-			const char *options = dash + options_at;
-
-			if (out_len > 0)
-				out[0] = '\0';
-			find_hidepid(options, (size_t)(line + len - options), out, out_len);
-			found = 0;
+		if (dash != NULL && next_word_is(&cursor, "/proc") &&
+		    (cursor = dash + 2, next_word_is(&cursor, "proc")) &&
+		    (procfs_word(&cursor, SIZE_MAX, &word_len), word_len > 0)) {
+			procfs_word(&cursor, 0, &word_len);	/* the blanks before the options */
+			if (cursor <= line + len) {
+				if (out_len > 0)
+					out[0] = '\0';
+				find_hidepid(cursor, (size_t)(line + len - cursor), out, out_len);
+				found = 0;
+			}
 		}
 		line = next != NULL ? next + 1 : NULL;
 	}

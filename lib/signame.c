@@ -37,11 +37,13 @@ signame_parse(const char *text)
 		return -1;
 	if (*text >= '0' && *text <= '9') {
 		number = strtol(text, &end, 10);
-		if (*end != '\0' || number < 1 || number > SIGRTMAX)
+		/* _NSIG - 1 is SIGRTMAX, without glibc's call to ask for it. */
+		if (*end != '\0' || number < 1 || number > _NSIG - 1)
 			return -1;
 		return (int)number;
 	}
-	if (strncasecmp(text, "SIG", 3) == 0)
+	/* "sig", in any case: clearing bit 5 upper-cases a letter and makes no other byte one. */
+	if ((text[0] & ~0x20) == 'S' && (text[1] & ~0x20) == 'I' && (text[2] & ~0x20) == 'G')
 		text += 3;
 	for (size_t i = 0; i < SIGNAL_COUNT; i++) {
 		if (strcasecmp(text, signals[i].name) == 0)

@@ -1,33 +1,25 @@
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "lib/size.h"
 
+/* "", "b", or k, m, g or t followed by "", "b" or "ib", in any case. */
 static int
 suffix_shift(const char *suffix, unsigned *shift)
 {
-	static const struct {
-		char	 letter;
-		unsigned shift;
-	} units[] = { { 'k', 10 }, { 'm', 20 }, { 'g', 30 }, { 't', 40 } };
+	static const char units[] = "kmgt";
+	const char *unit = *suffix != '\0' ? strchr(units, *suffix | 0x20) : NULL;
 
-	if (*suffix == '\0' || strcasecmp(suffix, "b") == 0) {
-		*shift = 0;
-		return 0;
+	*shift = 0;
+	if (unit != NULL) {
+		*shift = (unsigned)(unit - units + 1) * 10;
+		suffix++;
 	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (tolower((unsigned char)suffix[0]) != units[i].letter)
-			continue;
-		if (suffix[1] == '\0' || strcasecmp(suffix + 1, "b") == 0 ||
-		    strcasecmp(suffix + 1, "ib") == 0) {
-			*shift = units[i].shift;
-			return 0;
-		}
-	}
-	return -1;
+	return *suffix == '\0' || strcasecmp(suffix, "b") == 0 ||
+	    (unit != NULL && strcasecmp(suffix, "ib") == 0) ? 0 : -1;
 }
 
 int
@@ -37,7 +29,7 @@ size_parse(const char *text, uint64_t *bytes)
 	double number;
 	unsigned shift;
 
-	if (text == NULL || !isdigit((unsigned char)*text))
+	if (text == NULL || *text < '0' || *text > '9')
 		return -1;
 	errno = 0;
 	number = strtod(text, &end);

@@ -1,5 +1,4 @@
-#include <ctype.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -33,19 +32,37 @@ drop_if_clean(const struct mapping *m, size_t *dropped_kb)
 		*dropped_kb += (m->end - m->start) / 1024;
 }
 
-static int
+/* "7f3a5c000000-7f3a5c021000 r-xp 00000000 08:01 1234 /usr/lib/x": range, perms, inode. */
+static void
 parse_header(const char *line, struct mapping *m)
 {
+	char *end;
+	size_t len;
+	const char *word;
+
 	memset(m, 0, sizeof(*m));
-	return sscanf(line, "%lx-%lx %4s %*s %*s %lu", &m->start, &m->end,
-	    m->perms, &m->inode) == 4 ? 0 : -1;
+	m->start = strtoul(line, &end, 16);
+	if (end == line || *end != '-')
+		return;
+	line = end + 1;
+	m->end = strtoul(line, &end, 16);
+	if (end == line)
+		return;
+	line = end;
+	word = procfs_word(&line, sizeof(m->perms) - 1, &len);
+	memcpy(m->perms, word, len);
+	for (int i = 0; i < 2; i++)
+		procfs_word(&line, SIZE_MAX, &len);	/* offset, device */
+	/* Without every field before it, the inode stays 0: the mapping is never dropped. */
+	if (len > 0)
+		m->inode = strtoul(line, NULL, 10);
 }
 
 static int
 is_header(const char *line)
 {
 	/* "7f3a5c000000-7f3a5c021000 r-xp ...": field lines start "Rss:" and the like. */
-	return isxdigit((unsigned char)line[0]) && !isupper((unsigned char)line[0]);
+	return (line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f');
 }
 
 void

@@ -5,8 +5,10 @@
 int
 utf8_prefix_len(const char *text, size_t max)
 {
-	size_t len = strnlen(text, max + 1);
+	size_t len = 0;
 
+	while (len <= max && text[len] != '\0')
+		len++;
 	if (len <= max)
 		return (int)len;
 	len = max;

@@ -123,14 +123,11 @@ mem_leak_reason(const struct mem_figures *f, uint64_t maximum_size_limit,
 	return MEM_REASON_NONE;
 }
 
-static int
-larger_private_first(const void *a, const void *b)
+static bool
+goes_before(const struct mem_candidate *x, const struct mem_candidate *y)
 {
-	const struct mem_candidate *x = a, *y = b;
-
-	if (x->private_size != y->private_size)
-		return x->private_size > y->private_size ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	return x->private_size != y->private_size ? x->private_size > y->private_size :
+	    x->pid < y->pid;
 }
 
 static uint64_t
@@ -144,7 +141,18 @@ mem_choose(struct mem_candidate *candidates, size_t count, uint64_t excess)
 {
 	size_t chosen = 0;
 
-	qsort(candidates, count, sizeof(*candidates), larger_private_first);
+	/* Selection sort: the processes of one group are few, and qsort is big in a static binary. */
+	for (size_t i = 0; i < count; i++) {
+		struct mem_candidate *first = &candidates[i], swap;
+
+		for (size_t j = i + 1; j < count; j++) {
+			if (goes_before(&candidates[j], first))
+				first = &candidates[j];
+		}
+		swap = candidates[i];
+		candidates[i] = *first;
+		*first = swap;
+	}
 	for (size_t i = 0; i < count; i++) {
 		candidates[i].chosen = false;
 		if (candidates[i].pending)
@@ -173,7 +181,7 @@ mem_quiet_ticks(unsigned signal_count)
 const char *
 mem_reason_name(enum mem_reason reason)
 {
-	static const char *const names[] = {
+	static const char names[][20] = {
 		[MEM_REASON_NONE] = "none",
 		[MEM_REASON_MAXIMUM_SIZE] = "maximum-size-limit",
 		[MEM_REASON_INCREASE] = "increase-limit",
@@ -201,14 +209,15 @@ configure_size(const char *key, const char *value, bool zero_ok, uint64_t *out,
 static int
 memory_configure(const char *key, const char *value, char *err, size_t err_len)
 {
-	if (strcmp(key, "maximum-size-limit") == 0)
-		return configure_size(key, value, false, &config.maximum_size_limit, err, err_len);
-	if (strcmp(key, "total-size-limit") == 0)
-		return configure_size(key, value, false, &config.total_size_limit, err, err_len);
-	if (strcmp(key, "free-size-minimum") == 0)
-		return configure_size(key, value, false, &config.free_size_minimum, err, err_len);
-	if (strcmp(key, "threshold-size") == 0)
-		return configure_size(key, value, true, &config.threshold_size, err, err_len);
+	uint64_t *const sizes[] = { &config.maximum_size_limit, &config.total_size_limit,
+	    &config.free_size_minimum, &config.threshold_size };
+	const char *name = "maximum-size-limit\0total-size-limit\0free-size-minimum\0threshold-size";
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++, name += strlen(name) + 1) {
+		if (strcmp(key, name) == 0)	/* only threshold-size may be 0 */
+			return configure_size(key, value, sizes[i] == &config.threshold_size, sizes[i],
+			    err, err_len);
+	}
 	if (strcmp(key, "increase-limit") == 0) {
 		char *end;
 		unsigned long long count;
@@ -241,13 +250,24 @@ static cJSON *
 figures_object(const char *text)
 {
 	cJSON *object = cJSON_CreateObject();
-	unsigned long long value;
-	char key[64];
-	int used;
+	char key[64], *end;
 
-	while (object != NULL && sscanf(text, " %63[^= ]=%llu%n", key, &value, &used) == 2) {
+	/* Up to the first figure that is not a number ("source=meminfo"). */
+	while (object != NULL) {
+		size_t key_len;
+		unsigned long long value;
+
+		text += strspn(text, " ");
+		key_len = strcspn(text, "= ");
+		if (key_len == 0 || key_len >= sizeof(key) || text[key_len] != '=')
+			break;
+		value = strtoull(text + key_len + 1, &end, 10);
+		if (end == text + key_len + 1)
+			break;
+		memcpy(key, text, key_len);
+		key[key_len] = '\0';
 		cJSON_AddNumberToObject(object, key, (double)value);
-		text += used;
+		text = end;
 	}
 	return object;
 }
@@ -404,23 +424,21 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 {
 	char signal_name[16];
 	cJSON *figures_json;
+	bool failed;
 
 	signame_format(config.signo, signal_name, sizeof(signal_name));
-	if (send_signal(p) == -1) {
-		if (errno == ESRCH)
-			return;
-		/* Say so once, and back off as after a signal rather than retry every tick. */
-		if (!p->signal_failed)
-			log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
-			    (long)p->id.pid, signal_name, mem_reason_name(reason));
-		p->signal_failed = true;
-		p->signal_count++;
-		p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+	failed = send_signal(p) == -1;
+	if (failed && errno == ESRCH)
 		return;
-	}
-	p->signal_failed = false;
+	/* A failure is said once, and backed off from as a signal is, rather than retried every tick. */
+	if (failed && !p->signal_failed)
+		log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
+		    (long)p->id.pid, signal_name, mem_reason_name(reason));
+	p->signal_failed = failed;
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
+	if (failed)
+		return;
 	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
 	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
 	    p->signal_count);
@@ -759,34 +777,46 @@ memory_remove(pid_t pid)
 
 /* Status */
 
+/*
+ * Adds each figure under its name (names one after the other, each ended by
+ * its NUL), or null where its bit in unknown is set.
+ */
 static bool
-add_size(cJSON *object, const char *key, bool known, uint64_t value)
+add_sizes(cJSON *object, const char *names, const uint64_t *values, size_t count,
+    unsigned unknown)
 {
-	if (!known)
-		return cJSON_AddNullToObject(object, key) != NULL;
-	return cJSON_AddNumberToObject(object, key, (double)value) != NULL;
+	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
+		if ((unknown & 1u << i ? cJSON_AddNullToObject(object, names) :
+		    cJSON_AddNumberToObject(object, names, (double)values[i])) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Bit i set when limit, figure i, is 0: unset. */
+static unsigned
+unset_bit(uint64_t limit, unsigned i)
+{
+	return limit == 0 ? 1u << i : 0;
 }
 
 static cJSON *
 process_status(const struct mem_proc *p)
 {
 	const struct mem_figures *f = &p->figures;
-	bool sampled = f->sample_count > 0;
+	const uint64_t values[] = { (uint64_t)p->id.pid, f->sample_count, f->current_size,
+	    f->largest_size, f->current_shared_size, f->current_private_size,
+	    config.maximum_size_limit, config.threshold_size, f->increase_count,
+	    config.increase_limit };
+	/* Figures 2 to 5 are known once sampled. */
+	unsigned unknown = (f->sample_count == 0 ? 0x3cu : 0) |
+	    unset_bit(config.maximum_size_limit, 6) | unset_bit(config.increase_limit, 9);
 	cJSON *entry = cJSON_CreateObject();
-	bool built = entry != NULL &&
-	    add_size(entry, "process_id", true, (uint64_t)p->id.pid) &&
-	    add_size(entry, "sample_count", true, f->sample_count) &&
-	    add_size(entry, "current_size", sampled, f->current_size) &&
-	    add_size(entry, "maximum_size", sampled, f->largest_size) &&
-	    add_size(entry, "current_shared_size", sampled, f->current_shared_size) &&
-	    add_size(entry, "current_private_size", sampled, f->current_private_size) &&
-	    add_size(entry, "maximum_size_limit", config.maximum_size_limit != 0,
-		config.maximum_size_limit) &&
-	    add_size(entry, "threshold_size", true, config.threshold_size) &&
-	    add_size(entry, "increase_count", true, f->increase_count) &&
-	    add_size(entry, "increase_limit", config.increase_limit != 0, config.increase_limit);
 
-	if (!built) {
+	if (entry == NULL || !add_sizes(entry, "process_id\0sample_count\0current_size\0"
+	    "maximum_size\0current_shared_size\0current_private_size\0maximum_size_limit\0"
+	    "threshold_size\0increase_count\0increase_limit", values,
+	    sizeof(values) / sizeof(values[0]), unknown)) {
 		cJSON_Delete(entry);
 		return NULL;
 	}
@@ -796,15 +826,14 @@ process_status(const struct mem_proc *p)
 static cJSON *
 memory_status(void)
 {
+	const uint64_t values[] = { total_size, config.total_size_limit, config.free_size_minimum };
 	cJSON *result = cJSON_CreateObject();
 	cJSON *section = cJSON_AddObjectToObject(result, "memory_monitor");
 	cJSON *processes = NULL;
 	bool built = section != NULL &&
-	    add_size(section, "total_size", have_total, total_size) &&
-	    add_size(section, "total_size_limit", config.total_size_limit != 0,
-		config.total_size_limit) &&
-	    add_size(section, "free_size_minimum", config.free_size_minimum != 0,
-		config.free_size_minimum) &&
+	    add_sizes(section, "total_size\0total_size_limit\0free_size_minimum", values, 3,
+		(have_total ? 0 : 1) | unset_bit(config.total_size_limit, 1) |
+		unset_bit(config.free_size_minimum, 2)) &&
 	    (processes = cJSON_AddObjectToObject(section, "processes")) != NULL;
 
 	for (size_t i = 0; built && i < proc_count; i++) {
@@ -825,36 +854,36 @@ memory_status(void)
 
 /* Life */
 
-static void
-log_size(char *out, size_t out_len, const char *key, uint64_t value)
+/* An unset (0) limit reads "none" in the log. */
+static const char *
+limit_text(uint64_t value, char text[24])
 {
 	if (value == 0)
-		snprintf(out, out_len, "%s=none", key);
-	else
-		snprintf(out, out_len, "%s=%llu", key, (unsigned long long)value);
+		return "none";
+	snprintf(text, 24, "%llu", (unsigned long long)value);
+	return text;
 }
 
 static int
 memory_start(mon_report_fn *report_action)
 {
-	char maximum[64], total[64], minimum[64], increase[64], signo_buf[16];
+	char maximum[24], total[24], minimum[24], increase[24], signo_buf[16];
 	uint64_t free_size;
 	const char *source;
 
 	report = report_action;
 	signame_format(config.signo, signo_buf, sizeof(signo_buf));
-	log_size(maximum, sizeof(maximum), "maximum_size_limit", config.maximum_size_limit);
-	log_size(total, sizeof(total), "total_size_limit", config.total_size_limit);
-	log_size(minimum, sizeof(minimum), "free_size_minimum", config.free_size_minimum);
-	log_size(increase, sizeof(increase), "increase_limit", config.increase_limit);
-	log_info("memory monitor: limits %s %s %s threshold_size=%llu %s signal=%s", maximum,
-	    total, minimum, (unsigned long long)config.threshold_size, increase, signo_buf);
+	log_info("memory monitor: limits maximum_size_limit=%s total_size_limit=%s "
+	    "free_size_minimum=%s threshold_size=%llu increase_limit=%s signal=%s",
+	    limit_text(config.maximum_size_limit, maximum), limit_text(config.total_size_limit, total),
+	    limit_text(config.free_size_minimum, minimum), (unsigned long long)config.threshold_size,
+	    limit_text(config.increase_limit, increase), signo_buf);
 	if (config.free_size_minimum != 0) {
 		if (cgroup_available_memory(&free_size, &source) == 0)
 			log_info("memory monitor: free memory free_size=%llu source=%s",
 			    (unsigned long long)free_size, source);
 		else
-			log_warn("memory monitor: cannot read free memory");
+			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
 	}
 	return 0;
 }

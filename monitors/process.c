@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,35 @@ static bool scan_failure_logged;
 
 /* Pure parts */
 
-static int
-by_ppid(const void *a, const void *b)
+/* Heapsort by key: small, and no libc qsort in a static binary. */
+static void
+sift_down(struct pm_link *links, size_t root, size_t count)
 {
-	const struct pm_link *x = a, *y = b;
+	for (size_t child; (child = 2 * root + 1) < count; root = child) {
+		struct pm_link swap;
 
-	return (x->ppid > y->ppid) - (x->ppid < y->ppid);
+		if (child + 1 < count && links[child + 1].key > links[child].key)
+			child++;
+		if (links[root].key >= links[child].key)
+			return;
+		swap = links[root];
+		links[root] = links[child];
+		links[child] = swap;
+	}
+}
+
+static void
+sort_links(struct pm_link *links, size_t count)
+{
+	for (size_t i = count / 2; i-- > 0;)
+		sift_down(links, i, count);
+	for (size_t end = count; end-- > 1;) {
+		struct pm_link swap = links[0];
+
+		links[0] = links[end];
+		links[end] = swap;
+		sift_down(links, 0, end);
+	}
 }
 
 static size_t
@@ -68,7 +92,7 @@ first_child(const struct pm_link *links, size_t count, pid_t parent)
 
 	while (low < high) {
 		size_t middle = low + (high - low) / 2;
-		if (links[middle].ppid < parent)
+		if (links[middle].key < parent)
 			low = middle + 1;
 		else
 			high = middle;
@@ -84,12 +108,12 @@ pm_tree(const struct proc_stat *procs, size_t count, pid_t root,
 	pid_t parent = root;
 
 	for (size_t i = 0; i < count; i++)
-		links[i] = (struct pm_link){ .ppid = procs[i].ppid, .index = i };
-	qsort(links, count, sizeof(*links), by_ppid);
+		links[i] = (struct pm_link){ .key = procs[i].ppid, .index = i };
+	sort_links(links, count);
 	/* Breadth first, using out as the queue; /proc is read non-atomically, so bound it. */
 	for (;;) {
 		for (size_t i = first_child(links, count, parent);
-		    i < count && links[i].ppid == parent && found < count; i++)
+		    i < count && links[i].key == parent && found < count; i++)
 			out[found++] = links[i].index;
 		if (next == found)
 			return found;
@@ -102,7 +126,7 @@ pm_cpu_percent(uint64_t cpu_ticks, long clock_ticks, double seconds)
 {
 	if (clock_ticks <= 0 || seconds <= 0)
 		return 0;
-	return (double)cpu_ticks / (double)clock_ticks / seconds * 100.0;
+	return (double)(int64_t)cpu_ticks / (double)clock_ticks / seconds * 100.0;
 }
 
 /* Options */
@@ -129,22 +153,22 @@ process_configure(const char *key, const char *value, char *err, size_t err_len)
 
 /* Capturing */
 
-static int
-by_pid(const void *a, const void *b)
-{
-	const struct pm_process *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
 static const struct pm_process *
 previous(pid_t pid)
 {
-	struct pm_process key = { .pid = pid };
+	size_t low = 0, high = tree_count;
 
-	if (tree_count == 0)
-		return NULL;
-	return bsearch(&key, tree, tree_count, sizeof(*tree), by_pid);
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+
+		if (tree[middle].pid == pid)
+			return &tree[middle];
+		if (tree[middle].pid < pid)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return NULL;
 }
 
 /* The breakdown the reference's process metrics give: only smaps has it. */
@@ -156,7 +180,7 @@ read_memory(struct pm_process *out, pid_t pid)
 	out->have_memory = procfs_memory(pid, &out->memory) == 0 &&
 	    strcmp(out->memory.source, "statm") != 0;
 	if (out->have_memory && (map_count = procfs_map_count(pid)) >= 0)
-		out->memory.map_count = (size_t)map_count;
+		out->memory.map_count = (uint64_t)map_count;
 }
 
 static void
@@ -173,7 +197,7 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	out->cpu_ticks = st->utime_ticks + st->stime_ticks;
 	out->virtual_size = st->vsize;
 	out->resident_size = st->rss_pages * (uint64_t)procfs_page_size();
-	out->elapsed_time = uptime - (double)st->start_ticks / (double)clock_ticks;
+	out->elapsed_time = uptime - (double)(int64_t)st->start_ticks / (double)clock_ticks;
 	if (out->elapsed_time < 0)
 		out->elapsed_time = 0;
 	/* Both terms have hundredths; the difference should not print binary noise. */
@@ -224,9 +248,12 @@ capture(pid_t root)
 	count = links && members ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
 	fresh = links && members ? calloc(count + 1, sizeof(*fresh)) : NULL;
 	if (fresh != NULL) {
+		/* Filled in pid order, for previous()'s binary search next tick. */
 		for (size_t i = 0; i < count; i++)
-			fill(&fresh[i], &scan[members[i]], uptime, now_ms);
-		qsort(fresh, count, sizeof(*fresh), by_pid);
+			links[i] = (struct pm_link){ .key = scan[members[i]].pid, .index = members[i] };
+		sort_links(links, count);
+		for (size_t i = 0; i < count; i++)
+			fill(&fresh[i], &scan[links[i].index], uptime, now_ms);
 		free_tree(tree, tree_count);
 		tree = fresh;
 		tree_count = count;
@@ -310,53 +337,67 @@ process_tick(void)
 
 /* Status */
 
+/* names: one after the other, each ended by its NUL; no table of pointers to relocate. */
+static bool
+add_numbers(cJSON *object, const char *names, const double *values, size_t count)
+{
+	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
+		if (cJSON_AddNumberToObject(object, names, values[i]) == NULL)
+			return false;
+	}
+	return true;
+}
+
+#define MEMORY_FIGURE(member) (uint8_t)offsetof(struct pm_process, member)
+_Static_assert(sizeof(struct pm_process) <= UINT8_MAX, "memory figure offsets fit a byte");
+
 /* Sizes in bytes, as the reference's Process::Metrics::Memory names them. */
 static bool
 add_memory(cJSON *entry, const struct pm_process *p)
 {
-	const struct proc_memory *m = &p->memory;
+	static const char names[] = "map_count\0resident_size\0proportional_size\0"
+	    "shared_clean_size\0shared_dirty_size\0private_clean_size\0private_dirty_size\0"
+	    "referenced_size\0anonymous_size\0swap_size\0proportional_swap_size\0"
+	    "minor_faults\0major_faults";
+	static const uint8_t figures[] = { MEMORY_FIGURE(memory.map_count),
+	    MEMORY_FIGURE(memory.rss), MEMORY_FIGURE(memory.pss),
+	    MEMORY_FIGURE(memory.shared_clean), MEMORY_FIGURE(memory.shared_dirty),
+	    MEMORY_FIGURE(memory.private_clean), MEMORY_FIGURE(memory.private_dirty),
+	    MEMORY_FIGURE(memory.referenced), MEMORY_FIGURE(memory.anonymous),
+	    MEMORY_FIGURE(memory.swap), MEMORY_FIGURE(memory.swap_pss),
+	    MEMORY_FIGURE(minor_faults), MEMORY_FIGURE(major_faults) };
+	double values[sizeof(figures)];
 	cJSON *memory;
 
 	if (!p->have_memory)
 		return cJSON_AddNullToObject(entry, "memory") != NULL;
+	/* Sizes and counts from /proc, all below 2^63: a signed conversion is exact, and short. */
+	for (size_t i = 0; i < sizeof(figures); i++) {
+		int64_t figure;
+
+		memcpy(&figure, (const char *)p + figures[i], sizeof(figure));
+		values[i] = (double)figure;
+	}
 	memory = cJSON_AddObjectToObject(entry, "memory");
-	return memory != NULL &&
-	    cJSON_AddNumberToObject(memory, "map_count", (double)m->map_count) &&
-	    cJSON_AddNumberToObject(memory, "resident_size", (double)m->rss) &&
-	    cJSON_AddNumberToObject(memory, "proportional_size", (double)m->pss) &&
-	    cJSON_AddNumberToObject(memory, "shared_clean_size", (double)m->shared_clean) &&
-	    cJSON_AddNumberToObject(memory, "shared_dirty_size", (double)m->shared_dirty) &&
-	    cJSON_AddNumberToObject(memory, "private_clean_size", (double)m->private_clean) &&
-	    cJSON_AddNumberToObject(memory, "private_dirty_size", (double)m->private_dirty) &&
-	    cJSON_AddNumberToObject(memory, "referenced_size", (double)m->referenced) &&
-	    cJSON_AddNumberToObject(memory, "anonymous_size", (double)m->anonymous) &&
-	    cJSON_AddNumberToObject(memory, "swap_size", (double)m->swap) &&
-	    cJSON_AddNumberToObject(memory, "proportional_swap_size", (double)m->swap_pss) &&
-	    cJSON_AddNumberToObject(memory, "minor_faults", (double)p->minor_faults) &&
-	    cJSON_AddNumberToObject(memory, "major_faults", (double)p->major_faults);
+	return memory != NULL && add_numbers(memory, names, values, sizeof(figures));
 }
 
 static cJSON *
 metrics_entry(const struct pm_process *p)
 {
-	cJSON *entry = cJSON_CreateObject();
+	static const char names[] = "process_id\0parent_process_id\0process_group_id\0"
+	    "processor_utilization\0total_size\0virtual_size\0resident_size\0"
+	    "processor_time\0elapsed_time";
 	/* As the reference counts it: the proportional size where smaps tells it. */
-	uint64_t total_size = p->have_memory ? p->memory.pss : p->resident_size;
-	bool built = entry != NULL &&
-	    cJSON_AddNumberToObject(entry, "process_id", p->pid) &&
-	    cJSON_AddNumberToObject(entry, "parent_process_id", p->ppid) &&
-	    cJSON_AddNumberToObject(entry, "process_group_id", p->pgid) &&
-	    cJSON_AddNumberToObject(entry, "processor_utilization", p->cpu_percent) &&
-	    cJSON_AddNumberToObject(entry, "total_size", (double)total_size) &&
-	    cJSON_AddNumberToObject(entry, "virtual_size", (double)p->virtual_size) &&
-	    cJSON_AddNumberToObject(entry, "resident_size", (double)p->resident_size) &&
-	    cJSON_AddNumberToObject(entry, "processor_time",
-		(double)p->cpu_ticks / (double)procfs_clock_ticks()) &&
-	    cJSON_AddNumberToObject(entry, "elapsed_time", p->elapsed_time) &&
-	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "") &&
-	    add_memory(entry, p);
+	const double values[] = { p->pid, p->ppid, p->pgid, p->cpu_percent,
+	    (double)(int64_t)(p->have_memory ? p->memory.pss : p->resident_size),
+	    (double)(int64_t)p->virtual_size, (double)(int64_t)p->resident_size,
+	    (double)(int64_t)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time };
+	cJSON *entry = cJSON_CreateObject();
 
-	if (!built) {
+	if (entry == NULL || !add_numbers(entry, names, values, sizeof(values) / sizeof(values[0])) ||
+	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "") == NULL ||
+	    !add_memory(entry, p)) {
 		cJSON_Delete(entry);
 		return NULL;
 	}

@@ -14,9 +14,9 @@ struct proc_stat;
  */
 void	pm_set_default_parent(pid_t pid);
 
-/* Scratch space for pm_tree: one per process scanned. */
+/* Scratch space for pm_tree: one per process scanned, sorted by key (its ppid). */
 struct pm_link {
-	pid_t	ppid;
+	pid_t	key;
 	size_t	index;
 };
 

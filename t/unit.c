@@ -52,6 +52,10 @@ test_size(void)
 	ok(size_parse("", &bytes) == -1, "size: empty refused");
 	ok(size_parse("-1", &bytes) == -1, "size: negative refused");
 	ok(size_parse("M", &bytes) == -1, "size: suffix alone refused");
+	ok(size_parse("3tb", &bytes) == 0 && bytes == (uint64_t)3 << 40, "size: tb in lower case");
+	ok(size_parse("7b", &bytes) == 0 && bytes == 7, "size: b alone is bytes");
+	ok(size_parse("7ib", &bytes) == -1 && size_parse("7Ki", &bytes) == -1 &&
+	    size_parse("7K@", &bytes) == -1, "size: ib without a unit, i without b, junk refused");
 }
 
 static void
@@ -80,6 +84,9 @@ test_signame(void)
 	ok(signame_parse("0") == -1, "signal: zero refused");
 	ok(signame_parse("9x") == -1, "signal: trailing junk refused");
 	ok(strcmp(signame_name(10), "USR1") == 0, "signal: name of 10");
+	ok(signame_parse("sigUsr2") == 12 && signame_parse("SIg") == -1 && signame_parse("SI") == -1,
+	    "signal: the SIG prefix in any case, and never alone");
+	ok(signame_parse("64") == 64 && signame_parse("65") == -1, "signal: up to SIGRTMAX");
 }
 
 static void
@@ -416,6 +423,30 @@ test_procfs(void)
 	ok(st.vsize == 104857600 && st.rss_pages == 2560, "procfs: vsize, rss");
 	ok(st.minor_faults == 100 && st.major_faults == 7, "procfs: minor and major faults");
 	ok(procfs_parse_stat("garbage", &st) == -1, "procfs: garbage stat refused");
+	ok(procfs_parse_stat("7 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19", &st) == -1,
+	    "procfs: a stat line cut short refused");
+	ok(procfs_parse_stat("7 (x)\tR\t1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 -5", &st) == 0 &&
+	    st.state == 'R' && st.ppid == 1 && st.rss_pages == 0, "procfs: tabs, and a negative rss as none");
+	ok(procfs_parse_statm("1000 300", 4096, &mem) == -1, "procfs: statm cut short refused");
+	{
+		const char *cursor = " \tab\ncdefg h";
+		uint64_t numbers[2];
+		size_t len;
+		const char *word = procfs_word(&cursor, 3, &len);
+
+		ok(len == 2 && memcmp(word, "ab", 2) == 0, "procfs_word: blanks of every kind, then a word");
+		word = procfs_word(&cursor, 3, &len);
+		ok(len == 3 && memcmp(word, "cde", 3) == 0 && strcmp(cursor, "fg h") == 0,
+		    "procfs_word: a word cut at its width, the rest left");
+		procfs_word(&cursor, SIZE_MAX, &len);
+		procfs_word(&cursor, SIZE_MAX, &len);
+		ok(procfs_word(&cursor, SIZE_MAX, &len) != NULL && len == 0, "procfs_word: none at the end");
+		cursor = " 12\n-3 x";
+		ok(procfs_numbers(&cursor, numbers, 2) == 0 && numbers[0] == 12 &&
+		    numbers[1] == (uint64_t)-3 && strcmp(cursor, " x") == 0,
+		    "procfs_numbers: blanks and signs as strtoull reads them");
+		ok(procfs_numbers(&cursor, numbers, 1) == -1, "procfs_numbers: a word is no number");
+	}
 	ok(procfs_parse_smaps(rollup, &mem) == 0, "procfs: smaps_rollup parses");
 	ok(mem.rss == 2048 * 1024 && mem.shared_clean == 512 * 1024, "procfs: rss, shared clean");
 	ok(mem.private_clean + mem.private_dirty == 1536 * 1024, "procfs: private");
@@ -492,6 +523,12 @@ test_memory_choose(void)
 	ok(mem_choose(c, 4, 30 * mib) == 0, "choose: a process already signalled counts as going");
 	ok(mem_choose(c, 4, 70 * mib) == 1 && !c[0].chosen && c[1].chosen,
 	    "choose: a pending process is never chosen again, the next largest is");
+	c[0] = (struct mem_candidate){ .pid = 30, .private_size = 5 * mib };
+	c[1] = (struct mem_candidate){ .pid = 20, .private_size = 5 * mib };
+	c[2] = (struct mem_candidate){ .pid = 25, .private_size = 9 * mib };
+	ok(mem_choose(c, 3, 12 * mib) == 2 && c[0].pid == 25 && c[1].pid == 20 && c[2].pid == 30 &&
+	    c[1].chosen && !c[2].chosen, "choose: equal sizes in pid order");
+	ok(mem_choose(c, 0, mib) == 0 && mem_choose(c, 1, mib) == 1, "choose: none and one");
 	ok(mem_quiet_ticks(1) == 2 && mem_quiet_ticks(2) == 4 && mem_quiet_ticks(3) == 8 &&
 	    mem_quiet_ticks(6) == 64 && mem_quiet_ticks(40) == 64, "quiet ticks: 2, 4, 8 ... 64");
 }
@@ -529,6 +566,9 @@ test_cgroup_parsers(void)
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\nMemFree: 100 kB\nMemAvailable: 1024 kB\n",
 	    &bytes) == 0 && bytes == 1024 * 1024, "meminfo: MemAvailable");
 	ok(procfs_parse_meminfo_available("MemTotal: 2048 kB\n", &bytes) == -1, "meminfo: missing");
+	ok(procfs_parse_meminfo_available("XMemAvailable: 1 kB\nMemAvailable: 2 kB\n", &bytes) == -1,
+	    "meminfo: the first mention must start a line");
+	ok(procfs_parse_meminfo_available("MemAvailable: kB\n", &bytes) == -1, "meminfo: no figure");
 }
 
 static void
