@@ -66,12 +66,12 @@ struct client {
 	int64_t		 deadline;	/* monotonic ms, -1 for none */
 };
 
+/* Arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
 struct command {
-	const char	*name;
-	const char	*usage;
-	const char	*options;	/* short options, after "+:" */
-	int		(*run)(struct client *cl);
-	int		 min_operands, max_operands;	/* -1: any number */
+	char		 name[8];
+	char		 options[5];	/* short options, after "+:" */
+	signed char	 min_operands, max_operands;	/* -1: any number */
+	char		 usage[40];
 };
 
 static const struct command *current;
@@ -739,18 +739,6 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 }
 
 static int
-run_stop(struct client *cl)
-{
-	return run_lifecycle(cl, "stop", NULL);
-}
-
-static int
-run_start(struct client *cl)
-{
-	return run_lifecycle(cl, "start", NULL);
-}
-
-static int
 run_signal(struct client *cl)
 {
 	const char *sig = cl->argv[cl->first_operand + 1];
@@ -1071,33 +1059,60 @@ run_call(struct client *cl)
 	return status;
 }
 
-static const struct command commands[] = {
-	{ "status", "[--json|--wide] [--timeout S] [NAME...]", "jwt:", run_status, 0, -1 },
-	{ "restart", "[SIGNAL]", "", run_restart, 0, 1 },
-	{ "call", "JSON", "", run_call, 1, 1 },
-	{ "forward", "[--timeout S] WORKER OPERATION_JSON", "t:", run_forward, 2, 2 },
-	{ "stop", "[--timeout S] WORKER...", "t:", run_stop, 1, -1 },
-	{ "start", "WORKER...", "", run_start, 1, -1 },
-	{ "signal", "WORKER SIGNAL", "", run_signal, 2, 2 },
-	{ "events", "[--json] [--backlog N]", "jb:", run_events, 0, 0 },
-	{ "wait", "[--timeout S] [--state STATE] NAME...", "t:S:", run_wait, 1, -1 },
-	{ "metrics", "", "", run_metrics, 0, 0 },
+enum { CMD_STATUS, CMD_RESTART, CMD_CALL, CMD_FORWARD, CMD_STOP, CMD_START, CMD_SIGNAL,
+	CMD_EVENTS, CMD_WAIT, CMD_METRICS, COMMANDS };
+
+static const struct command commands[COMMANDS] = {
+	[CMD_STATUS] = { "status", "jwt:", 0, -1, "[--json|--wide] [--timeout S] [NAME...]" },
+	[CMD_RESTART] = { "restart", "", 0, 1, "[SIGNAL]" },
+	[CMD_CALL] = { "call", "", 1, 1, "JSON" },
+	[CMD_FORWARD] = { "forward", "t:", 2, 2, "[--timeout S] WORKER OPERATION_JSON" },
+	[CMD_STOP] = { "stop", "t:", 1, -1, "[--timeout S] WORKER..." },
+	[CMD_START] = { "start", "", 1, -1, "WORKER..." },
+	[CMD_SIGNAL] = { "signal", "", 2, 2, "WORKER SIGNAL" },
+	[CMD_EVENTS] = { "events", "jb:", 0, 0, "[--json] [--backlog N]" },
+	[CMD_WAIT] = { "wait", "t:S:", 1, -1, "[--timeout S] [--state STATE] NAME..." },
+	[CMD_METRICS] = { "metrics", "", 0, 0, "" },
 };
+
+static int
+run_command(struct client *cl, int command)
+{
+	switch (command) {
+	case CMD_STATUS: return run_status(cl);
+	case CMD_RESTART: return run_restart(cl);
+	case CMD_CALL: return run_call(cl);
+	case CMD_FORWARD: return run_forward(cl);
+	case CMD_STOP: return run_lifecycle(cl, "stop", NULL);
+	case CMD_START: return run_lifecycle(cl, "start", NULL);
+	case CMD_SIGNAL: return run_signal(cl);
+	case CMD_EVENTS: return run_events(cl);
+	case CMD_WAIT: return run_wait(cl);
+	default: return run_metrics(cl);
+	}
+}
+
+/* The command's index, or -1. */
+static int
+find_command(const char *word)
+{
+	for (int i = 0; i < COMMANDS; i++) {
+		if (strcmp(word, commands[i].name) == 0)
+			return i;
+	}
+	return -1;
+}
 
 bool
 client_is_command(const char *word)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(word, commands[i].name) == 0)
-			return true;
-	}
-	return false;
+	return find_command(word) != -1;
 }
 
 void
 client_usage(FILE *out)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (int i = 0; i < COMMANDS; i++)
 		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, commands[i].usage);
 }
 
@@ -1112,17 +1127,13 @@ client_main(const char *socket_path, int argc, char **argv)
 		.next_id = 2,
 		.deadline = -1,
 	};
-	int status;
+	int status, command = find_command(argv[0]);
 
-	current = NULL;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[0], commands[i].name) == 0)
-			current = &commands[i];
-	}
-	if (current == NULL) {
+	if (command == -1) {
 		fprintf(stderr, "supervisord: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
+	current = &commands[command];
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		printf("usage: supervisord [-s PATH] %s %s\n"
 		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
@@ -1137,7 +1148,7 @@ client_main(const char *socket_path, int argc, char **argv)
 	if ((status = parse_options(&cl)) != 0)
 		return status;
 	jl_init(&cl.conn, CLIENT_MAX_LINE, CLIENT_MAX_OUTPUT);
-	status = current->run(&cl);
+	status = run_command(&cl, command);
 	jl_close(&cl.conn);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		status = status == EXIT_SUCCESS ? EXIT_FAILURE : status;
