@@ -271,7 +271,7 @@ format_duration(char *out, size_t out_len, bool known, double seconds)
 enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, COL_MEMORY,
 	COL_CPU, COLUMNS };
 
-static const char *const titles[COLUMNS] = {
+static const char titles[COLUMNS][9] = {
 	"ID", "NAME", "PID", "STATE", "UPTIME", "RESTARTS", "MEMORY", "CPU%",
 };
 /*
@@ -561,7 +561,9 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
 		    NAME_MIN_WIDTH;
-	print_line(out, titles, widths, wide ? "COMMAND" : NULL);
+	for (int col = 0; col < COLUMNS; col++)
+		cells[col] = titles[col];
+	print_line(out, cells, widths, wide ? "COMMAND" : NULL);
 	for (size_t i = 0; i < count; i++) {
 		for (int col = 0; col < COLUMNS; col++)
 			cells[col] = table[i].cells[col];
@@ -632,40 +634,43 @@ put_worker_labels(FILE *out, const cJSON *entry)
 	fputc('"', out);
 }
 
+/* metric is the name after "supervisord_". */
 static void
-put_header(FILE *out, const char *metric, const char *type, const char *help)
+put_header(FILE *out, const char *metric, bool counter, const char *help)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	fprintf(out, "# HELP supervisord_%s %s\n# TYPE supervisord_%s %s\n", metric, help, metric,
+	    counter ? "counter" : "gauge");
 }
 
 enum figure_source { FROM_MEMORY, FROM_CPU, FROM_STATE };
 
+/* Words in arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
 static const struct worker_metric {
-	const char		*metric, *type, *help;
-	enum figure_source	 source;
-	const char		*key;
+	char			 metric[28];	/* after "supervisord_" */
+	bool			 counter;
+	char			 source;	/* enum figure_source */
+	char			 key[22];
+	char			 help[62];
 } worker_metrics[] = {
-	{ "supervisord_worker_restarts_total", "counter",
-	    "Times the worker's wrapper started its child again.", FROM_STATE, "restarts" },
-	{ "supervisord_worker_start_time_seconds", "gauge",
-	    "When the worker's child started, Unix time.", FROM_STATE, "started_at" },
-	{ "supervisord_worker_memory_current_bytes", "gauge",
-	    "Resident size of the worker's process.", FROM_MEMORY, "current_size" },
-	{ "supervisord_worker_memory_maximum_bytes", "gauge",
-	    "Largest resident size the memory monitor has seen.", FROM_MEMORY, "maximum_size" },
-	{ "supervisord_worker_memory_private_bytes", "gauge",
-	    "Private (clean and dirty) memory of the worker's process.", FROM_MEMORY,
-	    "current_private_size" },
-	{ "supervisord_worker_memory_shared_bytes", "gauge",
-	    "Shared memory of the worker's process.", FROM_MEMORY, "current_shared_size" },
-	{ "supervisord_worker_cpu_percent", "gauge",
-	    "CPU utilisation of the worker's process, percent of one CPU.", FROM_CPU,
-	    "processor_utilization" },
-	{ "supervisord_worker_cpu_seconds_total", "counter",
-	    "CPU time the worker's process has used.", FROM_CPU, "processor_time" },
+	{ "worker_restarts_total", true, FROM_STATE, "restarts",
+	    "Times the worker's wrapper started its child again." },
+	{ "worker_start_time_seconds", false, FROM_STATE, "started_at",
+	    "When the worker's child started, Unix time." },
+	{ "worker_memory_current_bytes", false, FROM_MEMORY, "current_size",
+	    "Resident size of the worker's process." },
+	{ "worker_memory_maximum_bytes", false, FROM_MEMORY, "maximum_size",
+	    "Largest resident size the memory monitor has seen." },
+	{ "worker_memory_private_bytes", false, FROM_MEMORY, "current_private_size",
+	    "Private (clean and dirty) memory of the worker's process." },
+	{ "worker_memory_shared_bytes", false, FROM_MEMORY, "current_shared_size",
+	    "Shared memory of the worker's process." },
+	{ "worker_cpu_percent", false, FROM_CPU, "processor_utilization",
+	    "CPU utilisation of the worker's process, percent of one CPU." },
+	{ "worker_cpu_seconds_total", true, FROM_CPU, "processor_time",
+	    "CPU time the worker's process has used." },
 };
 
-static const char *const worker_states[] = { "starting", "running", "backoff", "stopped", "exited" };
+static const char worker_states[][9] = { "starting", "running", "backoff", "stopped", "exited" };
 
 static void
 put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metric *m)
@@ -681,9 +686,9 @@ put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metri
 		if (!known)
 			continue;
 		if (!header)
-			put_header(out, m->metric, m->type, m->help);
+			put_header(out, m->metric, m->counter, m->help);
 		header = true;
-		fputs(m->metric, out);
+		fprintf(out, "supervisord_%s", m->metric);
 		put_worker_labels(out, entry);
 		fputs("} ", out);
 		put_number(out, value);
@@ -694,10 +699,9 @@ put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metri
 static void
 put_monitor_actions(FILE *out, const struct snapshot *s)
 {
-	const char *metric = "supervisord_monitor_actions";
 	const cJSON *entry, *other;
 
-	put_header(out, metric, "gauge",
+	put_header(out, "monitor_actions", false,
 	    "Registered workers whose last monitor action was this one, by monitor and reason.");
 	cJSON_ArrayForEach(entry, s->connections) {
 		const cJSON *action = member(entry, "last_action");
@@ -724,7 +728,7 @@ put_monitor_actions(FILE *out, const struct snapshot *s)
 		}
 		if (seen)
 			continue;
-		fprintf(out, "%s{monitor=\"", metric);
+		fputs("supervisord_monitor_actions{monitor=\"", out);
 		put_label(out, monitor_text);
 		fputs("\",reason=\"", out);
 		put_label(out, reason_text);
@@ -742,21 +746,21 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 		connections++;
 		workers += report_name(entry) != NULL;
 	}
-	put_header(out, "supervisord_workers", "gauge", "Registered connections that have a name.");
+	put_header(out, "workers", false, "Registered connections that have a name.");
 	fprintf(out, "supervisord_workers %ld\n", workers);
-	put_header(out, "supervisord_connections", "gauge", "Registered connections.");
+	put_header(out, "connections", false, "Registered connections.");
 	fprintf(out, "supervisord_connections %ld\n", connections);
 	if (daemon_uptime >= 0) {
-		put_header(out, "supervisord_uptime_seconds", "gauge", "How long the daemon has run.");
+		put_header(out, "uptime_seconds", false, "How long the daemon has run.");
 		fprintf(out, "supervisord_uptime_seconds %.3f\n", daemon_uptime);
 	}
-	put_header(out, "supervisord_worker_up", "gauge", "1 when the worker's child runs, else 0.");
+	put_header(out, "worker_up", false, "1 when the worker's child runs, else 0.");
 	cJSON_ArrayForEach(entry, s->connections) {
 		fputs("supervisord_worker_up", out);
 		put_worker_labels(out, entry);
 		fprintf(out, "} %d\n", report_is_running(entry) ? 1 : 0);
 	}
-	put_header(out, "supervisord_worker_state", "gauge",
+	put_header(out, "worker_state", false,
 	    "1 for the state the worker is in (starting, running, backoff, stopped, exited).");
 	cJSON_ArrayForEach(entry, s->connections) {
 		for (size_t i = 0; i < sizeof(worker_states) / sizeof(worker_states[0]); i++) {
