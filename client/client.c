@@ -163,34 +163,28 @@ connect_daemon(struct client *cl)
 {
 	char why[320];
 	int64_t give_up = mono_now_ms() + WAIT_SECONDS * 1000;
+	const char *path = cl->socket_path;
 
 	if (jl_is_open(&cl->conn))
 		return 0;
-	if (!cl->any_owner && jl_check_owner(cl->socket_path, why, sizeof(why)) == -1) {
-		fprintf(stderr, "supervisord: %s\n", why);
-		return -1;
-	}
-	while (jl_connect(&cl->conn, cl->socket_path) == -1) {
+	while (jl_open(&cl->conn, path, !cl->any_owner, why, sizeof(why)) == -1) {
+		if (why[0] != '\0') {
+			fprintf(stderr, "supervisord: %s\n", why);
+			return -1;
+		}
 		if ((errno == EAGAIN || errno == EINTR) && mono_now_ms() < give_up) {
 			poll(NULL, 0, CONNECT_RETRY_MS);
 			continue;
 		}
+		fprintf(stderr, "supervisord: cannot connect to %s: ", path);
 		if (errno == ENAMETOOLONG)
-			fprintf(stderr, "supervisord: cannot connect to %s: path too long (%zu > %zu bytes)\n",
-			    cl->socket_path, strlen(cl->socket_path),
+			fprintf(stderr, "path too long (%zu > %zu bytes)\n", strlen(path),
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		else if (errno == ECONNREFUSED || errno == ENOENT)
-			fprintf(stderr, "supervisord: cannot connect to %s: %s (is the daemon running?%s)\n",
-			    cl->socket_path, strerror(errno),
-			    strcmp(cl->socket_path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
+			fprintf(stderr, "%s (is the daemon running?%s)\n", strerror(errno),
+			    strcmp(path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
 		else
-			fprintf(stderr, "supervisord: cannot connect to %s: %s\n",
-			    cl->socket_path, strerror(errno));
-		return -1;
-	}
-	if (!cl->any_owner && jl_check_peer(&cl->conn, cl->socket_path, why, sizeof(why)) == -1) {
-		fprintf(stderr, "supervisord: %s\n", why);
-		jl_close(&cl->conn);
+			fprintf(stderr, "%s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -404,7 +398,6 @@ static void
 print_failure(const struct client *cl, const char *what, const cJSON *final)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
-	static const char *const skipped[] = { "id", "finished", "failed", "error" };
 
 	/* The error and figures come from the daemon or a worker: not raw to a terminal. */
 	fprintf(stderr, "supervisord: %s: ", cl->command);
@@ -413,23 +406,7 @@ print_failure(const struct client *cl, const char *what, const cJSON *final)
 		fputs(": ", stderr);
 	}
 	report_put_printable(stderr, cJSON_IsString(error) ? error->valuestring : "the call failed");
-	for (const cJSON *item = final->child; item != NULL; item = item->next) {
-		bool skip = false;
-		for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
-			skip = skip || strcmp(item->string, skipped[i]) == 0;
-		if (skip)
-			continue;
-		if (!cJSON_IsString(item) && !cJSON_IsNumber(item))
-			continue;
-		fputc(' ', stderr);
-		report_put_printable(stderr, item->string);
-		if (cJSON_IsString(item)) {
-			fputc('=', stderr);
-			report_put_printable(stderr, item->valuestring);
-		} else {
-			fprintf(stderr, "=%g", item->valuedouble);
-		}
-	}
+	report_members(stderr, final, "id finished failed error", true);
 	fputc('\n', stderr);
 }
 

@@ -75,8 +75,8 @@ is_trusted_uid(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
-int
-jl_check_owner(const char *path, char *why, size_t why_len)
+static int
+check_owner(const char *path, char *why, size_t why_len)
 {
 	struct stat st;
 	char owner[96];
@@ -90,8 +90,8 @@ jl_check_owner(const char *path, char *why, size_t why_len)
 	return -1;
 }
 
-int
-jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
+static int
+check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
 {
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
@@ -105,6 +105,21 @@ jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_l
 	snprintf(why, why_len, "the daemon at %s runs as %s, not as root or as us; refusing to use it"
 	    " (--any-owner overrides)", path, owner);
 	return -1;
+}
+
+int
+jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len)
+{
+	why[0] = '\0';
+	if (check_owners && check_owner(path, why, why_len) == -1)
+		return -1;
+	if (jl_connect(c, path) == -1)
+		return -1;
+	if (check_owners && check_peer(c, path, why, why_len) == -1) {
+		jl_close(c);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -36,13 +36,12 @@ void	jl_init(struct jl_conn *c, size_t in_max, size_t out_max);
 int	jl_connect(struct jl_conn *c, const char *path);
 bool	jl_is_open(const struct jl_conn *c);
 /*
- * Whom we talk to (SPEC 4): the socket file, and the process that listens
- * on a connected one, must belong to root or to our own user, so a path
- * squatted by someone else collects nothing. Each returns 0, or -1 with a
- * message naming the owner in why.
+ * jl_connect, and with check_owners, whom we talk to (SPEC 4): the socket
+ * file, and the process that listens on it, must belong to root or to our
+ * own user, so a path squatted by someone else collects nothing. Returns 0,
+ * or -1 with errno set and why empty, or with why naming the owner.
  */
-int	jl_check_owner(const char *path, char *why, size_t why_len);
-int	jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len);
+int	jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len);
 /* Closes the socket and frees both buffers; c may be connected again. */
 void	jl_close(struct jl_conn *c);
 short	jl_poll_events(const struct jl_conn *c);

@@ -777,31 +777,46 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 
 /* Events */
 
-static void
-put_value(FILE *out, const cJSON *value)
+/* Whether key is one of the words in list, which are separated by single spaces. */
+static bool
+is_listed(const char *list, const char *key)
 {
+	size_t len = strlen(key);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, " "), p += *p == ' ') {
+		if (strncmp(p, key, len) == 0 && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+void
+report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars_only)
+{
+	const cJSON *item;
 	char *text;
 
-	if (cJSON_IsString(value)) {
-		char shown[256];
-		copy_printable(shown, sizeof(shown), value->valuestring);
-		fputs(shown, out);
-		return;
-	}
-	if ((text = cJSON_PrintUnformatted(value)) != NULL) {
-		fputs(text, out);
-		cJSON_free(text);
+	cJSON_ArrayForEach(item, object) {
+		if (is_listed(skipped, item->string) ||
+		    (scalars_only && !cJSON_IsString(item) && !cJSON_IsNumber(item)))
+			continue;
+		fputc(' ', out);
+		report_put_printable(out, item->string);
+		fputc('=', out);
+		if (cJSON_IsString(item)) {
+			report_put_printable(out, item->valuestring);
+		} else if ((text = cJSON_PrintUnformatted(item)) != NULL) {
+			fputs(text, out);
+			cJSON_free(text);
+		}
 	}
 }
 
 void
 report_event(FILE *out, const cJSON *event)
 {
-	static const char *const shown_first[] = {
-		"id", "event", "at", "connection_id", "process_id", "name",
-	};
 	const cJSON *type = member(event, "event"), *name = member(event, "name");
-	const cJSON *pid = member(event, "process_id"), *item;
+	const cJSON *pid = member(event, "process_id");
 	double at;
 	char when[32] = "-", shown_name[CELL_MAX];
 	int width;
@@ -822,14 +837,6 @@ report_event(FILE *out, const cJSON *event)
 	else
 		fprintf(out, "%7s", "-");
 	/* What happened: every other member, as key=value. */
-	cJSON_ArrayForEach(item, event) {
-		bool skip = false;
-		for (size_t i = 0; i < sizeof(shown_first) / sizeof(shown_first[0]); i++)
-			skip = skip || strcmp(item->string, shown_first[i]) == 0;
-		if (skip)
-			continue;
-		fprintf(out, " %s=", item->string);
-		put_value(out, item);
-	}
+	report_members(out, event, "id event at connection_id process_id name", false);
 	fputc('\n', out);
 }

@@ -49,6 +49,13 @@ void	report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime);
 /* One line for an event: local time, event, name, short id, pid, what happened. */
 void	report_event(FILE *out, const cJSON *event);
 
+/*
+ * " key=value" for each member of object not named in skipped (words
+ * separated by single spaces), printable; only strings and numbers when
+ * scalars_only.
+ */
+void	report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars_only);
+
 /* text as it goes to a terminal: controls, C1 controls and bidi overrides as '?'. */
 void		 report_put_printable(FILE *out, const char *text);
 

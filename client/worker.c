@@ -632,28 +632,16 @@ try_connect(struct worker *w)
 {
 	char why[320];
 
-	if (!w->any_owner && jl_check_owner(w->socket_path, why, sizeof(why)) == -1) {
+	if (jl_open(&w->conn, w->socket_path, !w->any_owner, why, sizeof(why)) == -1) {
 		/* A squatted path must not collect us: say so, and keep looking for ours. */
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "cannot connect to %s: %s", w->socket_path,
+			    strerror(errno));
 		if (w->quiet_reconnect)
 			log_debug("worker: %s", why);
 		else
 			log_warnx("worker: %s; will keep trying", why);
 		w->quiet_reconnect = true;
-		schedule_reconnect(w);
-		return;
-	}
-	if (jl_connect(&w->conn, w->socket_path) == -1) {
-		if (w->quiet_reconnect)
-			log_debug("worker: cannot connect to %s: %s", w->socket_path, strerror(errno));
-		else
-			log_warn("worker: cannot connect to %s; will keep trying", w->socket_path);
-		w->quiet_reconnect = true;
-		schedule_reconnect(w);
-		return;
-	}
-	if (!w->any_owner && jl_check_peer(&w->conn, w->socket_path, why, sizeof(why)) == -1) {
-		log_warnx("worker: %s; will keep trying", why);
-		jl_close(&w->conn);
 		schedule_reconnect(w);
 		return;
 	}
