@@ -123,6 +123,22 @@ add_number(cJSON *obj, const char *key, double value)
 	return cJSON_AddNumberToObject(obj, key, value) != NULL;
 }
 
+/* Adds one number for each of keys, words separated by single spaces. */
+static bool
+add_numbers(cJSON *obj, const char *keys, const double *values)
+{
+	char key[32];
+
+	for (size_t len; *keys != '\0'; keys += len + (keys[len] == ' '), values++) {
+		len = strcspn(keys, " ");
+		memcpy(key, keys, len);
+		key[len] = '\0';
+		if (!add_number(obj, key, *values))
+			return false;
+	}
+	return true;
+}
+
 static bool
 add_string(cJSON *obj, const char *key, const char *value)
 {
@@ -184,7 +200,7 @@ static void
 op_info(const struct wop_call *call)
 {
 	struct proc_stat st;
-	double ticks = (double)procfs_clock_ticks();
+	double ticks = (double)procfs_clock_ticks(), figures[7];
 	cJSON *reply;
 	char state[2];
 	bool built;
@@ -193,21 +209,24 @@ op_info(const struct wop_call *call)
 		return;
 	state[0] = st.state;
 	state[1] = '\0';
+	figures[0] = (double)st.num_threads;
+	figures[1] = (double)num_round(num_clamp(procfs_uptime() - (double)st.start_ticks / ticks,
+	    0, 1e12) * 100) / 100;
+	figures[2] = (double)(st.utime_ticks + st.stime_ticks) / ticks;
+	figures[3] = (double)st.vsize;
+	figures[4] = (double)st.rss_pages * (double)procfs_page_size();
+	figures[5] = call->child->restarts;
+	figures[6] = getpid();
 	reply = jl_message(call->id, true);
 	built = reply != NULL &&
 	    add_number(reply, "process_id", st.pid) &&
 	    add_string(reply, "name", call->child->name) &&
 	    add_string(reply, "command", call->child->command) &&
 	    add_string(reply, "state", state) &&
-	    add_number(reply, "threads", (double)st.num_threads) &&
-	    add_number(reply, "uptime",
-	    (double)num_round(num_clamp(procfs_uptime() - (double)st.start_ticks / ticks, 0, 1e12) * 100) / 100) &&
-	    add_number(reply, "processor_time", (double)(st.utime_ticks + st.stime_ticks) / ticks) &&
-	    add_number(reply, "virtual_size", (double)st.vsize) &&
-	    add_number(reply, "resident_size", (double)st.rss_pages * (double)procfs_page_size()) &&
-	    add_number(reply, "restarts", call->child->restarts) &&
+	    add_numbers(reply, "threads uptime processor_time virtual_size resident_size restarts",
+	    figures) &&
 	    (call->child->status == NULL || add_string(reply, "status", call->child->status)) &&
-	    add_number(reply, "wrapper_process_id", getpid());
+	    add_numbers(reply, "wrapper_process_id", figures + 6);
 	finish(call, reply, built);
 }
 
@@ -216,15 +235,15 @@ op_info(const struct wop_call *call)
 static bool
 add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
 {
+	double figures[] = {
+		(double)map_count, (double)m->rss, (double)m->pss, (double)m->shared_clean,
+		(double)m->shared_dirty, (double)m->private_clean, (double)m->private_dirty,
+		(double)m->swap,
+	};
+
 	return add_string(reply, "source", m->source) &&
-	    add_number(reply, "map_count", (double)map_count) &&
-	    add_number(reply, "rss", (double)m->rss) &&
-	    add_number(reply, "pss", (double)m->pss) &&
-	    add_number(reply, "shared_clean", (double)m->shared_clean) &&
-	    add_number(reply, "shared_dirty", (double)m->shared_dirty) &&
-	    add_number(reply, "private_clean", (double)m->private_clean) &&
-	    add_number(reply, "private_dirty", (double)m->private_dirty) &&
-	    add_number(reply, "swap", (double)m->swap);
+	    add_numbers(reply, "map_count rss pss shared_clean shared_dirty private_clean"
+	    " private_dirty swap", figures);
 }
 
 /*
@@ -569,17 +588,14 @@ sampling_free(struct sampling *s)
 static void
 sampling_finish(struct sampling *s, int64_t now_ms)
 {
+	double figures[] = {
+		s->pid, s->taken, (double)(now_ms - s->started_ms) / 1000,
+		(double)s->interval_ms / 1000, (double)s->minimum, (double)s->maximum,
+		(double)s->first, (double)s->last, (double)s->last - (double)s->first,
+	};
 	cJSON *reply = jl_message(s->id, true);
-	bool built = reply != NULL &&
-	    add_number(reply, "process_id", s->pid) &&
-	    add_number(reply, "samples", s->taken) &&
-	    add_number(reply, "duration", (double)(now_ms - s->started_ms) / 1000) &&
-	    add_number(reply, "interval", (double)s->interval_ms / 1000) &&
-	    add_number(reply, "minimum_size", (double)s->minimum) &&
-	    add_number(reply, "maximum_size", (double)s->maximum) &&
-	    add_number(reply, "first_size", (double)s->first) &&
-	    add_number(reply, "last_size", (double)s->last) &&
-	    add_number(reply, "growth", (double)s->last - (double)s->first);
+	bool built = reply != NULL && add_numbers(reply, "process_id samples duration interval"
+	    " minimum_size maximum_size first_size last_size growth", figures);
 
 	if (built)
 		send_and_free(reply);
@@ -593,13 +609,14 @@ sampling_finish(struct sampling *s, int64_t now_ms)
 static void
 sample_reply(const struct sampling *s, const struct proc_memory *m, int64_t now_ms)
 {
+	double figures[] = {
+		s->taken, (double)(now_ms - s->started_ms) / 1000, (double)m->rss,
+		(double)(m->private_clean + m->private_dirty),
+		(double)(m->shared_clean + m->shared_dirty),
+	};
 	cJSON *reply = jl_message(s->id, false);
-	bool built = reply != NULL &&
-	    add_number(reply, "sample", s->taken) &&
-	    add_number(reply, "elapsed", (double)(now_ms - s->started_ms) / 1000) &&
-	    add_number(reply, "resident_size", (double)m->rss) &&
-	    add_number(reply, "private_size", (double)(m->private_clean + m->private_dirty)) &&
-	    add_number(reply, "shared_size", (double)(m->shared_clean + m->shared_dirty));
+	bool built = reply != NULL && add_numbers(reply,
+	    "sample elapsed resident_size private_size shared_size", figures);
 
 	if (built)
 		send_and_free(reply);
