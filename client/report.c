@@ -812,21 +812,33 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 	}
 }
 
+/*
+ * "YYYY-MM-DD HH:MM:SSZ", in UTC: local time (and strftime) would bring
+ * the C library's time zone code into a static build, 12 KB with musl, and
+ * many small systems have no zone set anyway.
+ */
+static void
+format_utc(char *out, size_t out_len, double at)
+{
+	time_t seconds = (time_t)at;
+	struct tm tm;
+
+	if (at > -1e13 && at < 1e13 && gmtime_r(&seconds, &tm) != NULL)
+		snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 void
 report_event(FILE *out, const cJSON *event)
 {
 	const cJSON *type = member(event, "event"), *name = member(event, "name");
 	const cJSON *pid = member(event, "process_id");
 	double at;
-	char when[32] = "-", shown_name[CELL_MAX];
+	char when[80] = "-", shown_name[CELL_MAX];
 	int width;
 
-	if (number_of(member(event, "at"), &at)) {
-		time_t seconds = (time_t)at;
-		struct tm local;
-		if (localtime_r(&seconds, &local) != NULL)
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
-	}
+	if (number_of(member(event, "at"), &at))
+		format_utc(when, sizeof(when), at);
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
 	width = display_width(shown_name);
 	fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,

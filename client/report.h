@@ -46,7 +46,7 @@ void	report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows,
 	    bool wide);
 /* Prometheus text format 0.0.4. daemon_uptime < 0 when unknown. */
 void	report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime);
-/* One line for an event: local time, event, name, short id, pid, what happened. */
+/* One line for an event: time in UTC, event, name, short id, pid, what happened. */
 void	report_event(FILE *out, const cJSON *event);
 
 /*
