@@ -293,28 +293,22 @@ struct row {
 	char	*command;	/* wide only */
 };
 
-/* The command as shown: a string as the wrapper quoted it, an array quoted here. */
-static char *
-command_text(const cJSON *command)
+char *
+report_shell_words(const char *const *words, size_t count)
 {
-	const cJSON *arg;
 	size_t len = 1;
 	char *text, *out;
 
-	if (cJSON_IsString(command))
-		return strdup(command->valuestring);
-	if (!cJSON_IsArray(command))
-		return strdup("-");
-	cJSON_ArrayForEach(arg, command)
-		len += (cJSON_IsString(arg) ? 4 * strlen(arg->valuestring) : 4) + 3;
+	for (size_t i = 0; i < count; i++)
+		len += 4 * strlen(words[i]) + 3;
 	if ((text = malloc(len)) == NULL)
 		return NULL;
 	out = text;
-	cJSON_ArrayForEach(arg, command) {
-		const char *word = cJSON_IsString(arg) ? arg->valuestring : "?";
+	for (size_t i = 0; i < count; i++) {
+		const char *word = words[i];
 		bool plain = word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "abcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") == strlen(word);
-		if (out != text)
+		if (i > 0)
 			*out++ = ' ';
 		if (!plain)
 			*out++ = '\'';
@@ -328,6 +322,28 @@ command_text(const cJSON *command)
 			*out++ = '\'';
 	}
 	*out = '\0';
+	return text;
+}
+
+/* The command as shown: a string as the wrapper quoted it, an array quoted here. */
+static char *
+command_text(const cJSON *command)
+{
+	const char **words;
+	const cJSON *arg;
+	size_t count = 0;
+	char *text;
+
+	if (cJSON_IsString(command))
+		return strdup(command->valuestring);
+	if (!cJSON_IsArray(command))
+		return strdup("-");
+	if ((words = calloc((size_t)cJSON_GetArraySize(command) + 1, sizeof(*words))) == NULL)
+		return NULL;
+	cJSON_ArrayForEach(arg, command)
+		words[count++] = cJSON_IsString(arg) ? arg->valuestring : "?";
+	text = report_shell_words(words, count);
+	free(words);
 	return text;
 }
 

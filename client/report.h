@@ -41,6 +41,12 @@ void	report_explain_match(FILE *out, const cJSON *connections, const char *worke
 /* "name (1234abcd)" for messages. */
 void	report_label(const cJSON *entry, char *out, size_t out_len);
 
+/*
+ * words joined with spaces, each quoted where a shell needs it to read the
+ * word back; NULL when out of memory.
+ */
+char	*report_shell_words(const char *const *words, size_t count);
+
 /* The status table of rows; wide adds full ids and the command. */
 void	report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size_t count,
 	    bool wide);

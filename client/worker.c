@@ -27,6 +27,7 @@
 #include "client/client.h"
 #include "lib/clock.h"
 #include "client/jsonline.h"
+#include "client/report.h"
 #include "lib/log.h"
 #include "lib/selfpipe.h"
 #include "lib/signame.h"
@@ -46,7 +47,7 @@
 /* What the wrapper publishes as "status" (SPEC 7). */
 enum child_status { CHILD_STARTING, CHILD_RUNNING, CHILD_BACKOFF, CHILD_STOPPED, CHILD_EXITED };
 
-static const char *const status_names[] = {
+static const char status_names[][9] = {
 	[CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_BACKOFF] = "backoff",
 	[CHILD_STOPPED] = "stopped", [CHILD_EXITED] = "exited",
 };
@@ -102,46 +103,6 @@ static const int passed_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 
 #define WORKER_USAGE \
 	"[-n NAME] [--state JSON] [--respawn] [--dump-dir DIR] [--any-owner] -- COMMAND [ARG...]"
 
-
-/* Whether a shell would read word back as it is, without quotes. */
-static bool
-is_plain_word(const char *word)
-{
-	return word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_@%+=:,./-") == strlen(word);
-}
-
-/* The command as a shell would take it back: words quoted where they need it. */
-static char *
-join_words(char **words)
-{
-	size_t len = 1;
-	char *joined, *out;
-
-	for (char **word = words; *word != NULL; word++)
-		len += 4 * strlen(*word) + 3;
-	if ((joined = calloc(1, len)) == NULL)
-		return NULL;
-	out = joined;
-	for (char **word = words; *word != NULL; word++) {
-		if (word != words)
-			*out++ = ' ';
-		if (is_plain_word(*word)) {
-			out = stpcpy(out, *word);
-			continue;
-		}
-		*out++ = '\'';
-		for (const char *p = *word; *p != '\0'; p++) {
-			if (*p == '\'')
-				out = stpcpy(out, "'\\''");
-			else
-				*out++ = *p;
-		}
-		*out++ = '\'';
-	}
-	*out = '\0';
-	return joined;
-}
 
 static const char *
 default_name(const struct worker *w)
@@ -204,7 +165,7 @@ parse_args(struct worker *w, int argc, char **argv)
 	w->argv = argv + optind;
 	if (w->name == NULL)
 		w->name = default_name(w);
-	if ((w->command = join_words(w->argv)) == NULL)
+	if ((w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - optind))) == NULL)
 		return usage_fail("worker", WORKER_USAGE, "out of memory");
 	return 0;
 }
