@@ -483,7 +483,7 @@ static void
 print_memory_summary(const cJSON *sections)
 {
 	const cJSON *section = cJSON_GetObjectItemCaseSensitive(sections, "memory_monitor");
-	const char *keys[] = { "total_size", "total_size_limit", "free_size_minimum" };
+	static const char keys[][18] = { "total_size", "total_size_limit", "free_size_minimum" };
 	char figures[3][32];
 
 	if (section == NULL)
@@ -493,7 +493,7 @@ print_memory_summary(const cJSON *sections)
 		if (cJSON_IsNumber(value))
 			snprintf(figures[i], sizeof(figures[i]), "%.1fM", value->valuedouble / 1048576);
 		else
-			snprintf(figures[i], sizeof(figures[i]), "-");
+			strcpy(figures[i], "-");
 	}
 	printf("memory monitor: total %s, total limit %s, free minimum %s\n", figures[0],
 	    figures[1], figures[2]);
@@ -818,28 +818,33 @@ run_events(struct client *cl)
 
 /* wait: subscribe, check status once, then follow events */
 
-/* Whether every NAME is registered and in the wanted state; else names the first missing. */
+/* Whether a worker called name is in the wanted state; state is what one is in, or NULL. */
 static bool
-all_ready(const struct client *cl, const cJSON *connections, const char **missing,
-    const char **state)
+name_ready(const cJSON *connections, const char *name, const char *wanted, const char **state)
 {
-	const char *wanted = cl->state != NULL ? cl->state : "running";
+	const cJSON *entry;
+	bool ready = false;
+
+	*state = NULL;
+	cJSON_ArrayForEach(entry, connections) {
+		const char *entry_name = report_name(entry);
+		if (entry_name == NULL || strcmp(entry_name, name) != 0)
+			continue;
+		*state = report_state(entry);
+		ready = ready || strcmp(*state, wanted) == 0;
+	}
+	return ready;
+}
+
+/* Whether every NAME is registered and in the wanted state. */
+static bool
+all_ready(const struct client *cl, const cJSON *connections)
+{
+	const char *state;
 
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		const cJSON *entry;
-		bool ready = false;
-		*state = NULL;
-		cJSON_ArrayForEach(entry, connections) {
-			const char *name = report_name(entry);
-			if (name == NULL || strcmp(name, cl->argv[i]) != 0)
-				continue;
-			*state = report_state(entry);
-			ready = ready || strcmp(*state, wanted) == 0;
-		}
-		if (!ready) {
-			*missing = cl->argv[i];
+		if (!name_ready(connections, cl->argv[i], cl->state, &state))
 			return false;
-		}
 	}
 	return true;
 }
@@ -851,9 +856,11 @@ run_wait(struct client *cl)
 	struct status_reply reply = { NULL, NULL };
 	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
 	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
-	const char *missing = NULL, *state = NULL;
+	const cJSON *connections;
 	int status = EXIT_FAILURE;
 
+	if (cl->state == NULL)
+		cl->state = "running";
 	if (subscribe(cl, &sub, 0, NULL, false) == -1)
 		goto done;
 	/* Subscribed first, so nothing that happens after this status is missed. */
@@ -861,8 +868,8 @@ run_wait(struct client *cl)
 		free_status(&reply);
 		if (fetch_status(cl, &reply, false) == -1)
 			goto done;
-		if (all_ready(cl, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
-		    &missing, &state)) {
+		connections = cJSON_GetObjectItemCaseSensitive(reply.final, "connections");
+		if (all_ready(cl, connections)) {
 			status = EXIT_SUCCESS;
 			goto done;
 		}
@@ -874,16 +881,11 @@ run_wait(struct client *cl)
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
 		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
 		for (int i = cl->first_operand, first = 1; i < cl->argc; i++) {
-			const char *miss = NULL, *st = NULL;
-			char *saved = cl->argv[i];
+			const char *st;
 			/* Each NAME on its own: which are still missing, and in what state. */
-			struct client one = *cl;
-			one.first_operand = i;
-			one.argc = i + 1;
-			if (all_ready(&one, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
-			    &miss, &st))
+			if (name_ready(connections, cl->argv[i], cl->state, &st))
 				continue;
-			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", saved);
+			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", cl->argv[i]);
 			report_put_printable(stderr, st != NULL ? st : "not registered");
 			fputc(')', stderr);
 			first = 0;
@@ -896,7 +898,6 @@ done:
 	free_status(&reply);
 	cJSON_Delete(sub.final);
 	cJSON_Delete(sub.last);
-	(void)missing;
 	return status;
 }
 

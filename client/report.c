@@ -225,7 +225,7 @@ uptime_of(const struct snapshot *s, const cJSON *entry, double *out)
 	return true;
 }
 
-/* The table */
+/* The table: cells start as "-", and the formatters leave an unknown figure so. */
 
 static void
 format_size(char *out, size_t out_len, bool known, double bytes)
@@ -233,10 +233,8 @@ format_size(char *out, size_t out_len, bool known, double bytes)
 	static const char units[] = "BKMGTP";
 	int unit = 0;
 
-	if (!known) {
-		snprintf(out, out_len, "-");
+	if (!known)
 		return;
-	}
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
 	if (unit == 0)
@@ -253,12 +251,10 @@ format_duration(char *out, size_t out_len, bool known, double seconds)
 	long long s;
 
 	/* A start time a peer made up may lie far off: no conversion out of range. */
-	if (known && !(seconds >= 0 && seconds < 1e10))
-		known = false;
-	s = known ? (long long)seconds : 0;
-	if (!known)
-		snprintf(out, out_len, "-");
-	else if (s < 60)
+	if (!known || !(seconds >= 0 && seconds < 1e10))
+		return;
+	s = (long long)seconds;
+	if (s < 60)
 		snprintf(out, out_len, "%llds", s);
 	else if (s < 3600)
 		snprintf(out, out_len, "%lldm%02llds", s / 60, s % 60);
@@ -479,6 +475,8 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	bool known;
 	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
 
+	for (int col = 0; col < COLUMNS; col++)
+		strcpy(row->cells[col], "-");
 	snprintf(row->cells[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
 	    ID_MAX_SHOWN : prefix), report_id(entry));
 	row->name = strdup(name != NULL ? name : "-");
@@ -486,22 +484,16 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 		copy_printable(row->name, strlen(row->name) + 1, row->name);
 	if (cJSON_IsNumber(pid) && report_is_running(entry))
 		snprintf(row->cells[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
-	else
-		snprintf(row->cells[COL_PID], CELL_MAX, "-");
 	copy_printable(row->cells[COL_STATE], CELL_MAX, report_state(entry));
 	/* Each figure read before it is passed: argument order is unspecified. */
 	known = uptime_of(s, entry, &value);
 	format_duration(row->cells[COL_UPTIME], CELL_MAX, known, value);
 	if (number_of(state_member(entry, "restarts"), &value))
 		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "%.0f", value);
-	else
-		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "-");
 	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
 	format_size(row->cells[COL_MEMORY], CELL_MAX, known, value);
 	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
 		snprintf(row->cells[COL_CPU], CELL_MAX, "%.1f", value);
-	else
-		snprintf(row->cells[COL_CPU], CELL_MAX, "-");
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
