@@ -95,7 +95,7 @@ send_and_free(cJSON *msg)
 static void PRINTF_LIKE(2, 3)
 fail_id(const cJSON *id, const char *fmt, ...)
 {
-	char error[512];
+	char error[PATH_MAX + 256];	/* room for a dump path */
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -316,11 +316,11 @@ open_dir_walk(int base, const char *dir)
 
 /*
  * Creates path beneath the dump directory: returns the new file's fd and
- * sets *dir_fd to its directory (for removing a partial dump), or -1 with
- * a message in error.
+ * sets *dir_fd to its directory (for removing a partial dump), or -1 after
+ * failing the call.
  */
 static int
-create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
+create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 {
 	const char *relative = path, *slash;
 	char dir[PATH_MAX];
@@ -328,7 +328,7 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 	int fd;
 
 	if (dump_dir_fd == -1) {
-		snprintf(error, error_len, "memory_dump has no dump directory");
+		fail_id(id, "memory_dump has no dump directory");
 		return -1;
 	}
 	/* An absolute path is taken when it names a place beneath the dump directory. */
@@ -338,18 +338,18 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
 			relative = path + root_len + 1;
 		else {
-			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			fail_id(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 			return -1;
 		}
 	}
 	slash = strrchr(relative, '/');
 	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
-		snprintf(error, error_len, "Refused %s: not a file name", path);
+		fail_id(id, "Refused %s: not a file name", path);
 		return -1;
 	}
 	if (strlen(relative) >= sizeof(dir)) {
-		snprintf(error, error_len, "Refused %s: path too long", path);
+		fail_id(id, "Refused %s: path too long", path);
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
@@ -361,13 +361,13 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 		*dir_fd = open_dir_walk(dump_dir_fd, dir);
 	if (*dir_fd == -1) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			snprintf(error, error_len, "Refused %s: a component of the path is a symlink or not a"
+			fail_id(id, "Refused %s: a component of the path is a symlink or not a"
 			    " directory (dump paths may hold no symlink)", path);
 		else if (errno == EXDEV)
-			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			fail_id(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 		else
-			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+			fail_id(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
@@ -375,21 +375,21 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
-			snprintf(error, error_len, "File exists: %s (memory_dump never overwrites)", path);
+			fail_id(id, "File exists: %s (memory_dump never overwrites)", path);
 		else
-			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+			fail_id(id, "Cannot write %s: %s", path, strerror(errno));
 		close(*dir_fd);
 		*dir_fd = -1;
 	}
 	return fd;
 }
 
-/* Writes data whole; on failure removes the partial file. Returns 0, or -1 with a message. */
+/* Writes data whole; on failure removes the partial file. Returns 0, or -1 after failing the call. */
 static int
-write_dump(const char *path, const char *data, size_t len, char *error, size_t error_len)
+write_dump(const cJSON *id, const char *path, const char *data, size_t len)
 {
 	const char *slash = strrchr(path, '/');
-	int dir_fd, fd = create_dump_file(path, &dir_fd, error, error_len), saved_errno;
+	int dir_fd, fd = create_dump_file(id, path, &dir_fd), saved_errno;
 
 	if (fd == -1)
 		return -1;
@@ -417,7 +417,7 @@ fail:
 	/* A partial dump would pass for a whole one: remove it and say so. */
 	(void)unlinkat(dir_fd, slash ? slash + 1 : path, 0);
 	close(dir_fd);
-	snprintf(error, error_len, "Cannot write %s: %s%s; the partial dump was removed", path,
+	fail_id(id, "Cannot write %s: %s%s; the partial dump was removed", path,
 	    strerror(saved_errno), saved_errno == ENOSPC ? " (the disk is full)" : "");
 	return -1;
 }
@@ -426,7 +426,7 @@ fail:
 static long
 dump_smaps(const struct wop_call *call, const char *path)
 {
-	char source[64], error[PATH_MAX + 256], *text;
+	char source[64], *text;
 	size_t len;
 
 	snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
@@ -434,11 +434,8 @@ dump_smaps(const struct wop_call *call, const char *path)
 		fail_id(call->id, "Cannot read %s: %s", source, strerror(errno));
 		return -1;
 	}
-	if (write_dump(path, text, len, error, sizeof(error)) == -1) {
-		fail_id(call->id, "%s", error);
-		free(text);
-		return -1;
-	}
+	if (write_dump(call->id, path, text, len) == -1)
+		len = (size_t)-1;
 	free(text);
 	return (long)len;
 }
