@@ -190,23 +190,26 @@ connect_daemon(struct client *cl)
 	return 0;
 }
 
-/* Sends request with the next even id, which it returns; -1 after saying why not. */
+/*
+ * Sends request with the next even id, which it returns; -1 after saying
+ * why not. A request written with an id of its own keeps it. Frees request.
+ */
 static long
 send_request(struct client *cl, cJSON *request)
 {
 	long id = cl->next_id;
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(request, "id");
 
-	if (old == NULL) {
+	if (cJSON_GetObjectItemCaseSensitive(request, "id") == NULL) {
 		cl->next_id += 2;
 		cJSON_AddNumberToObject(request, "id", (double)id);
 	}
-	if (connect_daemon(cl) == -1)
-		return -1;
-	if (jl_send_json(&cl->conn, request) == -1) {
+	if (connect_daemon(cl) == -1) {
+		id = -1;
+	} else if (jl_send_json(&cl->conn, request) == -1) {
 		say(cl, "cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
-		return -1;
+		id = -1;
 	}
+	cJSON_Delete(request);
 	return id;
 }
 
@@ -341,7 +344,7 @@ call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg
 	}
 	if (jl_is_finished(msg)) {
 		call->final = cJSON_Duplicate(msg, true);
-		return call->final != NULL ? 1 : -1;
+		return 1;
 	}
 	if (call->sections != NULL) {
 		cJSON *item;
@@ -371,25 +374,26 @@ wait_seconds(const struct client *cl, const cJSON *request)
 	return cl->timeout > 0 ? cl->timeout : WAIT_SECONDS;
 }
 
-/* Makes one call; returns 0 with call->final set, or -1 after saying why not. */
+/*
+ * Makes one call (and frees request); returns 0 with call->final set, or
+ * -1 after saying why not.
+ */
 static int
 make_call(struct client *cl, cJSON *request, struct call *call)
 {
+	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	if ((call->id = send_request(cl, request)) == -1)
 		return -1;
-	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	return pump(cl, call_line, call, false) == 1 ? 0 : -1;
 }
 
+/* Allocation never fails in the client: see client_alloc. */
 static cJSON *
 new_request(const char *op)
 {
 	cJSON *request = cJSON_CreateObject();
 
-	if (request == NULL || cJSON_AddStringToObject(request, "do", op) == NULL) {
-		cJSON_Delete(request);
-		return NULL;
-	}
+	cJSON_AddStringToObject(request, "do", op);
 	return request;
 }
 
@@ -410,7 +414,7 @@ print_failure(const struct client *cl, const char *what, const cJSON *final)
 	fputc('\n', stderr);
 }
 
-/* A simple call: the request's replies, printed raw when asked. Exit status. */
+/* A simple call (frees request): its replies, printed raw when asked. Exit status. */
 static int
 simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_id)
 {
@@ -442,12 +446,6 @@ fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 	int result = -1;
 
 	reply->sections = call.sections = cJSON_CreateObject();
-	reply->final = NULL;
-	if (request == NULL || call.sections == NULL) {
-		say(cl, "out of memory");
-		cJSON_Delete(request);
-		return -1;
-	}
 	if (make_call(cl, request, &call) == 0) {
 		if (jl_is_failed(call.final))
 			print_failure(cl, NULL, call.final);
@@ -457,7 +455,6 @@ fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 			result = 0;
 	}
 	reply->final = call.final;
-	cJSON_Delete(request);
 	return result;
 }
 
@@ -576,19 +573,14 @@ forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeo
 	cJSON *request = new_request("forward");
 	struct call call = { .print_raw = print_raw };
 
-	if (request == NULL ||
-	    cJSON_AddStringToObject(request, "connection_id", report_id(entry)) == NULL ||
-	    (timeout > 0 && cJSON_AddNumberToObject(request, "timeout", timeout) == NULL) ||
-	    !cJSON_AddItemReferenceToObject(request, "operation", operation)) {
-		say(cl, "out of memory");
-		cJSON_Delete(request);
-		return NULL;
-	}
+	cJSON_AddStringToObject(request, "connection_id", report_id(entry));
+	if (timeout > 0)
+		cJSON_AddNumberToObject(request, "timeout", timeout);
+	cJSON_AddItemReferenceToObject(request, "operation", operation);
 	if (make_call(cl, request, &call) == -1) {
 		cJSON_Delete(call.final);
 		call.final = NULL;
 	}
-	cJSON_Delete(request);
 	return call.final;
 }
 
@@ -600,9 +592,7 @@ parse_operation(const char *text)
 
 	if (text[0] != '\0' &&
 	    strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text)) {
-		if ((operation = cJSON_CreateObject()) != NULL)
-			cJSON_AddStringToObject(operation, "do", text);
-		return operation;
+		return new_request(text);
 	}
 	operation = cJSON_Parse(text);
 	if (!cJSON_IsObject(operation) ||
@@ -664,13 +654,10 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
 	double stop_timeout = cl->timeout > 0 ? cl->timeout : STOP_DEFAULT_SECONDS;
 
-	if (operation == NULL ||
-	    (signal_name != NULL && cJSON_AddStringToObject(operation, "signal", signal_name) == NULL) ||
-	    (strcmp(op, "stop") == 0 && cJSON_AddNumberToObject(operation, "timeout", stop_timeout) == NULL)) {
-		say(cl, "out of memory");
-		cJSON_Delete(operation);
-		return EXIT_FAILURE;
-	}
+	if (signal_name != NULL)
+		cJSON_AddStringToObject(operation, "signal", signal_name);
+	if (strcmp(op, "stop") == 0)
+		cJSON_AddNumberToObject(operation, "timeout", stop_timeout);
 	if (fetch_status(cl, &reply, false) == -1) {
 		free_status(&reply);
 		cJSON_Delete(operation);
@@ -772,23 +759,12 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
     bool quiet)
 {
 	cJSON *request = new_request("events");
-	cJSON *types;
 
-	if (request == NULL || (backlog > 0 && cJSON_AddNumberToObject(request, "backlog",
-	    (double)(long)backlog) == NULL)) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return -1;
-	}
-	if (type != NULL && ((types = cJSON_AddArrayToObject(request, "types")) == NULL ||
-	    !cJSON_AddItemToArray(types, cJSON_CreateString(type)))) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return -1;
-	}
-	sub->id = send_request(cl, request);
-	cJSON_Delete(request);
-	if (sub->id == -1)
+	if (backlog > 0)
+		cJSON_AddNumberToObject(request, "backlog", (double)(long)backlog);
+	if (type != NULL)
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(request, "types"), cJSON_CreateString(type));
+	if ((sub->id = send_request(cl, request)) == -1)
 		return -1;
 	cl->deadline = mono_now_ms() + WAIT_SECONDS * 1000;
 	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
@@ -975,12 +951,9 @@ run_restart(struct client *cl)
 	if (sig != NULL && signame_parse(sig) == -1)
 		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
 	signame_format(sig != NULL ? signame_parse(sig) : 2, asked, sizeof(asked));
-	if ((request = new_request("restart")) == NULL ||
-	    (sig != NULL && cJSON_AddStringToObject(request, "signal", sig) == NULL)) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return EXIT_FAILURE;
-	}
+	request = new_request("restart");
+	if (sig != NULL)
+		cJSON_AddStringToObject(request, "signal", sig);
 	/*
 	 * The final reply may say nothing of the target; the restart event
 	 * does. A daemon without events still gets its restart.
@@ -989,8 +962,10 @@ run_restart(struct client *cl)
 		cJSON_Delete(sub.final);
 		sub.final = NULL;
 		call.side = NULL;
-		if (!jl_is_open(&cl->conn))
+		if (!jl_is_open(&cl->conn)) {
+			cJSON_Delete(request);
 			goto done;
+		}
 	}
 	if (make_call(cl, request, &call) == -1)
 		goto done;
@@ -1006,7 +981,6 @@ run_restart(struct client *cl)
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;
 done:
-	cJSON_Delete(request);
 	cJSON_Delete(call.final);
 	cJSON_Delete(sub.final);
 	cJSON_Delete(sub.last);
@@ -1018,8 +992,7 @@ done:
 static int
 run_call(struct client *cl)
 {
-	cJSON *request = cJSON_Parse(cl->argv[cl->first_operand]);
-	const cJSON *id;
+	cJSON *request = cJSON_Parse(cl->argv[cl->first_operand]), *id;
 	int status;
 
 	if (!cJSON_IsObject(request)) {
@@ -1032,8 +1005,10 @@ run_call(struct client *cl)
 		cJSON_Delete(request);
 		return usage_fail(current->name, current->usage, "'id' must be a number or a string");
 	}
+	/* The replies are matched by the id as written: a copy outlives the request. */
+	id = cJSON_Duplicate(id, true);
 	status = simple_call(cl, request, true, id);
-	cJSON_Delete(request);
+	cJSON_Delete(id);
 	return status;
 }
 
@@ -1081,6 +1056,22 @@ find_command(const char *word)
 	return -1;
 }
 
+/*
+ * The client's allocations for cJSON: a command that runs out of memory
+ * can only say so and end, so no call site has to check.
+ */
+static void *
+client_alloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL) {
+		fprintf(stderr, "supervisord: %s: out of memory\n", current->name);
+		exit(EXIT_FAILURE);
+	}
+	return p;
+}
+
 bool
 client_is_command(const char *word)
 {
@@ -1125,6 +1116,7 @@ client_main(const char *socket_path, int argc, char **argv)
 	}
 	if ((status = parse_options(&cl)) != 0)
 		return status;
+	cJSON_InitHooks(&(cJSON_Hooks){ client_alloc, free });
 	jl_init(&cl.conn, CLIENT_MAX_LINE, CLIENT_MAX_OUTPUT);
 	status = run_command(&cl, command);
 	jl_close(&cl.conn);
