@@ -890,7 +890,8 @@ daemon_uptime(const struct client *cl)
 	if (getsockopt(cl->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.pid <= 0 ||
 	    procfs_stat(cred.pid, &st) == -1)
 		return -1;
-	return num_clamp(procfs_uptime() - (double)st.start_ticks / (double)procfs_clock_ticks(), 0,
+	/* Ticks stay far below 2^63: a signed conversion is one instruction. */
+	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks / (double)procfs_clock_ticks(), 0,
 	    1e12);
 }
 
