@@ -630,21 +630,27 @@ run_forward(struct client *cl)
 
 /* stop, start, signal */
 
+/* How the last child ended, from its last_exit (SPEC 7). */
 static void
-describe_exit(const cJSON *last_exit, char *out, size_t out_len)
+put_exit(const cJSON *last_exit)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(last_exit, "status");
 	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(last_exit, "signal");
 
-	if (cJSON_IsNumber(code))
-		snprintf(out, out_len, "exited with status %.0f", code->valuedouble);
-	else if (cJSON_IsString(sig))
-		snprintf(out, out_len, "was killed by %s", sig->valuestring);
-	else
-		snprintf(out, out_len, "ended");
+	if (cJSON_IsNumber(code)) {
+		printf("exited with status %.0f", code->valuedouble);
+	} else if (cJSON_IsString(sig)) {
+		fputs("was killed by ", stdout);
+		report_put_printable(stdout, sig->valuestring);
+	} else {
+		fputs("ended", stdout);
+	}
 }
 
-/* Applies operation to each WORKER operand; prints one line per worker. */
+/*
+ * Applies stop, start or signal (with signal_name) to each WORKER operand;
+ * prints one line per worker.
+ */
 static int
 run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 {
@@ -652,43 +658,40 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	cJSON *operation = new_request(op);
 	int status = EXIT_SUCCESS;
 	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
+	bool stop = op[2] == 'o';	/* "stop", not "start" or "signal" */
 	double stop_timeout = cl->timeout > 0 ? cl->timeout : STOP_DEFAULT_SECONDS;
 
 	if (signal_name != NULL)
 		cJSON_AddStringToObject(operation, "signal", signal_name);
-	if (strcmp(op, "stop") == 0)
+	if (stop)
 		cJSON_AddNumberToObject(operation, "timeout", stop_timeout);
-	if (fetch_status(cl, &reply, false) == -1) {
-		free_status(&reply);
-		cJSON_Delete(operation);
-		return EXIT_FAILURE;
-	}
+	if (fetch_status(cl, &reply, false) == -1)
+		last = 0;
 	for (int i = cl->first_operand; i < last; i++) {
 		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
 		const cJSON *pid, *sig;
-		char label[160], how[64];
+		char label[160];
 		cJSON *final;
 
 		if (entry == NULL || (final = forward_to(cl, entry, operation,
-		    strcmp(op, "stop") == 0 ? stop_timeout + TIMEOUT_GRACE_SECONDS : 0, false)) == NULL) {
+		    stop ? stop_timeout + TIMEOUT_GRACE_SECONDS : 0, false)) == NULL) {
 			status = EXIT_FAILURE;
 			continue;
 		}
 		report_label(entry, label, sizeof(label));
 		pid = cJSON_GetObjectItemCaseSensitive(final, "process_id");
+		sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
 		if (jl_is_failed(final)) {
 			print_failure(cl, label, final);
 			status = EXIT_FAILURE;
-		} else if (strcmp(op, "signal") == 0) {
-			sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
+		} else if (signal_name != NULL) {
 			/* What the worker replies goes to a terminal: not raw. */
 			printf("%s: sent ", label);
 			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
 			printf(" to pid %.0f\n", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
-		} else if (strcmp(op, "stop") == 0) {
-			describe_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"), how, sizeof(how));
+		} else if (stop) {
 			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
-			report_put_printable(stdout, how);
+			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
 			putchar('\n');
 		} else {
 			printf("%s: %s pid %.0f\n", label,
@@ -697,6 +700,8 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 		}
 		cJSON_Delete(final);
 	}
+	if (last == 0)
+		status = EXIT_FAILURE;
 	free_status(&reply);
 	cJSON_Delete(operation);
 	return status;
