@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "client/report.h"
-#include "lib/utf8.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -587,19 +586,11 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 void
 report_put_printable(FILE *out, const char *text)
 {
-	char shown[256];
-	size_t len;
-
-	/* Piece by piece, each cut on a character boundary. */
-	while (*text != '\0') {
-		len = (size_t)utf8_prefix_len(text, sizeof(shown) - 1);
-		if (len == 0)
-			len = 1;
-		memcpy(shown, text, len);
-		shown[len] = '\0';
-		copy_printable(shown, sizeof(shown), shown);
-		fputs(shown, out);
-		text += len;
+	for (size_t len; *text != '\0'; text += len) {
+		if (is_unsafe(next_code_point(text, &len)))
+			fputc('?', out);
+		else
+			fwrite(text, 1, len, out);
 	}
 }
 
@@ -703,6 +694,18 @@ put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metri
 	}
 }
 
+/* Whether entry has a last_action; its monitor and reason, "" when missing. */
+static bool
+last_action(const cJSON *entry, const char **monitor, const char **reason)
+{
+	const cJSON *action = member(entry, "last_action");
+	const cJSON *m = member(action, "monitor"), *r = member(action, "reason");
+
+	*monitor = cJSON_IsString(m) ? m->valuestring : "";
+	*reason = cJSON_IsString(r) ? r->valuestring : "";
+	return cJSON_IsObject(action);
+}
+
 /* Counts last_action by monitor and reason. */
 static void
 put_monitor_actions(FILE *out, const struct snapshot *s)
@@ -712,23 +715,16 @@ put_monitor_actions(FILE *out, const struct snapshot *s)
 	put_header(out, "monitor_actions", false,
 	    "Registered workers whose last monitor action was this one, by monitor and reason.");
 	cJSON_ArrayForEach(entry, s->connections) {
-		const cJSON *action = member(entry, "last_action");
-		const cJSON *monitor = member(action, "monitor"), *reason = member(action, "reason");
-		const char *monitor_text = cJSON_IsString(monitor) ? monitor->valuestring : "";
-		const char *reason_text = cJSON_IsString(reason) ? reason->valuestring : "";
+		const char *monitor, *reason, *other_monitor, *other_reason;
 		bool seen = false;
 		long count = 0;
 
-		if (!cJSON_IsObject(action))
+		if (!last_action(entry, &monitor, &reason))
 			continue;
 		/* Each (monitor, reason) pair once, at its first connection. */
 		cJSON_ArrayForEach(other, s->connections) {
-			const cJSON *a = member(other, "last_action");
-			const cJSON *om = member(a, "monitor"), *orr = member(a, "reason");
-			bool same = cJSON_IsObject(a) &&
-			    strcmp(cJSON_IsString(om) ? om->valuestring : "", monitor_text) == 0 &&
-			    strcmp(cJSON_IsString(orr) ? orr->valuestring : "", reason_text) == 0;
-			if (!same)
+			if (!last_action(other, &other_monitor, &other_reason) ||
+			    strcmp(other_monitor, monitor) != 0 || strcmp(other_reason, reason) != 0)
 				continue;
 			if (other == entry && count > 0)
 				seen = true;
@@ -737,9 +733,9 @@ put_monitor_actions(FILE *out, const struct snapshot *s)
 		if (seen)
 			continue;
 		fputs("supervisord_monitor_actions{monitor=\"", out);
-		put_label(out, monitor_text);
+		put_label(out, monitor);
 		fputs("\",reason=\"", out);
-		put_label(out, reason_text);
+		put_label(out, reason);
 		fprintf(out, "\"} %ld\n", count);
 	}
 }

@@ -992,7 +992,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 
 	jl_init(&w.conn, WORKER_MAX_LINE, WORKER_MAX_OUTPUT);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] worker " WORKER_USAGE "\n"
+		printf("usage: supervisord [-s PATH] worker %s\n"
 		    "Runs COMMAND as a child in its own process group, registers it with the\n"
 		    "daemon under NAME and publishes its life there (status, started_at,\n"
 		    "restarts, last_exit) on one connection for the wrapper's whole life.\n"
@@ -1009,7 +1009,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 		    "Answers the forwarded operations info, memory_dump, thread_dump,\n"
 		    "memory_sample, signal, stop and start. TERM, INT, HUP, USR1 and USR2 go to\n"
 		    "the child's process group. Exits with the command's status (128+N when\n"
-		    "killed by signal N; 127 when it cannot run; 2 on a usage error).\n");
+		    "killed by signal N; 127 when it cannot run; 2 on a usage error).\n", WORKER_USAGE);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_args(&w, argc, argv)) != 0) {
