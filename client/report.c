@@ -502,35 +502,30 @@ static void
 print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS],
     const char *command)
 {
-	char line[COLUMNS * (CELL_MAX + 2) + 4096];
-	size_t used = 0;
+	int spaces = 0;		/* owed before the next text, so no line ends in spaces */
 
-	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
-		/* Widths are terminal columns, not bytes. A name longer than its column is cut, and the cut shown. */
-		int width = display_width(cells[col]), shown;
+	for (int col = 0; col < COLUMNS; col++) {
+		/* Widths are terminal columns, not bytes. A cell wider than its column is cut, and the cut shown. */
+		int width = display_width(cells[col]), pad = widths[col] - width;
+		int bytes = (int)strlen(cells[col]);
+		bool cut = pad < 0;
 
-		if (width > widths[col]) {
-			size_t bytes = bytes_within(cells[col], widths[col] - 1, &shown);
-
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~%*s  ",
-			    (int)bytes, cells[col], widths[col] - 1 - shown, "");
+		if (cut) {
+			bytes = (int)bytes_within(cells[col], widths[col] - 1, &width);
+			pad = widths[col] - 1 - width;
 		} else if (right_aligned[col]) {
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%*s%s  ",
-			    widths[col] - width, "", cells[col]);
-		} else {
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%*s  ",
-			    cells[col], widths[col] - width, "");
+			spaces += pad;
+			pad = 0;
 		}
+		if (bytes > 0 || cut) {
+			fprintf(out, "%*s%.*s%s", spaces, "", bytes, cells[col], cut ? "~" : "");
+			spaces = 0;
+		}
+		spaces += pad + 2;
 	}
-	if (used > sizeof(line) - 1)
-		used = sizeof(line) - 1;
-	while (used > 0 && line[used - 1] == ' ')
-		used--;
-	line[used] = '\0';
 	if (command != NULL)
-		fprintf(out, "%s  %s\n", line, command);
-	else
-		fprintf(out, "%s\n", line);
+		fprintf(out, "  %s", command);
+	fputc('\n', out);
 }
 
 void
