@@ -283,9 +283,10 @@ static const bool right_aligned[COLUMNS] = {
 };
 
 struct row {
-	char	 cells[COLUMNS][CELL_MAX];
-	char	*name;		/* untruncated */
-	char	*command;	/* wide only */
+	const char	*cells[COLUMNS];	/* each its text, but the whole name */
+	char		 text[COLUMNS][CELL_MAX];
+	char		*name;		/* untruncated */
+	char		*command;	/* wide only */
 };
 
 char *
@@ -475,27 +476,30 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
 
 	for (int col = 0; col < COLUMNS; col++)
-		strcpy(row->cells[col], "-");
-	snprintf(row->cells[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
+		strcpy(row->text[col], "-");
+	snprintf(row->text[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
 	    ID_MAX_SHOWN : prefix), report_id(entry));
 	row->name = strdup(name != NULL ? name : "-");
 	if (row->name != NULL)
 		copy_printable(row->name, strlen(row->name) + 1, row->name);
 	if (cJSON_IsNumber(pid) && report_is_running(entry))
-		snprintf(row->cells[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
-	copy_printable(row->cells[COL_STATE], CELL_MAX, report_state(entry));
+		snprintf(row->text[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
+	copy_printable(row->text[COL_STATE], CELL_MAX, report_state(entry));
 	/* Each figure read before it is passed: argument order is unspecified. */
 	known = uptime_of(s, entry, &value);
-	format_duration(row->cells[COL_UPTIME], CELL_MAX, known, value);
+	format_duration(row->text[COL_UPTIME], CELL_MAX, known, value);
 	if (number_of(state_member(entry, "restarts"), &value))
-		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "%.0f", value);
+		snprintf(row->text[COL_RESTARTS], CELL_MAX, "%.0f", value);
 	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
-	format_size(row->cells[COL_MEMORY], CELL_MAX, known, value);
+	format_size(row->text[COL_MEMORY], CELL_MAX, known, value);
 	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
-		snprintf(row->cells[COL_CPU], CELL_MAX, "%.1f", value);
+		snprintf(row->text[COL_CPU], CELL_MAX, "%.1f", value);
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
+	for (int col = 0; col < COLUMNS; col++)
+		row->cells[col] = row->text[col];
+	row->cells[COL_NAME] = row->name != NULL ? row->name : "-";
 }
 
 static void
@@ -535,7 +539,6 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	struct row *table = calloc(count ? count : 1, sizeof(*table));
 	int widths[COLUMNS], others = 0;
 	const char *cells[COLUMNS];
-	size_t name_len = strlen(titles[COL_NAME]);
 
 	if (table == NULL) {
 		fprintf(stderr, "supervisord: status: out of memory\n");
@@ -546,13 +549,10 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	for (size_t i = 0; i < count; i++) {
 		fill_row(s, rows[i], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = display_width(col == COL_NAME && table[i].name ? table[i].name :
-			    table[i].cells[col]);
+			int len = display_width(table[i].cells[col]);
 			if (len > widths[col])
 				widths[col] = len;
 		}
-		if (table[i].name != NULL && (size_t)display_width(table[i].name) > name_len)
-			name_len = (size_t)display_width(table[i].name);
 	}
 	for (int col = 0; col < COLUMNS; col++) {
 		if (!wide && widths[col] > widest[col])
@@ -567,11 +567,8 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 		cells[col] = titles[col];
 	print_line(out, cells, widths, wide ? "COMMAND" : NULL);
 	for (size_t i = 0; i < count; i++) {
-		for (int col = 0; col < COLUMNS; col++)
-			cells[col] = table[i].cells[col];
-		cells[COL_NAME] = table[i].name ? table[i].name : "-";
-		print_line(out, cells, widths, wide ? (table[i].command ? table[i].command : "-") :
-		    NULL);
+		print_line(out, table[i].cells, widths, wide ? (table[i].command ? table[i].command :
+		    "-") : NULL);
 		free(table[i].name);
 		free(table[i].command);
 	}
