@@ -339,7 +339,7 @@ call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg
 		return 0;
 	if (call->print_raw) {
 		fwrite(line, 1, len, stdout);
-		putchar('\n');
+		fputc('\n', stdout);
 		fflush(stdout);
 	}
 	if (jl_is_finished(msg)) {
@@ -594,7 +594,7 @@ parse_operation(const char *text)
 	    strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text)) {
 		return new_request(text);
 	}
-	operation = cJSON_Parse(text);
+	operation = cJSON_ParseWithLength(text, strlen(text));
 	if (!cJSON_IsObject(operation) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(operation, "do"))) {
 		cJSON_Delete(operation);
@@ -692,7 +692,7 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 		} else if (stop) {
 			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
 			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
-			putchar('\n');
+			fputc('\n', stdout);
 		} else {
 			printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
@@ -746,7 +746,7 @@ event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *ms
 	if (sub->print) {
 		if (cl->json) {
 			fwrite(line, 1, len, stdout);
-			putchar('\n');
+			fputc('\n', stdout);
 		} else {
 			report_event(stdout, msg);
 		}
@@ -998,7 +998,8 @@ done:
 static int
 run_call(struct client *cl)
 {
-	cJSON *request = cJSON_Parse(cl->argv[cl->first_operand]), *id;
+	const char *text = cl->argv[cl->first_operand];
+	cJSON *request = cJSON_ParseWithLength(text, strlen(text)), *id;
 	int status;
 
 	if (!cJSON_IsObject(request)) {

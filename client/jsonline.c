@@ -416,7 +416,7 @@ jl_parse(const char *line, size_t len, int max_depth)
 		return msg;
 	if ((clipped = clip_depth(line, len, max_depth)) == NULL)
 		return NULL;
-	msg = cJSON_Parse(clipped);
+	msg = cJSON_ParseWithLength(clipped, strlen(clipped));
 	free(clipped);
 	return msg;
 }

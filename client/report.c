@@ -309,10 +309,12 @@ report_shell_words(const char *const *words, size_t count)
 		if (!plain)
 			*out++ = '\'';
 		for (; *word != '\0'; word++) {
-			if (!plain && *word == '\'')
-				out = stpcpy(out, "'\\''");
-			else
+			if (!plain && *word == '\'') {
+				memcpy(out, "'\\''", 4);
+				out += 4;
+			} else {
 				*out++ = *word;
+			}
 		}
 		if (!plain)
 			*out++ = '\'';
@@ -779,7 +781,8 @@ is_listed(const char *list, const char *key)
 {
 	size_t len = strlen(key);
 
-	for (const char *p = list; *p != '\0'; p += strcspn(p, " "), p += *p == ' ') {
+	for (const char *p = list; p != NULL; p = strchr(p, ' ')) {
+		p += *p == ' ';
 		if (strncmp(p, key, len) == 0 && (p[len] == ' ' || p[len] == '\0'))
 			return true;
 	}

@@ -87,6 +87,7 @@ struct worker {
 	int64_t		 reconnect_at;	/* monotonic ms, -1 while connected */
 	int64_t		 reconnect_delay_ms;
 	bool		 quiet_reconnect;	/* the first failure is logged, the rest at debug */
+	uint32_t	 jitter;	/* the reconnect delay's random part; never 0 */
 	long		 next_call_id;	/* ours are even: 2, 4, ... */
 	long		 register_call_id;	/* the open register call, 0 if none */
 	bool		 registered;	/* register sent on this connection */
@@ -137,7 +138,7 @@ parse_args(struct worker *w, int argc, char **argv)
 			break;
 		case 's':
 			cJSON_Delete(w->extra_state);
-			w->extra_state = cJSON_Parse(optarg);
+			w->extra_state = cJSON_ParseWithLength(optarg, strlen(optarg));
 			if (!cJSON_IsObject(w->extra_state))
 				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", optarg);
 			break;
@@ -266,7 +267,7 @@ spawn_child(struct worker *w)
 	}
 	w->child = w->last_pid = pid;
 	w->child_started_ms = mono_now_ms();
-	w->started_at = (int64_t)time(NULL);
+	w->started_at = clock_ms(CLOCK_REALTIME) / 1000;
 	w->status = CHILD_RUNNING;
 	w->absence[0] = '\0';
 	log_info("worker: started pid=%ld command=%s", (long)pid, w->command);
@@ -344,7 +345,7 @@ exit_record(int wait_status)
 	} else {
 		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
 	}
-	if (!built || cJSON_AddNumberToObject(record, "at", (double)time(NULL)) == NULL) {
+	if (!built || cJSON_AddNumberToObject(record, "at", (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
 		cJSON_Delete(record);
 		return NULL;
 	}
@@ -529,7 +530,7 @@ published_state(const struct worker *w, bool first)
 	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
 		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
 		if (replace_item(state, "next_start_at",
-		    cJSON_CreateNumber((double)((int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0)))) == -1)
+		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 + (wait_s > 0 ? wait_s : 0)))) == -1)
 			goto fail;
 	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
 		goto fail;
@@ -580,8 +581,14 @@ schedule_reconnect(struct worker *w)
 {
 	int64_t delay = w->reconnect_delay_ms;
 
-	/* Jitter spreads the reconnects of many workers after a daemon restart. */
-	delay = delay / 2 + (int64_t)(random() % (delay / 2 + 1));
+	/*
+	 * Jitter spreads the reconnects of many workers after a daemon restart
+	 * (xorshift: any spread will do, and libc's random() is big in a static build).
+	 */
+	w->jitter ^= w->jitter << 13;
+	w->jitter ^= w->jitter >> 17;
+	w->jitter ^= w->jitter << 5;
+	delay = delay / 2 + (int64_t)(w->jitter % (uint32_t)(delay / 2 + 1));
 	w->reconnect_at = mono_now_ms() + delay;
 	w->reconnect_delay_ms *= 2;
 	if (w->reconnect_delay_ms > RECONNECT_MAX_MS)
@@ -1024,7 +1031,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 	}
 	the_worker = &w;
 	wops_init(worker_send, &control);
-	srandom((unsigned)getpid() ^ (unsigned)mono_now_ms());
+	w.jitter = ((uint32_t)getpid() ^ (uint32_t)mono_now_ms() ^ 0x9e3779b9u) | 1;
 	if (setup_signals() == -1) {
 		fprintf(stderr, "supervisord: worker: signal pipe: %s\n", strerror(errno));
 		worker_free(&w);

@@ -136,7 +136,8 @@ add_numbers(cJSON *obj, const char *keys, const double *values)
 	char key[32];
 
 	for (size_t len; *keys != '\0'; keys += len + (keys[len] == ' '), values++) {
-		len = strcspn(keys, " ");
+		const char *space = strchr(keys, ' ');
+		len = space != NULL ? (size_t)(space - keys) : strlen(keys);
 		memcpy(key, keys, len);
 		key[len] = '\0';
 		if (!add_number(obj, key, *values))
@@ -295,7 +296,8 @@ open_dir_walk(int base, const char *dir)
 	int fd = dup(base);
 
 	while (fd != -1 && *dir != '\0') {
-		size_t len = strcspn(dir, "/");
+		const char *slash = strchr(dir, '/');
+		size_t len = slash != NULL ? (size_t)(slash - dir) : strlen(dir);
 		int next;
 
 		if (len > NAME_MAX) {
