@@ -322,6 +322,16 @@ struct call {
 	cJSON		*final;
 };
 
+/* Whether a reply's id is the one a call was written with (a number or a string). */
+static bool
+same_id(const cJSON *id, const cJSON *written)
+{
+	if (id == NULL || (id->type & 0xff) != (written->type & 0xff))
+		return false;
+	return cJSON_IsString(id) ? strcmp(id->valuestring, written->valuestring) == 0 :
+	    id->valuedouble == written->valuedouble;
+}
+
 static int
 call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
 {
@@ -333,7 +343,7 @@ call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg
 	if (call->side != NULL && event_line(cl, call->side, line, len, msg) != 0)
 		return 0;
 	ours = call->raw_id != NULL ?
-	    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id, true) ||
+	    same_id(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id) ||
 	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
 	if (!ours)
 		return 0;
@@ -509,7 +519,7 @@ run_status(struct client *cl)
 	if (fetch_status(cl, &reply, cl->json) == -1)
 		goto done;
 	s = snapshot_of(&reply);
-	total = (size_t)cJSON_GetArraySize(s.connections);
+	total = report_count(s.connections);
 	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
 		say(cl, "out of memory");
 		goto done;
@@ -576,7 +586,7 @@ forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeo
 	cJSON_AddStringToObject(request, "connection_id", report_id(entry));
 	if (timeout > 0)
 		cJSON_AddNumberToObject(request, "timeout", timeout);
-	cJSON_AddItemReferenceToObject(request, "operation", operation);
+	cJSON_AddItemToObject(request, "operation", cJSON_Duplicate(operation, true));
 	if (make_call(cl, request, &call) == -1) {
 		cJSON_Delete(call.final);
 		call.final = NULL;

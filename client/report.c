@@ -66,6 +66,17 @@ number_of(const cJSON *value, double *out)
 	return true;
 }
 
+size_t
+report_count(const cJSON *array)
+{
+	const cJSON *item;
+	size_t count = 0;
+
+	cJSON_ArrayForEach(item, array)
+		count++;
+	return count;
+}
+
 /* Finding a worker */
 
 size_t
@@ -134,7 +145,7 @@ report_explain_match(FILE *out, const cJSON *connections, const char *worker,
 {
 	const cJSON *entry;
 	char label[CELL_MAX * 2];
-	size_t listed = 0, total = (size_t)cJSON_GetArraySize(connections);
+	size_t listed = 0, total = report_count(connections);
 
 	if (count > 1) {
 		fprintf(out, "%s is ambiguous: it names %zu workers:", worker, count);
@@ -336,7 +347,7 @@ command_text(const cJSON *command)
 		return strdup(command->valuestring);
 	if (!cJSON_IsArray(command))
 		return strdup("-");
-	if ((words = calloc((size_t)cJSON_GetArraySize(command) + 1, sizeof(*words))) == NULL)
+	if ((words = calloc(report_count(command) + 1, sizeof(*words))) == NULL)
 		return NULL;
 	cJSON_ArrayForEach(arg, command)
 		words[count++] = cJSON_IsString(arg) ? arg->valuestring : "?";

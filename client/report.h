@@ -27,6 +27,8 @@ const char	*report_id(const cJSON *entry);		/* connection_id, or "" */
 /* state.status as the wrapper publishes it; "running" for peers that publish none. */
 const char	*report_state(const cJSON *entry);
 bool		 report_is_running(const cJSON *entry);
+/* The members of an array (or object); 0 for NULL. */
+size_t		 report_count(const cJSON *array);
 
 /*
  * The connections WORKER names (SPEC 7): a full id, else a name, else an id
