@@ -66,15 +66,22 @@ int
 wops_set_dump_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char link[32];
+	ssize_t len;
 
 	if (fd == -1)
 		return -1;
-	if (realpath(path, dump_dir_path) == NULL) {
-		int saved_errno = errno;
-		close(fd);
-		errno = saved_errno;
-		return -1;
-	}
+	/*
+	 * Its absolute path as the kernel resolved it (realpath(3) is big in
+	 * a static build). Without /proc no dump can be read anyway, and the
+	 * path stays as given.
+	 */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, dump_dir_path, sizeof(dump_dir_path) - 1);
+	if (len > 0 && dump_dir_path[0] == '/')
+		dump_dir_path[len] = '\0';
+	else
+		snprintf(dump_dir_path, sizeof(dump_dir_path), "%s", path);
 	wops_close_dump_dir();
 	dump_dir_fd = fd;
 	return 0;
