@@ -138,31 +138,35 @@ jl_poll_events(const struct jl_conn *c)
 	return POLLIN | (jl_output_pending(c) ? POLLOUT : 0);
 }
 
-/* Input */
-
+/*
+ * Moves the bytes still wanted, buf[*head, *len), to the front, and grows
+ * buf (from first bytes, doubling) until wanted more fit. Both the input
+ * and the output buffer. Returns 0, or -1 when out of memory.
+ */
 static int
-make_room(struct jl_conn *c, size_t wanted)
+make_room(char **buf, size_t *head, size_t *len, size_t *cap, size_t wanted, size_t first)
 {
-	size_t unread = c->in_len - c->in_head;
-	size_t new_cap;
+	size_t kept = *len - *head, new_cap;
 	char *grown;
 
-	if (c->in_head > 0) {
-		memmove(c->in_buf, c->in_buf + c->in_head, unread);
-		c->in_len = unread;
-		c->in_head = 0;
+	if (*head > 0) {
+		memmove(*buf, *buf + *head, kept);
+		*len = kept;
+		*head = 0;
 	}
-	if (c->in_cap - c->in_len >= wanted)
+	if (*cap - *len >= wanted)
 		return 0;
-	new_cap = c->in_cap ? c->in_cap : READ_CHUNK;
-	while (new_cap - c->in_len < wanted)
+	new_cap = *cap ? *cap : first;
+	while (new_cap - *len < wanted)
 		new_cap *= 2;
-	if ((grown = realloc(c->in_buf, new_cap)) == NULL)
+	if ((grown = realloc(*buf, new_cap)) == NULL)
 		return -1;
-	c->in_buf = grown;
-	c->in_cap = new_cap;
+	*buf = grown;
+	*cap = new_cap;
 	return 0;
 }
+
+/* Input */
 
 /* Drops input up to and including the newline that ends an over-long line. */
 static void
@@ -189,7 +193,7 @@ jl_read(struct jl_conn *c)
 	 * at most in_max bytes of one line and the buffer stays under
 	 * in_max + READ_CHUNK.
 	 */
-	if (make_room(c, READ_CHUNK) == -1)
+	if (make_room(&c->in_buf, &c->in_head, &c->in_len, &c->in_cap, READ_CHUNK, READ_CHUNK) == -1)
 		return -1;
 	while ((n = read(c->fd, c->in_buf + c->in_len, READ_CHUNK)) == -1 && errno == EINTR)
 		;
@@ -248,28 +252,12 @@ jl_output_pending(const struct jl_conn *c)
 static int
 queue_line(struct jl_conn *c, const char *data, size_t len)
 {
-	size_t pending = c->out_len - c->out_head;
-	size_t new_cap;
-	char *grown;
-
-	if (pending + len + 1 > c->out_max) {
+	if (c->out_len - c->out_head + len + 1 > c->out_max) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (c->out_head > 0) {
-		memmove(c->out_buf, c->out_buf + c->out_head, pending);
-		c->out_len = pending;
-		c->out_head = 0;
-	}
-	if (c->out_cap - c->out_len < len + 1) {
-		new_cap = c->out_cap ? c->out_cap : 4096;
-		while (new_cap - c->out_len < len + 1)
-			new_cap *= 2;
-		if ((grown = realloc(c->out_buf, new_cap)) == NULL)
-			return -1;
-		c->out_buf = grown;
-		c->out_cap = new_cap;
-	}
+	if (make_room(&c->out_buf, &c->out_head, &c->out_len, &c->out_cap, len + 1, 4096) == -1)
+		return -1;
 	memcpy(c->out_buf + c->out_len, data, len);
 	c->out_buf[c->out_len + len] = '\n';
 	c->out_len += len + 1;

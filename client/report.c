@@ -238,13 +238,11 @@ uptime_of(const struct snapshot *s, const cJSON *entry, double *out)
 /* The table: cells start as "-", and the formatters leave an unknown figure so. */
 
 static void
-format_size(char *out, size_t out_len, bool known, double bytes)
+format_size(char *out, size_t out_len, double bytes)
 {
 	static const char units[] = "BKMGTP";
 	int unit = 0;
 
-	if (!known)
-		return;
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
 	if (unit == 0)
@@ -256,12 +254,12 @@ format_size(char *out, size_t out_len, bool known, double bytes)
 }
 
 static void
-format_duration(char *out, size_t out_len, bool known, double seconds)
+format_duration(char *out, size_t out_len, double seconds)
 {
 	long long s;
 
 	/* A start time a peer made up may lie far off: no conversion out of range. */
-	if (!known || !(seconds >= 0 && seconds < 1e10))
+	if (!(seconds >= 0 && seconds < 1e10))
 		return;
 	s = (long long)seconds;
 	if (s < 60)
@@ -485,7 +483,7 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	const cJSON *pid = member(entry, "process_id");
 	const char *name = report_name(entry);
 	double value = 0;
-	bool known;
+	bool running = report_is_running(entry);
 	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
 
 	for (int col = 0; col < COLUMNS; col++)
@@ -495,17 +493,16 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	row->name = strdup(name != NULL ? name : "-");
 	if (row->name != NULL)
 		copy_printable(row->name, strlen(row->name) + 1, row->name);
-	if (cJSON_IsNumber(pid) && report_is_running(entry))
+	if (cJSON_IsNumber(pid) && running)
 		snprintf(row->text[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
 	copy_printable(row->text[COL_STATE], CELL_MAX, report_state(entry));
-	/* Each figure read before it is passed: argument order is unspecified. */
-	known = uptime_of(s, entry, &value);
-	format_duration(row->text[COL_UPTIME], CELL_MAX, known, value);
+	if (uptime_of(s, entry, &value))
+		format_duration(row->text[COL_UPTIME], CELL_MAX, value);
 	if (number_of(state_member(entry, "restarts"), &value))
 		snprintf(row->text[COL_RESTARTS], CELL_MAX, "%.0f", value);
-	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
-	format_size(row->text[COL_MEMORY], CELL_MAX, known, value);
-	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
+	if (running && memory_figure(s, entry, "current_size", &value))
+		format_size(row->text[COL_MEMORY], CELL_MAX, value);
+	if (running && cpu_figure(s, entry, "processor_utilization", &value))
 		snprintf(row->text[COL_CPU], CELL_MAX, "%.1f", value);
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
