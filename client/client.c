@@ -217,7 +217,7 @@ send_request(struct client *cl, cJSON *request)
  * Handles one reply line (msg is parsed; NULL when it is not a JSON
  * object): 1 when done, 0 to wait for more, -1 to give up.
  */
-typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, cJSON *msg);
 
 /*
  * Reads replies and hands each line to on_line until it says done (1),
@@ -247,7 +247,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 			cJSON_Delete(msg);
 			msg = NULL;
 		}
-		done = on_line(cl, ctx, line, len, msg);
+		done = on_line(cl, ctx, line, msg);
 		cJSON_Delete(msg);
 		if (done != 0)
 			return done;
@@ -310,7 +310,7 @@ is_reply_to(const cJSON *msg, long id)
 }
 
 struct subscription;
-static int	event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+static int	event_line(struct client *cl, void *ctx, const char *line, cJSON *msg);
 
 /* One call: its id, what to do with intermediate replies, and the final one kept. */
 struct call {
@@ -333,23 +333,23 @@ same_id(const cJSON *id, const cJSON *written)
 }
 
 static int
-call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 {
 	struct call *call = ctx;
 	bool ours;
 
 	if (msg == NULL)
 		return 0;
-	if (call->side != NULL && event_line(cl, call->side, line, len, msg) != 0)
+	if (call->side != NULL && event_line(cl, call->side, line, msg) != 0)
 		return 0;
 	ours = call->raw_id != NULL ?
 	    same_id(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id) ||
 	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
 	if (!ours)
 		return 0;
+	/* The line as it came (jl_next_line ends it with a NUL; it holds no other). */
 	if (call->print_raw) {
-		fwrite(line, 1, len, stdout);
-		fputc('\n', stdout);
+		puts(line);
 		fflush(stdout);
 	}
 	if (jl_is_finished(msg)) {
@@ -738,11 +738,10 @@ struct subscription {
 };
 
 static int
-event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+event_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 {
 	struct subscription *sub = ctx;
 
-	(void)cl;
 	if (msg == NULL || !is_reply_to(msg, sub->id))
 		return 0;
 	if (jl_is_finished(msg)) {
@@ -754,12 +753,10 @@ event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *ms
 		return 1;
 	}
 	if (sub->print) {
-		if (cl->json) {
-			fwrite(line, 1, len, stdout);
-			fputc('\n', stdout);
-		} else {
+		if (cl->json)
+			puts(line);
+		else
 			report_event(stdout, msg);
-		}
 		fflush(stdout);
 		return ferror(stdout) ? -1 : 0;
 	}
@@ -928,11 +925,6 @@ run_metrics(struct client *cl)
 
 /* restart: says what was signalled, from the reply or the daemon's restart event */
 
-static int
-restart_event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
-{
-	return event_line(cl, ctx, line, len, msg);
-}
 
 static void
 print_restart(const cJSON *final, const cJSON *event, const char *asked)
@@ -992,7 +984,7 @@ run_restart(struct client *cl)
 	if (sub.subscribed && sub.last == NULL &&
 	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
 		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
-		(void)pump(cl, restart_event_line, &sub, true);
+		(void)pump(cl, event_line, &sub, true);
 	}
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;

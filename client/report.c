@@ -592,7 +592,7 @@ report_put_printable(FILE *out, const char *text)
 		if (is_unsafe(next_code_point(text, &len)))
 			fputc('?', out);
 		else
-			fwrite(text, 1, len, out);
+			fprintf(out, "%.*s", (int)len, text);
 	}
 }
 
