@@ -194,20 +194,6 @@ child_memory(const struct wop_call *call, struct proc_memory *memory)
 	return 0;
 }
 
-static long
-count_lines(const char *path)
-{
-	char *text;
-	long lines = 0;
-
-	if (procfs_read(path, &text, NULL) == -1)
-		return -1;
-	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-		lines++;
-	free(text);
-	return lines;
-}
-
 /* info */
 
 static void
@@ -466,7 +452,7 @@ static void
 op_memory_dump(const struct wop_call *call)
 {
 	const cJSON *path = cJSON_GetObjectItemCaseSensitive(call->msg, "path");
-	char maps_path[64], written_path[2 * PATH_MAX];
+	char written_path[2 * PATH_MAX];
 	struct proc_stat st;
 	struct proc_memory memory;
 	long map_count, written = -1;
@@ -475,8 +461,7 @@ op_memory_dump(const struct wop_call *call)
 
 	if (child_stat(call, &st) == -1 || child_memory(call, &memory) == -1)
 		return;
-	snprintf(maps_path, sizeof(maps_path), "/proc/%ld/maps", (long)st.pid);
-	map_count = count_lines(maps_path);
+	map_count = procfs_map_count(st.pid);
 	if (map_count < 0)
 		map_count = (long)memory.map_count;
 	if (path != NULL && (written = dump_smaps(call, path->valuestring)) == -1)
