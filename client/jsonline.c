@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client/jsonline.h"
+#include "lib/jsonw.h"
 
 #define READ_CHUNK	65536
 
@@ -267,16 +268,16 @@ queue_line(struct jl_conn *c, const char *data, size_t len)
 int
 jl_send_json(struct jl_conn *c, const cJSON *msg)
 {
-	char *text = cJSON_PrintUnformatted(msg);
-	int result;
+	/* The daemon's printer, not cJSON's: one printer in the binary. */
+	static struct jsonw text;
 
-	if (text == NULL) {
+	jsonw_reset(&text);
+	jsonw_value(&text, msg);
+	if (text.failed) {
 		errno = ENOMEM;
 		return -1;
 	}
-	result = queue_line(c, text, strlen(text));
-	cJSON_free(text);
-	return result;
+	return queue_line(c, text.buf, text.len);
 }
 
 int

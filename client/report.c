@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "client/report.h"
+#include "lib/jsonw.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -801,7 +802,6 @@ void
 report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars_only)
 {
 	const cJSON *item;
-	char *text;
 
 	cJSON_ArrayForEach(item, object) {
 		if (is_listed(skipped, item->string) ||
@@ -812,9 +812,12 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 		fputc('=', out);
 		if (cJSON_IsString(item)) {
 			report_put_printable(out, item->valuestring);
-		} else if ((text = cJSON_PrintUnformatted(item)) != NULL) {
-			fputs(text, out);
-			cJSON_free(text);
+		} else {
+			struct jsonw text = { NULL, 0, 0, false };
+			jsonw_value(&text, item);
+			if (!text.failed)
+				fprintf(out, "%.*s", (int)text.len, text.buf);
+			free(text.buf);
 		}
 	}
 }
