@@ -137,11 +137,9 @@ parse_options(struct client *cl)
 			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
 				return usage_fail(current->name, current->usage, "--backlog: '%s' is not a count of events", optarg);
 			break;
-		case ':':
-			return usage_fail(current->name, current->usage, "option %s needs a value",
-			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
-		default:
-			return usage_fail(current->name, current->usage, "unknown option %s",
+		default:	/* ':' or '?' */
+			return usage_fail(current->name, current->usage, option == ':' ?
+			    "option %s needs a value" : "unknown option %s",
 			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
 		}
 	}

@@ -151,10 +151,10 @@ parse_args(struct worker *w, int argc, char **argv)
 		case 'o':
 			w->any_owner = true;
 			break;
-		case ':':
-			return usage_fail("worker", WORKER_USAGE, "option %s needs a value", usage_option_text(argc, argv, optopt, "n"));
-		default:
-			return usage_fail("worker", WORKER_USAGE, "unknown option %s", usage_option_text(argc, argv, optopt, "n"));
+		default:	/* ':' or '?' */
+			return usage_fail("worker", WORKER_USAGE, option == ':' ?
+			    "option %s needs a value" : "unknown option %s",
+			    usage_option_text(argc, argv, optopt, "n"));
 		}
 	}
 	if (optind >= argc)
