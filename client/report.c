@@ -644,57 +644,58 @@ put_header(FILE *out, const char *metric, bool counter, const char *help)
 	    counter ? "counter" : "gauge");
 }
 
-enum figure_source { FROM_MEMORY, FROM_CPU, FROM_STATE };
-
-/* Words in arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
-static const struct worker_metric {
-	char			 metric[28];	/* after "supervisord_" */
-	bool			 counter;
-	char			 source;	/* enum figure_source */
-	char			 key[22];
-	char			 help[62];
-} worker_metrics[] = {
-	{ "worker_restarts_total", true, FROM_STATE, "restarts",
-	    "Times the worker's wrapper started its child again." },
-	{ "worker_start_time_seconds", false, FROM_STATE, "started_at",
-	    "When the worker's child started, Unix time." },
-	{ "worker_memory_current_bytes", false, FROM_MEMORY, "current_size",
-	    "Resident size of the worker's process." },
-	{ "worker_memory_maximum_bytes", false, FROM_MEMORY, "maximum_size",
-	    "Largest resident size the memory monitor has seen." },
-	{ "worker_memory_private_bytes", false, FROM_MEMORY, "current_private_size",
-	    "Private (clean and dirty) memory of the worker's process." },
-	{ "worker_memory_shared_bytes", false, FROM_MEMORY, "current_shared_size",
-	    "Shared memory of the worker's process." },
-	{ "worker_cpu_percent", false, FROM_CPU, "processor_utilization",
-	    "CPU utilisation of the worker's process, percent of one CPU." },
-	{ "worker_cpu_seconds_total", true, FROM_CPU, "processor_time",
-	    "CPU time the worker's process has used." },
-};
+/*
+ * The per-worker metrics, one after another in one string (no pointers to
+ * relocate, no padding): where the figure comes from (m memory monitor, c
+ * process monitor, s the worker's state), g for a gauge or c for a counter,
+ * then the metric's name after "supervisord_", the figure's key and the help
+ * text, each ending in a NUL.
+ */
+static const char worker_metrics[] =
+	"sc" "worker_restarts_total\0" "restarts\0"
+	    "Times the worker's wrapper started its child again.\0"
+	"sg" "worker_start_time_seconds\0" "started_at\0"
+	    "When the worker's child started, Unix time.\0"
+	"mg" "worker_memory_current_bytes\0" "current_size\0"
+	    "Resident size of the worker's process.\0"
+	"mg" "worker_memory_maximum_bytes\0" "maximum_size\0"
+	    "Largest resident size the memory monitor has seen.\0"
+	"mg" "worker_memory_private_bytes\0" "current_private_size\0"
+	    "Private (clean and dirty) memory of the worker's process.\0"
+	"mg" "worker_memory_shared_bytes\0" "current_shared_size\0"
+	    "Shared memory of the worker's process.\0"
+	"cg" "worker_cpu_percent\0" "processor_utilization\0"
+	    "CPU utilisation of the worker's process, percent of one CPU.\0"
+	"cc" "worker_cpu_seconds_total\0" "processor_time\0"
+	    "CPU time the worker's process has used.\0";
 
 static const char worker_states[][9] = { "starting", "running", "backoff", "stopped", "exited" };
 
-static void
-put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metric *m)
+/* Puts the metric that starts at m in worker_metrics; returns where the next one starts. */
+static const char *
+put_worker_metric(FILE *out, const struct snapshot *s, const char *m)
 {
+	const char *metric = m + 2, *key = metric + strlen(metric) + 1;
+	const char *help = key + strlen(key) + 1;
 	const cJSON *entry;
 	bool header = false;
 
 	cJSON_ArrayForEach(entry, s->connections) {
 		double value;
-		bool known = m->source == FROM_MEMORY ? memory_figure(s, entry, m->key, &value) :
-		    m->source == FROM_CPU ? cpu_figure(s, entry, m->key, &value) :
-		    number_of(state_member(entry, m->key), &value);
+		bool known = m[0] == 'm' ? memory_figure(s, entry, key, &value) :
+		    m[0] == 'c' ? cpu_figure(s, entry, key, &value) :
+		    number_of(state_member(entry, key), &value);
 		if (!known)
 			continue;
 		if (!header)
-			put_header(out, m->metric, m->counter, m->help);
+			put_header(out, metric, m[1] == 'c', help);
 		header = true;
-		fprintf(out, "supervisord_%s", m->metric);
+		fprintf(out, "supervisord_%s", metric);
 		put_worker_labels(out, entry);
 		fputs("} ", out);
 		put_number(out, value);
 	}
+	return help + strlen(help) + 1;
 }
 
 /* Whether entry has a last_action; its monitor and reason, "" when missing. */
@@ -777,8 +778,8 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 			    strcmp(report_state(entry), worker_states[i]) == 0);
 		}
 	}
-	for (size_t i = 0; i < sizeof(worker_metrics) / sizeof(worker_metrics[0]); i++)
-		put_worker_metric(out, s, &worker_metrics[i]);
+	for (const char *m = worker_metrics; *m != '\0'; )
+		m = put_worker_metric(out, s, m);
 	put_monitor_actions(out, s);
 }
 
