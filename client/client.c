@@ -71,10 +71,10 @@ struct command {
 	char		 name[8];
 	char		 options[5];	/* short options, after "+:" */
 	signed char	 min_operands, max_operands;	/* -1: any number */
-	char		 usage[40];
 };
 
 static const struct command *current;
+static const char *current_usage;	/* its words after the command */
 
 
 static void PRINTF_LIKE(2, 3)
@@ -131,26 +131,26 @@ parse_options(struct client *cl)
 		case 'S': cl->state = optarg; break;
 		case 't':
 			if (!parse_seconds(optarg, &cl->timeout))
-				return usage_fail(current->name, current->usage, "--timeout: '%s' is not a positive number of seconds", optarg);
+				return usage_fail(current->name, current_usage, "--timeout: '%s' is not a positive number of seconds", optarg);
 			break;
 		case 'b':
 			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
-				return usage_fail(current->name, current->usage, "--backlog: '%s' is not a count of events", optarg);
+				return usage_fail(current->name, current_usage, "--backlog: '%s' is not a count of events", optarg);
 			break;
 		default:	/* ':' or '?' */
-			return usage_fail(current->name, current->usage, option == ':' ?
+			return usage_fail(current->name, current_usage, option == ':' ?
 			    "option %s needs a value" : "unknown option %s",
 			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
 		}
 	}
 	if (cl->json && cl->wide)
-		return usage_fail(current->name, current->usage, "--json and --wide do not go together");
+		return usage_fail(current->name, current_usage, "--json and --wide do not go together");
 	cl->first_operand = optind;
 	operands = cl->argc - optind;
 	if (operands < current->min_operands)
-		return usage_fail(current->name, current->usage, "missing operand");
+		return usage_fail(current->name, current_usage, "missing operand");
 	if (current->max_operands >= 0 && operands > current->max_operands)
-		return usage_fail(current->name, current->usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
+		return usage_fail(current->name, current_usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
 	return 0;
 }
 
@@ -620,7 +620,7 @@ run_forward(struct client *cl)
 	int status = EXIT_FAILURE;
 
 	if (operation == NULL)
-		return usage_fail(current->name, current->usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
+		return usage_fail(current->name, current_usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
 	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
@@ -721,7 +721,7 @@ run_signal(struct client *cl)
 	const char *sig = cl->argv[cl->first_operand + 1];
 
 	if (signame_parse(sig) == -1)
-		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current_usage, "'%s' is not a signal name or number", sig);
 	return run_lifecycle(cl, "signal", sig);
 }
 
@@ -955,7 +955,7 @@ run_restart(struct client *cl)
 	char asked[16];
 
 	if (sig != NULL && signame_parse(sig) == -1)
-		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current_usage, "'%s' is not a signal name or number", sig);
 	signame_format(sig != NULL ? signame_parse(sig) : 2, asked, sizeof(asked));
 	request = new_request("restart");
 	if (sig != NULL)
@@ -1004,13 +1004,13 @@ run_call(struct client *cl)
 
 	if (!cJSON_IsObject(request)) {
 		cJSON_Delete(request);
-		return usage_fail(current->name, current->usage, "'%s' is not a JSON object such as '{\"do\":\"status\"}'",
+		return usage_fail(current->name, current_usage, "'%s' is not a JSON object such as '{\"do\":\"status\"}'",
 		    cl->argv[cl->first_operand]);
 	}
 	id = cJSON_GetObjectItemCaseSensitive(request, "id");
 	if (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id)) {
 		cJSON_Delete(request);
-		return usage_fail(current->name, current->usage, "'id' must be a number or a string");
+		return usage_fail(current->name, current_usage, "'id' must be a number or a string");
 	}
 	/* The replies are matched by the id as written: a copy outlives the request. */
 	id = cJSON_Duplicate(id, true);
@@ -1023,17 +1023,40 @@ enum { CMD_STATUS, CMD_RESTART, CMD_CALL, CMD_FORWARD, CMD_STOP, CMD_START, CMD_
 	CMD_EVENTS, CMD_WAIT, CMD_METRICS, COMMANDS };
 
 static const struct command commands[COMMANDS] = {
-	[CMD_STATUS] = { "status", "jwt:", 0, -1, "[--json|--wide] [--timeout S] [NAME...]" },
-	[CMD_RESTART] = { "restart", "", 0, 1, "[SIGNAL]" },
-	[CMD_CALL] = { "call", "", 1, 1, "JSON" },
-	[CMD_FORWARD] = { "forward", "t:", 2, 2, "[--timeout S] WORKER OPERATION_JSON" },
-	[CMD_STOP] = { "stop", "t:", 1, -1, "[--timeout S] WORKER..." },
-	[CMD_START] = { "start", "", 1, -1, "WORKER..." },
-	[CMD_SIGNAL] = { "signal", "", 2, 2, "WORKER SIGNAL" },
-	[CMD_EVENTS] = { "events", "jb:", 0, 0, "[--json] [--backlog N]" },
-	[CMD_WAIT] = { "wait", "t:S:", 1, -1, "[--timeout S] [--state STATE] NAME..." },
-	[CMD_METRICS] = { "metrics", "", 0, 0, "" },
+	[CMD_STATUS] = { "status", "jwt:", 0, -1 },
+	[CMD_RESTART] = { "restart", "", 0, 1 },
+	[CMD_CALL] = { "call", "", 1, 1 },
+	[CMD_FORWARD] = { "forward", "t:", 2, 2 },
+	[CMD_STOP] = { "stop", "t:", 1, -1 },
+	[CMD_START] = { "start", "", 1, -1 },
+	[CMD_SIGNAL] = { "signal", "", 2, 2 },
+	[CMD_EVENTS] = { "events", "jb:", 0, 0 },
+	[CMD_WAIT] = { "wait", "t:S:", 1, -1 },
+	[CMD_METRICS] = { "metrics", "", 0, 0 },
 };
+
+/* Each command's usage, in the order of the table above, one after another. */
+static const char usages[] =
+	"[--json|--wide] [--timeout S] [NAME...]\0"	/* status */
+	"[SIGNAL]\0"					/* restart */
+	"JSON\0"					/* call */
+	"[--timeout S] WORKER OPERATION_JSON\0"		/* forward */
+	"[--timeout S] WORKER...\0"			/* stop */
+	"WORKER...\0"					/* start */
+	"WORKER SIGNAL\0"				/* signal */
+	"[--json] [--backlog N]\0"			/* events */
+	"[--timeout S] [--state STATE] NAME...\0"	/* wait */
+	"";						/* metrics */
+
+static const char *
+usage_of(int command)
+{
+	const char *usage = usages;
+
+	while (command-- > 0)
+		usage += strlen(usage) + 1;
+	return usage;
+}
 
 static int
 run_command(struct client *cl, int command)
@@ -1089,7 +1112,7 @@ void
 client_usage(FILE *out)
 {
 	for (int i = 0; i < COMMANDS; i++)
-		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, commands[i].usage);
+		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, usage_of(i));
 }
 
 int
@@ -1110,6 +1133,7 @@ client_main(const char *socket_path, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	current = &commands[command];
+	current_usage = usage_of(command);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		printf("usage: supervisord [-s PATH] %s %s\n"
 		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
@@ -1118,7 +1142,7 @@ client_main(const char *socket_path, int argc, char **argv)
 		    "answer, 2 on a usage error; status exits 3 when a listed worker is not\n"
 		    "running and 4 when a named one is not registered. --any-owner talks to a\n"
 		    "socket owned by another user than root or us.\n",
-		    argv[0], current->usage, WAIT_SECONDS);
+		    argv[0], current_usage, WAIT_SECONDS);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_options(&cl)) != 0)
