@@ -602,7 +602,7 @@ parse_operation(const char *text)
 	    strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text)) {
 		return new_request(text);
 	}
-	operation = cJSON_ParseWithLength(text, strlen(text));
+	operation = jl_parse(text, strlen(text), 0);
 	if (!cJSON_IsObject(operation) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(operation, "do"))) {
 		cJSON_Delete(operation);
@@ -999,7 +999,7 @@ static int
 run_call(struct client *cl)
 {
 	const char *text = cl->argv[cl->first_operand];
-	cJSON *request = cJSON_ParseWithLength(text, strlen(text)), *id;
+	cJSON *request = jl_parse(text, strlen(text), 0), *id;
 	int status;
 
 	if (!cJSON_IsObject(request)) {

@@ -70,8 +70,9 @@ cJSON	*jl_failure(const cJSON *id, const char *error);
 bool	 jl_is_finished(const cJSON *msg);
 bool	 jl_is_failed(const cJSON *msg);
 /*
- * Parses one line. A line nested deeper than cJSON takes (its limit is a
- * build choice) is parsed again with every value below max_depth levels
+ * Parses one line (or any JSON text of len bytes). With max_depth 1 or
+ * more, a line nested deeper than cJSON takes (its limit is a build
+ * choice) is parsed again with every value below max_depth levels
  * replaced by null, so the outer members still read.
  */
 cJSON	*jl_parse(const char *line, size_t len, int max_depth);

@@ -138,7 +138,7 @@ parse_args(struct worker *w, int argc, char **argv)
 			break;
 		case 's':
 			cJSON_Delete(w->extra_state);
-			w->extra_state = cJSON_ParseWithLength(optarg, strlen(optarg));
+			w->extra_state = jl_parse(optarg, strlen(optarg), 0);
 			if (!cJSON_IsObject(w->extra_state))
 				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", optarg);
 			break;
@@ -731,7 +731,7 @@ read_messages(struct worker *w)
 		}
 		if (len == 0)
 			continue;
-		msg = cJSON_ParseWithLength(line, len);
+		msg = jl_parse(line, len, 0);
 		if (cJSON_IsObject(msg))
 			handle_message(w, msg);
 		else

@@ -286,7 +286,7 @@ static int
 open_dir_walk(int base, const char *dir)
 {
 	char component[NAME_MAX + 1];
-	int fd = dup(base);
+	int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
 
 	while (fd != -1 && *dir != '\0') {
 		const char *slash = strchr(dir, '/');
