@@ -69,7 +69,7 @@ struct client {
 /* Arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
 struct command {
 	char		 name[8];
-	char		 options[5];	/* short options, after "+:" */
+	char		 options[7];	/* getopt's: "+:" and the short options */
 	signed char	 min_operands, max_operands;	/* -1: any number */
 };
 
@@ -113,16 +113,15 @@ parse_options(struct client *cl)
 		{ "any-owner", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char shortopts[32];
+	const char *shortopts = current->options + 2;	/* the command's own letters */
 	int option, operands;
 
-	snprintf(shortopts, sizeof(shortopts), "+:%s", current->options);
 	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
 	opterr = 0;
-	while ((option = getopt_long(cl->argc, cl->argv, shortopts, longopts, NULL)) != -1) {
+	while ((option = getopt_long(cl->argc, cl->argv, current->options, longopts, NULL)) != -1) {
 		/* Long options belong to the commands whose usage names them. */
 		if (option != ':' && option != '?' && option != 'O' &&
-		    strchr(current->options, option) == NULL)
+		    strchr(shortopts, option) == NULL)
 			option = '?';
 		switch (option) {
 		case 'j': cl->json = true; break;
@@ -140,7 +139,7 @@ parse_options(struct client *cl)
 		default:	/* ':' or '?' */
 			return usage_fail(current->name, current_usage, option == ':' ?
 			    "option %s needs a value" : "unknown option %s",
-			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
+			    usage_option_text(cl->argc, cl->argv, optopt, shortopts));
 		}
 	}
 	if (cl->json && cl->wide)
@@ -489,19 +488,21 @@ print_memory_summary(const cJSON *sections)
 {
 	const cJSON *section = cJSON_GetObjectItemCaseSensitive(sections, "memory_monitor");
 	static const char keys[][18] = { "total_size", "total_size_limit", "free_size_minimum" };
-	char figures[3][32];
+	static const char labels[][23] = {
+		"memory monitor: total ", ", total limit ", ", free minimum ",
+	};
 
 	if (section == NULL)
 		return;
 	for (int i = 0; i < 3; i++) {
 		const cJSON *value = cJSON_GetObjectItemCaseSensitive(section, keys[i]);
+		fputs(labels[i], stdout);
 		if (cJSON_IsNumber(value))
-			snprintf(figures[i], sizeof(figures[i]), "%.1fM", value->valuedouble / 1048576);
+			printf("%.1fM", value->valuedouble / 1048576);
 		else
-			strcpy(figures[i], "-");
+			fputs("-", stdout);
 	}
-	printf("memory monitor: total %s, total limit %s, free minimum %s\n", figures[0],
-	    figures[1], figures[2]);
+	fputs("\n", stdout);
 }
 
 static int
@@ -1023,16 +1024,16 @@ enum { CMD_STATUS, CMD_RESTART, CMD_CALL, CMD_FORWARD, CMD_STOP, CMD_START, CMD_
 	CMD_EVENTS, CMD_WAIT, CMD_METRICS, COMMANDS };
 
 static const struct command commands[COMMANDS] = {
-	[CMD_STATUS] = { "status", "jwt:", 0, -1 },
-	[CMD_RESTART] = { "restart", "", 0, 1 },
-	[CMD_CALL] = { "call", "", 1, 1 },
-	[CMD_FORWARD] = { "forward", "t:", 2, 2 },
-	[CMD_STOP] = { "stop", "t:", 1, -1 },
-	[CMD_START] = { "start", "", 1, -1 },
-	[CMD_SIGNAL] = { "signal", "", 2, 2 },
-	[CMD_EVENTS] = { "events", "jb:", 0, 0 },
-	[CMD_WAIT] = { "wait", "t:S:", 1, -1 },
-	[CMD_METRICS] = { "metrics", "", 0, 0 },
+	[CMD_STATUS] = { "status", "+:jwt:", 0, -1 },
+	[CMD_RESTART] = { "restart", "+:", 0, 1 },
+	[CMD_CALL] = { "call", "+:", 1, 1 },
+	[CMD_FORWARD] = { "forward", "+:t:", 2, 2 },
+	[CMD_STOP] = { "stop", "+:t:", 1, -1 },
+	[CMD_START] = { "start", "+:", 1, -1 },
+	[CMD_SIGNAL] = { "signal", "+:", 2, 2 },
+	[CMD_EVENTS] = { "events", "+:jb:", 0, 0 },
+	[CMD_WAIT] = { "wait", "+:t:S:", 1, -1 },
+	[CMD_METRICS] = { "metrics", "+:", 0, 0 },
 };
 
 /* Each command's usage, in the order of the table above, one after another. */

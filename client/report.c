@@ -669,7 +669,9 @@ static const char worker_metrics[] =
 	"cc" "worker_cpu_seconds_total\0" "processor_time\0"
 	    "CPU time the worker's process has used.\0";
 
-static const char worker_states[][9] = { "starting", "running", "backoff", "stopped", "exited" };
+const char report_statuses[REPORT_STATUSES][9] = {
+	"starting", "running", "backoff", "stopped", "exited",
+};
 
 /* Puts the metric that starts at m in worker_metrics; returns where the next one starts. */
 static const char *
@@ -771,11 +773,11 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 	put_header(out, "worker_state", false,
 	    "1 for the state the worker is in (starting, running, backoff, stopped, exited).");
 	cJSON_ArrayForEach(entry, s->connections) {
-		for (size_t i = 0; i < sizeof(worker_states) / sizeof(worker_states[0]); i++) {
+		for (size_t i = 0; i < REPORT_STATUSES; i++) {
 			fputs("supervisord_worker_state", out);
 			put_worker_labels(out, entry);
-			fprintf(out, ",state=\"%s\"} %d\n", worker_states[i],
-			    strcmp(report_state(entry), worker_states[i]) == 0);
+			fprintf(out, ",state=\"%s\"} %d\n", report_statuses[i],
+			    strcmp(report_state(entry), report_statuses[i]) == 0);
 		}
 	}
 	for (const char *m = worker_metrics; *m != '\0'; )

@@ -22,6 +22,10 @@ struct snapshot {
 	double		 now;		/* Unix time, seconds */
 };
 
+/* What a wrapper publishes as state.status (SPEC 7): starting, running, backoff, stopped, exited. */
+#define REPORT_STATUSES	5
+extern const char report_statuses[REPORT_STATUSES][9];
+
 const char	*report_name(const cJSON *entry);	/* state.name, or NULL */
 const char	*report_id(const cJSON *entry);		/* connection_id, or "" */
 /* state.status as the wrapper publishes it; "running" for peers that publish none. */

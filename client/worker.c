@@ -44,13 +44,9 @@
 #define HEALTHY_RUN_MS		10000	/* a child that ran this long resets the back-off */
 #define MAX_STOP_WAITERS	16	/* stop calls waiting for the child to go */
 
-/* What the wrapper publishes as "status" (SPEC 7). */
+/* What the wrapper publishes as "status" (SPEC 7): report_statuses, in their order. */
 enum child_status { CHILD_STARTING, CHILD_RUNNING, CHILD_BACKOFF, CHILD_STOPPED, CHILD_EXITED };
 
-static const char status_names[][9] = {
-	[CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_BACKOFF] = "backoff",
-	[CHILD_STOPPED] = "stopped", [CHILD_EXITED] = "exited",
-};
 
 struct worker {
 	const char	*socket_path;
@@ -521,7 +517,7 @@ published_state(const struct worker *w, bool first)
 	if (claimed_pid(w, first) > 0 &&
 	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
 		goto fail;
-	if (replace_item(state, "status", cJSON_CreateString(status_names[w->status])) == -1 ||
+	if (replace_item(state, "status", cJSON_CreateString(report_statuses[w->status])) == -1 ||
 	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
 	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
 	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
@@ -693,7 +689,7 @@ handle_message(struct worker *w, const cJSON *msg)
 		.command = w->command,
 		.restarts = w->restarts,
 		.absence = w->absence,
-		.status = status_names[w->status],
+		.status = report_statuses[w->status],
 	};
 
 	if (cJSON_GetObjectItemCaseSensitive(msg, "do") != NULL) {
@@ -807,7 +803,7 @@ life_reply(const struct worker *w, const cJSON *id)
 	cJSON *reply = jl_message(id, true);
 
 	if (reply == NULL ||
-	    cJSON_AddStringToObject(reply, "status", status_names[w->status]) == NULL ||
+	    cJSON_AddStringToObject(reply, "status", report_statuses[w->status]) == NULL ||
 	    cJSON_AddNumberToObject(reply, "process_id", (double)published_pid(w)) == NULL ||
 	    !cJSON_AddItemToObject(reply, "last_exit", w->last_exit ?
 	    cJSON_Duplicate(w->last_exit, true) : cJSON_CreateNull())) {
