@@ -257,20 +257,21 @@ format_size(char *out, size_t out_len, double bytes)
 static void
 format_duration(char *out, size_t out_len, double seconds)
 {
+	static const long long units[] = { 1, 60, 3600, 86400 };
 	long long s;
+	int unit;
 
 	/* A start time a peer made up may lie far off: no conversion out of range. */
 	if (!(seconds >= 0 && seconds < 1e10))
 		return;
 	s = (long long)seconds;
-	if (s < 60)
+	/* The largest unit that fits, and the next smaller: 59s, 5m03s, 2h07m, 3d04h. */
+	unit = s < 60 ? 0 : s < 3600 ? 1 : s < 86400 ? 2 : 3;
+	if (unit == 0)
 		snprintf(out, out_len, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, out_len, "%lldm%02llds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(out, out_len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
 	else
-		snprintf(out, out_len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+		snprintf(out, out_len, "%lld%c%02lld%c", s / units[unit], "smhd"[unit],
+		    s % units[unit] / units[unit - 1], "smhd"[unit - 1]);
 }
 
 enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, COL_MEMORY,
@@ -410,14 +411,18 @@ is_unsafe(uint32_t cp)
 static int
 columns_of(uint32_t cp)
 {
-	if ((cp >= 0x300 && cp <= 0x36f) || cp == 0x200b || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
-		return 0;
-	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
-	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
-	    (cp >= 0x20000 && cp <= 0x3fffd))
-		return 2;
+	/* Combining marks and joiners first, then the East Asian wide ranges. */
+	static const uint32_t ranges[][2] = {
+		{ 0x300, 0x36f }, { 0x200b, 0x200b }, { 0x200d, 0x200d }, { 0xfe00, 0xfe0f },
+		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3040, 0xa4cf }, { 0xac00, 0xd7a3 },
+		{ 0xf900, 0xfaff }, { 0xfe30, 0xfe4f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 },
+		{ 0x1f300, 0x1faff }, { 0x20000, 0x3fffd },
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return i < 4 ? 0 : 2;
+	}
 	return 1;
 }
 
