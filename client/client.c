@@ -902,8 +902,8 @@ daemon_uptime(const struct client *cl)
 	    procfs_stat(cred.pid, &st) == -1)
 		return -1;
 	/* Ticks stay far below 2^63: a signed conversion is one instruction. */
-	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks / (double)procfs_clock_ticks(), 0,
-	    1e12);
+	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks /
+	    (double)procfs_clock_ticks(), 0, 1e12);
 }
 
 static int

@@ -525,7 +525,7 @@ print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS
 	int spaces = 0;		/* owed before the next text, so no line ends in spaces */
 
 	for (int col = 0; col < COLUMNS; col++) {
-		/* Widths are terminal columns, not bytes. A cell wider than its column is cut, and the cut shown. */
+		/* Widths are terminal columns, not bytes; a cell too wide is cut, and the cut shown. */
 		int width = display_width(cells[col]), pad = widths[col] - width;
 		int bytes = (int)strlen(cells[col]);
 		bool cut = pad < 0;

@@ -22,7 +22,7 @@ struct snapshot {
 	double		 now;		/* Unix time, seconds */
 };
 
-/* What a wrapper publishes as state.status (SPEC 7): starting, running, backoff, stopped, exited. */
+/* What a wrapper publishes as state.status (SPEC 7): starting, running, ... */
 #define REPORT_STATUSES	5
 extern const char report_statuses[REPORT_STATUSES][9];
 

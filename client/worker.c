@@ -162,7 +162,8 @@ parse_args(struct worker *w, int argc, char **argv)
 	w->argv = argv + optind;
 	if (w->name == NULL)
 		w->name = default_name(w);
-	if ((w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - optind))) == NULL)
+	w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - optind));
+	if (w->command == NULL)
 		return usage_fail("worker", WORKER_USAGE, "out of memory");
 	return 0;
 }
@@ -341,7 +342,8 @@ exit_record(int wait_status)
 	} else {
 		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
 	}
-	if (!built || cJSON_AddNumberToObject(record, "at", (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
+	if (!built || cJSON_AddNumberToObject(record, "at",
+	    (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
 		cJSON_Delete(record);
 		return NULL;
 	}
@@ -526,7 +528,8 @@ published_state(const struct worker *w, bool first)
 	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
 		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
 		if (replace_item(state, "next_start_at",
-		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 + (wait_s > 0 ? wait_s : 0)))) == -1)
+		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 +
+		    (wait_s > 0 ? wait_s : 0)))) == -1)
 			goto fail;
 	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
 		goto fail;

@@ -381,7 +381,7 @@ create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 	return fd;
 }
 
-/* Writes data whole; on failure removes the partial file. Returns 0, or -1 after failing the call. */
+/* Writes data whole, or removes the partial file: 0, or -1 after failing the call. */
 static int
 write_dump(const cJSON *id, const char *path, const char *data, size_t len)
 {
