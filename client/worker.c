@@ -842,7 +842,7 @@ control_stop(const cJSON *id, int64_t timeout_ms)
 		return;
 	}
 	if (w->stop_waiter_count == MAX_STOP_WAITERS) {
-		send_reply(w, jl_failure(id, "Too many stop calls waiting"));
+		wops_fail(id, "Too many stop calls waiting");
 		return;
 	}
 	if (id != NULL && (w->stop_waiters[w->stop_waiter_count] = cJSON_Duplicate(id, true)) != NULL)
@@ -865,10 +865,8 @@ control_start(const cJSON *id)
 	 * like the end of a child that is not respawned, ending the wrapper.
 	 */
 	if (w->child > 0 && w->held) {
-		char error[160];
-		snprintf(error, sizeof(error), "Stopping: the child (pid %ld) has not exited yet; "
+		wops_fail(id, "Stopping: the child (pid %ld) has not exited yet; "
 		    "start it again once stop has answered", (long)w->child);
-		send_reply(w, jl_failure(id, error));
 		return;
 	}
 	w->held = false;
@@ -884,9 +882,7 @@ control_start(const cJSON *id)
 	w->respawn_at = -1;
 	w->respawn_delay_ms = RESPAWN_FIRST_MS;
 	if (spawn_child(w) == -1) {
-		char error[256];
-		snprintf(error, sizeof(error), "Cannot start: %s", w->absence);
-		send_reply(w, jl_failure(id, error));
+		wops_fail(id, "Cannot start: %s", w->absence);
 		if (w->respawn)
 			schedule_respawn(w, mono_now_ms());
 		w->status = w->respawn ? CHILD_BACKOFF : CHILD_STOPPED;

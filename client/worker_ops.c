@@ -105,8 +105,8 @@ send_and_free(cJSON *msg)
 	cJSON_Delete(msg);
 }
 
-static void PRINTF_LIKE(2, 3)
-fail_id(const cJSON *id, const char *fmt, ...)
+void
+wops_fail(const cJSON *id, const char *fmt, ...)
 {
 	char error[PATH_MAX + 256];	/* room for a dump path */
 	va_list ap;
@@ -124,7 +124,7 @@ finish(const struct wop_call *call, cJSON *reply, bool built)
 {
 	if (reply == NULL || !built) {
 		cJSON_Delete(reply);
-		fail_id(call->id, "Out of memory");
+		wops_fail(call->id, "Out of memory");
 		return;
 	}
 	send_and_free(reply);
@@ -168,13 +168,13 @@ child_stat(const struct wop_call *call, struct proc_stat *st)
 	pid_t pid = call->child->pid;
 
 	if (pid <= 0) {
-		fail_id(call->id, "No process is running: %s",
+		wops_fail(call->id, "No process is running: %s",
 		    call->child->absence ? call->child->absence : "not started");
 		return -1;
 	}
 	/* A child that has just exited may still be a zombie we have not reaped. */
 	if (procfs_stat(pid, st) == -1 || st->state == 'Z' || st->state == 'X') {
-		fail_id(call->id, "Process %ld has exited", (long)pid);
+		wops_fail(call->id, "Process %ld has exited", (long)pid);
 		return -1;
 	}
 	return 0;
@@ -185,9 +185,9 @@ child_memory(const struct wop_call *call, struct proc_memory *memory)
 {
 	if (procfs_memory(call->child->pid, memory) == -1) {
 		if (errno == ENOENT || errno == ESRCH || errno == ENODATA)
-			fail_id(call->id, "Process %ld has exited", (long)call->child->pid);
+			wops_fail(call->id, "Process %ld has exited", (long)call->child->pid);
 		else
-			fail_id(call->id, "Cannot read the memory of process %ld: %s",
+			wops_fail(call->id, "Cannot read the memory of process %ld: %s",
 			    (long)call->child->pid, strerror(errno));
 		return -1;
 	}
@@ -335,18 +335,18 @@ create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
 			relative = path + root_len + 1;
 		else {
-			fail_id(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 			return -1;
 		}
 	}
 	slash = strrchr(relative, '/');
 	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
-		fail_id(id, "Refused %s: not a file name", path);
+		wops_fail(id, "Refused %s: not a file name", path);
 		return -1;
 	}
 	if (strlen(relative) >= sizeof(dir)) {
-		fail_id(id, "Refused %s: path too long", path);
+		wops_fail(id, "Refused %s: path too long", path);
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
@@ -358,13 +358,13 @@ create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 		*dir_fd = open_dir_walk(dump_dir_fd, dir);
 	if (*dir_fd == -1) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			fail_id(id, "Refused %s: a component of the path is a symlink or not a"
+			wops_fail(id, "Refused %s: a component of the path is a symlink or not a"
 			    " directory (dump paths may hold no symlink)", path);
 		else if (errno == EXDEV)
-			fail_id(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 		else
-			fail_id(id, "Cannot write %s: %s", path, strerror(errno));
+			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
@@ -372,9 +372,9 @@ create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
-			fail_id(id, "File exists: %s (memory_dump never overwrites)", path);
+			wops_fail(id, "File exists: %s (memory_dump never overwrites)", path);
 		else
-			fail_id(id, "Cannot write %s: %s", path, strerror(errno));
+			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		close(*dir_fd);
 		*dir_fd = -1;
 	}
@@ -414,7 +414,7 @@ fail:
 	/* A partial dump would pass for a whole one: remove it and say so. */
 	(void)unlinkat(dir_fd, slash ? slash + 1 : path, 0);
 	close(dir_fd);
-	fail_id(id, "Cannot write %s: %s%s; the partial dump was removed", path,
+	wops_fail(id, "Cannot write %s: %s%s; the partial dump was removed", path,
 	    strerror(saved_errno), saved_errno == ENOSPC ? " (the disk is full)" : "");
 	return -1;
 }
@@ -428,7 +428,7 @@ dump_smaps(const struct wop_call *call, const char *path)
 
 	snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
 	if (procfs_read(source, &text, &len) == -1) {
-		fail_id(call->id, "Cannot read %s: %s", source, strerror(errno));
+		wops_fail(call->id, "Cannot read %s: %s", source, strerror(errno));
 		return -1;
 	}
 	if (write_dump(call->id, path, text, len) == -1)
@@ -556,7 +556,7 @@ op_thread_dump(const struct wop_call *call)
 	if ((count = list_threads(st.pid, list)) == -1) {
 		int saved_errno = errno;
 		cJSON_Delete(reply);
-		fail_id(call->id, "Cannot list the threads of process %ld: %s", (long)st.pid,
+		wops_fail(call->id, "Cannot list the threads of process %ld: %s", (long)st.pid,
 		    strerror(saved_errno));
 		return;
 	}
@@ -594,7 +594,7 @@ sampling_finish(struct sampling *s, int64_t now_ms)
 		send_and_free(reply);
 	else {
 		cJSON_Delete(reply);
-		fail_id(s->id, "Out of memory");
+		wops_fail(s->id, "Out of memory");
 	}
 	sampling_free(s);
 }
@@ -624,7 +624,7 @@ take_sample(struct sampling *s, int64_t now_ms)
 	struct proc_memory memory;
 
 	if (procfs_memory(s->pid, &memory) == -1) {
-		fail_id(s->id, "Process %ld has exited", (long)s->pid);
+		wops_fail(s->id, "Process %ld has exited", (long)s->pid);
 		sampling_free(s);
 		return;
 	}
@@ -652,7 +652,7 @@ seconds_param(const struct wop_call *call, const char *name, double fallback, do
 
 	*out = value != NULL ? value->valuedouble : fallback;
 	if (!(*out > 0 && *out < 1e7)) {
-		fail_id(call->id, "Parameter '%s' must be a positive number of seconds", name);
+		wops_fail(call->id, "Parameter '%s' must be a positive number of seconds", name);
 		return -1;
 	}
 	return 0;
@@ -682,12 +682,12 @@ op_memory_sample(const struct wop_call *call)
 	wanted = num_clamp(duration / interval + 1e-9, 0, MAX_SAMPLES + 1);
 	wanted = (double)(int64_t)wanted + 1;
 	if (wanted > MAX_SAMPLES) {
-		fail_id(call->id, "Too many samples: %.0f (duration / interval may be at most %d)",
+		wops_fail(call->id, "Too many samples: %.0f (duration / interval may be at most %d)",
 		    wanted, MAX_SAMPLES - 1);
 		return;
 	}
 	if (sampling_count() >= MAX_SAMPLINGS) {
-		fail_id(call->id, "Too many memory samples in progress (at most %d)", MAX_SAMPLINGS);
+		wops_fail(call->id, "Too many memory samples in progress (at most %d)", MAX_SAMPLINGS);
 		return;
 	}
 	if (child_stat(call, &st) == -1)
@@ -695,7 +695,7 @@ op_memory_sample(const struct wop_call *call)
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (call->id != NULL && (s->id = cJSON_Duplicate(call->id, true)) == NULL)) {
 		free(s);
-		fail_id(call->id, "Out of memory");
+		wops_fail(call->id, "Out of memory");
 		return;
 	}
 	s->pid = st.pid;
@@ -742,7 +742,7 @@ wops_child_exited(pid_t pid, const char *how)
 		next = s->next;
 		if (s->pid != pid)
 			continue;
-		fail_id(s->id, "Process %ld %s", (long)pid, how);
+		wops_fail(s->id, "Process %ld %s", (long)pid, how);
 		sampling_free(s);
 	}
 }
@@ -767,13 +767,13 @@ op_signal(const struct wop_call *call)
 	int signo = signame_from_json(param, text, sizeof(text));
 
 	if (signo == -1) {
-		fail_id(call->id, "Unknown signal '%s'", text);
+		wops_fail(call->id, "Unknown signal '%s'", text);
 		return;
 	}
 	if (child_stat(call, &st) == -1)
 		return;
 	if (kill(st.pid, signo) == -1) {
-		fail_id(call->id, "Cannot signal process %ld: %s", (long)st.pid, strerror(errno));
+		wops_fail(call->id, "Cannot signal process %ld: %s", (long)st.pid, strerror(errno));
 		return;
 	}
 	name = signame_name(signo);
@@ -793,7 +793,7 @@ op_stop(const struct wop_call *call)
 	double seconds = timeout != NULL ? timeout->valuedouble : 10;
 
 	if (!(seconds >= 0 && seconds < 1e7)) {
-		fail_id(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
+		wops_fail(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
 		return;
 	}
 	control->stop(call->id, num_round(seconds * 1000));
@@ -828,13 +828,13 @@ wops_serve(const cJSON *request, const struct wops_child *child)
 	char error[256];
 
 	if (!cJSON_IsString(op)) {
-		fail_id(call.id, "Bad request: 'do' must be a string");
+		wops_fail(call.id, "Bad request: 'do' must be a string");
 		return;
 	}
 	entry = params_dispatch(operations, sizeof(operations) / sizeof(operations[0]),
 	    sizeof(operations[0]), op->valuestring, request, error, sizeof(error));
 	if (entry == NULL) {
-		fail_id(call.id, "%s", error);
+		wops_fail(call.id, "%s", error);
 		return;
 	}
 	log_debug("worker: serving op=%s", op->valuestring);
