@@ -23,8 +23,8 @@ jl_init(struct jl_conn *c, size_t in_max, size_t out_max)
 	c->out_max = out_max;
 }
 
-int
-jl_connect(struct jl_conn *c, const char *path)
+static int
+connect_to(struct jl_conn *c, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	size_t path_len = strlen(path);
@@ -50,12 +50,6 @@ jl_connect(struct jl_conn *c, const char *path)
 	jl_close(c);
 	c->fd = fd;
 	return 0;
-}
-
-bool
-jl_is_open(const struct jl_conn *c)
-{
-	return c->fd != -1;
 }
 
 /* "alice (uid 1000)", or "uid 1000" for a user with no name. */
@@ -114,7 +108,7 @@ jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_
 	why[0] = '\0';
 	if (check_owners && check_owner(path, why, why_len) == -1)
 		return -1;
-	if (jl_connect(c, path) == -1)
+	if (connect_to(c, path) == -1)
 		return -1;
 	if (check_owners && check_peer(c, path, why, why_len) == -1) {
 		jl_close(c);
@@ -133,11 +127,12 @@ jl_close(struct jl_conn *c)
 	jl_init(c, c->in_max, c->out_max);
 }
 
-short
-jl_poll_events(const struct jl_conn *c)
+static bool
+output_pending(const struct jl_conn *c)
 {
-	return POLLIN | (jl_output_pending(c) ? POLLOUT : 0);
+	return c->out_len > c->out_head;
 }
+
 
 /*
  * Moves the bytes still wanted, buf[*head, *len), to the front, and grows
@@ -243,11 +238,6 @@ jl_next_line(struct jl_conn *c, char **line, size_t *len)
 
 /* Output */
 
-bool
-jl_output_pending(const struct jl_conn *c)
-{
-	return c->out_len > c->out_head;
-}
 
 /* Queues data and a newline whole, or nothing. */
 static int
@@ -283,7 +273,7 @@ jl_send_json(struct jl_conn *c, const cJSON *msg)
 int
 jl_flush(struct jl_conn *c)
 {
-	while (jl_output_pending(c)) {
+	while (output_pending(c)) {
 		ssize_t n = send(c->fd, c->out_buf + c->out_head, c->out_len - c->out_head,
 		    MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)

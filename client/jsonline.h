@@ -5,6 +5,7 @@
 #ifndef JSONLINE_H
 #define JSONLINE_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,22 +30,30 @@ enum jl_line_result {
 };
 
 void	jl_init(struct jl_conn *c, size_t in_max, size_t out_max);
+/* One comparison: cheaper inline than a call. */
+static inline bool
+jl_is_open(const struct jl_conn *c)
+{
+	return c->fd != -1;
+}
+
 /*
- * Connects a non-blocking, close-on-exec socket to path. Returns 0, or -1
- * with errno set (ENAMETOOLONG when path does not fit in sun_path).
- */
-int	jl_connect(struct jl_conn *c, const char *path);
-bool	jl_is_open(const struct jl_conn *c);
-/*
- * jl_connect, and with check_owners, whom we talk to (SPEC 4): the socket
- * file, and the process that listens on it, must belong to root or to our
- * own user, so a path squatted by someone else collects nothing. Returns 0,
- * or -1 with errno set and why empty, or with why naming the owner.
+ * Connects a non-blocking, close-on-exec socket to path (ENAMETOOLONG when
+ * it does not fit in sun_path) and, with check_owners, checks whom we talk
+ * to (SPEC 4): the socket file, and the process that listens on it, must
+ * belong to root or to our own user, so a path squatted by someone else
+ * collects nothing. Returns 0, or -1 with errno set and why empty, or with
+ * why naming the owner.
  */
 int	jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len);
 /* Closes the socket and frees both buffers; c may be connected again. */
 void	jl_close(struct jl_conn *c);
-short	jl_poll_events(const struct jl_conn *c);
+/* What to poll for: input always, output while some waits. */
+static inline short
+jl_poll_events(const struct jl_conn *c)
+{
+	return POLLIN | (c->out_len > c->out_head ? POLLOUT : 0);
+}
 
 /*
  * Reads what is there: 1 when the peer may send more, 0 at end of file, -1
@@ -58,7 +67,6 @@ enum jl_line_result jl_next_line(struct jl_conn *c, char **line, size_t *len);
 int	jl_send_json(struct jl_conn *c, const cJSON *msg);
 /* Writes queued output as far as the socket takes it: 0, or -1 when the peer is gone. */
 int	jl_flush(struct jl_conn *c);
-bool	jl_output_pending(const struct jl_conn *c);
 
 /*
  * Protocol helpers (SPEC section 2). jl_message makes {"id":ID} or

@@ -965,11 +965,8 @@ worker_free(struct worker *w)
 	/* Replies already queued (failures of open calls) go out if the socket takes them. */
 	if (jl_is_open(&w->conn) && !w->conn_broken)
 		(void)jl_flush(&w->conn);
-	jl_close(&w->conn);
-	wops_forget_all();
+	close_connection(w);
 	wops_close_dump_dir();
-	for (size_t i = 0; i < w->stop_waiter_count; i++)
-		cJSON_Delete(w->stop_waiters[i]);
 	cJSON_Delete(w->last_exit);
 	cJSON_Delete(w->extra_state);
 	free(w->command);
