@@ -66,15 +66,15 @@ struct client {
 	int64_t		 deadline;	/* monotonic ms, -1 for none */
 };
 
+/* Arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
 struct command {
-	const char	*name;
-	const char	*usage;
-	const char	*options;	/* short options, after "+:" */
-	int		(*run)(struct client *cl);
-	int		 min_operands, max_operands;	/* -1: any number */
+	char		 name[8];
+	char		 options[7];	/* getopt's: "+:" and the short options */
+	signed char	 min_operands, max_operands;	/* -1: any number */
 };
 
 static const struct command *current;
+static const char *current_usage;	/* its words after the command */
 
 
 static void PRINTF_LIKE(2, 3)
@@ -113,16 +113,15 @@ parse_options(struct client *cl)
 		{ "any-owner", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char shortopts[32];
+	const char *shortopts = current->options + 2;	/* the command's own letters */
 	int option, operands;
 
-	snprintf(shortopts, sizeof(shortopts), "+:%s", current->options);
 	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
 	opterr = 0;
-	while ((option = getopt_long(cl->argc, cl->argv, shortopts, longopts, NULL)) != -1) {
+	while ((option = getopt_long(cl->argc, cl->argv, current->options, longopts, NULL)) != -1) {
 		/* Long options belong to the commands whose usage names them. */
 		if (option != ':' && option != '?' && option != 'O' &&
-		    strchr(current->options, option) == NULL)
+		    strchr(shortopts, option) == NULL)
 			option = '?';
 		switch (option) {
 		case 'j': cl->json = true; break;
@@ -131,28 +130,26 @@ parse_options(struct client *cl)
 		case 'S': cl->state = optarg; break;
 		case 't':
 			if (!parse_seconds(optarg, &cl->timeout))
-				return usage_fail(current->name, current->usage, "--timeout: '%s' is not a positive number of seconds", optarg);
+				return usage_fail(current->name, current_usage, "--timeout: '%s' is not a positive number of seconds", optarg);
 			break;
 		case 'b':
 			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
-				return usage_fail(current->name, current->usage, "--backlog: '%s' is not a count of events", optarg);
+				return usage_fail(current->name, current_usage, "--backlog: '%s' is not a count of events", optarg);
 			break;
-		case ':':
-			return usage_fail(current->name, current->usage, "option %s needs a value",
-			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
-		default:
-			return usage_fail(current->name, current->usage, "unknown option %s",
-			    usage_option_text(cl->argc, cl->argv, optopt, current->options));
+		default:	/* ':' or '?' */
+			return usage_fail(current->name, current_usage, option == ':' ?
+			    "option %s needs a value" : "unknown option %s",
+			    usage_option_text(cl->argc, cl->argv, optopt, shortopts));
 		}
 	}
 	if (cl->json && cl->wide)
-		return usage_fail(current->name, current->usage, "--json and --wide do not go together");
+		return usage_fail(current->name, current_usage, "--json and --wide do not go together");
 	cl->first_operand = optind;
 	operands = cl->argc - optind;
 	if (operands < current->min_operands)
-		return usage_fail(current->name, current->usage, "missing operand");
+		return usage_fail(current->name, current_usage, "missing operand");
 	if (current->max_operands >= 0 && operands > current->max_operands)
-		return usage_fail(current->name, current->usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
+		return usage_fail(current->name, current_usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
 	return 0;
 }
 
@@ -163,56 +160,53 @@ connect_daemon(struct client *cl)
 {
 	char why[320];
 	int64_t give_up = mono_now_ms() + WAIT_SECONDS * 1000;
+	const char *path = cl->socket_path;
 
 	if (jl_is_open(&cl->conn))
 		return 0;
-	if (!cl->any_owner && jl_check_owner(cl->socket_path, why, sizeof(why)) == -1) {
-		fprintf(stderr, "supervisord: %s\n", why);
-		return -1;
-	}
-	while (jl_connect(&cl->conn, cl->socket_path) == -1) {
+	while (jl_open(&cl->conn, path, !cl->any_owner, why, sizeof(why)) == -1) {
+		if (why[0] != '\0') {
+			fprintf(stderr, "supervisord: %s\n", why);
+			return -1;
+		}
 		if ((errno == EAGAIN || errno == EINTR) && mono_now_ms() < give_up) {
 			poll(NULL, 0, CONNECT_RETRY_MS);
 			continue;
 		}
+		fprintf(stderr, "supervisord: cannot connect to %s: ", path);
 		if (errno == ENAMETOOLONG)
-			fprintf(stderr, "supervisord: cannot connect to %s: path too long (%zu > %zu bytes)\n",
-			    cl->socket_path, strlen(cl->socket_path),
+			fprintf(stderr, "path too long (%zu > %zu bytes)\n", strlen(path),
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		else if (errno == ECONNREFUSED || errno == ENOENT)
-			fprintf(stderr, "supervisord: cannot connect to %s: %s (is the daemon running?%s)\n",
-			    cl->socket_path, strerror(errno),
-			    strcmp(cl->socket_path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
+			fprintf(stderr, "%s (is the daemon running?%s)\n", strerror(errno),
+			    strcmp(path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
 		else
-			fprintf(stderr, "supervisord: cannot connect to %s: %s\n",
-			    cl->socket_path, strerror(errno));
-		return -1;
-	}
-	if (!cl->any_owner && jl_check_peer(&cl->conn, cl->socket_path, why, sizeof(why)) == -1) {
-		fprintf(stderr, "supervisord: %s\n", why);
-		jl_close(&cl->conn);
+			fprintf(stderr, "%s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* Sends request with the next even id, which it returns; -1 after saying why not. */
+/*
+ * Sends request with the next even id, which it returns; -1 after saying
+ * why not. A request written with an id of its own keeps it. Frees request.
+ */
 static long
 send_request(struct client *cl, cJSON *request)
 {
 	long id = cl->next_id;
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(request, "id");
 
-	if (old == NULL) {
+	if (cJSON_GetObjectItemCaseSensitive(request, "id") == NULL) {
 		cl->next_id += 2;
 		cJSON_AddNumberToObject(request, "id", (double)id);
 	}
-	if (connect_daemon(cl) == -1)
-		return -1;
-	if (jl_send_json(&cl->conn, request) == -1) {
+	if (connect_daemon(cl) == -1) {
+		id = -1;
+	} else if (jl_send_json(&cl->conn, request) == -1) {
 		say(cl, "cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
-		return -1;
+		id = -1;
 	}
+	cJSON_Delete(request);
 	return id;
 }
 
@@ -220,7 +214,7 @@ send_request(struct client *cl, cJSON *request)
  * Handles one reply line (msg is parsed; NULL when it is not a JSON
  * object): 1 when done, 0 to wait for more, -1 to give up.
  */
-typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, cJSON *msg);
 
 /*
  * Reads replies and hands each line to on_line until it says done (1),
@@ -250,7 +244,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 			cJSON_Delete(msg);
 			msg = NULL;
 		}
-		done = on_line(cl, ctx, line, len, msg);
+		done = on_line(cl, ctx, line, msg);
 		cJSON_Delete(msg);
 		if (done != 0)
 			return done;
@@ -313,7 +307,7 @@ is_reply_to(const cJSON *msg, long id)
 }
 
 struct subscription;
-static int	event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg);
+static int	event_line(struct client *cl, void *ctx, const char *line, cJSON *msg);
 
 /* One call: its id, what to do with intermediate replies, and the final one kept. */
 struct call {
@@ -325,29 +319,39 @@ struct call {
 	cJSON		*final;
 };
 
+/* Whether a reply's id is the one a call was written with (a number or a string). */
+static bool
+same_id(const cJSON *id, const cJSON *written)
+{
+	if (id == NULL || (id->type & 0xff) != (written->type & 0xff))
+		return false;
+	return cJSON_IsString(id) ? strcmp(id->valuestring, written->valuestring) == 0 :
+	    id->valuedouble == written->valuedouble;
+}
+
 static int
-call_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 {
 	struct call *call = ctx;
 	bool ours;
 
 	if (msg == NULL)
 		return 0;
-	if (call->side != NULL && event_line(cl, call->side, line, len, msg) != 0)
+	if (call->side != NULL && event_line(cl, call->side, line, msg) != 0)
 		return 0;
 	ours = call->raw_id != NULL ?
-	    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id, true) ||
+	    same_id(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id) ||
 	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
 	if (!ours)
 		return 0;
+	/* The line as it came (jl_next_line ends it with a NUL; it holds no other). */
 	if (call->print_raw) {
-		fwrite(line, 1, len, stdout);
-		putchar('\n');
+		puts(line);
 		fflush(stdout);
 	}
 	if (jl_is_finished(msg)) {
 		call->final = cJSON_Duplicate(msg, true);
-		return call->final != NULL ? 1 : -1;
+		return 1;
 	}
 	if (call->sections != NULL) {
 		cJSON *item;
@@ -377,25 +381,26 @@ wait_seconds(const struct client *cl, const cJSON *request)
 	return cl->timeout > 0 ? cl->timeout : WAIT_SECONDS;
 }
 
-/* Makes one call; returns 0 with call->final set, or -1 after saying why not. */
+/*
+ * Makes one call (and frees request); returns 0 with call->final set, or
+ * -1 after saying why not.
+ */
 static int
 make_call(struct client *cl, cJSON *request, struct call *call)
 {
+	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	if ((call->id = send_request(cl, request)) == -1)
 		return -1;
-	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	return pump(cl, call_line, call, false) == 1 ? 0 : -1;
 }
 
+/* Allocation never fails in the client: see client_alloc. */
 static cJSON *
 new_request(const char *op)
 {
 	cJSON *request = cJSON_CreateObject();
 
-	if (request == NULL || cJSON_AddStringToObject(request, "do", op) == NULL) {
-		cJSON_Delete(request);
-		return NULL;
-	}
+	cJSON_AddStringToObject(request, "do", op);
 	return request;
 }
 
@@ -404,7 +409,6 @@ static void
 print_failure(const struct client *cl, const char *what, const cJSON *final)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
-	static const char *const skipped[] = { "id", "finished", "failed", "error" };
 
 	/* The error and figures come from the daemon or a worker: not raw to a terminal. */
 	fprintf(stderr, "supervisord: %s: ", cl->command);
@@ -413,27 +417,11 @@ print_failure(const struct client *cl, const char *what, const cJSON *final)
 		fputs(": ", stderr);
 	}
 	report_put_printable(stderr, cJSON_IsString(error) ? error->valuestring : "the call failed");
-	for (const cJSON *item = final->child; item != NULL; item = item->next) {
-		bool skip = false;
-		for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
-			skip = skip || strcmp(item->string, skipped[i]) == 0;
-		if (skip)
-			continue;
-		if (!cJSON_IsString(item) && !cJSON_IsNumber(item))
-			continue;
-		fputc(' ', stderr);
-		report_put_printable(stderr, item->string);
-		if (cJSON_IsString(item)) {
-			fputc('=', stderr);
-			report_put_printable(stderr, item->valuestring);
-		} else {
-			fprintf(stderr, "=%g", item->valuedouble);
-		}
-	}
+	report_members(stderr, final, "id finished failed error", true);
 	fputc('\n', stderr);
 }
 
-/* A simple call: the request's replies, printed raw when asked. Exit status. */
+/* A simple call (frees request): its replies, printed raw when asked. Exit status. */
 static int
 simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_id)
 {
@@ -465,12 +453,6 @@ fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 	int result = -1;
 
 	reply->sections = call.sections = cJSON_CreateObject();
-	reply->final = NULL;
-	if (request == NULL || call.sections == NULL) {
-		say(cl, "out of memory");
-		cJSON_Delete(request);
-		return -1;
-	}
 	if (make_call(cl, request, &call) == 0) {
 		if (jl_is_failed(call.final))
 			print_failure(cl, NULL, call.final);
@@ -480,7 +462,6 @@ fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 			result = 0;
 	}
 	reply->final = call.final;
-	cJSON_Delete(request);
 	return result;
 }
 
@@ -506,20 +487,22 @@ static void
 print_memory_summary(const cJSON *sections)
 {
 	const cJSON *section = cJSON_GetObjectItemCaseSensitive(sections, "memory_monitor");
-	const char *keys[] = { "total_size", "total_size_limit", "free_size_minimum" };
-	char figures[3][32];
+	static const char keys[][18] = { "total_size", "total_size_limit", "free_size_minimum" };
+	static const char labels[][23] = {
+		"memory monitor: total ", ", total limit ", ", free minimum ",
+	};
 
 	if (section == NULL)
 		return;
 	for (int i = 0; i < 3; i++) {
 		const cJSON *value = cJSON_GetObjectItemCaseSensitive(section, keys[i]);
+		fputs(labels[i], stdout);
 		if (cJSON_IsNumber(value))
-			snprintf(figures[i], sizeof(figures[i]), "%.1fM", value->valuedouble / 1048576);
+			printf("%.1fM", value->valuedouble / 1048576);
 		else
-			snprintf(figures[i], sizeof(figures[i]), "-");
+			fputs("-", stdout);
 	}
-	printf("memory monitor: total %s, total limit %s, free minimum %s\n", figures[0],
-	    figures[1], figures[2]);
+	fputs("\n", stdout);
 }
 
 static int
@@ -535,7 +518,7 @@ run_status(struct client *cl)
 	if (fetch_status(cl, &reply, cl->json) == -1)
 		goto done;
 	s = snapshot_of(&reply);
-	total = (size_t)cJSON_GetArraySize(s.connections);
+	total = report_count(s.connections);
 	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
 		say(cl, "out of memory");
 		goto done;
@@ -599,19 +582,14 @@ forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeo
 	cJSON *request = new_request("forward");
 	struct call call = { .print_raw = print_raw };
 
-	if (request == NULL ||
-	    cJSON_AddStringToObject(request, "connection_id", report_id(entry)) == NULL ||
-	    (timeout > 0 && cJSON_AddNumberToObject(request, "timeout", timeout) == NULL) ||
-	    !cJSON_AddItemReferenceToObject(request, "operation", operation)) {
-		say(cl, "out of memory");
-		cJSON_Delete(request);
-		return NULL;
-	}
+	cJSON_AddStringToObject(request, "connection_id", report_id(entry));
+	if (timeout > 0)
+		cJSON_AddNumberToObject(request, "timeout", timeout);
+	cJSON_AddItemToObject(request, "operation", cJSON_Duplicate(operation, true));
 	if (make_call(cl, request, &call) == -1) {
 		cJSON_Delete(call.final);
 		call.final = NULL;
 	}
-	cJSON_Delete(request);
 	return call.final;
 }
 
@@ -623,11 +601,9 @@ parse_operation(const char *text)
 
 	if (text[0] != '\0' &&
 	    strspn(text, "abcdefghijklmnopqrstuvwxyz_0123456789") == strlen(text)) {
-		if ((operation = cJSON_CreateObject()) != NULL)
-			cJSON_AddStringToObject(operation, "do", text);
-		return operation;
+		return new_request(text);
 	}
-	operation = cJSON_Parse(text);
+	operation = jl_parse(text, strlen(text), 0);
 	if (!cJSON_IsObject(operation) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(operation, "do"))) {
 		cJSON_Delete(operation);
@@ -645,7 +621,7 @@ run_forward(struct client *cl)
 	int status = EXIT_FAILURE;
 
 	if (operation == NULL)
-		return usage_fail(current->name, current->usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
+		return usage_fail(current->name, current_usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
 	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
@@ -663,21 +639,27 @@ run_forward(struct client *cl)
 
 /* stop, start, signal */
 
+/* How the last child ended, from its last_exit (SPEC 7). */
 static void
-describe_exit(const cJSON *last_exit, char *out, size_t out_len)
+put_exit(const cJSON *last_exit)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(last_exit, "status");
 	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(last_exit, "signal");
 
-	if (cJSON_IsNumber(code))
-		snprintf(out, out_len, "exited with status %.0f", code->valuedouble);
-	else if (cJSON_IsString(sig))
-		snprintf(out, out_len, "was killed by %s", sig->valuestring);
-	else
-		snprintf(out, out_len, "ended");
+	if (cJSON_IsNumber(code)) {
+		printf("exited with status %.0f", code->valuedouble);
+	} else if (cJSON_IsString(sig)) {
+		fputs("was killed by ", stdout);
+		report_put_printable(stdout, sig->valuestring);
+	} else {
+		fputs("ended", stdout);
+	}
 }
 
-/* Applies operation to each WORKER operand; prints one line per worker. */
+/*
+ * Applies stop, start or signal (with signal_name) to each WORKER operand;
+ * prints one line per worker.
+ */
 static int
 run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 {
@@ -685,47 +667,41 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	cJSON *operation = new_request(op);
 	int status = EXIT_SUCCESS;
 	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
+	bool stop = op[2] == 'o';	/* "stop", not "start" or "signal" */
 	double stop_timeout = cl->timeout > 0 ? cl->timeout : STOP_DEFAULT_SECONDS;
 
-	if (operation == NULL ||
-	    (signal_name != NULL && cJSON_AddStringToObject(operation, "signal", signal_name) == NULL) ||
-	    (strcmp(op, "stop") == 0 && cJSON_AddNumberToObject(operation, "timeout", stop_timeout) == NULL)) {
-		say(cl, "out of memory");
-		cJSON_Delete(operation);
-		return EXIT_FAILURE;
-	}
-	if (fetch_status(cl, &reply, false) == -1) {
-		free_status(&reply);
-		cJSON_Delete(operation);
-		return EXIT_FAILURE;
-	}
+	if (signal_name != NULL)
+		cJSON_AddStringToObject(operation, "signal", signal_name);
+	if (stop)
+		cJSON_AddNumberToObject(operation, "timeout", stop_timeout);
+	if (fetch_status(cl, &reply, false) == -1)
+		last = 0;
 	for (int i = cl->first_operand; i < last; i++) {
 		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
 		const cJSON *pid, *sig;
-		char label[160], how[64];
+		char label[160];
 		cJSON *final;
 
 		if (entry == NULL || (final = forward_to(cl, entry, operation,
-		    strcmp(op, "stop") == 0 ? stop_timeout + TIMEOUT_GRACE_SECONDS : 0, false)) == NULL) {
+		    stop ? stop_timeout + TIMEOUT_GRACE_SECONDS : 0, false)) == NULL) {
 			status = EXIT_FAILURE;
 			continue;
 		}
 		report_label(entry, label, sizeof(label));
 		pid = cJSON_GetObjectItemCaseSensitive(final, "process_id");
+		sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
 		if (jl_is_failed(final)) {
 			print_failure(cl, label, final);
 			status = EXIT_FAILURE;
-		} else if (strcmp(op, "signal") == 0) {
-			sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
+		} else if (signal_name != NULL) {
 			/* What the worker replies goes to a terminal: not raw. */
 			printf("%s: sent ", label);
 			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
 			printf(" to pid %.0f\n", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
-		} else if (strcmp(op, "stop") == 0) {
-			describe_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"), how, sizeof(how));
+		} else if (stop) {
 			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
-			report_put_printable(stdout, how);
-			putchar('\n');
+			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
+			fputc('\n', stdout);
 		} else {
 			printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
@@ -733,21 +709,11 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 		}
 		cJSON_Delete(final);
 	}
+	if (last == 0)
+		status = EXIT_FAILURE;
 	free_status(&reply);
 	cJSON_Delete(operation);
 	return status;
-}
-
-static int
-run_stop(struct client *cl)
-{
-	return run_lifecycle(cl, "stop", NULL);
-}
-
-static int
-run_start(struct client *cl)
-{
-	return run_lifecycle(cl, "start", NULL);
 }
 
 static int
@@ -756,7 +722,7 @@ run_signal(struct client *cl)
 	const char *sig = cl->argv[cl->first_operand + 1];
 
 	if (signame_parse(sig) == -1)
-		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current_usage, "'%s' is not a signal name or number", sig);
 	return run_lifecycle(cl, "signal", sig);
 }
 
@@ -771,11 +737,10 @@ struct subscription {
 };
 
 static int
-event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
+event_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 {
 	struct subscription *sub = ctx;
 
-	(void)cl;
 	if (msg == NULL || !is_reply_to(msg, sub->id))
 		return 0;
 	if (jl_is_finished(msg)) {
@@ -787,12 +752,10 @@ event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *ms
 		return 1;
 	}
 	if (sub->print) {
-		if (cl->json) {
-			fwrite(line, 1, len, stdout);
-			putchar('\n');
-		} else {
+		if (cl->json)
+			puts(line);
+		else
 			report_event(stdout, msg);
-		}
 		fflush(stdout);
 		return ferror(stdout) ? -1 : 0;
 	}
@@ -807,23 +770,12 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
     bool quiet)
 {
 	cJSON *request = new_request("events");
-	cJSON *types;
 
-	if (request == NULL || (backlog > 0 && cJSON_AddNumberToObject(request, "backlog",
-	    (double)(long)backlog) == NULL)) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return -1;
-	}
-	if (type != NULL && ((types = cJSON_AddArrayToObject(request, "types")) == NULL ||
-	    !cJSON_AddItemToArray(types, cJSON_CreateString(type)))) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return -1;
-	}
-	sub->id = send_request(cl, request);
-	cJSON_Delete(request);
-	if (sub->id == -1)
+	if (backlog > 0)
+		cJSON_AddNumberToObject(request, "backlog", (double)(long)backlog);
+	if (type != NULL)
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(request, "types"), cJSON_CreateString(type));
+	if ((sub->id = send_request(cl, request)) == -1)
 		return -1;
 	cl->deadline = mono_now_ms() + WAIT_SECONDS * 1000;
 	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
@@ -853,28 +805,33 @@ run_events(struct client *cl)
 
 /* wait: subscribe, check status once, then follow events */
 
-/* Whether every NAME is registered and in the wanted state; else names the first missing. */
+/* Whether a worker called name is in the wanted state; state is what one is in, or NULL. */
 static bool
-all_ready(const struct client *cl, const cJSON *connections, const char **missing,
-    const char **state)
+name_ready(const cJSON *connections, const char *name, const char *wanted, const char **state)
 {
-	const char *wanted = cl->state != NULL ? cl->state : "running";
+	const cJSON *entry;
+	bool ready = false;
+
+	*state = NULL;
+	cJSON_ArrayForEach(entry, connections) {
+		const char *entry_name = report_name(entry);
+		if (entry_name == NULL || strcmp(entry_name, name) != 0)
+			continue;
+		*state = report_state(entry);
+		ready = ready || strcmp(*state, wanted) == 0;
+	}
+	return ready;
+}
+
+/* Whether every NAME is registered and in the wanted state. */
+static bool
+all_ready(const struct client *cl, const cJSON *connections)
+{
+	const char *state;
 
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		const cJSON *entry;
-		bool ready = false;
-		*state = NULL;
-		cJSON_ArrayForEach(entry, connections) {
-			const char *name = report_name(entry);
-			if (name == NULL || strcmp(name, cl->argv[i]) != 0)
-				continue;
-			*state = report_state(entry);
-			ready = ready || strcmp(*state, wanted) == 0;
-		}
-		if (!ready) {
-			*missing = cl->argv[i];
+		if (!name_ready(connections, cl->argv[i], cl->state, &state))
 			return false;
-		}
 	}
 	return true;
 }
@@ -886,9 +843,11 @@ run_wait(struct client *cl)
 	struct status_reply reply = { NULL, NULL };
 	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
 	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
-	const char *missing = NULL, *state = NULL;
+	const cJSON *connections;
 	int status = EXIT_FAILURE;
 
+	if (cl->state == NULL)
+		cl->state = "running";
 	if (subscribe(cl, &sub, 0, NULL, false) == -1)
 		goto done;
 	/* Subscribed first, so nothing that happens after this status is missed. */
@@ -896,8 +855,8 @@ run_wait(struct client *cl)
 		free_status(&reply);
 		if (fetch_status(cl, &reply, false) == -1)
 			goto done;
-		if (all_ready(cl, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
-		    &missing, &state)) {
+		connections = cJSON_GetObjectItemCaseSensitive(reply.final, "connections");
+		if (all_ready(cl, connections)) {
 			status = EXIT_SUCCESS;
 			goto done;
 		}
@@ -909,16 +868,11 @@ run_wait(struct client *cl)
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
 		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
 		for (int i = cl->first_operand, first = 1; i < cl->argc; i++) {
-			const char *miss = NULL, *st = NULL;
-			char *saved = cl->argv[i];
+			const char *st;
 			/* Each NAME on its own: which are still missing, and in what state. */
-			struct client one = *cl;
-			one.first_operand = i;
-			one.argc = i + 1;
-			if (all_ready(&one, cJSON_GetObjectItemCaseSensitive(reply.final, "connections"),
-			    &miss, &st))
+			if (name_ready(connections, cl->argv[i], cl->state, &st))
 				continue;
-			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", saved);
+			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", cl->argv[i]);
 			report_put_printable(stderr, st != NULL ? st : "not registered");
 			fputc(')', stderr);
 			first = 0;
@@ -931,7 +885,6 @@ done:
 	free_status(&reply);
 	cJSON_Delete(sub.final);
 	cJSON_Delete(sub.last);
-	(void)missing;
 	return status;
 }
 
@@ -948,8 +901,9 @@ daemon_uptime(const struct client *cl)
 	if (getsockopt(cl->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.pid <= 0 ||
 	    procfs_stat(cred.pid, &st) == -1)
 		return -1;
-	return num_clamp(procfs_uptime() - (double)st.start_ticks / (double)procfs_clock_ticks(), 0,
-	    1e12);
+	/* Ticks stay far below 2^63: a signed conversion is one instruction. */
+	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks /
+	    (double)procfs_clock_ticks(), 0, 1e12);
 }
 
 static int
@@ -970,11 +924,6 @@ run_metrics(struct client *cl)
 
 /* restart: says what was signalled, from the reply or the daemon's restart event */
 
-static int
-restart_event_line(struct client *cl, void *ctx, const char *line, size_t len, cJSON *msg)
-{
-	return event_line(cl, ctx, line, len, msg);
-}
 
 static void
 print_restart(const cJSON *final, const cJSON *event, const char *asked)
@@ -1007,14 +956,11 @@ run_restart(struct client *cl)
 	char asked[16];
 
 	if (sig != NULL && signame_parse(sig) == -1)
-		return usage_fail(current->name, current->usage, "'%s' is not a signal name or number", sig);
+		return usage_fail(current->name, current_usage, "'%s' is not a signal name or number", sig);
 	signame_format(sig != NULL ? signame_parse(sig) : 2, asked, sizeof(asked));
-	if ((request = new_request("restart")) == NULL ||
-	    (sig != NULL && cJSON_AddStringToObject(request, "signal", sig) == NULL)) {
-		cJSON_Delete(request);
-		say(cl, "out of memory");
-		return EXIT_FAILURE;
-	}
+	request = new_request("restart");
+	if (sig != NULL)
+		cJSON_AddStringToObject(request, "signal", sig);
 	/*
 	 * The final reply may say nothing of the target; the restart event
 	 * does. A daemon without events still gets its restart.
@@ -1023,8 +969,10 @@ run_restart(struct client *cl)
 		cJSON_Delete(sub.final);
 		sub.final = NULL;
 		call.side = NULL;
-		if (!jl_is_open(&cl->conn))
+		if (!jl_is_open(&cl->conn)) {
+			cJSON_Delete(request);
 			goto done;
+		}
 	}
 	if (make_call(cl, request, &call) == -1)
 		goto done;
@@ -1035,12 +983,11 @@ run_restart(struct client *cl)
 	if (sub.subscribed && sub.last == NULL &&
 	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
 		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
-		(void)pump(cl, restart_event_line, &sub, true);
+		(void)pump(cl, event_line, &sub, true);
 	}
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;
 done:
-	cJSON_Delete(request);
 	cJSON_Delete(call.final);
 	cJSON_Delete(sub.final);
 	cJSON_Delete(sub.last);
@@ -1052,53 +999,121 @@ done:
 static int
 run_call(struct client *cl)
 {
-	cJSON *request = cJSON_Parse(cl->argv[cl->first_operand]);
-	const cJSON *id;
+	const char *text = cl->argv[cl->first_operand];
+	cJSON *request = jl_parse(text, strlen(text), 0), *id;
 	int status;
 
 	if (!cJSON_IsObject(request)) {
 		cJSON_Delete(request);
-		return usage_fail(current->name, current->usage, "'%s' is not a JSON object such as '{\"do\":\"status\"}'",
+		return usage_fail(current->name, current_usage, "'%s' is not a JSON object such as '{\"do\":\"status\"}'",
 		    cl->argv[cl->first_operand]);
 	}
 	id = cJSON_GetObjectItemCaseSensitive(request, "id");
 	if (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id)) {
 		cJSON_Delete(request);
-		return usage_fail(current->name, current->usage, "'id' must be a number or a string");
+		return usage_fail(current->name, current_usage, "'id' must be a number or a string");
 	}
+	/* The replies are matched by the id as written: a copy outlives the request. */
+	id = cJSON_Duplicate(id, true);
 	status = simple_call(cl, request, true, id);
-	cJSON_Delete(request);
+	cJSON_Delete(id);
 	return status;
 }
 
-static const struct command commands[] = {
-	{ "status", "[--json|--wide] [--timeout S] [NAME...]", "jwt:", run_status, 0, -1 },
-	{ "restart", "[SIGNAL]", "", run_restart, 0, 1 },
-	{ "call", "JSON", "", run_call, 1, 1 },
-	{ "forward", "[--timeout S] WORKER OPERATION_JSON", "t:", run_forward, 2, 2 },
-	{ "stop", "[--timeout S] WORKER...", "t:", run_stop, 1, -1 },
-	{ "start", "WORKER...", "", run_start, 1, -1 },
-	{ "signal", "WORKER SIGNAL", "", run_signal, 2, 2 },
-	{ "events", "[--json] [--backlog N]", "jb:", run_events, 0, 0 },
-	{ "wait", "[--timeout S] [--state STATE] NAME...", "t:S:", run_wait, 1, -1 },
-	{ "metrics", "", "", run_metrics, 0, 0 },
+enum { CMD_STATUS, CMD_RESTART, CMD_CALL, CMD_FORWARD, CMD_STOP, CMD_START, CMD_SIGNAL,
+	CMD_EVENTS, CMD_WAIT, CMD_METRICS, COMMANDS };
+
+static const struct command commands[COMMANDS] = {
+	[CMD_STATUS] = { "status", "+:jwt:", 0, -1 },
+	[CMD_RESTART] = { "restart", "+:", 0, 1 },
+	[CMD_CALL] = { "call", "+:", 1, 1 },
+	[CMD_FORWARD] = { "forward", "+:t:", 2, 2 },
+	[CMD_STOP] = { "stop", "+:t:", 1, -1 },
+	[CMD_START] = { "start", "+:", 1, -1 },
+	[CMD_SIGNAL] = { "signal", "+:", 2, 2 },
+	[CMD_EVENTS] = { "events", "+:jb:", 0, 0 },
+	[CMD_WAIT] = { "wait", "+:t:S:", 1, -1 },
+	[CMD_METRICS] = { "metrics", "+:", 0, 0 },
 };
+
+/* Each command's usage, in the order of the table above, one after another. */
+static const char usages[] =
+	"[--json|--wide] [--timeout S] [NAME...]\0"	/* status */
+	"[SIGNAL]\0"					/* restart */
+	"JSON\0"					/* call */
+	"[--timeout S] WORKER OPERATION_JSON\0"		/* forward */
+	"[--timeout S] WORKER...\0"			/* stop */
+	"WORKER...\0"					/* start */
+	"WORKER SIGNAL\0"				/* signal */
+	"[--json] [--backlog N]\0"			/* events */
+	"[--timeout S] [--state STATE] NAME...\0"	/* wait */
+	"";						/* metrics */
+
+static const char *
+usage_of(int command)
+{
+	const char *usage = usages;
+
+	while (command-- > 0)
+		usage += strlen(usage) + 1;
+	return usage;
+}
+
+static int
+run_command(struct client *cl, int command)
+{
+	switch (command) {
+	case CMD_STATUS: return run_status(cl);
+	case CMD_RESTART: return run_restart(cl);
+	case CMD_CALL: return run_call(cl);
+	case CMD_FORWARD: return run_forward(cl);
+	case CMD_STOP: return run_lifecycle(cl, "stop", NULL);
+	case CMD_START: return run_lifecycle(cl, "start", NULL);
+	case CMD_SIGNAL: return run_signal(cl);
+	case CMD_EVENTS: return run_events(cl);
+	case CMD_WAIT: return run_wait(cl);
+	default: return run_metrics(cl);
+	}
+}
+
+/* The command's index, or -1. */
+static int
+find_command(const char *word)
+{
+	for (int i = 0; i < COMMANDS; i++) {
+		if (strcmp(word, commands[i].name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The client's allocations for cJSON: a command that runs out of memory
+ * can only say so and end, so no call site has to check.
+ */
+static void *
+client_alloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL) {
+		fprintf(stderr, "supervisord: %s: out of memory\n", current->name);
+		exit(EXIT_FAILURE);
+	}
+	return p;
+}
 
 bool
 client_is_command(const char *word)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(word, commands[i].name) == 0)
-			return true;
-	}
-	return false;
+	return find_command(word) != -1;
 }
 
 void
 client_usage(FILE *out)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, commands[i].usage);
+	for (int i = 0; i < COMMANDS; i++)
+		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, usage_of(i));
 }
 
 int
@@ -1112,17 +1127,14 @@ client_main(const char *socket_path, int argc, char **argv)
 		.next_id = 2,
 		.deadline = -1,
 	};
-	int status;
+	int status, command = find_command(argv[0]);
 
-	current = NULL;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[0], commands[i].name) == 0)
-			current = &commands[i];
-	}
-	if (current == NULL) {
+	if (command == -1) {
 		fprintf(stderr, "supervisord: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
+	current = &commands[command];
+	current_usage = usage_of(command);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		printf("usage: supervisord [-s PATH] %s %s\n"
 		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
@@ -1131,13 +1143,14 @@ client_main(const char *socket_path, int argc, char **argv)
 		    "answer, 2 on a usage error; status exits 3 when a listed worker is not\n"
 		    "running and 4 when a named one is not registered. --any-owner talks to a\n"
 		    "socket owned by another user than root or us.\n",
-		    argv[0], current->usage, WAIT_SECONDS);
+		    argv[0], current_usage, WAIT_SECONDS);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_options(&cl)) != 0)
 		return status;
+	cJSON_InitHooks(&(cJSON_Hooks){ client_alloc, free });
 	jl_init(&cl.conn, CLIENT_MAX_LINE, CLIENT_MAX_OUTPUT);
-	status = current->run(&cl);
+	status = run_command(&cl, command);
 	jl_close(&cl.conn);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		status = status == EXIT_SUCCESS ? EXIT_FAILURE : status;

@@ -23,8 +23,8 @@ jl_init(struct jl_conn *c, size_t in_max, size_t out_max)
 	c->out_max = out_max;
 }
 
-int
-jl_connect(struct jl_conn *c, const char *path)
+static int
+connect_to(struct jl_conn *c, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	size_t path_len = strlen(path);
@@ -52,12 +52,6 @@ jl_connect(struct jl_conn *c, const char *path)
 	return 0;
 }
 
-bool
-jl_is_open(const struct jl_conn *c)
-{
-	return c->fd != -1;
-}
-
 /* "alice (uid 1000)", or "uid 1000" for a user with no name. */
 static void
 describe_user(uid_t uid, char *out, size_t out_len)
@@ -76,8 +70,8 @@ is_trusted_uid(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
-int
-jl_check_owner(const char *path, char *why, size_t why_len)
+static int
+check_owner(const char *path, char *why, size_t why_len)
 {
 	struct stat st;
 	char owner[96];
@@ -91,8 +85,8 @@ jl_check_owner(const char *path, char *why, size_t why_len)
 	return -1;
 }
 
-int
-jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
+static int
+check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
 {
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
@@ -108,6 +102,21 @@ jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_l
 	return -1;
 }
 
+int
+jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len)
+{
+	why[0] = '\0';
+	if (check_owners && check_owner(path, why, why_len) == -1)
+		return -1;
+	if (connect_to(c, path) == -1)
+		return -1;
+	if (check_owners && check_peer(c, path, why, why_len) == -1) {
+		jl_close(c);
+		return -1;
+	}
+	return 0;
+}
+
 void
 jl_close(struct jl_conn *c)
 {
@@ -118,37 +127,42 @@ jl_close(struct jl_conn *c)
 	jl_init(c, c->in_max, c->out_max);
 }
 
-short
-jl_poll_events(const struct jl_conn *c)
+static bool
+output_pending(const struct jl_conn *c)
 {
-	return POLLIN | (jl_output_pending(c) ? POLLOUT : 0);
+	return c->out_len > c->out_head;
+}
+
+
+/*
+ * Moves the bytes still wanted, buf[*head, *len), to the front, and grows
+ * buf (from first bytes, doubling) until wanted more fit. Both the input
+ * and the output buffer. Returns 0, or -1 when out of memory.
+ */
+static int
+make_room(char **buf, size_t *head, size_t *len, size_t *cap, size_t wanted, size_t first)
+{
+	size_t kept = *len - *head, new_cap;
+	char *grown;
+
+	if (*head > 0) {
+		memmove(*buf, *buf + *head, kept);
+		*len = kept;
+		*head = 0;
+	}
+	if (*cap - *len >= wanted)
+		return 0;
+	new_cap = *cap ? *cap : first;
+	while (new_cap - *len < wanted)
+		new_cap *= 2;
+	if ((grown = realloc(*buf, new_cap)) == NULL)
+		return -1;
+	*buf = grown;
+	*cap = new_cap;
+	return 0;
 }
 
 /* Input */
-
-static int
-make_room(struct jl_conn *c, size_t wanted)
-{
-	size_t unread = c->in_len - c->in_head;
-	size_t new_cap;
-	char *grown;
-
-	if (c->in_head > 0) {
-		memmove(c->in_buf, c->in_buf + c->in_head, unread);
-		c->in_len = unread;
-		c->in_head = 0;
-	}
-	if (c->in_cap - c->in_len >= wanted)
-		return 0;
-	new_cap = c->in_cap ? c->in_cap : READ_CHUNK;
-	while (new_cap - c->in_len < wanted)
-		new_cap *= 2;
-	if ((grown = realloc(c->in_buf, new_cap)) == NULL)
-		return -1;
-	c->in_buf = grown;
-	c->in_cap = new_cap;
-	return 0;
-}
 
 /* Drops input up to and including the newline that ends an over-long line. */
 static void
@@ -175,7 +189,7 @@ jl_read(struct jl_conn *c)
 	 * at most in_max bytes of one line and the buffer stays under
 	 * in_max + READ_CHUNK.
 	 */
-	if (make_room(c, READ_CHUNK) == -1)
+	if (make_room(&c->in_buf, &c->in_head, &c->in_len, &c->in_cap, READ_CHUNK, READ_CHUNK) == -1)
 		return -1;
 	while ((n = read(c->fd, c->in_buf + c->in_len, READ_CHUNK)) == -1 && errno == EINTR)
 		;
@@ -224,38 +238,17 @@ jl_next_line(struct jl_conn *c, char **line, size_t *len)
 
 /* Output */
 
-bool
-jl_output_pending(const struct jl_conn *c)
-{
-	return c->out_len > c->out_head;
-}
 
 /* Queues data and a newline whole, or nothing. */
 static int
 queue_line(struct jl_conn *c, const char *data, size_t len)
 {
-	size_t pending = c->out_len - c->out_head;
-	size_t new_cap;
-	char *grown;
-
-	if (pending + len + 1 > c->out_max) {
+	if (c->out_len - c->out_head + len + 1 > c->out_max) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (c->out_head > 0) {
-		memmove(c->out_buf, c->out_buf + c->out_head, pending);
-		c->out_len = pending;
-		c->out_head = 0;
-	}
-	if (c->out_cap - c->out_len < len + 1) {
-		new_cap = c->out_cap ? c->out_cap : 4096;
-		while (new_cap - c->out_len < len + 1)
-			new_cap *= 2;
-		if ((grown = realloc(c->out_buf, new_cap)) == NULL)
-			return -1;
-		c->out_buf = grown;
-		c->out_cap = new_cap;
-	}
+	if (make_room(&c->out_buf, &c->out_head, &c->out_len, &c->out_cap, len + 1, 4096) == -1)
+		return -1;
 	memcpy(c->out_buf + c->out_len, data, len);
 	c->out_buf[c->out_len + len] = '\n';
 	c->out_len += len + 1;
@@ -265,23 +258,22 @@ queue_line(struct jl_conn *c, const char *data, size_t len)
 int
 jl_send_json(struct jl_conn *c, const cJSON *msg)
 {
-	struct jsonw text = { 0 };
-	int result = -1;
+	/* The daemon's printer, not cJSON's: one printer in the binary. */
+	static struct jsonw text;
 
-	/* jsonw, not cJSON's printer: a static binary then needs neither it nor sscanf. */
+	jsonw_reset(&text);
 	jsonw_value(&text, msg);
-	if (text.failed)
+	if (text.failed) {
 		errno = ENOMEM;
-	else
-		result = queue_line(c, text.buf, text.len);
-	free(text.buf);
-	return result;
+		return -1;
+	}
+	return queue_line(c, text.buf, text.len);
 }
 
 int
 jl_flush(struct jl_conn *c)
 {
-	while (jl_output_pending(c)) {
+	while (output_pending(c)) {
 		ssize_t n = send(c->fd, c->out_buf + c->out_head, c->out_len - c->out_head,
 		    MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
@@ -396,14 +388,15 @@ clip_depth(const char *text, size_t len, int max_depth)
 cJSON *
 jl_parse(const char *line, size_t len, int max_depth)
 {
-	cJSON *msg = cJSON_ParseWithLength(line, len);
+	/* The daemon's parse call: one entry point of cJSON's the fewer. */
+	cJSON *msg = cJSON_ParseWithLengthOpts(line, len, NULL, false);
 	char *clipped;
 
 	if (msg != NULL || max_depth < 1)
 		return msg;
 	if ((clipped = clip_depth(line, len, max_depth)) == NULL)
 		return NULL;
-	msg = cJSON_Parse(clipped);
+	msg = cJSON_ParseWithLengthOpts(clipped, strlen(clipped), NULL, false);
 	free(clipped);
 	return msg;
 }

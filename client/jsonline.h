@@ -5,6 +5,7 @@
 #ifndef JSONLINE_H
 #define JSONLINE_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,23 +30,30 @@ enum jl_line_result {
 };
 
 void	jl_init(struct jl_conn *c, size_t in_max, size_t out_max);
+/* One comparison: cheaper inline than a call. */
+static inline bool
+jl_is_open(const struct jl_conn *c)
+{
+	return c->fd != -1;
+}
+
 /*
- * Connects a non-blocking, close-on-exec socket to path. Returns 0, or -1
- * with errno set (ENAMETOOLONG when path does not fit in sun_path).
+ * Connects a non-blocking, close-on-exec socket to path (ENAMETOOLONG when
+ * it does not fit in sun_path) and, with check_owners, checks whom we talk
+ * to (SPEC 4): the socket file, and the process that listens on it, must
+ * belong to root or to our own user, so a path squatted by someone else
+ * collects nothing. Returns 0, or -1 with errno set and why empty, or with
+ * why naming the owner.
  */
-int	jl_connect(struct jl_conn *c, const char *path);
-bool	jl_is_open(const struct jl_conn *c);
-/*
- * Whom we talk to (SPEC 4): the socket file, and the process that listens
- * on a connected one, must belong to root or to our own user, so a path
- * squatted by someone else collects nothing. Each returns 0, or -1 with a
- * message naming the owner in why.
- */
-int	jl_check_owner(const char *path, char *why, size_t why_len);
-int	jl_check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len);
+int	jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len);
 /* Closes the socket and frees both buffers; c may be connected again. */
 void	jl_close(struct jl_conn *c);
-short	jl_poll_events(const struct jl_conn *c);
+/* What to poll for: input always, output while some waits. */
+static inline short
+jl_poll_events(const struct jl_conn *c)
+{
+	return POLLIN | (c->out_len > c->out_head ? POLLOUT : 0);
+}
 
 /*
  * Reads what is there: 1 when the peer may send more, 0 at end of file, -1
@@ -59,7 +67,6 @@ enum jl_line_result jl_next_line(struct jl_conn *c, char **line, size_t *len);
 int	jl_send_json(struct jl_conn *c, const cJSON *msg);
 /* Writes queued output as far as the socket takes it: 0, or -1 when the peer is gone. */
 int	jl_flush(struct jl_conn *c);
-bool	jl_output_pending(const struct jl_conn *c);
 
 /*
  * Protocol helpers (SPEC section 2). jl_message makes {"id":ID} or
@@ -71,8 +78,9 @@ cJSON	*jl_failure(const cJSON *id, const char *error);
 bool	 jl_is_finished(const cJSON *msg);
 bool	 jl_is_failed(const cJSON *msg);
 /*
- * Parses one line. A line nested deeper than cJSON takes (its limit is a
- * build choice) is parsed again with every value below max_depth levels
+ * Parses one line (or any JSON text of len bytes). With max_depth 1 or
+ * more, a line nested deeper than cJSON takes (its limit is a build
+ * choice) is parsed again with every value below max_depth levels
  * replaced by null, so the outer members still read.
  */
 cJSON	*jl_parse(const char *line, size_t len, int max_depth);

@@ -7,7 +7,6 @@
 
 #include "client/report.h"
 #include "lib/jsonw.h"
-#include "lib/utf8.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -66,6 +65,17 @@ number_of(const cJSON *value, double *out)
 		return false;
 	*out = value->valuedouble;
 	return true;
+}
+
+size_t
+report_count(const cJSON *array)
+{
+	const cJSON *item;
+	size_t count = 0;
+
+	cJSON_ArrayForEach(item, array)
+		count++;
+	return count;
 }
 
 /* Finding a worker */
@@ -136,7 +146,7 @@ report_explain_match(FILE *out, const cJSON *connections, const char *worker,
 {
 	const cJSON *entry;
 	char label[CELL_MAX * 2];
-	size_t listed = 0, total = (size_t)cJSON_GetArraySize(connections);
+	size_t listed = 0, total = report_count(connections);
 
 	if (count > 1) {
 		fprintf(out, "%s is ambiguous: it names %zu workers:", worker, count);
@@ -226,18 +236,14 @@ uptime_of(const struct snapshot *s, const cJSON *entry, double *out)
 	return true;
 }
 
-/* The table */
+/* The table: cells start as "-", and the formatters leave an unknown figure so. */
 
 static void
-format_size(char *out, size_t out_len, bool known, double bytes)
+format_size(char *out, size_t out_len, double bytes)
 {
 	static const char units[] = "BKMGTP";
 	int unit = 0;
 
-	if (!known) {
-		snprintf(out, out_len, "-");
-		return;
-	}
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
 	if (unit == 0)
@@ -249,30 +255,29 @@ format_size(char *out, size_t out_len, bool known, double bytes)
 }
 
 static void
-format_duration(char *out, size_t out_len, bool known, double seconds)
+format_duration(char *out, size_t out_len, double seconds)
 {
+	static const long long units[] = { 1, 60, 3600, 86400 };
 	long long s;
+	int unit;
 
 	/* A start time a peer made up may lie far off: no conversion out of range. */
-	if (known && !(seconds >= 0 && seconds < 1e10))
-		known = false;
-	s = known ? (long long)seconds : 0;
-	if (!known)
-		snprintf(out, out_len, "-");
-	else if (s < 60)
+	if (!(seconds >= 0 && seconds < 1e10))
+		return;
+	s = (long long)seconds;
+	/* The largest unit that fits, and the next smaller: 59s, 5m03s, 2h07m, 3d04h. */
+	unit = s < 60 ? 0 : s < 3600 ? 1 : s < 86400 ? 2 : 3;
+	if (unit == 0)
 		snprintf(out, out_len, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, out_len, "%lldm%02llds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(out, out_len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
 	else
-		snprintf(out, out_len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+		snprintf(out, out_len, "%lld%c%02lld%c", s / units[unit], "smhd"[unit],
+		    s % units[unit] / units[unit - 1], "smhd"[unit - 1]);
 }
 
 enum column { COL_ID, COL_NAME, COL_PID, COL_STATE, COL_UPTIME, COL_RESTARTS, COL_MEMORY,
 	COL_CPU, COLUMNS };
 
-static const char *const titles[COLUMNS] = {
+static const char titles[COLUMNS][9] = {
 	"ID", "NAME", "PID", "STATE", "UPTIME", "RESTARTS", "MEMORY", "CPU%",
 };
 /*
@@ -289,46 +294,65 @@ static const bool right_aligned[COLUMNS] = {
 };
 
 struct row {
-	char	 cells[COLUMNS][CELL_MAX];
-	char	*name;		/* untruncated */
-	char	*command;	/* wide only */
+	const char	*cells[COLUMNS];	/* each its text, but the whole name */
+	char		 text[COLUMNS][CELL_MAX];
+	char		*name;		/* untruncated */
+	char		*command;	/* wide only */
 };
 
-/* The command as shown: a string as the wrapper quoted it, an array quoted here. */
-static char *
-command_text(const cJSON *command)
+char *
+report_shell_words(const char *const *words, size_t count)
 {
-	const cJSON *arg;
 	size_t len = 1;
 	char *text, *out;
 
-	if (cJSON_IsString(command))
-		return strdup(command->valuestring);
-	if (!cJSON_IsArray(command))
-		return strdup("-");
-	cJSON_ArrayForEach(arg, command)
-		len += (cJSON_IsString(arg) ? 4 * strlen(arg->valuestring) : 4) + 3;
+	for (size_t i = 0; i < count; i++)
+		len += 4 * strlen(words[i]) + 3;
 	if ((text = malloc(len)) == NULL)
 		return NULL;
 	out = text;
-	cJSON_ArrayForEach(arg, command) {
-		const char *word = cJSON_IsString(arg) ? arg->valuestring : "?";
+	for (size_t i = 0; i < count; i++) {
+		const char *word = words[i];
 		bool plain = word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "abcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") == strlen(word);
-		if (out != text)
+		if (i > 0)
 			*out++ = ' ';
 		if (!plain)
 			*out++ = '\'';
 		for (; *word != '\0'; word++) {
-			if (!plain && *word == '\'')
-				out = stpcpy(out, "'\\''");
-			else
+			if (!plain && *word == '\'') {
+				memcpy(out, "'\\''", 4);
+				out += 4;
+			} else {
 				*out++ = *word;
+			}
 		}
 		if (!plain)
 			*out++ = '\'';
 	}
 	*out = '\0';
+	return text;
+}
+
+/* The command as shown: a string as the wrapper quoted it, an array quoted here. */
+static char *
+command_text(const cJSON *command)
+{
+	const char **words;
+	const cJSON *arg;
+	size_t count = 0;
+	char *text;
+
+	if (cJSON_IsString(command))
+		return strdup(command->valuestring);
+	if (!cJSON_IsArray(command))
+		return strdup("-");
+	if ((words = calloc(report_count(command) + 1, sizeof(*words))) == NULL)
+		return NULL;
+	cJSON_ArrayForEach(arg, command)
+		words[count++] = cJSON_IsString(arg) ? arg->valuestring : "?";
+	text = report_shell_words(words, count);
+	free(words);
 	return text;
 }
 
@@ -387,14 +411,18 @@ is_unsafe(uint32_t cp)
 static int
 columns_of(uint32_t cp)
 {
-	if ((cp >= 0x300 && cp <= 0x36f) || cp == 0x200b || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f))
-		return 0;
-	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
-	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
-	    (cp >= 0x20000 && cp <= 0x3fffd))
-		return 2;
+	/* Combining marks and joiners first, then the East Asian wide ranges. */
+	static const uint32_t ranges[][2] = {
+		{ 0x300, 0x36f }, { 0x200b, 0x200b }, { 0x200d, 0x200d }, { 0xfe00, 0xfe0f },
+		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3040, 0xa4cf }, { 0xac00, 0xd7a3 },
+		{ 0xf900, 0xfaff }, { 0xfe30, 0xfe4f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 },
+		{ 0x1f300, 0x1faff }, { 0x20000, 0x3fffd },
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return i < 4 ? 0 : 2;
+	}
 	return 1;
 }
 
@@ -461,70 +489,63 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	const cJSON *pid = member(entry, "process_id");
 	const char *name = report_name(entry);
 	double value = 0;
-	bool known;
+	bool running = report_is_running(entry);
 	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
 
-	snprintf(row->cells[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
+	for (int col = 0; col < COLUMNS; col++)
+		strcpy(row->text[col], "-");
+	snprintf(row->text[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
 	    ID_MAX_SHOWN : prefix), report_id(entry));
 	row->name = strdup(name != NULL ? name : "-");
 	if (row->name != NULL)
 		copy_printable(row->name, strlen(row->name) + 1, row->name);
-	if (cJSON_IsNumber(pid) && report_is_running(entry))
-		snprintf(row->cells[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
-	else
-		snprintf(row->cells[COL_PID], CELL_MAX, "-");
-	copy_printable(row->cells[COL_STATE], CELL_MAX, report_state(entry));
-	/* Each figure read before it is passed: argument order is unspecified. */
-	known = uptime_of(s, entry, &value);
-	format_duration(row->cells[COL_UPTIME], CELL_MAX, known, value);
+	if (cJSON_IsNumber(pid) && running)
+		snprintf(row->text[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
+	copy_printable(row->text[COL_STATE], CELL_MAX, report_state(entry));
+	if (uptime_of(s, entry, &value))
+		format_duration(row->text[COL_UPTIME], CELL_MAX, value);
 	if (number_of(state_member(entry, "restarts"), &value))
-		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "%.0f", value);
-	else
-		snprintf(row->cells[COL_RESTARTS], CELL_MAX, "-");
-	known = report_is_running(entry) && memory_figure(s, entry, "current_size", &value);
-	format_size(row->cells[COL_MEMORY], CELL_MAX, known, value);
-	if (report_is_running(entry) && cpu_figure(s, entry, "processor_utilization", &value))
-		snprintf(row->cells[COL_CPU], CELL_MAX, "%.1f", value);
-	else
-		snprintf(row->cells[COL_CPU], CELL_MAX, "-");
+		snprintf(row->text[COL_RESTARTS], CELL_MAX, "%.0f", value);
+	if (running && memory_figure(s, entry, "current_size", &value))
+		format_size(row->text[COL_MEMORY], CELL_MAX, value);
+	if (running && cpu_figure(s, entry, "processor_utilization", &value))
+		snprintf(row->text[COL_CPU], CELL_MAX, "%.1f", value);
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
+	for (int col = 0; col < COLUMNS; col++)
+		row->cells[col] = row->text[col];
+	row->cells[COL_NAME] = row->name != NULL ? row->name : "-";
 }
 
 static void
 print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS],
     const char *command)
 {
-	char line[COLUMNS * (CELL_MAX + 2) + 4096];
-	size_t used = 0;
+	int spaces = 0;		/* owed before the next text, so no line ends in spaces */
 
-	for (int col = 0; col < COLUMNS && used < sizeof(line); col++) {
-		/* Widths are terminal columns, not bytes. A name longer than its column is cut, and the cut shown. */
-		int width = display_width(cells[col]), shown;
+	for (int col = 0; col < COLUMNS; col++) {
+		/* Widths are terminal columns, not bytes; a cell too wide is cut, and the cut shown. */
+		int width = display_width(cells[col]), pad = widths[col] - width;
+		int bytes = (int)strlen(cells[col]);
+		bool cut = pad < 0;
 
-		if (width > widths[col]) {
-			size_t bytes = bytes_within(cells[col], widths[col] - 1, &shown);
-
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%.*s~%*s  ",
-			    (int)bytes, cells[col], widths[col] - 1 - shown, "");
+		if (cut) {
+			bytes = (int)bytes_within(cells[col], widths[col] - 1, &width);
+			pad = widths[col] - 1 - width;
 		} else if (right_aligned[col]) {
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%*s%s  ",
-			    widths[col] - width, "", cells[col]);
-		} else {
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%*s  ",
-			    cells[col], widths[col] - width, "");
+			spaces += pad;
+			pad = 0;
 		}
+		if (bytes > 0 || cut) {
+			fprintf(out, "%*s%.*s%s", spaces, "", bytes, cells[col], cut ? "~" : "");
+			spaces = 0;
+		}
+		spaces += pad + 2;
 	}
-	if (used > sizeof(line) - 1)
-		used = sizeof(line) - 1;
-	while (used > 0 && line[used - 1] == ' ')
-		used--;
-	line[used] = '\0';
 	if (command != NULL)
-		fprintf(out, "%s  %s\n", line, command);
-	else
-		fprintf(out, "%s\n", line);
+		fprintf(out, "  %s", command);
+	fputc('\n', out);
 }
 
 void
@@ -534,7 +555,6 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	struct row *table = calloc(count ? count : 1, sizeof(*table));
 	int widths[COLUMNS], others = 0;
 	const char *cells[COLUMNS];
-	size_t name_len = strlen(titles[COL_NAME]);
 
 	if (table == NULL) {
 		fprintf(stderr, "supervisord: status: out of memory\n");
@@ -545,13 +565,10 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	for (size_t i = 0; i < count; i++) {
 		fill_row(s, rows[i], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = display_width(col == COL_NAME && table[i].name ? table[i].name :
-			    table[i].cells[col]);
+			int len = display_width(table[i].cells[col]);
 			if (len > widths[col])
 				widths[col] = len;
 		}
-		if (table[i].name != NULL && (size_t)display_width(table[i].name) > name_len)
-			name_len = (size_t)display_width(table[i].name);
 	}
 	for (int col = 0; col < COLUMNS; col++) {
 		if (!wide && widths[col] > widest[col])
@@ -562,13 +579,12 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
 		    NAME_MIN_WIDTH;
-	print_line(out, titles, widths, wide ? "COMMAND" : NULL);
+	for (int col = 0; col < COLUMNS; col++)
+		cells[col] = titles[col];
+	print_line(out, cells, widths, wide ? "COMMAND" : NULL);
 	for (size_t i = 0; i < count; i++) {
-		for (int col = 0; col < COLUMNS; col++)
-			cells[col] = table[i].cells[col];
-		cells[COL_NAME] = table[i].name ? table[i].name : "-";
-		print_line(out, cells, widths, wide ? (table[i].command ? table[i].command : "-") :
-		    NULL);
+		print_line(out, table[i].cells, widths, wide ? (table[i].command ? table[i].command :
+		    "-") : NULL);
 		free(table[i].name);
 		free(table[i].command);
 	}
@@ -578,19 +594,11 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 void
 report_put_printable(FILE *out, const char *text)
 {
-	char shown[256];
-	size_t len;
-
-	/* Piece by piece, each cut on a character boundary. */
-	while (*text != '\0') {
-		len = (size_t)utf8_prefix_len(text, sizeof(shown) - 1);
-		if (len == 0)
-			len = 1;
-		memcpy(shown, text, len);
-		shown[len] = '\0';
-		copy_printable(shown, sizeof(shown), shown);
-		fputs(shown, out);
-		text += len;
+	for (size_t len; *text != '\0'; text += len) {
+		if (is_unsafe(next_code_point(text, &len)))
+			fputc('?', out);
+		else
+			fprintf(out, "%.*s", (int)len, text);
 	}
 }
 
@@ -633,91 +641,101 @@ put_worker_labels(FILE *out, const cJSON *entry)
 	fputc('"', out);
 }
 
+/* metric is the name after "supervisord_". */
 static void
-put_header(FILE *out, const char *metric, const char *type, const char *help)
+put_header(FILE *out, const char *metric, bool counter, const char *help)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	fprintf(out, "# HELP supervisord_%s %s\n# TYPE supervisord_%s %s\n", metric, help, metric,
+	    counter ? "counter" : "gauge");
 }
 
-enum figure_source { FROM_MEMORY, FROM_CPU, FROM_STATE };
+/*
+ * The per-worker metrics, one after another in one string (no pointers to
+ * relocate, no padding): where the figure comes from (m memory monitor, c
+ * process monitor, s the worker's state), g for a gauge or c for a counter,
+ * then the metric's name after "supervisord_", the figure's key and the help
+ * text, each ending in a NUL.
+ */
+static const char worker_metrics[] =
+	"sc" "worker_restarts_total\0" "restarts\0"
+	    "Times the worker's wrapper started its child again.\0"
+	"sg" "worker_start_time_seconds\0" "started_at\0"
+	    "When the worker's child started, Unix time.\0"
+	"mg" "worker_memory_current_bytes\0" "current_size\0"
+	    "Resident size of the worker's process.\0"
+	"mg" "worker_memory_maximum_bytes\0" "maximum_size\0"
+	    "Largest resident size the memory monitor has seen.\0"
+	"mg" "worker_memory_private_bytes\0" "current_private_size\0"
+	    "Private (clean and dirty) memory of the worker's process.\0"
+	"mg" "worker_memory_shared_bytes\0" "current_shared_size\0"
+	    "Shared memory of the worker's process.\0"
+	"cg" "worker_cpu_percent\0" "processor_utilization\0"
+	    "CPU utilisation of the worker's process, percent of one CPU.\0"
+	"cc" "worker_cpu_seconds_total\0" "processor_time\0"
+	    "CPU time the worker's process has used.\0";
 
-static const struct worker_metric {
-	const char		*metric, *type, *help;
-	enum figure_source	 source;
-	const char		*key;
-} worker_metrics[] = {
-	{ "supervisord_worker_restarts_total", "counter",
-	    "Times the worker's wrapper started its child again.", FROM_STATE, "restarts" },
-	{ "supervisord_worker_start_time_seconds", "gauge",
-	    "When the worker's child started, Unix time.", FROM_STATE, "started_at" },
-	{ "supervisord_worker_memory_current_bytes", "gauge",
-	    "Resident size of the worker's process.", FROM_MEMORY, "current_size" },
-	{ "supervisord_worker_memory_maximum_bytes", "gauge",
-	    "Largest resident size the memory monitor has seen.", FROM_MEMORY, "maximum_size" },
-	{ "supervisord_worker_memory_private_bytes", "gauge",
-	    "Private (clean and dirty) memory of the worker's process.", FROM_MEMORY,
-	    "current_private_size" },
-	{ "supervisord_worker_memory_shared_bytes", "gauge",
-	    "Shared memory of the worker's process.", FROM_MEMORY, "current_shared_size" },
-	{ "supervisord_worker_cpu_percent", "gauge",
-	    "CPU utilisation of the worker's process, percent of one CPU.", FROM_CPU,
-	    "processor_utilization" },
-	{ "supervisord_worker_cpu_seconds_total", "counter",
-	    "CPU time the worker's process has used.", FROM_CPU, "processor_time" },
+const char report_statuses[REPORT_STATUSES][9] = {
+	"starting", "running", "backoff", "stopped", "exited",
 };
 
-static const char *const worker_states[] = { "starting", "running", "backoff", "stopped", "exited" };
-
-static void
-put_worker_metric(FILE *out, const struct snapshot *s, const struct worker_metric *m)
+/* Puts the metric that starts at m in worker_metrics; returns where the next one starts. */
+static const char *
+put_worker_metric(FILE *out, const struct snapshot *s, const char *m)
 {
+	const char *metric = m + 2, *key = metric + strlen(metric) + 1;
+	const char *help = key + strlen(key) + 1;
 	const cJSON *entry;
 	bool header = false;
 
 	cJSON_ArrayForEach(entry, s->connections) {
 		double value;
-		bool known = m->source == FROM_MEMORY ? memory_figure(s, entry, m->key, &value) :
-		    m->source == FROM_CPU ? cpu_figure(s, entry, m->key, &value) :
-		    number_of(state_member(entry, m->key), &value);
+		bool known = m[0] == 'm' ? memory_figure(s, entry, key, &value) :
+		    m[0] == 'c' ? cpu_figure(s, entry, key, &value) :
+		    number_of(state_member(entry, key), &value);
 		if (!known)
 			continue;
 		if (!header)
-			put_header(out, m->metric, m->type, m->help);
+			put_header(out, metric, m[1] == 'c', help);
 		header = true;
-		fputs(m->metric, out);
+		fprintf(out, "supervisord_%s", metric);
 		put_worker_labels(out, entry);
 		fputs("} ", out);
 		put_number(out, value);
 	}
+	return help + strlen(help) + 1;
+}
+
+/* Whether entry has a last_action; its monitor and reason, "" when missing. */
+static bool
+last_action(const cJSON *entry, const char **monitor, const char **reason)
+{
+	const cJSON *action = member(entry, "last_action");
+	const cJSON *m = member(action, "monitor"), *r = member(action, "reason");
+
+	*monitor = cJSON_IsString(m) ? m->valuestring : "";
+	*reason = cJSON_IsString(r) ? r->valuestring : "";
+	return cJSON_IsObject(action);
 }
 
 /* Counts last_action by monitor and reason. */
 static void
 put_monitor_actions(FILE *out, const struct snapshot *s)
 {
-	const char *metric = "supervisord_monitor_actions";
 	const cJSON *entry, *other;
 
-	put_header(out, metric, "gauge",
+	put_header(out, "monitor_actions", false,
 	    "Registered workers whose last monitor action was this one, by monitor and reason.");
 	cJSON_ArrayForEach(entry, s->connections) {
-		const cJSON *action = member(entry, "last_action");
-		const cJSON *monitor = member(action, "monitor"), *reason = member(action, "reason");
-		const char *monitor_text = cJSON_IsString(monitor) ? monitor->valuestring : "";
-		const char *reason_text = cJSON_IsString(reason) ? reason->valuestring : "";
+		const char *monitor, *reason, *other_monitor, *other_reason;
 		bool seen = false;
 		long count = 0;
 
-		if (!cJSON_IsObject(action))
+		if (!last_action(entry, &monitor, &reason))
 			continue;
 		/* Each (monitor, reason) pair once, at its first connection. */
 		cJSON_ArrayForEach(other, s->connections) {
-			const cJSON *a = member(other, "last_action");
-			const cJSON *om = member(a, "monitor"), *orr = member(a, "reason");
-			bool same = cJSON_IsObject(a) &&
-			    strcmp(cJSON_IsString(om) ? om->valuestring : "", monitor_text) == 0 &&
-			    strcmp(cJSON_IsString(orr) ? orr->valuestring : "", reason_text) == 0;
-			if (!same)
+			if (!last_action(other, &other_monitor, &other_reason) ||
+			    strcmp(other_monitor, monitor) != 0 || strcmp(other_reason, reason) != 0)
 				continue;
 			if (other == entry && count > 0)
 				seen = true;
@@ -725,10 +743,10 @@ put_monitor_actions(FILE *out, const struct snapshot *s)
 		}
 		if (seen)
 			continue;
-		fprintf(out, "%s{monitor=\"", metric);
-		put_label(out, monitor_text);
+		fputs("supervisord_monitor_actions{monitor=\"", out);
+		put_label(out, monitor);
 		fputs("\",reason=\"", out);
-		put_label(out, reason_text);
+		put_label(out, reason);
 		fprintf(out, "\"} %ld\n", count);
 	}
 }
@@ -743,73 +761,102 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 		connections++;
 		workers += report_name(entry) != NULL;
 	}
-	put_header(out, "supervisord_workers", "gauge", "Registered connections that have a name.");
+	put_header(out, "workers", false, "Registered connections that have a name.");
 	fprintf(out, "supervisord_workers %ld\n", workers);
-	put_header(out, "supervisord_connections", "gauge", "Registered connections.");
+	put_header(out, "connections", false, "Registered connections.");
 	fprintf(out, "supervisord_connections %ld\n", connections);
 	if (daemon_uptime >= 0) {
-		put_header(out, "supervisord_uptime_seconds", "gauge", "How long the daemon has run.");
+		put_header(out, "uptime_seconds", false, "How long the daemon has run.");
 		fprintf(out, "supervisord_uptime_seconds %.3f\n", daemon_uptime);
 	}
-	put_header(out, "supervisord_worker_up", "gauge", "1 when the worker's child runs, else 0.");
+	put_header(out, "worker_up", false, "1 when the worker's child runs, else 0.");
 	cJSON_ArrayForEach(entry, s->connections) {
 		fputs("supervisord_worker_up", out);
 		put_worker_labels(out, entry);
 		fprintf(out, "} %d\n", report_is_running(entry) ? 1 : 0);
 	}
-	put_header(out, "supervisord_worker_state", "gauge",
+	put_header(out, "worker_state", false,
 	    "1 for the state the worker is in (starting, running, backoff, stopped, exited).");
 	cJSON_ArrayForEach(entry, s->connections) {
-		for (size_t i = 0; i < sizeof(worker_states) / sizeof(worker_states[0]); i++) {
+		for (size_t i = 0; i < REPORT_STATUSES; i++) {
 			fputs("supervisord_worker_state", out);
 			put_worker_labels(out, entry);
-			fprintf(out, ",state=\"%s\"} %d\n", worker_states[i],
-			    strcmp(report_state(entry), worker_states[i]) == 0);
+			fprintf(out, ",state=\"%s\"} %d\n", report_statuses[i],
+			    strcmp(report_state(entry), report_statuses[i]) == 0);
 		}
 	}
-	for (size_t i = 0; i < sizeof(worker_metrics) / sizeof(worker_metrics[0]); i++)
-		put_worker_metric(out, s, &worker_metrics[i]);
+	for (const char *m = worker_metrics; *m != '\0'; )
+		m = put_worker_metric(out, s, m);
 	put_monitor_actions(out, s);
 }
 
 /* Events */
 
-static void
-put_value(FILE *out, const cJSON *value)
+/* Whether key is one of the words in list, which are separated by single spaces. */
+static bool
+is_listed(const char *list, const char *key)
 {
-	struct jsonw text = { 0 };
+	size_t len = strlen(key);
 
-	if (cJSON_IsString(value)) {
-		char shown[256];
-		copy_printable(shown, sizeof(shown), value->valuestring);
-		fputs(shown, out);
-		return;
+	for (const char *p = list; p != NULL; p = strchr(p, ' ')) {
+		p += *p == ' ';
+		if (strncmp(p, key, len) == 0 && (p[len] == ' ' || p[len] == '\0'))
+			return true;
 	}
-	/* jsonw, not cJSON's printer: a static binary then needs neither it nor sscanf. */
-	jsonw_value(&text, value);
-	if (!text.failed)
-		fwrite(text.buf, 1, text.len, out);
-	free(text.buf);
+	return false;
+}
+
+void
+report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars_only)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, object) {
+		if (is_listed(skipped, item->string) ||
+		    (scalars_only && !cJSON_IsString(item) && !cJSON_IsNumber(item)))
+			continue;
+		fputc(' ', out);
+		report_put_printable(out, item->string);
+		fputc('=', out);
+		if (cJSON_IsString(item)) {
+			report_put_printable(out, item->valuestring);
+		} else {
+			struct jsonw text = { NULL, 0, 0, false };
+			jsonw_value(&text, item);
+			if (!text.failed)
+				fprintf(out, "%.*s", (int)text.len, text.buf);
+			free(text.buf);
+		}
+	}
+}
+
+/*
+ * "YYYY-MM-DD HH:MM:SSZ", in UTC: local time (and strftime) would bring
+ * the C library's time zone code into a static build, 12 KB with musl, and
+ * many small systems have no zone set anyway.
+ */
+static void
+format_utc(char *out, size_t out_len, double at)
+{
+	time_t seconds = (time_t)at;
+	struct tm tm;
+
+	if (at > -1e13 && at < 1e13 && gmtime_r(&seconds, &tm) != NULL)
+		snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void
 report_event(FILE *out, const cJSON *event)
 {
-	static const char *const shown_first[] = {
-		"id", "event", "at", "connection_id", "process_id", "name",
-	};
 	const cJSON *type = member(event, "event"), *name = member(event, "name");
-	const cJSON *pid = member(event, "process_id"), *item;
+	const cJSON *pid = member(event, "process_id");
 	double at;
-	char when[32] = "-", shown_name[CELL_MAX];
+	char when[80] = "-", shown_name[CELL_MAX];
 	int width;
 
-	if (number_of(member(event, "at"), &at)) {
-		time_t seconds = (time_t)at;
-		struct tm local;
-		if (localtime_r(&seconds, &local) != NULL)
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
-	}
+	if (number_of(member(event, "at"), &at))
+		format_utc(when, sizeof(when), at);
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
 	width = display_width(shown_name);
 	fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,
@@ -820,14 +867,6 @@ report_event(FILE *out, const cJSON *event)
 	else
 		fprintf(out, "%7s", "-");
 	/* What happened: every other member, as key=value. */
-	cJSON_ArrayForEach(item, event) {
-		bool skip = false;
-		for (size_t i = 0; i < sizeof(shown_first) / sizeof(shown_first[0]); i++)
-			skip = skip || strcmp(item->string, shown_first[i]) == 0;
-		if (skip)
-			continue;
-		fprintf(out, " %s=", item->string);
-		put_value(out, item);
-	}
+	report_members(out, event, "id event at connection_id process_id name", false);
 	fputc('\n', out);
 }

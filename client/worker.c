@@ -27,6 +27,7 @@
 #include "client/client.h"
 #include "lib/clock.h"
 #include "client/jsonline.h"
+#include "client/report.h"
 #include "lib/log.h"
 #include "lib/selfpipe.h"
 #include "lib/signame.h"
@@ -43,13 +44,9 @@
 #define HEALTHY_RUN_MS		10000	/* a child that ran this long resets the back-off */
 #define MAX_STOP_WAITERS	16	/* stop calls waiting for the child to go */
 
-/* What the wrapper publishes as "status" (SPEC 7). */
+/* What the wrapper publishes as "status" (SPEC 7): report_statuses, in their order. */
 enum child_status { CHILD_STARTING, CHILD_RUNNING, CHILD_BACKOFF, CHILD_STOPPED, CHILD_EXITED };
 
-static const char *const status_names[] = {
-	[CHILD_STARTING] = "starting", [CHILD_RUNNING] = "running", [CHILD_BACKOFF] = "backoff",
-	[CHILD_STOPPED] = "stopped", [CHILD_EXITED] = "exited",
-};
 
 struct worker {
 	const char	*socket_path;
@@ -86,6 +83,7 @@ struct worker {
 	int64_t		 reconnect_at;	/* monotonic ms, -1 while connected */
 	int64_t		 reconnect_delay_ms;
 	bool		 quiet_reconnect;	/* the first failure is logged, the rest at debug */
+	uint32_t	 jitter;	/* the reconnect delay's random part; never 0 */
 	long		 next_call_id;	/* ours are even: 2, 4, ... */
 	long		 register_call_id;	/* the open register call, 0 if none */
 	bool		 registered;	/* register sent on this connection */
@@ -102,46 +100,6 @@ static const int passed_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 
 #define WORKER_USAGE \
 	"[-n NAME] [--state JSON] [--respawn] [--dump-dir DIR] [--any-owner] -- COMMAND [ARG...]"
 
-
-/* Whether a shell would read word back as it is, without quotes. */
-static bool
-is_plain_word(const char *word)
-{
-	return word[0] != '\0' && strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_@%+=:,./-") == strlen(word);
-}
-
-/* The command as a shell would take it back: words quoted where they need it. */
-static char *
-join_words(char **words)
-{
-	size_t len = 1;
-	char *joined, *out;
-
-	for (char **word = words; *word != NULL; word++)
-		len += 4 * strlen(*word) + 3;
-	if ((joined = calloc(1, len)) == NULL)
-		return NULL;
-	out = joined;
-	for (char **word = words; *word != NULL; word++) {
-		if (word != words)
-			*out++ = ' ';
-		if (is_plain_word(*word)) {
-			out = stpcpy(out, *word);
-			continue;
-		}
-		*out++ = '\'';
-		for (const char *p = *word; *p != '\0'; p++) {
-			if (*p == '\'')
-				out = stpcpy(out, "'\\''");
-			else
-				*out++ = *p;
-		}
-		*out++ = '\'';
-	}
-	*out = '\0';
-	return joined;
-}
 
 static const char *
 default_name(const struct worker *w)
@@ -176,7 +134,7 @@ parse_args(struct worker *w, int argc, char **argv)
 			break;
 		case 's':
 			cJSON_Delete(w->extra_state);
-			w->extra_state = cJSON_Parse(optarg);
+			w->extra_state = jl_parse(optarg, strlen(optarg), 0);
 			if (!cJSON_IsObject(w->extra_state))
 				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", optarg);
 			break;
@@ -189,10 +147,10 @@ parse_args(struct worker *w, int argc, char **argv)
 		case 'o':
 			w->any_owner = true;
 			break;
-		case ':':
-			return usage_fail("worker", WORKER_USAGE, "option %s needs a value", usage_option_text(argc, argv, optopt, "n"));
-		default:
-			return usage_fail("worker", WORKER_USAGE, "unknown option %s", usage_option_text(argc, argv, optopt, "n"));
+		default:	/* ':' or '?' */
+			return usage_fail("worker", WORKER_USAGE, option == ':' ?
+			    "option %s needs a value" : "unknown option %s",
+			    usage_option_text(argc, argv, optopt, "n"));
 		}
 	}
 	if (optind >= argc)
@@ -204,7 +162,8 @@ parse_args(struct worker *w, int argc, char **argv)
 	w->argv = argv + optind;
 	if (w->name == NULL)
 		w->name = default_name(w);
-	if ((w->command = join_words(w->argv)) == NULL)
+	w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - optind));
+	if (w->command == NULL)
 		return usage_fail("worker", WORKER_USAGE, "out of memory");
 	return 0;
 }
@@ -305,7 +264,7 @@ spawn_child(struct worker *w)
 	}
 	w->child = w->last_pid = pid;
 	w->child_started_ms = mono_now_ms();
-	w->started_at = (int64_t)time(NULL);
+	w->started_at = clock_ms(CLOCK_REALTIME) / 1000;
 	w->status = CHILD_RUNNING;
 	w->absence[0] = '\0';
 	log_info("worker: started pid=%ld command=%s", (long)pid, w->command);
@@ -383,7 +342,8 @@ exit_record(int wait_status)
 	} else {
 		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
 	}
-	if (!built || cJSON_AddNumberToObject(record, "at", (double)time(NULL)) == NULL) {
+	if (!built || cJSON_AddNumberToObject(record, "at",
+	    (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
 		cJSON_Delete(record);
 		return NULL;
 	}
@@ -559,7 +519,7 @@ published_state(const struct worker *w, bool first)
 	if (claimed_pid(w, first) > 0 &&
 	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
 		goto fail;
-	if (replace_item(state, "status", cJSON_CreateString(status_names[w->status])) == -1 ||
+	if (replace_item(state, "status", cJSON_CreateString(report_statuses[w->status])) == -1 ||
 	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
 	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
 	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
@@ -568,7 +528,8 @@ published_state(const struct worker *w, bool first)
 	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
 		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
 		if (replace_item(state, "next_start_at",
-		    cJSON_CreateNumber((double)((int64_t)time(NULL) + (wait_s > 0 ? wait_s : 0)))) == -1)
+		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 +
+		    (wait_s > 0 ? wait_s : 0)))) == -1)
 			goto fail;
 	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
 		goto fail;
@@ -619,8 +580,14 @@ schedule_reconnect(struct worker *w)
 {
 	int64_t delay = w->reconnect_delay_ms;
 
-	/* Jitter spreads the reconnects of many workers after a daemon restart. */
-	delay = delay / 2 + (int64_t)(random() % (delay / 2 + 1));
+	/*
+	 * Jitter spreads the reconnects of many workers after a daemon restart
+	 * (xorshift: any spread will do, and libc's random() is big in a static build).
+	 */
+	w->jitter ^= w->jitter << 13;
+	w->jitter ^= w->jitter >> 17;
+	w->jitter ^= w->jitter << 5;
+	delay = delay / 2 + (int64_t)(w->jitter % (uint32_t)(delay / 2 + 1));
 	w->reconnect_at = mono_now_ms() + delay;
 	w->reconnect_delay_ms *= 2;
 	if (w->reconnect_delay_ms > RECONNECT_MAX_MS)
@@ -632,28 +599,16 @@ try_connect(struct worker *w)
 {
 	char why[320];
 
-	if (!w->any_owner && jl_check_owner(w->socket_path, why, sizeof(why)) == -1) {
+	if (jl_open(&w->conn, w->socket_path, !w->any_owner, why, sizeof(why)) == -1) {
 		/* A squatted path must not collect us: say so, and keep looking for ours. */
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "cannot connect to %s: %s", w->socket_path,
+			    strerror(errno));
 		if (w->quiet_reconnect)
 			log_debug("worker: %s", why);
 		else
 			log_warnx("worker: %s; will keep trying", why);
 		w->quiet_reconnect = true;
-		schedule_reconnect(w);
-		return;
-	}
-	if (jl_connect(&w->conn, w->socket_path) == -1) {
-		if (w->quiet_reconnect)
-			log_debug("worker: cannot connect to %s: %s", w->socket_path, strerror(errno));
-		else
-			log_warn("worker: cannot connect to %s; will keep trying", w->socket_path);
-		w->quiet_reconnect = true;
-		schedule_reconnect(w);
-		return;
-	}
-	if (!w->any_owner && jl_check_peer(&w->conn, w->socket_path, why, sizeof(why)) == -1) {
-		log_warnx("worker: %s; will keep trying", why);
-		jl_close(&w->conn);
 		schedule_reconnect(w);
 		return;
 	}
@@ -737,7 +692,7 @@ handle_message(struct worker *w, const cJSON *msg)
 		.command = w->command,
 		.restarts = w->restarts,
 		.absence = w->absence,
-		.status = status_names[w->status],
+		.status = report_statuses[w->status],
 	};
 
 	if (cJSON_GetObjectItemCaseSensitive(msg, "do") != NULL) {
@@ -775,7 +730,7 @@ read_messages(struct worker *w)
 		}
 		if (len == 0)
 			continue;
-		msg = cJSON_ParseWithLength(line, len);
+		msg = jl_parse(line, len, 0);
 		if (cJSON_IsObject(msg))
 			handle_message(w, msg);
 		else
@@ -851,7 +806,7 @@ life_reply(const struct worker *w, const cJSON *id)
 	cJSON *reply = jl_message(id, true);
 
 	if (reply == NULL ||
-	    cJSON_AddStringToObject(reply, "status", status_names[w->status]) == NULL ||
+	    cJSON_AddStringToObject(reply, "status", report_statuses[w->status]) == NULL ||
 	    cJSON_AddNumberToObject(reply, "process_id", (double)published_pid(w)) == NULL ||
 	    !cJSON_AddItemToObject(reply, "last_exit", w->last_exit ?
 	    cJSON_Duplicate(w->last_exit, true) : cJSON_CreateNull())) {
@@ -887,7 +842,7 @@ control_stop(const cJSON *id, int64_t timeout_ms)
 		return;
 	}
 	if (w->stop_waiter_count == MAX_STOP_WAITERS) {
-		send_reply(w, jl_failure(id, "Too many stop calls waiting"));
+		wops_fail(id, "Too many stop calls waiting");
 		return;
 	}
 	if (id != NULL && (w->stop_waiters[w->stop_waiter_count] = cJSON_Duplicate(id, true)) != NULL)
@@ -910,10 +865,8 @@ control_start(const cJSON *id)
 	 * like the end of a child that is not respawned, ending the wrapper.
 	 */
 	if (w->child > 0 && w->held) {
-		char error[160];
-		snprintf(error, sizeof(error), "Stopping: the child (pid %ld) has not exited yet; "
+		wops_fail(id, "Stopping: the child (pid %ld) has not exited yet; "
 		    "start it again once stop has answered", (long)w->child);
-		send_reply(w, jl_failure(id, error));
 		return;
 	}
 	w->held = false;
@@ -929,9 +882,7 @@ control_start(const cJSON *id)
 	w->respawn_at = -1;
 	w->respawn_delay_ms = RESPAWN_FIRST_MS;
 	if (spawn_child(w) == -1) {
-		char error[256];
-		snprintf(error, sizeof(error), "Cannot start: %s", w->absence);
-		send_reply(w, jl_failure(id, error));
+		wops_fail(id, "Cannot start: %s", w->absence);
 		if (w->respawn)
 			schedule_respawn(w, mono_now_ms());
 		w->status = w->respawn ? CHILD_BACKOFF : CHILD_STOPPED;
@@ -1014,11 +965,8 @@ worker_free(struct worker *w)
 	/* Replies already queued (failures of open calls) go out if the socket takes them. */
 	if (jl_is_open(&w->conn) && !w->conn_broken)
 		(void)jl_flush(&w->conn);
-	jl_close(&w->conn);
-	wops_forget_all();
+	close_connection(w);
 	wops_close_dump_dir();
-	for (size_t i = 0; i < w->stop_waiter_count; i++)
-		cJSON_Delete(w->stop_waiters[i]);
 	cJSON_Delete(w->last_exit);
 	cJSON_Delete(w->extra_state);
 	free(w->command);
@@ -1043,7 +991,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 
 	jl_init(&w.conn, WORKER_MAX_LINE, WORKER_MAX_OUTPUT);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] worker " WORKER_USAGE "\n"
+		printf("usage: supervisord [-s PATH] worker %s\n"
 		    "Runs COMMAND as a child in its own process group, registers it with the\n"
 		    "daemon under NAME and publishes its life there (status, started_at,\n"
 		    "restarts, last_exit) on one connection for the wrapper's whole life.\n"
@@ -1060,7 +1008,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 		    "Answers the forwarded operations info, memory_dump, thread_dump,\n"
 		    "memory_sample, signal, stop and start. TERM, INT, HUP, USR1 and USR2 go to\n"
 		    "the child's process group. Exits with the command's status (128+N when\n"
-		    "killed by signal N; 127 when it cannot run; 2 on a usage error).\n");
+		    "killed by signal N; 127 when it cannot run; 2 on a usage error).\n", WORKER_USAGE);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_args(&w, argc, argv)) != 0) {
@@ -1075,7 +1023,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 	}
 	the_worker = &w;
 	wops_init(worker_send, &control);
-	srandom((unsigned)getpid() ^ (unsigned)mono_now_ms());
+	w.jitter = ((uint32_t)getpid() ^ (uint32_t)mono_now_ms() ^ 0x9e3779b9u) | 1;
 	if (setup_signals() == -1) {
 		fprintf(stderr, "supervisord: worker: signal pipe: %s\n", strerror(errno));
 		worker_free(&w);

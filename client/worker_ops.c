@@ -28,6 +28,12 @@
 #define DEFAULT_DURATION	10	/* seconds, as the reference worker */
 #define DEFAULT_INTERVAL	1
 
+/*
+ * A size or tick count as a JSON number. They stay far below 2^63, and a
+ * signed conversion is one instruction where an unsigned one takes a dozen.
+ */
+#define FIGURE(v)	((double)(int64_t)(v))
+
 struct wop_call {
 	const cJSON		*id;
 	const cJSON		*msg;
@@ -60,15 +66,22 @@ int
 wops_set_dump_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char link[32];
+	ssize_t len;
 
 	if (fd == -1)
 		return -1;
-	if (realpath(path, dump_dir_path) == NULL) {
-		int saved_errno = errno;
-		close(fd);
-		errno = saved_errno;
-		return -1;
-	}
+	/*
+	 * Its absolute path as the kernel resolved it (realpath(3) is big in
+	 * a static build). Without /proc no dump can be read anyway, and the
+	 * path stays as given.
+	 */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, dump_dir_path, sizeof(dump_dir_path) - 1);
+	if (len > 0 && dump_dir_path[0] == '/')
+		dump_dir_path[len] = '\0';
+	else
+		snprintf(dump_dir_path, sizeof(dump_dir_path), "%s", path);
 	wops_close_dump_dir();
 	dump_dir_fd = fd;
 	return 0;
@@ -92,10 +105,10 @@ send_and_free(cJSON *msg)
 	cJSON_Delete(msg);
 }
 
-static void PRINTF_LIKE(2, 3)
-fail_id(const cJSON *id, const char *fmt, ...)
+void
+wops_fail(const cJSON *id, const char *fmt, ...)
 {
-	char error[512];
+	char error[PATH_MAX + 256];	/* room for a dump path */
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -111,7 +124,7 @@ finish(const struct wop_call *call, cJSON *reply, bool built)
 {
 	if (reply == NULL || !built) {
 		cJSON_Delete(reply);
-		fail_id(call->id, "Out of memory");
+		wops_fail(call->id, "Out of memory");
 		return;
 	}
 	send_and_free(reply);
@@ -121,6 +134,23 @@ static bool
 add_number(cJSON *obj, const char *key, double value)
 {
 	return cJSON_AddNumberToObject(obj, key, value) != NULL;
+}
+
+/* Adds one number for each of keys, words separated by single spaces. */
+static bool
+add_numbers(cJSON *obj, const char *keys, const double *values)
+{
+	char key[32];
+
+	for (size_t len; *keys != '\0'; keys += len + (keys[len] == ' '), values++) {
+		const char *space = strchr(keys, ' ');
+		len = space != NULL ? (size_t)(space - keys) : strlen(keys);
+		memcpy(key, keys, len);
+		key[len] = '\0';
+		if (!add_number(obj, key, *values))
+			return false;
+	}
+	return true;
 }
 
 static bool
@@ -138,13 +168,13 @@ child_stat(const struct wop_call *call, struct proc_stat *st)
 	pid_t pid = call->child->pid;
 
 	if (pid <= 0) {
-		fail_id(call->id, "No process is running: %s",
+		wops_fail(call->id, "No process is running: %s",
 		    call->child->absence ? call->child->absence : "not started");
 		return -1;
 	}
 	/* A child that has just exited may still be a zombie we have not reaped. */
 	if (procfs_stat(pid, st) == -1 || st->state == 'Z' || st->state == 'X') {
-		fail_id(call->id, "Process %ld has exited", (long)pid);
+		wops_fail(call->id, "Process %ld has exited", (long)pid);
 		return -1;
 	}
 	return 0;
@@ -155,27 +185,13 @@ child_memory(const struct wop_call *call, struct proc_memory *memory)
 {
 	if (procfs_memory(call->child->pid, memory) == -1) {
 		if (errno == ENOENT || errno == ESRCH || errno == ENODATA)
-			fail_id(call->id, "Process %ld has exited", (long)call->child->pid);
+			wops_fail(call->id, "Process %ld has exited", (long)call->child->pid);
 		else
-			fail_id(call->id, "Cannot read the memory of process %ld: %s",
+			wops_fail(call->id, "Cannot read the memory of process %ld: %s",
 			    (long)call->child->pid, strerror(errno));
 		return -1;
 	}
 	return 0;
-}
-
-static long
-count_lines(const char *path)
-{
-	char *text;
-	long lines = 0;
-
-	if (procfs_read(path, &text, NULL) == -1)
-		return -1;
-	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-		lines++;
-	free(text);
-	return lines;
 }
 
 /* info */
@@ -184,7 +200,7 @@ static void
 op_info(const struct wop_call *call)
 {
 	struct proc_stat st;
-	double ticks = (double)procfs_clock_ticks();
+	double ticks = (double)procfs_clock_ticks(), figures[7];
 	cJSON *reply;
 	char state[2];
 	bool built;
@@ -193,21 +209,24 @@ op_info(const struct wop_call *call)
 		return;
 	state[0] = st.state;
 	state[1] = '\0';
+	figures[0] = (double)st.num_threads;
+	figures[1] = (double)num_round(num_clamp(procfs_uptime() - FIGURE(st.start_ticks) / ticks,
+	    0, 1e12) * 100) / 100;
+	figures[2] = FIGURE(st.utime_ticks + st.stime_ticks) / ticks;
+	figures[3] = FIGURE(st.vsize);
+	figures[4] = FIGURE(st.rss_pages) * (double)procfs_page_size();
+	figures[5] = call->child->restarts;
+	figures[6] = getpid();
 	reply = jl_message(call->id, true);
 	built = reply != NULL &&
 	    add_number(reply, "process_id", st.pid) &&
 	    add_string(reply, "name", call->child->name) &&
 	    add_string(reply, "command", call->child->command) &&
 	    add_string(reply, "state", state) &&
-	    add_number(reply, "threads", (double)st.num_threads) &&
-	    add_number(reply, "uptime",
-	    (double)num_round(num_clamp(procfs_uptime() - (double)st.start_ticks / ticks, 0, 1e12) * 100) / 100) &&
-	    add_number(reply, "processor_time", (double)(st.utime_ticks + st.stime_ticks) / ticks) &&
-	    add_number(reply, "virtual_size", (double)st.vsize) &&
-	    add_number(reply, "resident_size", (double)st.rss_pages * (double)procfs_page_size()) &&
-	    add_number(reply, "restarts", call->child->restarts) &&
+	    add_numbers(reply, "threads uptime processor_time virtual_size resident_size restarts",
+	    figures) &&
 	    (call->child->status == NULL || add_string(reply, "status", call->child->status)) &&
-	    add_number(reply, "wrapper_process_id", getpid());
+	    add_numbers(reply, "wrapper_process_id", figures + 6);
 	finish(call, reply, built);
 }
 
@@ -216,15 +235,15 @@ op_info(const struct wop_call *call)
 static bool
 add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
 {
+	double figures[] = {
+		(double)map_count, FIGURE(m->rss), FIGURE(m->pss), FIGURE(m->shared_clean),
+		FIGURE(m->shared_dirty), FIGURE(m->private_clean), FIGURE(m->private_dirty),
+		FIGURE(m->swap),
+	};
+
 	return add_string(reply, "source", m->source) &&
-	    add_number(reply, "map_count", (double)map_count) &&
-	    add_number(reply, "rss", (double)m->rss) &&
-	    add_number(reply, "pss", (double)m->pss) &&
-	    add_number(reply, "shared_clean", (double)m->shared_clean) &&
-	    add_number(reply, "shared_dirty", (double)m->shared_dirty) &&
-	    add_number(reply, "private_clean", (double)m->private_clean) &&
-	    add_number(reply, "private_dirty", (double)m->private_dirty) &&
-	    add_number(reply, "swap", (double)m->swap);
+	    add_numbers(reply, "map_count rss pss shared_clean shared_dirty private_clean"
+	    " private_dirty swap", figures);
 }
 
 /*
@@ -267,10 +286,11 @@ static int
 open_dir_walk(int base, const char *dir)
 {
 	char component[NAME_MAX + 1];
-	int fd = dup(base);
+	int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
 
 	while (fd != -1 && *dir != '\0') {
-		size_t len = strcspn(dir, "/");
+		const char *slash = strchr(dir, '/');
+		size_t len = slash != NULL ? (size_t)(slash - dir) : strlen(dir);
 		int next;
 
 		if (len > NAME_MAX) {
@@ -297,21 +317,17 @@ open_dir_walk(int base, const char *dir)
 
 /*
  * Creates path beneath the dump directory: returns the new file's fd and
- * sets *dir_fd to its directory (for removing a partial dump), or -1 with
- * a message in error.
+ * sets *dir_fd to its directory (for removing a partial dump), or -1 after
+ * failing the call.
  */
 static int
-create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
+create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 {
 	const char *relative = path, *slash;
 	char dir[PATH_MAX];
 	size_t root_len = strlen(dump_dir_path);
 	int fd;
 
-	if (dump_dir_fd == -1) {
-		snprintf(error, error_len, "memory_dump has no dump directory");
-		return -1;
-	}
 	/* An absolute path is taken when it names a place beneath the dump directory. */
 	if (path[0] == '/') {
 		if (strcmp(dump_dir_path, "/") == 0)
@@ -319,18 +335,18 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
 			relative = path + root_len + 1;
 		else {
-			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 			return -1;
 		}
 	}
 	slash = strrchr(relative, '/');
 	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
-		snprintf(error, error_len, "Refused %s: not a file name", path);
+		wops_fail(id, "Refused %s: not a file name", path);
 		return -1;
 	}
 	if (strlen(relative) >= sizeof(dir)) {
-		snprintf(error, error_len, "Refused %s: path too long", path);
+		wops_fail(id, "Refused %s: path too long", path);
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
@@ -342,13 +358,13 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 		*dir_fd = open_dir_walk(dump_dir_fd, dir);
 	if (*dir_fd == -1) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			snprintf(error, error_len, "Refused %s: a component of the path is a symlink or not a"
+			wops_fail(id, "Refused %s: a component of the path is a symlink or not a"
 			    " directory (dump paths may hold no symlink)", path);
 		else if (errno == EXDEV)
-			snprintf(error, error_len, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
+			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
 			    path, dump_dir_path);
 		else
-			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
@@ -356,21 +372,21 @@ create_dump_file(const char *path, int *dir_fd, char *error, size_t error_len)
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
-			snprintf(error, error_len, "File exists: %s (memory_dump never overwrites)", path);
+			wops_fail(id, "File exists: %s (memory_dump never overwrites)", path);
 		else
-			snprintf(error, error_len, "Cannot write %s: %s", path, strerror(errno));
+			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		close(*dir_fd);
 		*dir_fd = -1;
 	}
 	return fd;
 }
 
-/* Writes data whole; on failure removes the partial file. Returns 0, or -1 with a message. */
+/* Writes data whole, or removes the partial file: 0, or -1 after failing the call. */
 static int
-write_dump(const char *path, const char *data, size_t len, char *error, size_t error_len)
+write_dump(const cJSON *id, const char *path, const char *data, size_t len)
 {
 	const char *slash = strrchr(path, '/');
-	int dir_fd, fd = create_dump_file(path, &dir_fd, error, error_len), saved_errno;
+	int dir_fd, fd = create_dump_file(id, path, &dir_fd), saved_errno;
 
 	if (fd == -1)
 		return -1;
@@ -398,7 +414,7 @@ fail:
 	/* A partial dump would pass for a whole one: remove it and say so. */
 	(void)unlinkat(dir_fd, slash ? slash + 1 : path, 0);
 	close(dir_fd);
-	snprintf(error, error_len, "Cannot write %s: %s%s; the partial dump was removed", path,
+	wops_fail(id, "Cannot write %s: %s%s; the partial dump was removed", path,
 	    strerror(saved_errno), saved_errno == ENOSPC ? " (the disk is full)" : "");
 	return -1;
 }
@@ -407,19 +423,16 @@ fail:
 static long
 dump_smaps(const struct wop_call *call, const char *path)
 {
-	char source[64], error[PATH_MAX + 256], *text;
+	char source[64], *text;
 	size_t len;
 
 	snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
 	if (procfs_read(source, &text, &len) == -1) {
-		fail_id(call->id, "Cannot read %s: %s", source, strerror(errno));
+		wops_fail(call->id, "Cannot read %s: %s", source, strerror(errno));
 		return -1;
 	}
-	if (write_dump(path, text, len, error, sizeof(error)) == -1) {
-		fail_id(call->id, "%s", error);
-		free(text);
-		return -1;
-	}
+	if (write_dump(call->id, path, text, len) == -1)
+		len = (size_t)-1;
 	free(text);
 	return (long)len;
 }
@@ -439,7 +452,7 @@ static void
 op_memory_dump(const struct wop_call *call)
 {
 	const cJSON *path = cJSON_GetObjectItemCaseSensitive(call->msg, "path");
-	char maps_path[64], written_path[2 * PATH_MAX];
+	char written_path[2 * PATH_MAX];
 	struct proc_stat st;
 	struct proc_memory memory;
 	long map_count, written = -1;
@@ -448,8 +461,7 @@ op_memory_dump(const struct wop_call *call)
 
 	if (child_stat(call, &st) == -1 || child_memory(call, &memory) == -1)
 		return;
-	snprintf(maps_path, sizeof(maps_path), "/proc/%ld/maps", (long)st.pid);
-	map_count = count_lines(maps_path);
+	map_count = procfs_map_count(st.pid);
 	if (map_count < 0)
 		map_count = (long)memory.map_count;
 	if (path != NULL && (written = dump_smaps(call, path->valuestring)) == -1)
@@ -544,7 +556,7 @@ op_thread_dump(const struct wop_call *call)
 	if ((count = list_threads(st.pid, list)) == -1) {
 		int saved_errno = errno;
 		cJSON_Delete(reply);
-		fail_id(call->id, "Cannot list the threads of process %ld: %s", (long)st.pid,
+		wops_fail(call->id, "Cannot list the threads of process %ld: %s", (long)st.pid,
 		    strerror(saved_errno));
 		return;
 	}
@@ -569,23 +581,20 @@ sampling_free(struct sampling *s)
 static void
 sampling_finish(struct sampling *s, int64_t now_ms)
 {
+	double figures[] = {
+		s->pid, s->taken, (double)(now_ms - s->started_ms) / 1000,
+		(double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
+		FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first),
+	};
 	cJSON *reply = jl_message(s->id, true);
-	bool built = reply != NULL &&
-	    add_number(reply, "process_id", s->pid) &&
-	    add_number(reply, "samples", s->taken) &&
-	    add_number(reply, "duration", (double)(now_ms - s->started_ms) / 1000) &&
-	    add_number(reply, "interval", (double)s->interval_ms / 1000) &&
-	    add_number(reply, "minimum_size", (double)s->minimum) &&
-	    add_number(reply, "maximum_size", (double)s->maximum) &&
-	    add_number(reply, "first_size", (double)s->first) &&
-	    add_number(reply, "last_size", (double)s->last) &&
-	    add_number(reply, "growth", (double)s->last - (double)s->first);
+	bool built = reply != NULL && add_numbers(reply, "process_id samples duration interval"
+	    " minimum_size maximum_size first_size last_size growth", figures);
 
 	if (built)
 		send_and_free(reply);
 	else {
 		cJSON_Delete(reply);
-		fail_id(s->id, "Out of memory");
+		wops_fail(s->id, "Out of memory");
 	}
 	sampling_free(s);
 }
@@ -593,13 +602,14 @@ sampling_finish(struct sampling *s, int64_t now_ms)
 static void
 sample_reply(const struct sampling *s, const struct proc_memory *m, int64_t now_ms)
 {
+	double figures[] = {
+		s->taken, (double)(now_ms - s->started_ms) / 1000, FIGURE(m->rss),
+		FIGURE(m->private_clean + m->private_dirty),
+		FIGURE(m->shared_clean + m->shared_dirty),
+	};
 	cJSON *reply = jl_message(s->id, false);
-	bool built = reply != NULL &&
-	    add_number(reply, "sample", s->taken) &&
-	    add_number(reply, "elapsed", (double)(now_ms - s->started_ms) / 1000) &&
-	    add_number(reply, "resident_size", (double)m->rss) &&
-	    add_number(reply, "private_size", (double)(m->private_clean + m->private_dirty)) &&
-	    add_number(reply, "shared_size", (double)(m->shared_clean + m->shared_dirty));
+	bool built = reply != NULL && add_numbers(reply,
+	    "sample elapsed resident_size private_size shared_size", figures);
 
 	if (built)
 		send_and_free(reply);
@@ -614,7 +624,7 @@ take_sample(struct sampling *s, int64_t now_ms)
 	struct proc_memory memory;
 
 	if (procfs_memory(s->pid, &memory) == -1) {
-		fail_id(s->id, "Process %ld has exited", (long)s->pid);
+		wops_fail(s->id, "Process %ld has exited", (long)s->pid);
 		sampling_free(s);
 		return;
 	}
@@ -642,7 +652,7 @@ seconds_param(const struct wop_call *call, const char *name, double fallback, do
 
 	*out = value != NULL ? value->valuedouble : fallback;
 	if (!(*out > 0 && *out < 1e7)) {
-		fail_id(call->id, "Parameter '%s' must be a positive number of seconds", name);
+		wops_fail(call->id, "Parameter '%s' must be a positive number of seconds", name);
 		return -1;
 	}
 	return 0;
@@ -672,12 +682,12 @@ op_memory_sample(const struct wop_call *call)
 	wanted = num_clamp(duration / interval + 1e-9, 0, MAX_SAMPLES + 1);
 	wanted = (double)(int64_t)wanted + 1;
 	if (wanted > MAX_SAMPLES) {
-		fail_id(call->id, "Too many samples: %.0f (duration / interval may be at most %d)",
+		wops_fail(call->id, "Too many samples: %.0f (duration / interval may be at most %d)",
 		    wanted, MAX_SAMPLES - 1);
 		return;
 	}
 	if (sampling_count() >= MAX_SAMPLINGS) {
-		fail_id(call->id, "Too many memory samples in progress (at most %d)", MAX_SAMPLINGS);
+		wops_fail(call->id, "Too many memory samples in progress (at most %d)", MAX_SAMPLINGS);
 		return;
 	}
 	if (child_stat(call, &st) == -1)
@@ -685,7 +695,7 @@ op_memory_sample(const struct wop_call *call)
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (call->id != NULL && (s->id = cJSON_Duplicate(call->id, true)) == NULL)) {
 		free(s);
-		fail_id(call->id, "Out of memory");
+		wops_fail(call->id, "Out of memory");
 		return;
 	}
 	s->pid = st.pid;
@@ -732,7 +742,7 @@ wops_child_exited(pid_t pid, const char *how)
 		next = s->next;
 		if (s->pid != pid)
 			continue;
-		fail_id(s->id, "Process %ld %s", (long)pid, how);
+		wops_fail(s->id, "Process %ld %s", (long)pid, how);
 		sampling_free(s);
 	}
 }
@@ -757,13 +767,13 @@ op_signal(const struct wop_call *call)
 	int signo = signame_from_json(param, text, sizeof(text));
 
 	if (signo == -1) {
-		fail_id(call->id, "Unknown signal '%s'", text);
+		wops_fail(call->id, "Unknown signal '%s'", text);
 		return;
 	}
 	if (child_stat(call, &st) == -1)
 		return;
 	if (kill(st.pid, signo) == -1) {
-		fail_id(call->id, "Cannot signal process %ld: %s", (long)st.pid, strerror(errno));
+		wops_fail(call->id, "Cannot signal process %ld: %s", (long)st.pid, strerror(errno));
 		return;
 	}
 	name = signame_name(signo);
@@ -783,33 +793,26 @@ op_stop(const struct wop_call *call)
 	double seconds = timeout != NULL ? timeout->valuedouble : 10;
 
 	if (!(seconds >= 0 && seconds < 1e7)) {
-		fail_id(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
+		wops_fail(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
 		return;
 	}
 	control->stop(call->id, num_round(seconds * 1000));
 }
 
-static void
-op_start(const struct wop_call *call)
-{
-	control->start(call->id);
-}
-
 /* Dispatch */
 
-static const struct operation {
-	struct op_spec	 spec;
-	void		(*handler)(const struct wop_call *call);
-} operations[] = {
-	{ { "info", { { NULL, 0, false } } }, op_info },
-	{ { "memory_dump", { { "path", PARAM_STRING, false } } }, op_memory_dump },
-	{ { "thread_dump", { { NULL, 0, false } } }, op_thread_dump },
-	{ { "memory_sample", {
-		{ "duration", PARAM_NUMBER, false },
-		{ "interval", PARAM_NUMBER, false } } }, op_memory_sample },
-	{ { "signal", { { "signal", PARAM_SIGNAL, true } } }, op_signal },
-	{ { "stop", { { "timeout", PARAM_NUMBER, false } } }, op_stop },
-	{ { "start", { { NULL, 0, false } } }, op_start },
+/* The handlers by position in a switch: a table of pointers costs a relocation each in a PIE. */
+enum { OP_INFO, OP_MEMORY_DUMP, OP_THREAD_DUMP, OP_MEMORY_SAMPLE, OP_SIGNAL, OP_STOP, OP_START };
+
+static const struct op_spec operations[] = {
+	[OP_INFO] = { "info", { { NULL, 0, false } } },
+	[OP_MEMORY_DUMP] = { "memory_dump", { { "path", PARAM_STRING, false } } },
+	[OP_THREAD_DUMP] = { "thread_dump", { { NULL, 0, false } } },
+	[OP_MEMORY_SAMPLE] = { "memory_sample", {
+		{ "duration", PARAM_NUMBER, false }, { "interval", PARAM_NUMBER, false } } },
+	[OP_SIGNAL] = { "signal", { { "signal", PARAM_SIGNAL, true } } },
+	[OP_STOP] = { "stop", { { "timeout", PARAM_NUMBER, false } } },
+	[OP_START] = { "start", { { NULL, 0, false } } },
 };
 
 void
@@ -821,19 +824,27 @@ wops_serve(const cJSON *request, const struct wops_child *child)
 		.msg = request,
 		.child = child,
 	};
-	const struct operation *entry;
+	const struct op_spec *entry;
 	char error[256];
 
 	if (!cJSON_IsString(op)) {
-		fail_id(call.id, "Bad request: 'do' must be a string");
+		wops_fail(call.id, "Bad request: 'do' must be a string");
 		return;
 	}
 	entry = params_dispatch(operations, sizeof(operations) / sizeof(operations[0]),
 	    sizeof(operations[0]), op->valuestring, request, error, sizeof(error));
 	if (entry == NULL) {
-		fail_id(call.id, "%s", error);
+		wops_fail(call.id, "%s", error);
 		return;
 	}
 	log_debug("worker: serving op=%s", op->valuestring);
-	entry->handler(&call);
+	switch (entry - operations) {
+	case OP_INFO: op_info(&call); break;
+	case OP_MEMORY_DUMP: op_memory_dump(&call); break;
+	case OP_THREAD_DUMP: op_thread_dump(&call); break;
+	case OP_MEMORY_SAMPLE: op_memory_sample(&call); break;
+	case OP_SIGNAL: op_signal(&call); break;
+	case OP_STOP: op_stop(&call); break;
+	default: control->start(call.id); break;	/* OP_START */
+	}
 }

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/log.h"	/* PRINTF_LIKE */
+
 struct wops_child {
 	pid_t		 pid;		/* 0 while no child runs */
 	const char	*name;
@@ -36,6 +38,8 @@ void	wops_init(wops_send_fn send, const struct wops_control *control);
  */
 int	wops_set_dump_dir(const char *path);
 void	wops_close_dump_dir(void);
+/* Fails the call id (the final reply, "failed":true) with a message as printf makes it. */
+void	wops_fail(const cJSON *id, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Serves one request (a message with "do"); replies go through send. */
 void	wops_serve(const cJSON *request, const struct wops_child *child);
 /* The next sample due on the monotonic clock in ms, or -1 when none is. */

@@ -194,8 +194,8 @@ subtest 'events: registered then removed, in order, readable and raw' => sub {
 	is($events[-1]{reason}, 'closed', 'reason closed');
 	is($events[0]{connection_id}, $e->{connection_id}, 'with the connection id');
 	my $short = substr($e->{connection_id}, 0, 8);
-	like(slurp($text), qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  registered\s+transient\s+$short\s+\d+/m,
-	    'readable: local time, event, name, short id, pid');
+	like(slurp($text), qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  registered\s+transient\s+$short\s+\d+/m,
+	    'readable: time in UTC, event, name, short id, pid');
 	like(slurp($text), qr/^\S+ \S+  removed\s+transient\s+$short\s+\d+ reason=closed$/m, 'and what happened');
 	my ($rc, $out) = run_client($sock, 'events', '--json', '--backlog', '64', { timeout => 1 });
 	like($out, qr/"event":"registered".*"name":"transient"/, '--backlog replays');

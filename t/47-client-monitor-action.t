@@ -22,6 +22,9 @@ is($again->{last_action}{reason}, 'maximum-size-limit', 'and the reason');
 my ($rc, $out) = run_client($sock, 'metrics');
 like($out, qr/^supervisord_monitor_actions\{monitor="memory",reason="maximum-size-limit"\} 1$/m,
     'metrics count the action by monitor and reason');
+($rc, $out) = run_client($sock, 'status');
+like($out, qr/^memory monitor: total (\d+\.\dM|-), total limit -, free minimum -$/m,
+    'status sums up the memory monitor under the table');
 kill 'TERM', $w;
 ok(defined reap_pid($w, 10), 'the wrapper stops on TERM');
 is($d->stop, 0, 'the daemon stops cleanly');
