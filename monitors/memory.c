@@ -304,7 +304,7 @@ static bool
 identify(struct mem_proc *p)
 {
 	char detail[96];
-	struct procid now;
+	struct procid now = { 0 };
 
 	switch (procid_check(&p->id, &now)) {
 	case PROCID_ALIVE:
@@ -727,7 +727,7 @@ static int
 memory_add(pid_t pid)
 {
 	struct mem_proc *p;
-	struct procid now;
+	struct procid now = { 0 };
 
 	if ((p = find(pid)) == NULL)
 		return follow(pid) == NULL ? -1 : 0;
