@@ -285,20 +285,36 @@ conn_accepts_output(struct conn *c)
 	return false;
 }
 
-void
-conn_send(struct conn *c, const char *data, size_t len)
+char *
+conn_send_room(struct conn *c, size_t len)
 {
 	if (c->closing || len == 0)
-		return;
+		return NULL;
 	if (reserve_output(c, len) == -1) {
 		log_warnx("dropping connection: out of memory for output conn=%llu bytes=%zu",
 		    (unsigned long long)c->serial, pending_output(c) + len);
 		conn_close(c, NULL);
-		return;
+		return NULL;
 	}
-	memcpy(c->out_buf + c->out_len, data, len);
+	return c->out_buf + c->out_len;
+}
+
+void
+conn_send_commit(struct conn *c, size_t len)
+{
 	c->out_len += len;
 	queue_flush(c);
+}
+
+void
+conn_send(struct conn *c, const char *data, size_t len)
+{
+	char *room = conn_send_room(c, len);
+
+	if (room != NULL) {
+		memcpy(room, data, len);
+		conn_send_commit(c, len);
+	}
 }
 
 void

@@ -93,6 +93,13 @@ bool		 conn_accepts_output(struct conn *c);
 /* Queues bytes for c; a message is queued as several pieces. */
 void		 conn_send(struct conn *c, const char *data, size_t len);
 /*
+ * Room for len bytes at the end of c's output, where a message is made in
+ * place; conn_send_commit() then queues the first len of them. NULL when
+ * c is closing, or out of memory (then it is closed).
+ */
+char		*conn_send_room(struct conn *c, size_t len);
+void		 conn_send_commit(struct conn *c, size_t len);
+/*
  * Queues buf[start, start + len) for c and takes buf (cap bytes, from
  * malloc): a big message is not copied when nothing else is waiting.
  */

@@ -247,25 +247,34 @@ format_call_head(char head[32], int64_t call_id)
 	return at;
 }
 
-/* The members of the object line[start, end) after our call id, any id of its own left out. */
+/*
+ * The members of the object line[start, end) after our call id, any id of
+ * its own left out, made in place: the head, the object's text and a
+ * newline hold it, each member's comma and the closing brace taking the
+ * places of theirs.
+ */
 static void
 send_members(struct conn *target, const char *line, size_t start, size_t end, int64_t call_id)
 {
 	struct jsonscan_member m;
-	char head[32];
-	size_t head_start;
+	char head[32], *out;
+	size_t head_start = format_call_head(head, call_id), len = sizeof(head) - head_start;
 
-	if (!conn_accepts_output(target))
+	if (!conn_accepts_output(target) ||
+	    (out = conn_send_room(target, len + end - start + 1)) == NULL)
 		return;
-	head_start = format_call_head(head, call_id);
-	conn_send(target, head + head_start, sizeof(head) - head_start);
+	memcpy(out, head + head_start, len);
 	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		size_t from = m.name_start - 1;
+
 		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
 			continue;
-		conn_send(target, ",", 1);
-		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
+		out[len++] = ',';
+		memcpy(out + len, line + from, m.value_end - from);
+		len += m.value_end - from;
 	}
-	conn_send(target, "}\n", 2);
+	memcpy(out + len, "}\n", 2);
+	conn_send_commit(target, len + 2);
 }
 
 /*
@@ -393,34 +402,33 @@ find_by_text(const struct conn *target, const char *line, size_t len)
 static void
 relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start, size_t end)
 {
-	size_t cut_from, cut_to;
+	size_t cut_from = start, cut_to = end, id_len = f->caller_id_len;
 	struct conn *caller = f->caller;
+	char *out;
 
-	if (!conn_accepts_output(caller))
-		return;
-	if (f->caller_id_len != 0) {
-		conn_send(caller, line, start);
-		conn_send(caller, f->caller_id, f->caller_id_len);
-		conn_send(caller, line + end, len - end);
-		conn_send(caller, "\n", 1);
-		return;
+	if (id_len == 0) {
+		/* Without the member and one comma beside it. */
+		cut_from = name;
+		while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
+			cut_to++;
+		if (cut_to < len && line[cut_to] == ',') {
+			cut_to++;
+		} else {
+			while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
+				cut_from--;
+			if (cut_from > 0 && line[cut_from - 1] == ',')
+				cut_from--;
+		}
 	}
-	/* Without the member and one comma beside it. */
-	cut_from = name;
-	cut_to = end;
-	while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
-		cut_to++;
-	if (cut_to < len && line[cut_to] == ',') {
-		cut_to++;
-	} else {
-		while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
-			cut_from--;
-		if (cut_from > 0 && line[cut_from - 1] == ',')
-			cut_from--;
-	}
-	conn_send(caller, line, cut_from);
-	conn_send(caller, line + cut_to, len - cut_to);
-	conn_send(caller, "\n", 1);
+	len -= cut_to;
+	if (!conn_accepts_output(caller) ||
+	    (out = conn_send_room(caller, cut_from + id_len + len + 1)) == NULL)
+		return;
+	memcpy(out, line, cut_from);
+	memcpy(out + cut_from, f->caller_id, id_len);
+	memcpy(out + cut_from + id_len, line + cut_to, len);
+	out[cut_from + id_len + len] = '\n';
+	conn_send_commit(caller, cut_from + id_len + len + 1);
 }
 
 static bool
