@@ -655,10 +655,17 @@ run_loop(struct loop *loop)
 			if (conn_count() > loop->conns_peak)
 				loop->conns_peak = conn_count();
 		}
-		now = mono_now_ms();
-		forward_expire(now);
-		conn_expire(now);
-		mon_run_due(now);
+		/*
+		 * With nothing scheduled before the wait, nothing is due after it:
+		 * what this pass scheduled is due later. No clock read then.
+		 */
+		now = -1;
+		if (timeout >= 0) {
+			now = mono_now_ms();
+			forward_expire(now);
+			conn_expire(now);
+			mon_run_due(now);
+		}
 		conn_settle();
 		trim_after_crowd(loop);
 		if (!loop->accepting && may_accept_again(loop, now))
