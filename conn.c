@@ -85,15 +85,20 @@ over_budget(void)
 	return out_total > conn_limits.max_output_total;
 }
 
-short
-conn_poll_events(const struct conn *c)
+void
+conn_poll_set(struct pollfd *pfds, size_t count)
 {
 	/* Backpressure: unread requests stay in the kernel while replies wait. */
-	short events = c->read_closed || c->in_held || over_budget() ? 0 : POLLIN;
+	bool held = over_budget();
 
-	if (pending_output(c) > 0)
-		events |= POLLOUT;
-	return events;
+	for (size_t i = 0; i < count; i++) {
+		const struct conn *c = conns[i];
+		short events = c->read_closed || c->in_held || held ? 0 : POLLIN;
+
+		if (pending_output(c) > 0)
+			events |= POLLOUT;
+		pfds[i] = (struct pollfd){ .fd = c->fd, .events = events };
+	}
 }
 
 /* Accepting */

@@ -14,6 +14,7 @@
 
 struct registration;
 struct fwd_ends;
+struct pollfd;
 
 /* A connection's transport. The parts other modules keep about it hang off it, each owned by its module. */
 struct conn {
@@ -82,7 +83,8 @@ enum conn_accept_result {
 enum conn_accept_result conn_accept_ready(int listen_fd);
 size_t		 conn_count(void);
 struct conn	*conn_at(size_t index);
-short		 conn_poll_events(const struct conn *c);
+/* The first count connections' fds and the events each waits for, into pfds. */
+void		 conn_poll_set(struct pollfd *pfds, size_t count);
 void		 conn_handle_events(struct conn *c, short revents);
 /*
  * Call before queueing a message for c. False when c is closing, or when it

@@ -562,11 +562,7 @@ fill_pollfds(struct loop *loop)
 	/* A negative fd makes poll skip the listener while we cannot accept. */
 	loop->pollfds[1] = (struct pollfd){
 		.fd = loop->accepting ? loop->listen_fd : -1, .events = POLLIN };
-	for (size_t i = 0; i < count; i++) {
-		struct conn *c = conn_at(i);
-		loop->pollfds[FIXED_POLLFDS + i] = (struct pollfd){
-			.fd = c->fd, .events = conn_poll_events(c) };
-	}
+	conn_poll_set(loop->pollfds + FIXED_POLLFDS, count);
 	return count;
 }
 
