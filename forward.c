@@ -232,49 +232,70 @@ delete_members(cJSON *object, const char *key)
 	}
 }
 
-/* {"id":N at the end of head, without printf (the forward's hot path); returns where it starts. */
-static size_t
-format_call_head(char head[32], int64_t call_id)
-{
-	uint64_t n = (uint64_t)call_id;	/* call ids are positive: at most 19 digits */
-	size_t at = 32;
-
-	do
-		head[--at] = (char)('0' + n % 10);
-	while ((n /= 10) != 0);
-	at -= 6;
-	memcpy(head + at, "{\"id\":", 6);
-	return at;
-}
+#define HEAD_ROOM	25	/* {"id": and at most 19 digits */
 
 /*
- * The members of the object line[start, end) after our call id, any id of
- * its own left out, made in place: the head, the object's text and a
- * newline hold it, each member's comma and the closing brace taking the
- * places of theirs.
+ * Our call's text after its head, made at out: the members of the object
+ * line[start, end) but any id of its own, each with the comma before it,
+ * then the brace and a newline, in no more than end - start + 1 bytes.
+ * Returns its length; 0 when it must be printed from the tree instead: a
+ * name written with escapes, or the first 'do' not a string.
  */
-static void
-send_members(struct conn *target, const char *line, size_t start, size_t end, int64_t call_id)
+static size_t
+make_members(char *out, const char *line, size_t start, size_t end)
 {
 	struct jsonscan_member m;
-	char head[32], *out;
-	size_t head_start = format_call_head(head, call_id), len = sizeof(head) - head_start;
+	size_t len = 0;
+	bool has_do = false;
 
-	if (!conn_accepts_output(target) ||
-	    (out = conn_send_room(target, len + end - start + 1)) == NULL)
-		return;
-	memcpy(out, head + head_start, len);
 	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
-		size_t from = m.name_start - 1;
+		const char *name = line + m.name_start;
+		size_t name_len = m.name_end - m.name_start, from = m.name_start - 1;
 
-		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
+		if (memchr(name, '\\', name_len) != NULL)
+			return 0;
+		if (name_len == 2 && name[0] == 'd' && name[1] == 'o' && !has_do) {
+			if (line[m.value_start] != '"')
+				return 0;
+			has_do = true;
+		}
+		if (name_len == 2 && name[0] == 'i' && name[1] == 'd')
 			continue;
 		out[len++] = ',';
 		memcpy(out + len, line + from, m.value_end - from);
 		len += m.value_end - from;
 	}
 	memcpy(out + len, "}\n", 2);
-	conn_send_commit(target, len + 2);
+	return has_do ? len + 2 : 0;
+}
+
+/*
+ * Room on target for our call made from the object line[start, end): its
+ * members go at HEAD_ROOM, make_members() says how long they are. NULL
+ * when target takes no more output.
+ */
+static char *
+call_room(struct conn *target, size_t start, size_t end)
+{
+	return conn_accepts_output(target) ? conn_send_room(target, HEAD_ROOM + end - start + 1) : NULL;
+}
+
+/* Queues the call made in room: {"id":call_id (no printf: the hot path), then the len bytes of members. */
+static void
+send_call(struct conn *target, char *room, size_t len, int64_t call_id)
+{
+	char head[HEAD_ROOM];
+	uint64_t n = (uint64_t)call_id;	/* call ids are positive */
+	size_t at = HEAD_ROOM;
+
+	do
+		head[--at] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	at -= 6;
+	memcpy(head + at, "{\"id\":", 6);
+	memmove(room + HEAD_ROOM - at, room + HEAD_ROOM, len);
+	memcpy(room, head + at, HEAD_ROOM - at);
+	conn_send_commit(target, HEAD_ROOM - at + len);
 }
 
 /*
@@ -288,8 +309,8 @@ static bool
 send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 {
 	const char *line = call->line;
-	struct jsonscan_member m;
-	size_t start, end, at;
+	size_t start, end, len;
+	char *room;
 
 	if (line == NULL || !jsonscan_member(line, call->line_len, "operation", &start, &end) ||
 	    end >= call->line_len || line[start] != '{')
@@ -298,11 +319,11 @@ send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 		if ((unsigned char)line[i] < 0x20)
 			return false;
 	}
-	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
-		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
-			return false;
-	}
-	send_members(target, line, start, end, call_id);
+	if ((room = call_room(target, start, end)) == NULL)
+		return true;	/* nothing can be sent */
+	if ((len = make_members(room + HEAD_ROOM, line, start, end)) == 0)
+		return false;
+	send_call(target, room, len, call_id);
 	return true;
 }
 
@@ -358,14 +379,21 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 	reply_message(target, &call_id, false, operation);
 }
 
-void
+/* The call is made before the forward opens: what it refuses takes the parsed path, which words it. */
+bool
 forward_start_text(struct call *call, struct conn *target, const char *target_id, size_t start,
     size_t end)
 {
-	struct fwd *f = forward_open(call, target, target_id, 0);
+	char *room = call_room(target, start, end);
+	size_t len = room != NULL ? make_members(room + HEAD_ROOM, call->line, start, end) : 0;
+	struct fwd *f;
 
-	if (f != NULL)
-		send_members(target, call->line, start, end, f->key.call_id);
+	if (len == 0)
+		return false;
+	/* A refusal to a caller that is the target overwrites the room, never queued. */
+	if ((f = forward_open(call, target, target_id, 0)) != NULL)
+		send_call(target, room, len, f->key.call_id);
+	return true;
 }
 
 static struct fwd *

@@ -1130,9 +1130,8 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 {
 	static const char *const names[] = { "id", "do", "connection_id", "operation" };
 	static const size_t lens[] = { 2, 2, 13, 9 };
-	struct jsonscan_member m[5], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
-	size_t count, at, run = 0, end = len, bad;
-	bool op_do = false;
+	struct jsonscan_member m[4], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
+	size_t count, run = 0, end = len, bad;
 	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
 	cJSON raw_id = { .type = cJSON_Raw, .valuestring = id_text };
 	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
@@ -1141,7 +1140,7 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
 	if (len < 100 || forward_is_target(c) ||
 	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL) ||
-	    !jsonscan_object(line, len, &bad, m, 5, &count) || count != 4)
+	    !jsonscan_object(line, len, &bad, m, 4, &count) || count != 4)
 		return false;
 	for (size_t k = 0; k < 4; k++) {
 		const char *name = line + m[k].name_start;
@@ -1161,16 +1160,19 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	/*
 	 * cJSON ends a message at its object's brace or white space after it.
 	 * It reads numbers of at most 63 bytes: only the id and the operation
-	 * may hold one.
+	 * may hold one. The operation is sent as written: an object without
+	 * control bytes.
 	 */
 	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
 		end--;
-	if (line[end - 1] != '}')
+	if (line[end - 1] != '}' || line[op->value_start] != '{')
 		return false;
 	for (size_t i = op->value_start; i < op->value_end; i++) {
-		char ch = line[i];
+		unsigned char ch = (unsigned char)line[i];
 
-		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && ch != 'e' && ch != 'E')
+		if (ch < 0x20)
+			return false;
+		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && (ch | 0x20) != 'e')
 			run = 0;
 		else if (++run > 60)
 			return false;
@@ -1189,24 +1191,9 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		return false;
 	memcpy(target_id, line + to->value_start + 1, to->value_end - to->value_start - 2);
 	target_id[to->value_end - to->value_start - 2] = '\0';
-	if ((target = registry_find(target_id)) == NULL)
-		return false;
-	/* The operation as the forward sends it on: an object, its first 'do' a string, names unescaped. */
-	if (line[op->value_start] != '{' || has_control_byte(line + op->value_start, op->value_end - op->value_start))
-		return false;
-	for (at = op->value_start; jsonscan_next_member(line, op->value_end, &at, &m[4]); ) {
-		if (memchr(line + m[4].name_start, '\\', m[4].name_end - m[4].name_start) != NULL)
-			return false;
-		if (!op_do && m[4].name_end - m[4].name_start == 2 && memcmp(line + m[4].name_start, "do", 2) == 0) {
-			if (line[m[4].value_start] != '"')
-				return false;
-			op_do = true;
-		}
-	}
-	if (!op_do)
-		return false;
-	forward_start_text(&call, target, registry_connection_id(target), op->value_start, op->value_end);
-	return true;
+	return (target = registry_find(target_id)) != NULL &&
+	    forward_start_text(&call, target, registry_connection_id(target), op->value_start,
+	    op->value_end);
 }
 
 /* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */
