@@ -402,10 +402,14 @@ static struct fwd *
 find(const struct conn *target, double id)
 {
 	struct fwd_key key = { .target_serial = target->serial };
+	struct fwd *last = target->fwd_ends != NULL ? DL_FIRST(&target->fwd_ends->targeting) : NULL;
 
 	if (!num_is_whole(id, 9e15))
 		return NULL;
 	key.call_id = (int64_t)id;
+	/* Most often the call made last is the one answered: no lookup then. */
+	if (last != NULL && last->key.call_id == key.call_id)
+		return last;
 	return hmap_get(&by_key, &key, sizeof(key));
 }
 

@@ -1172,7 +1172,8 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 
 		if (ch < 0x20)
 			return false;
-		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && (ch | 0x20) != 'e')
+		if (op->value_end - op->value_start <= 60 ||	/* too short to hold one */
+		    ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && (ch | 0x20) != 'e'))
 			run = 0;
 		else if (++run > 60)
 			return false;
