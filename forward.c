@@ -505,40 +505,36 @@ find_by_id_text(const struct conn *target, const char *text, size_t len)
 enum relay_result
 forward_relay_text(struct conn *c, const char *line, size_t len)
 {
-	static const char once[][9] = { "id", "do", "finished" };
-	static const unsigned char once_len[] = { 2, 2, 8 };
 	struct jsonscan_member m[RELAY_MEMBERS];
-	const struct jsonscan_member *id = NULL;
+	const struct jsonscan_member *seen[3] = { NULL, NULL, NULL }, *id, *finished;	/* id, do, finished */
 	size_t count, bad;
-	int seen[3] = { 0, 0, 0 };
-	bool finished = false;
 	struct fwd *f;
 
 	/* Checked and read in one pass; anything unusual or invalid goes to the parser. */
 	if (!jsonscan_object(line, len, &bad, m, RELAY_MEMBERS, &count) || count > RELAY_MEMBERS)
 		return RELAY_NEEDS_TREE;
 	for (size_t k = 0; k < count; k++) {
-		size_t name_len = m[k].name_end - m[k].name_start;
 		const char *name = line + m[k].name_start;
+		size_t name_len = m[k].name_end - m[k].name_start, i;
 
 		if (memchr(name, '\\', name_len) != NULL)
 			return RELAY_NEEDS_TREE;
-		for (size_t i = 0; i < 3; i++) {
-			if (name_len != once_len[i] || memcmp(name, once[i], name_len) != 0)
-				continue;
-			if (++seen[i] > 1)
-				return RELAY_NEEDS_TREE;
-			if (i == 0)
-				id = &m[k];
-			else if (i == 2)
-				finished = m[k].value_end - m[k].value_start == 4 &&
-				    memcmp(line + m[k].value_start, "true", 4) == 0;
-		}
+		if (name_len == 2 && (name[0] == 'i' || name[0] == 'd'))
+			i = name[0] == 'd' && name[1] == 'o' ? 1 : name[0] == 'i' && name[1] == 'd' ? 0 : 3;
+		else
+			i = name_len == 8 && memcmp(name, "finished", 8) == 0 ? 2 : 3;
+		if (i < 3 && seen[i] != NULL)
+			return RELAY_NEEDS_TREE;	/* the parser says which is given twice */
+		if (i < 3)
+			seen[i] = &m[k];
 	}
+	id = seen[0];
+	finished = seen[2];
 	if (id == NULL || (f = find_by_id_text(c, line + id->value_start, id->value_end - id->value_start)) == NULL)
 		return RELAY_NOT_A_REPLY;
 	relay_at(f, line, len, id->name_start - 1, id->value_start, id->value_end);
-	if (finished)
+	if (finished != NULL && finished->value_end - finished->value_start == 4 &&
+	    memcmp(line + finished->value_start, "true", 4) == 0)
 		fwd_free(f);
 	return RELAY_DONE;
 }
