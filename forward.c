@@ -561,17 +561,16 @@ forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
 bool
 forward_big_reply(struct conn *c, const char *line, size_t len)
 {
-	struct fwd *f = find_by_text(c, line, len);
-	size_t start, end;
+	size_t name, start, end;
+	struct fwd *f;
 
-	if (f == NULL)
+	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len ||
+	    (f = find_by_id_text(c, line + start, end - start)) == NULL)
 		return false;
-	if (!relay_exact(f, line, len))
-		fail_caller(f, "Reply could not be relayed: its id is written with escapes");
-	if (!jsonscan_member(line, len, "finished", &start, &end) ||
-	    end - start != 4 || memcmp(line + start, "true", 4) != 0)
-		return true;
-	fwd_free(f);
+	relay_at(f, line, len, name, start, end);
+	if (jsonscan_member(line, len, "finished", &start, &end) && end - start == 4 &&
+	    memcmp(line + start, "true", 4) == 0)
+		fwd_free(f);
 	return true;
 }
 
