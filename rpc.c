@@ -1128,8 +1128,6 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 static bool
 route_forward_text(struct conn *c, const char *line, size_t len)
 {
-	static const char *const names[] = { "id", "do", "connection_id", "operation" };
-	static const size_t lens[] = { 2, 2, 13, 9 };
 	struct jsonscan_member m[4], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
 	size_t count, run = 0, end = len, bad;
 	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
@@ -1145,9 +1143,15 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	for (size_t k = 0; k < 4; k++) {
 		const char *name = line + m[k].name_start;
 		size_t name_len = m[k].name_end - m[k].name_start;
-		size_t i = name_len == 2 ? name[0] == 'd' : name_len == 13 ? 2 : name_len == 9 ? 3 : 0;
+		size_t i = 4;	/* id, do, connection_id, operation, or none of them */
 
-		if (name_len != lens[i] || memcmp(name, names[i], name_len) != 0 || value[i] != NULL)
+		if (name_len == 2)
+			i = name[0] == 'i' && name[1] == 'd' ? 0 : name[0] == 'd' && name[1] == 'o' ? 1 : 4;
+		else if (name_len == 13 && memcmp(name, "connection_id", 13) == 0)
+			i = 2;
+		else if (name_len == 9 && memcmp(name, "operation", 9) == 0)
+			i = 3;
+		if (i == 4 || value[i] != NULL)
 			return false;
 		value[i] = &m[k];
 	}
