@@ -598,7 +598,7 @@ forward_reply_too_long(struct conn *c, const char *start, size_t len)
 		return false;
 	if (jsonscan_member(start, len, "id", &id_start, &id_end) && id_end < len) {
 		/* It names its call: that forward alone, if it is one. */
-		if ((f = find_by_text(c, start, len)) == NULL)
+		if ((f = find_by_id_text(c, start + id_start, id_end - id_start)) == NULL)
 			return false;
 		log_warnx("reply too long: failing its forward conn=%llu call_id=%lld max_reply=%zu",
 		    (unsigned long long)c->serial, (long long)f->key.call_id, conn_limits.max_reply);
