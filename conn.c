@@ -85,15 +85,20 @@ over_budget(void)
 	return out_total > conn_limits.max_output_total;
 }
 
-short
-conn_poll_events(const struct conn *c)
+void
+conn_poll_set(struct pollfd *pfds, size_t count)
 {
 	/* Backpressure: unread requests stay in the kernel while replies wait. */
-	short events = c->read_closed || c->in_held || over_budget() ? 0 : POLLIN;
+	bool held = over_budget();
 
-	if (pending_output(c) > 0)
-		events |= POLLOUT;
-	return events;
+	for (size_t i = 0; i < count; i++) {
+		const struct conn *c = conns[i];
+		short events = c->read_closed || c->in_held || held ? 0 : POLLIN;
+
+		if (pending_output(c) > 0)
+			events |= POLLOUT;
+		pfds[i] = (struct pollfd){ .fd = c->fd, .events = events };
+	}
 }
 
 /* Accepting */
@@ -285,20 +290,36 @@ conn_accepts_output(struct conn *c)
 	return false;
 }
 
-void
-conn_send(struct conn *c, const char *data, size_t len)
+char *
+conn_send_room(struct conn *c, size_t len)
 {
 	if (c->closing || len == 0)
-		return;
+		return NULL;
 	if (reserve_output(c, len) == -1) {
 		log_warnx("dropping connection: out of memory for output conn=%llu bytes=%zu",
 		    (unsigned long long)c->serial, pending_output(c) + len);
 		conn_close(c, NULL);
-		return;
+		return NULL;
 	}
-	memcpy(c->out_buf + c->out_len, data, len);
+	return c->out_buf + c->out_len;
+}
+
+void
+conn_send_commit(struct conn *c, size_t len)
+{
 	c->out_len += len;
 	queue_flush(c);
+}
+
+void
+conn_send(struct conn *c, const char *data, size_t len)
+{
+	char *room = conn_send_room(c, len);
+
+	if (room != NULL) {
+		memcpy(room, data, len);
+		conn_send_commit(c, len);
+	}
 }
 
 void

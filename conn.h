@@ -14,6 +14,7 @@
 
 struct registration;
 struct fwd_ends;
+struct pollfd;
 
 /* A connection's transport. The parts other modules keep about it hang off it, each owned by its module. */
 struct conn {
@@ -82,7 +83,8 @@ enum conn_accept_result {
 enum conn_accept_result conn_accept_ready(int listen_fd);
 size_t		 conn_count(void);
 struct conn	*conn_at(size_t index);
-short		 conn_poll_events(const struct conn *c);
+/* The first count connections' fds and the events each waits for, into pfds. */
+void		 conn_poll_set(struct pollfd *pfds, size_t count);
 void		 conn_handle_events(struct conn *c, short revents);
 /*
  * Call before queueing a message for c. False when c is closing, or when it
@@ -92,6 +94,13 @@ void		 conn_handle_events(struct conn *c, short revents);
 bool		 conn_accepts_output(struct conn *c);
 /* Queues bytes for c; a message is queued as several pieces. */
 void		 conn_send(struct conn *c, const char *data, size_t len);
+/*
+ * Room for len bytes at the end of c's output, where a message is made in
+ * place; conn_send_commit() then queues the first len of them. NULL when
+ * c is closing, or out of memory (then it is closed).
+ */
+char		*conn_send_room(struct conn *c, size_t len);
+void		 conn_send_commit(struct conn *c, size_t len);
 /*
  * Queues buf[start, start + len) for c and takes buf (cap bytes, from
  * malloc): a big message is not copied when nothing else is waiting.

@@ -193,8 +193,10 @@ fwd_new(struct call *call, struct conn *target, const char *target_id)
 	size_t id_len = id != NULL ? strlen(id) : 0;
 	struct fwd *f = NULL;
 
+	/* Not calloc: glibc's never takes a block from the cache that free() fills. */
 	if (caller_ends != NULL && target_ends != NULL && id != NULL &&
-	    (f = calloc(1, sizeof(*f) + id_len + 1)) != NULL) {
+	    (f = malloc(sizeof(*f) + id_len + 1)) != NULL) {
+		memset(f, 0, sizeof(*f));
 		memcpy(f->caller_id, id, id_len + 1);
 		f->caller_id_len = id_len;
 	}
@@ -232,40 +234,70 @@ delete_members(cJSON *object, const char *key)
 	}
 }
 
-/* {"id":N at the end of head, without printf (the forward's hot path); returns where it starts. */
+#define HEAD_ROOM	25	/* {"id": and at most 19 digits */
+
+/*
+ * Our call's text after its head, made at out: the members of the object
+ * line[start, end) but any id of its own, each with the comma before it,
+ * then the brace and a newline, in no more than end - start + 1 bytes.
+ * Returns its length; 0 when it must be printed from the tree instead: a
+ * name written with escapes, or the first 'do' not a string.
+ */
 static size_t
-format_call_head(char head[32], int64_t call_id)
+make_members(char *out, const char *line, size_t start, size_t end)
 {
-	uint64_t n = (uint64_t)call_id;	/* call ids are positive: at most 19 digits */
-	size_t at = 32;
+	struct jsonscan_member m;
+	size_t len = 0;
+	bool has_do = false;
+
+	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
+		const char *name = line + m.name_start;
+		size_t name_len = m.name_end - m.name_start, from = m.name_start - 1;
+
+		if (memchr(name, '\\', name_len) != NULL)
+			return 0;
+		if (name_len == 2 && name[0] == 'd' && name[1] == 'o' && !has_do) {
+			if (line[m.value_start] != '"')
+				return 0;
+			has_do = true;
+		}
+		if (name_len == 2 && name[0] == 'i' && name[1] == 'd')
+			continue;
+		out[len++] = ',';
+		memcpy(out + len, line + from, m.value_end - from);
+		len += m.value_end - from;
+	}
+	memcpy(out + len, "}\n", 2);
+	return has_do ? len + 2 : 0;
+}
+
+/*
+ * Room on target for our call made from the object line[start, end): its
+ * members go at HEAD_ROOM, make_members() says how long they are. NULL
+ * when target takes no more output.
+ */
+static char *
+call_room(struct conn *target, size_t start, size_t end)
+{
+	return conn_accepts_output(target) ? conn_send_room(target, HEAD_ROOM + end - start + 1) : NULL;
+}
+
+/* Queues the call made in room: {"id":call_id (no printf: the hot path), then the len bytes of members. */
+static void
+send_call(struct conn *target, char *room, size_t len, int64_t call_id)
+{
+	char head[HEAD_ROOM];
+	uint64_t n = (uint64_t)call_id;	/* call ids are positive */
+	size_t at = HEAD_ROOM;
 
 	do
 		head[--at] = (char)('0' + n % 10);
 	while ((n /= 10) != 0);
 	at -= 6;
 	memcpy(head + at, "{\"id\":", 6);
-	return at;
-}
-
-/* The members of the object line[start, end) after our call id, any id of its own left out. */
-static void
-send_members(struct conn *target, const char *line, size_t start, size_t end, int64_t call_id)
-{
-	struct jsonscan_member m;
-	char head[32];
-	size_t head_start;
-
-	if (!conn_accepts_output(target))
-		return;
-	head_start = format_call_head(head, call_id);
-	conn_send(target, head + head_start, sizeof(head) - head_start);
-	for (size_t at = start; jsonscan_next_member(line, end, &at, &m); ) {
-		if (m.name_end - m.name_start == 2 && memcmp(line + m.name_start, "id", 2) == 0)
-			continue;
-		conn_send(target, ",", 1);
-		conn_send(target, line + m.name_start - 1, m.value_end - (m.name_start - 1));
-	}
-	conn_send(target, "}\n", 2);
+	memmove(room + HEAD_ROOM - at, room + HEAD_ROOM, len);
+	memcpy(room, head + at, HEAD_ROOM - at);
+	conn_send_commit(target, HEAD_ROOM - at + len);
 }
 
 /*
@@ -279,8 +311,8 @@ static bool
 send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 {
 	const char *line = call->line;
-	struct jsonscan_member m;
-	size_t start, end, at;
+	size_t start, end, len;
+	char *room;
 
 	if (line == NULL || !jsonscan_member(line, call->line_len, "operation", &start, &end) ||
 	    end >= call->line_len || line[start] != '{')
@@ -289,11 +321,11 @@ send_as_written(const struct call *call, struct conn *target, int64_t call_id)
 		if ((unsigned char)line[i] < 0x20)
 			return false;
 	}
-	for (at = start; jsonscan_next_member(line, end, &at, &m); ) {
-		if (memchr(line + m.name_start, '\\', m.name_end - m.name_start) != NULL)
-			return false;
-	}
-	send_members(target, line, start, end, call_id);
+	if ((room = call_room(target, start, end)) == NULL)
+		return true;	/* nothing can be sent */
+	if ((len = make_members(room + HEAD_ROOM, line, start, end)) == 0)
+		return false;
+	send_call(target, room, len, call_id);
 	return true;
 }
 
@@ -349,24 +381,35 @@ forward_start(struct call *call, struct conn *target, const char *target_id,
 	reply_message(target, &call_id, false, operation);
 }
 
-void
+/* The call is made before the forward opens: what it refuses takes the parsed path, which words it. */
+bool
 forward_start_text(struct call *call, struct conn *target, const char *target_id, size_t start,
     size_t end)
 {
-	struct fwd *f = forward_open(call, target, target_id, 0);
+	char *room = call_room(target, start, end);
+	size_t len = room != NULL ? make_members(room + HEAD_ROOM, call->line, start, end) : 0;
+	struct fwd *f;
 
-	if (f != NULL)
-		send_members(target, call->line, start, end, f->key.call_id);
+	if (len == 0)
+		return false;
+	/* A refusal to a caller that is the target overwrites the room, never queued. */
+	if ((f = forward_open(call, target, target_id, 0)) != NULL)
+		send_call(target, room, len, f->key.call_id);
+	return true;
 }
 
 static struct fwd *
 find(const struct conn *target, double id)
 {
 	struct fwd_key key = { .target_serial = target->serial };
+	struct fwd *last = target->fwd_ends != NULL ? DL_FIRST(&target->fwd_ends->targeting) : NULL;
 
 	if (!num_is_whole(id, 9e15))
 		return NULL;
 	key.call_id = (int64_t)id;
+	/* Most often the call made last is the one answered: no lookup then. */
+	if (last != NULL && last->key.call_id == key.call_id)
+		return last;
 	return hmap_get(&by_key, &key, sizeof(key));
 }
 
@@ -393,34 +436,33 @@ find_by_text(const struct conn *target, const char *line, size_t len)
 static void
 relay_at(struct fwd *f, const char *line, size_t len, size_t name, size_t start, size_t end)
 {
-	size_t cut_from, cut_to;
+	size_t cut_from = start, cut_to = end, id_len = f->caller_id_len;
 	struct conn *caller = f->caller;
+	char *out;
 
-	if (!conn_accepts_output(caller))
-		return;
-	if (f->caller_id_len != 0) {
-		conn_send(caller, line, start);
-		conn_send(caller, f->caller_id, f->caller_id_len);
-		conn_send(caller, line + end, len - end);
-		conn_send(caller, "\n", 1);
-		return;
+	if (id_len == 0) {
+		/* Without the member and one comma beside it. */
+		cut_from = name;
+		while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
+			cut_to++;
+		if (cut_to < len && line[cut_to] == ',') {
+			cut_to++;
+		} else {
+			while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
+				cut_from--;
+			if (cut_from > 0 && line[cut_from - 1] == ',')
+				cut_from--;
+		}
 	}
-	/* Without the member and one comma beside it. */
-	cut_from = name;
-	cut_to = end;
-	while (cut_to < len && (line[cut_to] == ' ' || line[cut_to] == '\t'))
-		cut_to++;
-	if (cut_to < len && line[cut_to] == ',') {
-		cut_to++;
-	} else {
-		while (cut_from > 0 && line[cut_from - 1] != ',' && line[cut_from - 1] != '{')
-			cut_from--;
-		if (cut_from > 0 && line[cut_from - 1] == ',')
-			cut_from--;
-	}
-	conn_send(caller, line, cut_from);
-	conn_send(caller, line + cut_to, len - cut_to);
-	conn_send(caller, "\n", 1);
+	len -= cut_to;
+	if (!conn_accepts_output(caller) ||
+	    (out = conn_send_room(caller, cut_from + id_len + len + 1)) == NULL)
+		return;
+	memcpy(out, line, cut_from);
+	memcpy(out + cut_from, f->caller_id, id_len);
+	memcpy(out + cut_from + id_len, line + cut_to, len);
+	out[cut_from + id_len + len] = '\n';
+	conn_send_commit(caller, cut_from + id_len + len + 1);
 }
 
 static bool
@@ -463,40 +505,36 @@ find_by_id_text(const struct conn *target, const char *text, size_t len)
 enum relay_result
 forward_relay_text(struct conn *c, const char *line, size_t len)
 {
-	static const char once[][9] = { "id", "do", "finished" };
-	static const unsigned char once_len[] = { 2, 2, 8 };
 	struct jsonscan_member m[RELAY_MEMBERS];
-	const struct jsonscan_member *id = NULL;
+	const struct jsonscan_member *seen[3] = { NULL, NULL, NULL }, *id, *finished;	/* id, do, finished */
 	size_t count, bad;
-	int seen[3] = { 0, 0, 0 };
-	bool finished = false;
 	struct fwd *f;
 
 	/* Checked and read in one pass; anything unusual or invalid goes to the parser. */
 	if (!jsonscan_object(line, len, &bad, m, RELAY_MEMBERS, &count) || count > RELAY_MEMBERS)
 		return RELAY_NEEDS_TREE;
 	for (size_t k = 0; k < count; k++) {
-		size_t name_len = m[k].name_end - m[k].name_start;
 		const char *name = line + m[k].name_start;
+		size_t name_len = m[k].name_end - m[k].name_start, i;
 
 		if (memchr(name, '\\', name_len) != NULL)
 			return RELAY_NEEDS_TREE;
-		for (size_t i = 0; i < 3; i++) {
-			if (name_len != once_len[i] || memcmp(name, once[i], name_len) != 0)
-				continue;
-			if (++seen[i] > 1)
-				return RELAY_NEEDS_TREE;
-			if (i == 0)
-				id = &m[k];
-			else if (i == 2)
-				finished = m[k].value_end - m[k].value_start == 4 &&
-				    memcmp(line + m[k].value_start, "true", 4) == 0;
-		}
+		if (name_len == 2 && (name[0] == 'i' || name[0] == 'd'))
+			i = name[0] == 'd' && name[1] == 'o' ? 1 : name[0] == 'i' && name[1] == 'd' ? 0 : 3;
+		else
+			i = name_len == 8 && memcmp(name, "finished", 8) == 0 ? 2 : 3;
+		if (i < 3 && seen[i] != NULL)
+			return RELAY_NEEDS_TREE;	/* the parser says which is given twice */
+		if (i < 3)
+			seen[i] = &m[k];
 	}
+	id = seen[0];
+	finished = seen[2];
 	if (id == NULL || (f = find_by_id_text(c, line + id->value_start, id->value_end - id->value_start)) == NULL)
 		return RELAY_NOT_A_REPLY;
 	relay_at(f, line, len, id->name_start - 1, id->value_start, id->value_end);
-	if (finished)
+	if (finished != NULL && finished->value_end - finished->value_start == 4 &&
+	    memcmp(line + finished->value_start, "true", 4) == 0)
 		fwd_free(f);
 	return RELAY_DONE;
 }
@@ -523,17 +561,16 @@ forward_reply(struct conn *c, cJSON *msg, const char *line, size_t len)
 bool
 forward_big_reply(struct conn *c, const char *line, size_t len)
 {
-	struct fwd *f = find_by_text(c, line, len);
-	size_t start, end;
+	size_t name, start, end;
+	struct fwd *f;
 
-	if (f == NULL)
+	if (!jsonscan_member_at(line, len, "id", &name, &start, &end) || end >= len ||
+	    (f = find_by_id_text(c, line + start, end - start)) == NULL)
 		return false;
-	if (!relay_exact(f, line, len))
-		fail_caller(f, "Reply could not be relayed: its id is written with escapes");
-	if (!jsonscan_member(line, len, "finished", &start, &end) ||
-	    end - start != 4 || memcmp(line + start, "true", 4) != 0)
-		return true;
-	fwd_free(f);
+	relay_at(f, line, len, name, start, end);
+	if (jsonscan_member(line, len, "finished", &start, &end) && end - start == 4 &&
+	    memcmp(line + start, "true", 4) == 0)
+		fwd_free(f);
 	return true;
 }
 
@@ -561,7 +598,7 @@ forward_reply_too_long(struct conn *c, const char *start, size_t len)
 		return false;
 	if (jsonscan_member(start, len, "id", &id_start, &id_end) && id_end < len) {
 		/* It names its call: that forward alone, if it is one. */
-		if ((f = find_by_text(c, start, len)) == NULL)
+		if ((f = find_by_id_text(c, start + id_start, id_end - id_start)) == NULL)
 			return false;
 		log_warnx("reply too long: failing its forward conn=%llu call_id=%lld max_reply=%zu",
 		    (unsigned long long)c->serial, (long long)f->key.call_id, conn_limits.max_reply);

@@ -30,9 +30,11 @@ void	 forward_start(struct call *call, struct conn *target, const char *target_i
 	    cJSON *operation, double timeout_seconds);
 /*
  * The same for an operation at call->line[start, end) that the caller
- * checked is sent as written: an object, names unescaped, no control byte.
+ * checked is an object without control bytes, sent as written. False, and
+ * nothing done, when it cannot be: a name written with escapes, no 'do'
+ * string first, or a target taking no output.
  */
-void	 forward_start_text(struct call *call, struct conn *target, const char *target_id,
+bool	 forward_start_text(struct call *call, struct conn *target, const char *target_id,
 	    size_t start, size_t end);
 /*
  * If msg answers an open forward on c, relays it and returns true. line

@@ -1113,11 +1113,8 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 static bool
 route_forward_text(struct conn *c, const char *line, size_t len)
 {
-	static const char *const names[] = { "id", "do", "connection_id", "operation" };
-	static const size_t lens[] = { 2, 2, 13, 9 };
-	struct jsonscan_member m[5], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
-	size_t count, at, run = 0, end = len, bad;
-	bool op_do = false;
+	struct jsonscan_member m[4], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
+	size_t count, run = 0, end = len, bad;
 	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
 	cJSON raw_id = { .type = cJSON_Raw, .valuestring = id_text };
 	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
@@ -1126,14 +1123,20 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
 	if (len < 100 || forward_is_target(c) ||
 	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL) ||
-	    !jsonscan_object(line, len, &bad, m, 5, &count) || count != 4)
+	    !jsonscan_object(line, len, &bad, m, 4, &count) || count != 4)
 		return false;
 	for (size_t k = 0; k < 4; k++) {
 		const char *name = line + m[k].name_start;
 		size_t name_len = m[k].name_end - m[k].name_start;
-		size_t i = name_len == 2 ? name[0] == 'd' : name_len == 13 ? 2 : name_len == 9 ? 3 : 0;
+		size_t i = 4;	/* id, do, connection_id, operation, or none of them */
 
-		if (name_len != lens[i] || memcmp(name, names[i], name_len) != 0 || value[i] != NULL)
+		if (name_len == 2)
+			i = name[0] == 'i' && name[1] == 'd' ? 0 : name[0] == 'd' && name[1] == 'o' ? 1 : 4;
+		else if (name_len == 13 && memcmp(name, "connection_id", 13) == 0)
+			i = 2;
+		else if (name_len == 9 && memcmp(name, "operation", 9) == 0)
+			i = 3;
+		if (i == 4 || value[i] != NULL)
 			return false;
 		value[i] = &m[k];
 	}
@@ -1146,16 +1149,20 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	/*
 	 * cJSON ends a message at its object's brace or white space after it.
 	 * It reads numbers of at most 63 bytes: only the id and the operation
-	 * may hold one.
+	 * may hold one. The operation is sent as written: an object without
+	 * control bytes.
 	 */
 	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
 		end--;
-	if (line[end - 1] != '}')
+	if (line[end - 1] != '}' || line[op->value_start] != '{')
 		return false;
 	for (size_t i = op->value_start; i < op->value_end; i++) {
-		char ch = line[i];
+		unsigned char ch = (unsigned char)line[i];
 
-		if ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && ch != 'e' && ch != 'E')
+		if (ch < 0x20)
+			return false;
+		if (op->value_end - op->value_start <= 60 ||	/* too short to hold one */
+		    ((ch < '0' || ch > '9') && ch != '+' && ch != '-' && ch != '.' && (ch | 0x20) != 'e'))
 			run = 0;
 		else if (++run > 60)
 			return false;
@@ -1174,24 +1181,9 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		return false;
 	memcpy(target_id, line + to->value_start + 1, to->value_end - to->value_start - 2);
 	target_id[to->value_end - to->value_start - 2] = '\0';
-	if ((target = registry_find(target_id)) == NULL)
-		return false;
-	/* The operation as the forward sends it on: an object, its first 'do' a string, names unescaped. */
-	if (line[op->value_start] != '{' || has_control_byte(line + op->value_start, op->value_end - op->value_start))
-		return false;
-	for (at = op->value_start; jsonscan_next_member(line, op->value_end, &at, &m[4]); ) {
-		if (memchr(line + m[4].name_start, '\\', m[4].name_end - m[4].name_start) != NULL)
-			return false;
-		if (!op_do && m[4].name_end - m[4].name_start == 2 && memcmp(line + m[4].name_start, "do", 2) == 0) {
-			if (line[m[4].value_start] != '"')
-				return false;
-			op_do = true;
-		}
-	}
-	if (!op_do)
-		return false;
-	forward_start_text(&call, target, registry_connection_id(target), op->value_start, op->value_end);
-	return true;
+	return (target = registry_find(target_id)) != NULL &&
+	    forward_start_text(&call, target, registry_connection_id(target), op->value_start,
+	    op->value_end);
 }
 
 /* A line longer than a request: it is relayed if it answers a forward, never parsed into a tree. */

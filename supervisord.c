@@ -591,11 +591,7 @@ fill_pollfds(struct loop *loop)
 	/* A negative fd makes poll skip the listener while we cannot accept. */
 	loop->pollfds[1] = (struct pollfd){
 		.fd = loop->accepting ? loop->listen_fd : -1, .events = POLLIN };
-	for (size_t i = 0; i < count; i++) {
-		struct conn *c = conn_at(i);
-		loop->pollfds[FIXED_POLLFDS + i] = (struct pollfd){
-			.fd = c->fd, .events = conn_poll_events(c) };
-	}
+	conn_poll_set(loop->pollfds + FIXED_POLLFDS, count);
 	return count;
 }
 
@@ -684,10 +680,17 @@ run_loop(struct loop *loop)
 			if (conn_count() > loop->conns_peak)
 				loop->conns_peak = conn_count();
 		}
-		now = mono_now_ms();
-		forward_expire(now);
-		conn_expire(now);
-		mon_run_due(now);
+		/*
+		 * With nothing scheduled before the wait, nothing is due after it:
+		 * what this pass scheduled is due later. No clock read then.
+		 */
+		now = -1;
+		if (timeout >= 0) {
+			now = mono_now_ms();
+			forward_expire(now);
+			conn_expire(now);
+			mon_run_due(now);
+		}
 		conn_settle();
 		trim_after_crowd(loop);
 		if (!loop->accepting && may_accept_again(loop, now))

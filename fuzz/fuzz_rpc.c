@@ -206,8 +206,7 @@ loop_once(void)
 
 	if (count > SLOTS * 2)
 		abort();
-	for (size_t i = 0; i < count; i++)
-		pfds[i] = (struct pollfd){ .fd = conn_at(i)->fd, .events = conn_poll_events(conn_at(i)) };
+	conn_poll_set(pfds, count);
 	if (poll(pfds, count, 0) > 0) {
 		for (size_t i = 0; i < count; i++) {
 			if (pfds[i].revents != 0) {

@@ -302,7 +302,7 @@ static size_t
 check_literal(const char *text, size_t len, size_t at, bool *bad)
 {
 	const char *word = text[at] == 't' ? "true" : text[at] == 'f' ? "false" : "null";
-	size_t word_len = strlen(word);
+	size_t word_len = text[at] == 'f' ? 5 : 4;
 
 	if (len - at >= word_len && memcmp(text + at, word, word_len) == 0)
 		return at + word_len;
