@@ -66,17 +66,12 @@ static void	op_restart(struct call *call);
 static void	op_events(struct call *call);
 
 static const struct operation operations[] = {
-	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
-	{ { "update", { { "state", PARAM_OBJECT, true } } }, op_update },
-	{ { "status", { { NULL, 0, false } } }, op_status },
-	{ { "forward", {
-		{ "connection_id", PARAM_STRING, false },
-		{ "name", PARAM_STRING, false },
-		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
-	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
-	{ { "events", {
-		{ "backlog", PARAM_NUMBER, false },
-		{ "types", PARAM_ARRAY, false } } }, op_events },
+	{ { "register state:o?" }, op_register },
+	{ { "update state:o" }, op_update },
+	{ { "status" }, op_status },
+	{ { "forward connection_id:s? name:s? timeout:n?" }, op_forward },
+	{ { "restart signal:g?" }, op_restart },
+	{ { "events backlog:n? types:a?" }, op_events },
 };
 
 /* Handlers only ever see well-typed input. */
