@@ -175,29 +175,73 @@ parse_mode(void)
 	return (mode_t)mode;
 }
 
+/* A group id written in decimal, ending at end, or -1. */
+static long
+parse_id(const char *text, char end)
+{
+	char *stop;
+	unsigned long id;
+
+	errno = 0;
+	id = strtoul(text, &stop, 10);
+	if (errno != 0 || stop == text || *stop != end || id >= (gid_t)-1)
+		return -1;
+	return (long)id;
+}
+
+#ifndef __GLIBC__
+/*
+ * The gid of the group named name in /etc/group (name:password:gid:members),
+ * or -1. Where the C library has no NSS, this file is what getgrnam reads;
+ * the file read here costs a static binary far less than getgrnam's own
+ * reader.
+ */
+static long
+group_in_file(const char *name)
+{
+	FILE *file = fopen("/etc/group", "re");
+	size_t name_len = strlen(name), cap = 0;
+	char *line = NULL, *gid_text;
+	long gid = -1;
+
+	if (file == NULL)
+		return -1;
+	while (gid == -1 && getline(&line, &cap, file) != -1) {
+		if (strncmp(line, name, name_len) == 0 && line[name_len] == ':' &&
+		    (gid_text = strchr(line + name_len + 1, ':')) != NULL)
+			gid = parse_id(gid_text + 1, ':');
+	}
+	free(line);
+	fclose(file);
+	return gid;
+}
+#endif
+
 /* A number is a gid as it is: a static build has no NSS to ask, and needs none. */
 static gid_t
 parse_group(const char *text)
 {
-	struct group *gr;
-	char *end;
-	unsigned long gid;
+	long gid;
 
 	if (text[0] >= '0' && text[0] <= '9') {
-		errno = 0;
-		gid = strtoul(text, &end, 10);
-		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
+		if ((gid = parse_id(text, '\0')) == -1)
 			bad_value("is not a group id");
 		return (gid_t)gid;
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
 	/* glibc looks names up through NSS modules, which a static binary cannot load. */
-	(void)gr;
 	exit(usage_fail(NULL, NULL, "--socket-group: '%s': a static build takes the group's number, not its name", text));
 #else
-	if ((gr = getgrnam(text)) == NULL)
+#ifdef __GLIBC__
+	struct group *gr = getgrnam(text);
+
+	gid = gr != NULL ? (long)gr->gr_gid : -1;
+#else
+	gid = group_in_file(text);
+#endif
+	if (gid == -1)
 		exit(usage_fail(NULL, NULL, "--socket-group: no group named '%s' (a number is taken as a group id)", text));
-	return gr->gr_gid;
+	return (gid_t)gid;
 #endif
 }
 
