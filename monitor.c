@@ -92,13 +92,14 @@ configure_one(size_t index, const char *key, const char *value, char *err, size_
 static int
 configure(size_t index, char *options, char *err, size_t err_len)
 {
-	char *saveptr = NULL;
+	for (char *pair = options, *next; pair != NULL; pair = next) {
+		char *equals;
 
-	for (char *pair = strtok_r(options, ",", &saveptr); pair != NULL;
-	    pair = strtok_r(NULL, ",", &saveptr)) {
-		char *equals = strchr(pair, '=');
-
-		if (equals == NULL || equals == pair) {
+		if ((next = strchr(pair, ',')) != NULL)
+			*next++ = '\0';
+		if (*pair == '\0')
+			continue;	/* empty between commas, as strtok would skip it */
+		if ((equals = strchr(pair, '=')) == NULL || equals == pair) {
 			snprintf(err, err_len, "'%s' is not key=value", pair);
 			return -1;
 		}

@@ -877,11 +877,11 @@ op_events(struct call *call)
 void
 rpc_monitor_action(const struct mon_action *action)
 {
-	struct jsonw fields = { 0 }, last = { 0 };
-	char signal_name[16], text[192], at[48];
+	struct jsonw w = { 0 };
+	char signal_name[16], text[192];
 	int64_t now = clock_ms(CLOCK_REALTIME);
-	int len, at_len;
-	size_t figures_at;
+	int len;
+	size_t figures_at, fields_len;
 	bool anyone = false;
 
 	signame_format(action->signo, signal_name, sizeof(signal_name));
@@ -889,36 +889,37 @@ rpc_monitor_action(const struct mon_action *action)
 	len = snprintf(text, sizeof(text),
 	    ",\"monitor\":\"%.32s\",\"action\":\"%.32s\",\"reason\":\"%.32s\",\"signal\":\"%.15s\"",
 	    action->monitor, action->action, action->reason, signal_name);
-	jsonw_raw(&fields, text, (size_t)len);
-	figures_at = fields.len;
-	jsonw_members(&fields, action->figures);
-	jsonw_raw(&fields, "", 1);	/* ends the text for publish() and the log */
-	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld}",
+	jsonw_raw(&w, text, (size_t)len);
+	figures_at = w.len;
+	jsonw_members(&w, action->figures);
+	/* The event's members, then the last action's "at" and its NUL: one buffer for both. */
+	fields_len = w.len;
+	len = snprintf(text, sizeof(text), ",\"at\":%lld.%03lld}",
 	    (long long)(now / 1000), (long long)(now % 1000));
-	jsonw_literal(&last, "{");
-	if (!fields.failed)
-		jsonw_raw(&last, fields.buf + 1, fields.len - 2);
-	jsonw_raw(&last, at, (size_t)at_len);
-	if (fields.failed || last.failed) {
+	jsonw_raw(&w, text, (size_t)len + 1);
+	if (w.failed) {
 		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
 		goto out;
 	}
-	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%s}",
+	figures_at += fields_len > figures_at;	/* past the figures' comma */
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
 	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
-	    fields.buf + figures_at + (fields.len - 1 > figures_at));
-	registry_note_action(action->pid, last.buf, last.len);
+	    (int)(fields_len - figures_at), w.buf + figures_at);
+	w.buf[0] = '{';
+	registry_note_action(action->pid, w.buf, w.len - 1);
+	w.buf[0] = ',';
+	w.buf[fields_len] = '\0';	/* the event's members end before "at" */
 	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
 		if (registry_process_id(c) != action->pid)
 			continue;
 		publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
-		    fields.buf);
+		    w.buf);
 		anyone = true;
 	}
 	if (!anyone)
-		publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+		publish(EVENT_MONITOR, NULL, action->pid, NULL, w.buf);
 out:
-	free(fields.buf);
-	free(last.buf);
+	free(w.buf);
 }
 
 /* Routing */
