@@ -318,8 +318,7 @@ apply_option(struct options *opts, int option)
 	case 'p': opts->pidfile = optarg; break;
 	case OPT_READY_FD:
 		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
-		/* Any open descriptor can be looked at: the same check as fcntl(F_GETFD). */
-		if (fstatat(opts->ready_fd, "", &(struct stat){ 0 }, AT_EMPTY_PATH) == -1)
+		if (fcntl(opts->ready_fd, F_GETFD) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
 	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
@@ -380,6 +379,17 @@ parse_options(struct options *opts, int argc, char **argv)
 
 /* Signals */
 
+/* Sets the disposition of each signal in signals (0 ends them) to handler: SIG_IGN or SIG_DFL. */
+static void
+set_dispositions(const unsigned char *signals, void (*handler)(int))
+{
+	struct sigaction action = { .sa_handler = handler };
+
+	sigemptyset(&action.sa_mask);
+	for (; *signals != 0; signals++)
+		sigaction(*signals, &action, NULL);
+}
+
 static void
 setup_signals(void)
 {
@@ -388,9 +398,7 @@ setup_signals(void)
 
 	if (selfpipe_open() == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	signal(SIGUSR2, SIG_IGN);
+	set_dispositions((const unsigned char[]){ SIGPIPE, SIGUSR1, SIGUSR2, 0 }, SIG_IGN);
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
 		selfpipe_catch(caught_signals[i], SA_RESTART);
@@ -452,9 +460,7 @@ daemonize_begin(void)
 	 * the waiting parent must neither land in the daemon's pipe nor be
 	 * ignored; it may interrupt the wait.
 	 */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	set_dispositions((const unsigned char[]){ SIGINT, SIGTERM, SIGHUP, 0 }, SIG_DFL);
 	selfpipe_close();
 	close(status_pipe[1]);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
@@ -822,7 +828,7 @@ main(int argc, char **argv)
 
 	if (command < argc) {
 		const char *word = argv[command];
-		signal(SIGPIPE, SIG_IGN);
+		set_dispositions((const unsigned char[]){ SIGPIPE, 0 }, SIG_IGN);
 		log_init(opts.log_level, false);
 		if (strcmp(word, "worker") == 0)
 			return worker_main(opts.socket_path, argc - command, argv + command);
