@@ -517,12 +517,11 @@ write_pidfile(const char *path, char *err, size_t err_len)
 	int fd = -1, len;
 	ssize_t written;
 
-	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1 ||
-	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp)) {
+	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1)
+	if ((fd = create_beside(pidfile_path, temp, sizeof(temp), false)) == -1)
 		goto fail;
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	/* A few bytes to a regular file: written whole, or the disk is full. */
