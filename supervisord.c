@@ -136,27 +136,30 @@ parse_size_option(void)
 	return (size_t)bytes;
 }
 
-/* optarg as a number in base from min (never negative) to max, or -1. */
+/*
+ * text as a number in base up to max, ending at end, or -1. strtoul takes
+ * a sign: a negative number wraps past any max.
+ */
 static long
-parse_long(int base, long min, long max)
+parse_unsigned(const char *text, int base, unsigned long max, char end)
 {
-	char *end;
-	long value;
+	char *stop;
+	unsigned long value;
 
 	errno = 0;
-	value = strtol(optarg, &end, base);
-	if (errno != 0 || end == optarg || *end != '\0' || value < min || value > max)
+	value = strtoul(text, &stop, base);
+	if (errno != 0 || stop == text || *stop != end || value > max)
 		return -1;
-	return value;
+	return (long)value;
 }
 
 static long
 parse_number_option(long min, long max)
 {
-	long value = parse_long(10, min, max);
+	long value = parse_unsigned(optarg, 10, (unsigned long)max, '\0');
 	char why[64];
 
-	if (value == -1) {
+	if (value < min) {
 		snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
 		bad_value(why);
 	}
@@ -166,27 +169,13 @@ parse_number_option(long min, long max)
 static mode_t
 parse_mode(void)
 {
-	long mode = parse_long(8, 0, 0777);
+	long mode = parse_unsigned(optarg, 8, 0777, '\0');
 
 	if (mode == -1)
 		bad_value("is not an octal mode such as 0600 or 0660");
 	if ((mode & 0600) != 0600)
 		bad_value("would lock the daemon's own user out (need at least 0600)");
 	return (mode_t)mode;
-}
-
-/* A group id written in decimal, ending at end, or -1. */
-static long
-parse_id(const char *text, char end)
-{
-	char *stop;
-	unsigned long id;
-
-	errno = 0;
-	id = strtoul(text, &stop, 10);
-	if (errno != 0 || stop == text || *stop != end || id >= (gid_t)-1)
-		return -1;
-	return (long)id;
 }
 
 #ifndef __GLIBC__
@@ -209,7 +198,7 @@ group_in_file(const char *name)
 	while (gid == -1 && getline(&line, &cap, file) != -1) {
 		if (strncmp(line, name, name_len) == 0 && line[name_len] == ':' &&
 		    (gid_text = strchr(line + name_len + 1, ':')) != NULL)
-			gid = parse_id(gid_text + 1, ':');
+			gid = parse_unsigned(gid_text + 1, 10, (gid_t)-2, ':');
 	}
 	free(line);
 	fclose(file);
@@ -224,7 +213,7 @@ parse_group(const char *text)
 	long gid;
 
 	if (text[0] >= '0' && text[0] <= '9') {
-		if ((gid = parse_id(text, '\0')) == -1)
+		if ((gid = parse_unsigned(text, 10, (gid_t)-2, '\0')) == -1)
 			bad_value("is not a group id");
 		return (gid_t)gid;
 	}
