@@ -14,9 +14,13 @@
 /*
  * The monitors the daemon knows. Adding one means writing its file (which
  * defines a struct mon_ops), declaring it and listing it here, before the
- * NULL that ends the array, and naming the file in the Makefile.
+ * NULL that ends the array and in MONITOR_NAMES, and naming the file in
+ * the Makefile.
  */
 extern const struct mon_ops mon_memory, mon_process;
+
+/* As an unknown monitor's error lists them. */
+#define MONITOR_NAMES "memory, process"
 
 static const struct mon_ops *const monitors[] = {
 	&mon_memory,
@@ -124,15 +128,8 @@ mon_enable(const char *spec, char *err, size_t err_len)
 	detail = err + at;
 	snprintf(detail, err_len - at, "bad option");
 	if (index == -1) {
-		char known[64];
-		size_t used = 0;
-
-		/* The names are ours, and short. */
-		for (size_t i = 0; monitors[i] != NULL; i++)
-			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-			    i > 0 ? ", " : "", monitors[i]->name);
-		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: %s)",
-		    (int)name_len, spec, known);
+		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: " MONITOR_NAMES ")",
+		    (int)name_len, spec);
 		return -1;
 	}
 	if (spec[name_len] != '\0' && (options = strdup(spec + name_len + 1)) == NULL)
