@@ -937,15 +937,10 @@ id_as_written(const cJSON *id, const char *line, size_t len, cJSON *raw, char *t
 static bool
 holds_nul(const struct call *call, const char *key)
 {
-	const char *line = call->line, *at = line, *line_end = line + call->line_len;
 	size_t start, end;
 
-	/* The usual case: no \u0000 anywhere (memmem would bring in a large search). */
-	while ((at = memchr(at, '\\', (size_t)(line_end - at))) != NULL &&
-	    (line_end - at < 6 || memcmp(at + 1, "u0000", 5) != 0))
-		at++;
-	if (at == NULL)
-		return false;
+	if (memchr(call->line, '\\', call->line_len) == NULL)
+		return false;	/* the usual case: no escape at all */
 	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
 		return false;
 	for (size_t i = start + 1; i + 5 < end; i++) {
