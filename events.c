@@ -30,11 +30,11 @@ struct slot {
 
 struct subscriber {
 	void			*owner;
-	size_t			 id_len;	/* 0 when the call had no id */
+	size_t			 head_len;
 	unsigned		 mask;
 	struct subscriber	*prev, *next;
 	struct subscriber	*same_owner;	/* the owner's next subscription */
-	char			 id_text[];	/* in the same allocation */
+	char			 head[];	/* each line's start, "{" or "{\"id\":ID,"; in the same allocation */
 };
 
 static events_deliver_fn *deliver;
@@ -124,12 +124,7 @@ static void
 send_to(const struct subscriber *sub, const char *members, size_t len)
 {
 	jsonw_reset(&scratch);
-	jsonw_raw(&scratch, "{", 1);
-	if (sub->id_len > 0) {
-		jsonw_raw(&scratch, "\"id\":", 5);
-		jsonw_raw(&scratch, sub->id_text, sub->id_len);
-		jsonw_raw(&scratch, ",", 1);
-	}
+	jsonw_raw(&scratch, sub->head, sub->head_len);
 	jsonw_raw(&scratch, members, len);
 	jsonw_raw(&scratch, "}\n", 2);
 	if (!scratch.failed && deliver != NULL)
@@ -191,11 +186,14 @@ events_subscribe(void *owner, const char *id_text, size_t id_len, unsigned mask,
 
 	if (events_owner_full(owner))
 		return -1;
-	if ((sub = calloc(1, sizeof(*sub) + id_len)) == NULL)
+	if ((sub = calloc(1, sizeof(*sub) + id_len + 7)) == NULL)
 		return -1;
+	memcpy(sub->head, "{\"id\":", 6);
+	sub->head_len = 1;
 	if (id_text != NULL) {
-		memcpy(sub->id_text, id_text, id_len);
-		sub->id_len = id_len;
+		memcpy(sub->head + 6, id_text, id_len);
+		sub->head[6 + id_len] = ',';
+		sub->head_len = id_len + 7;
 	}
 	sub->owner = owner;
 	/* The same key bytes: the entry now points at the new head's owner member. */

@@ -12,6 +12,7 @@
 
 #include "listener.h"
 #include "lib/log.h"
+#include "lib/uuid.h"
 
 #define LISTEN_BACKLOG 4096
 
@@ -119,6 +120,29 @@ absolute_path(const char *path, char *out, size_t out_len)
 	return 0;
 }
 
+/* What mkdtemp and mkostemp do, on the random source the daemon has already: less code in a static binary. */
+int
+create_beside(const char *path, char *out, size_t out_len, bool dir)
+{
+	char random[UUID_STRING_LEN + 1];
+	int result = -1;
+
+	for (int tries = 0; tries < 100; tries++) {
+		if (uuid_generate(random) == -1)
+			return -1;
+		/* Its first characters are random hex digits. */
+		if (snprintf(out, out_len, "%s.%.6s", path, random) >= (int)out_len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		result = dir ? mkdir(out, 0700) :
+		    open(out, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (result != -1 || errno != EEXIST)
+			break;
+	}
+	return result;
+}
+
 /*
  * Holds PATH.lock for the daemon's life, so the stale check, bind and
  * listen of two daemons started at once cannot interleave. The lock file
@@ -178,14 +202,11 @@ bind_private(struct listener *l, const char *path, mode_t mode, gid_t gid)
 	struct stat dir_st, st;
 	int dir_fd = -1, cwd_fd, result = -1;
 	bool ours = false;
-	int len = snprintf(dir, sizeof(dir), "%s.XXXXXX", path);
 
-	if (len < 0 || (size_t)len >= sizeof(dir))
-		return fail(false, path, "path too long");
 	/* Relative paths stay relative to where we started, whatever the working directory. */
 	if ((cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return fail(true, path, "working directory");
-	if (mkdtemp(dir) == NULL) {
+	if (create_beside(path, dir, sizeof(dir), true) == -1) {
 		fail(true, path, "private directory");
 		goto out;
 	}

@@ -3,6 +3,7 @@
 #define LISTENER_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -19,6 +20,12 @@ struct listener {
 int	listener_open(struct listener *l, const char *path, mode_t mode, gid_t gid,
 	    char *err, size_t err_len);
 void	listener_close(struct listener *l);
+/*
+ * Creates a new PATH.XXXXXX beside path, its name in out: a directory (mode
+ * 0700) when dir, else a file (0600) opened read-write and close-on-exec,
+ * whose descriptor it returns. Returns -1 with errno set.
+ */
+int	create_beside(const char *path, char *out, size_t out_len, bool dir);
 /* Writes path made absolute against the current directory; -1 if it does not fit. */
 int	absolute_path(const char *path, char *out, size_t out_len);
 

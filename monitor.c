@@ -14,9 +14,13 @@
 /*
  * The monitors the daemon knows. Adding one means writing its file (which
  * defines a struct mon_ops), declaring it and listing it here, before the
- * NULL that ends the array, and naming the file in the Makefile.
+ * NULL that ends the array and in MONITOR_NAMES, and naming the file in
+ * the Makefile.
  */
 extern const struct mon_ops mon_memory, mon_process;
+
+/* As an unknown monitor's error lists them. */
+#define MONITOR_NAMES "memory, process"
 
 static const struct mon_ops *const monitors[] = {
 	&mon_memory,
@@ -92,13 +96,14 @@ configure_one(size_t index, const char *key, const char *value, char *err, size_
 static int
 configure(size_t index, char *options, char *err, size_t err_len)
 {
-	char *saveptr = NULL;
+	for (char *pair = options, *next; pair != NULL; pair = next) {
+		char *equals;
 
-	for (char *pair = strtok_r(options, ",", &saveptr); pair != NULL;
-	    pair = strtok_r(NULL, ",", &saveptr)) {
-		char *equals = strchr(pair, '=');
-
-		if (equals == NULL || equals == pair) {
+		if ((next = strchr(pair, ',')) != NULL)
+			*next++ = '\0';
+		if (*pair == '\0')
+			continue;	/* empty between commas, as strtok would skip it */
+		if ((equals = strchr(pair, '=')) == NULL || equals == pair) {
 			snprintf(err, err_len, "'%s' is not key=value", pair);
 			return -1;
 		}
@@ -123,15 +128,8 @@ mon_enable(const char *spec, char *err, size_t err_len)
 	detail = err + at;
 	snprintf(detail, err_len - at, "bad option");
 	if (index == -1) {
-		char known[64];
-		size_t used = 0;
-
-		/* The names are ours, and short. */
-		for (size_t i = 0; monitors[i] != NULL; i++)
-			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-			    i > 0 ? ", " : "", monitors[i]->name);
-		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: %s)",
-		    (int)name_len, spec, known);
+		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: " MONITOR_NAMES ")",
+		    (int)name_len, spec);
 		return -1;
 	}
 	if (spec[name_len] != '\0' && (options = strdup(spec + name_len + 1)) == NULL)

@@ -66,17 +66,12 @@ static void	op_restart(struct call *call);
 static void	op_events(struct call *call);
 
 static const struct operation operations[] = {
-	{ { "register", { { "state", PARAM_OBJECT, false } } }, op_register },
-	{ { "update", { { "state", PARAM_OBJECT, true } } }, op_update },
-	{ { "status", { { NULL, 0, false } } }, op_status },
-	{ { "forward", {
-		{ "connection_id", PARAM_STRING, false },
-		{ "name", PARAM_STRING, false },
-		{ "timeout", PARAM_NUMBER, false } } }, op_forward },
-	{ { "restart", { { "signal", PARAM_SIGNAL, false } } }, op_restart },
-	{ { "events", {
-		{ "backlog", PARAM_NUMBER, false },
-		{ "types", PARAM_ARRAY, false } } }, op_events },
+	{ { "register state:o?" }, op_register },
+	{ { "update state:o" }, op_update },
+	{ { "status" }, op_status },
+	{ { "forward connection_id:s? name:s? timeout:n?" }, op_forward },
+	{ { "restart signal:g?" }, op_restart },
+	{ { "events backlog:n? types:a?" }, op_events },
 };
 
 /* Handlers only ever see well-typed input. */
@@ -307,77 +302,6 @@ merged(const cJSON *old, cJSON *from)
 	return into;
 }
 
-/*
- * The connection's state with from merged in, parsed (*parsed) and as
- * sent (*sent), as new trees; the old ones are kept until the registration
- * cannot fail any more. The caps bound what every status reply carries
- * and keep the merge's name lookups (linear in the state) cheap: a
- * request may hold far more members than a state. Returns -1 after
- * failing the call.
- */
-#define STATE_TOO_LARGE "State too large: %zu %s (at most %d)"
-
-static int
-merged_state(struct call *call, cJSON *from, cJSON **parsed, cJSON **sent)
-{
-	struct jsonw printed = { 0 };
-	cJSON *from_sent;
-	size_t count;
-
-	if (member_count(from) > MAX_STATE_MEMBERS) {
-		reply_fail(call, STATE_TOO_LARGE, member_count(from), "members", MAX_STATE_MEMBERS);
-		return -1;
-	}
-	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
-		reply_fail(call, "State nested too deeply: more than %d levels", MAX_STATE_DEPTH);
-		return -1;
-	}
-	from_sent = state_as_sent(call, from);
-	*parsed = merged(registry_state(call->conn), from);
-	*sent = from_sent != NULL ? merged(registry_state_as_sent(call->conn), from_sent) : NULL;
-	cJSON_Delete(from_sent);
-	if (*parsed == NULL || *sent == NULL) {
-		reply_fail(call, "Out of memory");
-		goto fail;
-	}
-	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
-		reply_fail(call, STATE_TOO_LARGE, count, "members once merged", MAX_STATE_MEMBERS);
-		goto fail;
-	}
-	jsonw_value(&printed, *sent);
-	free(printed.buf);
-	if (printed.failed) {
-		reply_fail(call, "Out of memory");
-		goto fail;
-	}
-	if (printed.len > MAX_STATE_BYTES) {
-		reply_fail(call, STATE_TOO_LARGE, printed.len, "bytes as JSON", MAX_STATE_BYTES);
-		goto fail;
-	}
-	return 0;
-fail:
-	cJSON_Delete(*parsed);
-	cJSON_Delete(*sent);
-	*parsed = *sent = NULL;
-	return -1;
-}
-
-static int
-set_state_number(cJSON *state, const char *key, double value)
-{
-	cJSON *number = cJSON_CreateNumber(value);
-
-	return number != NULL ? put_member(state, key, number) : -1;
-}
-
-static int
-set_state_string(cJSON *state, const char *key, const char *value)
-{
-	cJSON *string = cJSON_CreateString(value);
-
-	return string != NULL ? put_member(state, key, string) : -1;
-}
-
 /* An event about a registration: its connection_id, pid and the name in its state. */
 static void
 publish(enum event_type type, const char *connection_id, pid_t process_id,
@@ -411,31 +335,68 @@ registration_ended(pid_t process_id, const char *connection_id, const cJSON *sta
 }
 
 /*
- * The state trees a register or update leaves: the request's state merged
- * into the connection's, then the members the daemon keeps in every state
- * (the pid monitors watch, the claim as its namespace numbers it, the
- * connection_id). Returns -1 after failing the call.
+ * The state trees a register or update leaves, as new trees (the old ones
+ * are kept until the registration cannot fail any more): the request's
+ * state merged into the connection's, parsed (*parsed) and as sent
+ * (*sent), then the members the daemon keeps in every state (the pid
+ * monitors watch, the claim as its namespace numbers it, the
+ * connection_id). The caps bound what every status reply carries and keep
+ * the merge's name lookups (linear in the state) cheap: a request may hold
+ * far more members than a state. Returns -1 after failing the call.
  */
+#define STATE_TOO_LARGE "State too large: %zu %s (at most %d)"
+
 static int
-stamped_state(struct call *call, cJSON *state, pid_t process_id, pid_t namespace_pid,
+stamped_state(struct call *call, cJSON *from, pid_t process_id, pid_t namespace_pid,
     const char *connection_id, cJSON **parsed, cJSON **sent)
 {
-	if (merged_state(call, state, parsed, sent) == -1)
+	struct jsonw printed = { 0 };
+	size_t count = member_count(from);
+	cJSON *from_sent;
+
+	if (count > MAX_STATE_MEMBERS) {
+		reply_fail(call, STATE_TOO_LARGE, count, "members", MAX_STATE_MEMBERS);
 		return -1;
+	}
+	if (from != NULL && nests_deeper(from, MAX_STATE_DEPTH)) {
+		reply_fail(call, "State nested too deeply: more than %d levels", MAX_STATE_DEPTH);
+		return -1;
+	}
+	from_sent = state_as_sent(call, from);
+	*parsed = merged(registry_state(call->conn), from);
+	*sent = from_sent != NULL ? merged(registry_state_as_sent(call->conn), from_sent) : NULL;
+	cJSON_Delete(from_sent);
+	if (*parsed == NULL || *sent == NULL)
+		goto out_of_memory;
+	if ((count = member_count(*parsed)) > MAX_STATE_MEMBERS) {
+		reply_fail(call, STATE_TOO_LARGE, count, "members once merged", MAX_STATE_MEMBERS);
+		goto fail;
+	}
+	jsonw_value(&printed, *sent);
+	free(printed.buf);
+	if (printed.failed)
+		goto out_of_memory;
+	if (printed.len > MAX_STATE_BYTES) {
+		reply_fail(call, STATE_TOO_LARGE, printed.len, "bytes as JSON", MAX_STATE_BYTES);
+		goto fail;
+	}
 	for (int i = 0; i < 2; i++) {
 		cJSON *tree = i == 0 ? *parsed : *sent;
 
-		if (set_state_number(tree, "process_id", process_id) == -1 ||
-		    (namespace_pid > 0 &&
-		    set_state_number(tree, "namespace_process_id", namespace_pid) == -1) ||
-		    set_state_string(tree, "connection_id", connection_id) == -1) {
-			cJSON_Delete(*parsed);
-			cJSON_Delete(*sent);
-			reply_fail(call, "Out of memory");
-			return -1;
-		}
+		/* put_member fails on a NULL item: no check per creation. */
+		if (put_member(tree, "process_id", cJSON_CreateNumber(process_id)) == -1 ||
+		    (namespace_pid > 0 && put_member(tree, "namespace_process_id",
+		    cJSON_CreateNumber(namespace_pid)) == -1) ||
+		    put_member(tree, "connection_id", cJSON_CreateString(connection_id)) == -1)
+			goto out_of_memory;
 	}
 	return 0;
+out_of_memory:
+	reply_fail(call, "Out of memory");
+fail:
+	cJSON_Delete(*parsed);
+	cJSON_Delete(*sent);
+	return -1;
 }
 
 /*
@@ -452,7 +413,7 @@ register_or_update(struct call *call, bool update)
 	const char *current = registry_connection_id(c);
 	char connection_id[UUID_STRING_LEN + 1], old_id[UUID_STRING_LEN + 1] = "";
 	pid_t old_pid = registry_process_id(c), namespace_pid = 0, claimed, process_id;
-	cJSON *parsed, *sent, *old_name = NULL;
+	cJSON *parsed, *sent, *old_state = NULL;
 
 	if (update && current == NULL) {
 		reply_fail(call, "Not registered");
@@ -492,21 +453,19 @@ register_or_update(struct call *call, bool update)
 	}
 	if (current != NULL) {
 		memcpy(old_id, current, sizeof(old_id));
-		/* For the removed event: the old state goes with its registration. */
-		if ((old_name = cJSON_CreateObject()) != NULL)
-			cJSON_AddItemToObject(old_name, "name", cJSON_Duplicate(
-			    cJSON_GetObjectItemCaseSensitive(registry_state(c), "name"), true));
+		/* For the removed event, which names it: the old state goes with its registration. */
+		old_state = cJSON_Duplicate(registry_state(c), true);
 	}
 	if (registry_set(c, parsed, sent, connection_id, process_id) == -1) {
 		cJSON_Delete(parsed);
 		cJSON_Delete(sent);
-		cJSON_Delete(old_name);
+		cJSON_Delete(old_state);
 		reply_fail(call, "Out of memory");
 		return;	/* the old registration stands */
 	}
-	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_name,
+	registration_ended(old_pid, old_id[0] != '\0' ? old_id : NULL, old_state,
 	    ",\"reason\":\"re-registered\"");
-	cJSON_Delete(old_name);
+	cJSON_Delete(old_state);
 	log_info("registered connection_id=%s process_id=%ld conn=%llu",
 	    connection_id, (long)process_id, (unsigned long long)c->serial);
 	mon_register(process_id, connection_id);
@@ -882,11 +841,11 @@ op_events(struct call *call)
 void
 rpc_monitor_action(const struct mon_action *action)
 {
-	struct jsonw fields = { 0 }, last = { 0 };
-	char signal_name[16], text[192], at[48];
+	struct jsonw w = { 0 };
+	char signal_name[16], text[192];
 	int64_t now = clock_ms(CLOCK_REALTIME);
-	int len, at_len;
-	size_t figures_at;
+	int len;
+	size_t figures_at, fields_len;
 	bool anyone = false;
 
 	signame_format(action->signo, signal_name, sizeof(signal_name));
@@ -894,36 +853,37 @@ rpc_monitor_action(const struct mon_action *action)
 	len = snprintf(text, sizeof(text),
 	    ",\"monitor\":\"%.32s\",\"action\":\"%.32s\",\"reason\":\"%.32s\",\"signal\":\"%.15s\"",
 	    action->monitor, action->action, action->reason, signal_name);
-	jsonw_raw(&fields, text, (size_t)len);
-	figures_at = fields.len;
-	jsonw_members(&fields, action->figures);
-	jsonw_raw(&fields, "", 1);	/* ends the text for publish() and the log */
-	at_len = snprintf(at, sizeof(at), ",\"at\":%lld.%03lld}",
+	jsonw_raw(&w, text, (size_t)len);
+	figures_at = w.len;
+	jsonw_members(&w, action->figures);
+	/* The event's members, then the last action's "at" and its NUL: one buffer for both. */
+	fields_len = w.len;
+	len = snprintf(text, sizeof(text), ",\"at\":%lld.%03lld}",
 	    (long long)(now / 1000), (long long)(now % 1000));
-	jsonw_literal(&last, "{");
-	if (!fields.failed)
-		jsonw_raw(&last, fields.buf + 1, fields.len - 2);
-	jsonw_raw(&last, at, (size_t)at_len);
-	if (fields.failed || last.failed) {
+	jsonw_raw(&w, text, (size_t)len + 1);
+	if (w.failed) {
 		log_warnx("out of memory recording a monitor action process_id=%ld", (long)action->pid);
 		goto out;
 	}
-	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%s}",
+	figures_at += fields_len > figures_at;	/* past the figures' comma */
+	log_debug("monitor action monitor=%s action=%s reason=%s process_id=%ld signal=%s figures={%.*s}",
 	    action->monitor, action->action, action->reason, (long)action->pid, signal_name,
-	    fields.buf + figures_at + (fields.len - 1 > figures_at));
-	registry_note_action(action->pid, last.buf, last.len);
+	    (int)(fields_len - figures_at), w.buf + figures_at);
+	w.buf[0] = '{';
+	registry_note_action(action->pid, w.buf, w.len - 1);
+	w.buf[0] = ',';
+	w.buf[fields_len] = '\0';	/* the event's members end before "at" */
 	for (struct conn *c = registry_next(NULL); c != NULL; c = registry_next(c)) {
 		if (registry_process_id(c) != action->pid)
 			continue;
 		publish(EVENT_MONITOR, registry_connection_id(c), action->pid, registry_state(c),
-		    fields.buf);
+		    w.buf);
 		anyone = true;
 	}
 	if (!anyone)
-		publish(EVENT_MONITOR, NULL, action->pid, NULL, fields.buf);
+		publish(EVENT_MONITOR, NULL, action->pid, NULL, w.buf);
 out:
-	free(fields.buf);
-	free(last.buf);
+	free(w.buf);
 }
 
 /* Routing */
@@ -979,8 +939,7 @@ holds_nul(const struct call *call, const char *key)
 {
 	size_t start, end;
 
-	if (memchr(call->line, '\\', call->line_len) == NULL ||
-	    memmem(call->line, call->line_len, "\\u0000", 6) == NULL)
+	if (memchr(call->line, '\\', call->line_len) == NULL)
 		return false;	/* the usual case: no escape at all */
 	if (!jsonscan_member(call->line, call->line_len, key, &start, &end) || call->line[start] != '"')
 		return false;

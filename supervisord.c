@@ -136,27 +136,30 @@ parse_size_option(void)
 	return (size_t)bytes;
 }
 
-/* optarg as a number in base from min (never negative) to max, or -1. */
+/*
+ * text as a number in base up to max, ending at end, or -1. strtoul takes
+ * a sign: a negative number wraps past any max.
+ */
 static long
-parse_long(int base, long min, long max)
+parse_unsigned(const char *text, int base, unsigned long max, char end)
 {
-	char *end;
-	long value;
+	char *stop;
+	unsigned long value;
 
 	errno = 0;
-	value = strtol(optarg, &end, base);
-	if (errno != 0 || end == optarg || *end != '\0' || value < min || value > max)
+	value = strtoul(text, &stop, base);
+	if (errno != 0 || stop == text || *stop != end || value > max)
 		return -1;
-	return value;
+	return (long)value;
 }
 
 static long
 parse_number_option(long min, long max)
 {
-	long value = parse_long(10, min, max);
+	long value = parse_unsigned(optarg, 10, (unsigned long)max, '\0');
 	char why[64];
 
-	if (value == -1) {
+	if (value < min) {
 		snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
 		bad_value(why);
 	}
@@ -166,7 +169,7 @@ parse_number_option(long min, long max)
 static mode_t
 parse_mode(void)
 {
-	long mode = parse_long(8, 0, 0777);
+	long mode = parse_unsigned(optarg, 8, 0777, '\0');
 
 	if (mode == -1)
 		bad_value("is not an octal mode such as 0600 or 0660");
@@ -175,29 +178,59 @@ parse_mode(void)
 	return (mode_t)mode;
 }
 
+#ifndef __GLIBC__
+/*
+ * The gid of the group named name in /etc/group (name:password:gid:members),
+ * or -1. Where the C library has no NSS, this file is what getgrnam reads;
+ * the file read here costs a static binary far less than getgrnam's own
+ * reader.
+ */
+static long
+group_in_file(const char *name)
+{
+	FILE *file = fopen("/etc/group", "re");
+	size_t name_len = strlen(name), cap = 0;
+	char *line = NULL, *gid_text;
+	long gid = -1;
+
+	if (file == NULL)
+		return -1;
+	while (gid == -1 && getline(&line, &cap, file) != -1) {
+		if (strncmp(line, name, name_len) == 0 && line[name_len] == ':' &&
+		    (gid_text = strchr(line + name_len + 1, ':')) != NULL)
+			gid = parse_unsigned(gid_text + 1, 10, (gid_t)-2, ':');
+	}
+	free(line);
+	fclose(file);
+	return gid;
+}
+#endif
+
 /* A number is a gid as it is: a static build has no NSS to ask, and needs none. */
 static gid_t
 parse_group(const char *text)
 {
-	struct group *gr;
-	char *end;
-	unsigned long gid;
+	long gid;
 
 	if (text[0] >= '0' && text[0] <= '9') {
-		errno = 0;
-		gid = strtoul(text, &end, 10);
-		if (errno != 0 || *end != '\0' || gid >= (gid_t)-1)
+		if ((gid = parse_unsigned(text, 10, (gid_t)-2, '\0')) == -1)
 			bad_value("is not a group id");
 		return (gid_t)gid;
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
 	/* glibc looks names up through NSS modules, which a static binary cannot load. */
-	(void)gr;
 	exit(usage_fail(NULL, NULL, "--socket-group: '%s': a static build takes the group's number, not its name", text));
 #else
-	if ((gr = getgrnam(text)) == NULL)
+#ifdef __GLIBC__
+	struct group *gr = getgrnam(text);
+
+	gid = gr != NULL ? (long)gr->gr_gid : -1;
+#else
+	gid = group_in_file(text);
+#endif
+	if (gid == -1)
 		exit(usage_fail(NULL, NULL, "--socket-group: no group named '%s' (a number is taken as a group id)", text));
-	return gr->gr_gid;
+	return (gid_t)gid;
 #endif
 }
 
@@ -274,8 +307,7 @@ apply_option(struct options *opts, int option)
 	case 'p': opts->pidfile = optarg; break;
 	case OPT_READY_FD:
 		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
-		/* Any open descriptor can be looked at: the same check as fcntl(F_GETFD). */
-		if (fstatat(opts->ready_fd, "", &(struct stat){ 0 }, AT_EMPTY_PATH) == -1)
+		if (fcntl(opts->ready_fd, F_GETFD) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
 	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
@@ -336,6 +368,17 @@ parse_options(struct options *opts, int argc, char **argv)
 
 /* Signals */
 
+/* Sets the disposition of each signal in signals (0 ends them) to handler: SIG_IGN or SIG_DFL. */
+static void
+set_dispositions(const unsigned char *signals, void (*handler)(int))
+{
+	struct sigaction action = { .sa_handler = handler };
+
+	sigemptyset(&action.sa_mask);
+	for (; *signals != 0; signals++)
+		sigaction(*signals, &action, NULL);
+}
+
 static void
 setup_signals(void)
 {
@@ -344,9 +387,7 @@ setup_signals(void)
 
 	if (selfpipe_open() == -1)
 		startup_failure("signal pipe: %s", strerror(errno));
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	signal(SIGUSR2, SIG_IGN);
+	set_dispositions((const unsigned char[]){ SIGPIPE, SIGUSR1, SIGUSR2, 0 }, SIG_IGN);
 	/* poll() is never restarted, so the loop still wakes; a log write to a pipe is. */
 	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(caught_signals[0]); i++)
 		selfpipe_catch(caught_signals[i], SA_RESTART);
@@ -408,9 +449,7 @@ daemonize_begin(void)
 	 * the waiting parent must neither land in the daemon's pipe nor be
 	 * ignored; it may interrupt the wait.
 	 */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	set_dispositions((const unsigned char[]){ SIGINT, SIGTERM, SIGHUP, 0 }, SIG_DFL);
 	selfpipe_close();
 	close(status_pipe[1]);
 	while ((n = read(status_pipe[0], &byte, 1)) == -1 && errno == EINTR)
@@ -467,12 +506,11 @@ write_pidfile(const char *path, char *err, size_t err_len)
 	int fd = -1, len;
 	ssize_t written;
 
-	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1 ||
-	    snprintf(temp, sizeof(temp), "%s.XXXXXX", pidfile_path) >= (int)sizeof(temp)) {
+	if (absolute_path(path, pidfile_path, sizeof(pidfile_path)) == -1) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	if ((fd = mkostemp(temp, O_CLOEXEC)) == -1)
+	if ((fd = create_beside(pidfile_path, temp, sizeof(temp), false)) == -1)
 		goto fail;
 	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	/* A few bytes to a regular file: written whole, or the disk is full. */
@@ -781,7 +819,7 @@ main(int argc, char **argv)
 
 	if (command < argc) {
 		const char *word = argv[command];
-		signal(SIGPIPE, SIG_IGN);
+		set_dispositions((const unsigned char[]){ SIGPIPE, 0 }, SIG_IGN);
 		log_init(opts.log_level, false);
 		if (strcmp(word, "worker") == 0)
 			return worker_main(opts.socket_path, argc - command, argv + command);

@@ -805,14 +805,13 @@ op_stop(const struct wop_call *call)
 enum { OP_INFO, OP_MEMORY_DUMP, OP_THREAD_DUMP, OP_MEMORY_SAMPLE, OP_SIGNAL, OP_STOP, OP_START };
 
 static const struct op_spec operations[] = {
-	[OP_INFO] = { "info", { { NULL, 0, false } } },
-	[OP_MEMORY_DUMP] = { "memory_dump", { { "path", PARAM_STRING, false } } },
-	[OP_THREAD_DUMP] = { "thread_dump", { { NULL, 0, false } } },
-	[OP_MEMORY_SAMPLE] = { "memory_sample", {
-		{ "duration", PARAM_NUMBER, false }, { "interval", PARAM_NUMBER, false } } },
-	[OP_SIGNAL] = { "signal", { { "signal", PARAM_SIGNAL, true } } },
-	[OP_STOP] = { "stop", { { "timeout", PARAM_NUMBER, false } } },
-	[OP_START] = { "start", { { NULL, 0, false } } },
+	[OP_INFO] = { "info" },
+	[OP_MEMORY_DUMP] = { "memory_dump path:s?" },
+	[OP_THREAD_DUMP] = { "thread_dump" },
+	[OP_MEMORY_SAMPLE] = { "memory_sample duration:n? interval:n?" },
+	[OP_SIGNAL] = { "signal signal:g" },
+	[OP_STOP] = { "stop timeout:n?" },
+	[OP_START] = { "start" },
 };
 
 void

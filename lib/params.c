@@ -4,34 +4,42 @@
 #include "lib/params.h"
 #include "lib/utf8.h"
 
-/* What each type is called in an error, and the cJSON types (one bit each) it takes. */
-static const struct {
-	char		name[24];
-	unsigned char	cjson_types;
-} param_types[] = {
-	[PARAM_STRING] = { "a string", cJSON_String },
-	[PARAM_NUMBER] = { "a number", cJSON_Number },
-	[PARAM_OBJECT] = { "an object", cJSON_Object },
-	[PARAM_SIGNAL] = { "a signal name or number", cJSON_String | cJSON_Number },
-	[PARAM_ARRAY] = { "an array", cJSON_Array },
+#define PARAM_NAME_MAX 32
+
+/* A type's letter in a spec, at the position of what it is called in an error and the cJSON types it takes. */
+static const char type_letters[] = "snoag";
+static const char type_names[][24] = {
+	"a string", "a number", "an object", "an array", "a signal name or number",
+};
+static const unsigned char type_cjson[] = {
+	cJSON_String, cJSON_Number, cJSON_Object, cJSON_Array, cJSON_String | cJSON_Number,
 };
 
 bool
-params_check(const struct param params[PARAMS_MAX], const char *op_name,
-    const cJSON *msg, char *err, size_t err_len)
+params_check(const char *params, const char *op_name, const cJSON *msg,
+    char *err, size_t err_len)
 {
-	for (const struct param *p = params; p < params + PARAMS_MAX && p->name; p++) {
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(msg, p->name);
+	while (*params != '\0') {
+		size_t name_len = strcspn(params, ":");
+		char name[PARAM_NAME_MAX];
+		const char *type = params + name_len + 1;
+		size_t t = (size_t)(strchr(type_letters, *type) - type_letters);
+		bool required = type[1] != '?';
+		const cJSON *value;
 
+		snprintf(name, sizeof(name), "%.*s", (int)name_len, params);
+		params = type + 1 + !required;
+		params += *params == ' ';
+		value = cJSON_GetObjectItemCaseSensitive(msg, name);
 		if (value == NULL || cJSON_IsNull(value)) {
-			if (!p->required)
+			if (!required)
 				continue;
-			snprintf(err, err_len, "Missing '%s' parameter", p->name);
+			snprintf(err, err_len, "Missing '%s' parameter", name);
 			return false;
 		}
-		if (!(value->type & param_types[p->type].cjson_types)) {
-			snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", p->name,
-			    op_name, param_types[p->type].name);
+		if (!(value->type & type_cjson[t])) {
+			snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", name,
+			    op_name, type_names[t]);
 			return false;
 		}
 	}
@@ -42,12 +50,16 @@ const void *
 params_dispatch(const void *table, size_t count, size_t entry_size, const char *op_name,
     const cJSON *msg, char *err, size_t err_len)
 {
-	for (size_t i = 0; i < count; i++) {
-		const struct op_spec *spec = (const void *)((const char *)table + i * entry_size);
+	size_t op_len = strlen(op_name);
 
-		if (strcmp(op_name, spec->name) != 0)
+	for (size_t i = 0; i < count; i++) {
+		const struct op_spec *entry = (const void *)((const char *)table + i * entry_size);
+		const char *spec = entry->spec;
+
+		if (strcspn(spec, " ") != op_len || memcmp(spec, op_name, op_len) != 0)
 			continue;
-		return params_check(spec->params, spec->name, msg, err, err_len) ? spec : NULL;
+		spec += op_len;
+		return params_check(spec + (*spec == ' '), op_name, msg, err, err_len) ? entry : NULL;
 	}
 	snprintf(err, err_len, "Unknown operation '%.*s'",
 	    utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);

@@ -11,27 +11,25 @@
 
 #include <cjson/cJSON.h>
 
-enum param_type { PARAM_STRING, PARAM_NUMBER, PARAM_OBJECT, PARAM_SIGNAL, PARAM_ARRAY };
-
-struct param {
-	const char	*name;		/* NULL ends a shorter table */
-	enum param_type	 type;
-	bool		 required;
+/*
+ * An operation's name and its parameters in one string, a word each:
+ * "forward connection_id:s? name:s? timeout:n?". After the colon the type:
+ * s a string, n a number, o an object, a an array, g a signal name or
+ * number; a trailing '?' makes the parameter optional (null counts as
+ * absent).
+ */
+struct op_spec {
+	const char	*spec;
 };
 
-#define PARAMS_MAX 4
-
-/* On the first problem writes the failure's text into err and returns false. */
-bool	params_check(const struct param params[PARAMS_MAX], const char *op_name,
-	    const cJSON *msg, char *err, size_t err_len);
+/*
+ * Checks msg against params (the words after the operation's name). On the
+ * first problem writes the failure's text into err and returns false.
+ */
+bool	params_check(const char *params, const char *op_name, const cJSON *msg,
+	    char *err, size_t err_len);
 
 #define OP_NAME_SHOWN	200	/* bytes of an unknown operation's name quoted back */
-
-/* The head of every operation table's entry: its name and parameters. */
-struct op_spec {
-	const char	*name;
-	struct param	 params[PARAMS_MAX];
-};
 
 /*
  * The one dispatch step of both operation tables: finds op_name among

@@ -352,16 +352,10 @@ test_jsonw(void)
 static void
 test_params(void)
 {
-	static const struct param forward[PARAMS_MAX] = {
-		{ "connection_id", PARAM_STRING, true },
-		{ "operation", PARAM_OBJECT, true },
-		{ "timeout", PARAM_NUMBER, false },
-	};
-	static const struct param restart[PARAMS_MAX] = {
-		{ "signal", PARAM_SIGNAL, false },
-	};
+	static const char forward[] = "connection_id:s operation:o timeout:n?";
+	static const char restart[] = "signal:g?";
 	struct {
-		const struct param *params;
+		const char *params;
 		const char *message, *error;
 	} cases[] = {
 		{ forward, "{\"connection_id\":\"a\",\"operation\":{}}", NULL },
@@ -786,8 +780,8 @@ static void
 test_params_dispatch(void)
 {
 	static const struct op_spec table[] = {
-		{ "a", { { NULL, 0, false } } },
-		{ "b", { { "n", PARAM_NUMBER, true } } },
+		{ "a" },
+		{ "b n:n" },
 	};
 	cJSON *msg = cJSON_Parse("{\"n\":\"x\"}");
 	char err[256];
@@ -798,6 +792,9 @@ test_params_dispatch(void)
 	    strcmp(err, "Parameter 'n' of 'b' must be a number") == 0, "dispatch: checks parameters");
 	ok(params_dispatch(table, 2, sizeof(table[0]), "c", msg, err, sizeof(err)) == NULL &&
 	    strcmp(err, "Unknown operation 'c'") == 0, "dispatch: unknown operation");
+	ok(params_dispatch(table, 2, sizeof(table[0]), "b n:n", msg, err, sizeof(err)) == NULL &&
+	    params_dispatch(table, 2, sizeof(table[0]), "", msg, err, sizeof(err)) == NULL,
+	    "dispatch: a name is matched whole, never its spec");
 	cJSON_Delete(msg);
 }
 
