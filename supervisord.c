@@ -178,38 +178,11 @@ parse_mode(void)
 	return (mode_t)mode;
 }
 
-#ifndef __GLIBC__
-/*
- * The gid of the group named name in /etc/group (name:password:gid:members),
- * or -1. Where the C library has no NSS, this file is what getgrnam reads;
- * the file read here costs a static binary far less than getgrnam's own
- * reader.
- */
-static long
-group_in_file(const char *name)
-{
-	FILE *file = fopen("/etc/group", "re");
-	size_t name_len = strlen(name), cap = 0;
-	char *line = NULL, *gid_text;
-	long gid = -1;
-
-	if (file == NULL)
-		return -1;
-	while (gid == -1 && getline(&line, &cap, file) != -1) {
-		if (strncmp(line, name, name_len) == 0 && line[name_len] == ':' &&
-		    (gid_text = strchr(line + name_len + 1, ':')) != NULL)
-			gid = parse_unsigned(gid_text + 1, 10, (gid_t)-2, ':');
-	}
-	free(line);
-	fclose(file);
-	return gid;
-}
-#endif
-
 /* A number is a gid as it is: a static build has no NSS to ask, and needs none. */
 static gid_t
 parse_group(const char *text)
 {
+	struct group *gr;
 	long gid;
 
 	if (text[0] >= '0' && text[0] <= '9') {
@@ -219,18 +192,12 @@ parse_group(const char *text)
 	}
 #if defined(__GLIBC__) && defined(STATIC_BUILD)
 	/* glibc looks names up through NSS modules, which a static binary cannot load. */
+	(void)gr;
 	exit(usage_fail(NULL, NULL, "--socket-group: '%s': a static build takes the group's number, not its name", text));
 #else
-#ifdef __GLIBC__
-	struct group *gr = getgrnam(text);
-
-	gid = gr != NULL ? (long)gr->gr_gid : -1;
-#else
-	gid = group_in_file(text);
-#endif
-	if (gid == -1)
+	if ((gr = getgrnam(text)) == NULL)
 		exit(usage_fail(NULL, NULL, "--socket-group: no group named '%s' (a number is taken as a group id)", text));
-	return (gid_t)gid;
+	return gr->gr_gid;
 #endif
 }
 
