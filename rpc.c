@@ -1061,6 +1061,21 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 	serve_request(&call, op->valuestring);
 }
 
+/* Whether line holds a \u escape: each backslash starts a two-byte escape. */
+static bool
+holds_unicode_escape(const char *line, size_t len)
+{
+	const char *backslash;
+
+	for (size_t at = 0; at < len && (backslash = memchr(line + at, '\\', len - at)) != NULL; ) {
+		at = (size_t)(backslash - line) + 1;	/* the escaped byte */
+		if (at < len && line[at] == 'u')
+			return true;
+		at++;
+	}
+	return false;
+}
+
 /*
  * The common forward request, {"id":N,"do":"forward","connection_id":"...",
  * "operation":{...}}, is routed from its text: no tree is built, since the
@@ -1081,7 +1096,7 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 
 	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
 	if (len < 100 || forward_is_target(c) ||
-	    (memchr(line, '\\', len) != NULL && memmem(line, len, "\\u", 2) != NULL) ||
+	    holds_unicode_escape(line, len) ||
 	    !jsonscan_object(line, len, &bad, m, 4, &count) || count != 4)
 		return false;
 	for (size_t k = 0; k < 4; k++) {
