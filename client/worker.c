@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -331,19 +332,18 @@ static cJSON *
 exit_record(int wait_status)
 {
 	cJSON *record = cJSON_CreateObject();
+	double at = (double)(clock_ms(CLOCK_REALTIME) / 1000);
+	char name[16];
 	bool built;
 
-	if (record == NULL)
-		return NULL;
 	if (WIFSIGNALED(wait_status)) {
-		char name[16];
 		signame_format(WTERMSIG(wait_status), name, sizeof(name));
-		built = cJSON_AddStringToObject(record, "signal", name) != NULL;
+		built = record != NULL && wops_add(record, "signal:s at:n", name, at);
 	} else {
-		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
+		built = record != NULL && wops_add(record, "status:n at:n",
+		    (double)exit_code(wait_status), at);
 	}
-	if (!built || cJSON_AddNumberToObject(record, "at",
-	    (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
+	if (!built) {
 		cJSON_Delete(record);
 		return NULL;
 	}
@@ -452,26 +452,6 @@ worker_send(const cJSON *msg)
 	}
 }
 
-static int
-replace_item(cJSON *object, const char *key, cJSON *item)
-{
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
-	bool done;
-
-	if (item == NULL)
-		return -1;
-	/*
-	 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
-	 * name, so a member --state gave (name, status, ...) was published
-	 * under "" and the wrapper's own value lost.
-	 */
-	done = old != NULL ? cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
-	    cJSON_AddItemToObject(object, key, item);
-	if (!done)
-		cJSON_Delete(item);
-	return done ? 0 : -1;
-}
-
 /* The child, else the last one, else the wrapper itself. */
 static pid_t
 published_pid(const struct worker *w)
@@ -504,40 +484,24 @@ published_state(const struct worker *w, bool first)
 {
 	cJSON *state = first && w->extra_state ? cJSON_Duplicate(w->extra_state, true) :
 	    cJSON_CreateObject();
+	int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
+	/* NaN for null: no respawn is due. */
+	double next_start_at = w->status == CHILD_BACKOFF && w->respawn_at != -1 ?
+	    (double)(clock_ms(CLOCK_REALTIME) / 1000 + (wait_s > 0 ? wait_s : 0)) : NAN;
+	pid_t pid = claimed_pid(w, first);
 
-	if (state == NULL)
+	if (state == NULL || (first && (!wops_add(state, "name:s", w->name) ||
+	    (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
+	    !wops_add(state, "command:s", w->command)) ||
+	    !wops_add(state, "wrapper_process_id:n", (double)getpid()))) ||
+	    (pid > 0 && !wops_add(state, "process_id:n", (double)pid)) ||
+	    !wops_add(state, "status:s started_at:n restarts:n last_exit:j next_start_at:n",
+	    report_statuses[w->status], (double)w->started_at, (double)w->restarts, w->last_exit,
+	    next_start_at)) {
+		cJSON_Delete(state);
 		return NULL;
-	if (first) {
-		if (replace_item(state, "name", cJSON_CreateString(w->name)) == -1)
-			goto fail;
-		if (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
-		    replace_item(state, "command", cJSON_CreateString(w->command)) == -1)
-			goto fail;
-		if (replace_item(state, "wrapper_process_id", cJSON_CreateNumber(getpid())) == -1)
-			goto fail;
-	}
-	if (claimed_pid(w, first) > 0 &&
-	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
-		goto fail;
-	if (replace_item(state, "status", cJSON_CreateString(report_statuses[w->status])) == -1 ||
-	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
-	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
-	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
-	    cJSON_CreateNull()) == -1)
-		goto fail;
-	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
-		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
-		if (replace_item(state, "next_start_at",
-		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 +
-		    (wait_s > 0 ? wait_s : 0)))) == -1)
-			goto fail;
-	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
-		goto fail;
 	}
 	return state;
-fail:
-	cJSON_Delete(state);
-	return NULL;
 }
 
 /*
@@ -554,9 +518,8 @@ publish(struct worker *w)
 	if (!jl_is_open(&w->conn) || w->conn_broken)
 		return;
 	msg = cJSON_CreateObject();
-	if (msg == NULL || cJSON_AddNumberToObject(msg, "id", (double)w->next_call_id) == NULL ||
-	    cJSON_AddStringToObject(msg, "do", first ? "register" : "update") == NULL ||
-	    (state = published_state(w, first)) == NULL)
+	if (msg == NULL || !wops_add(msg, "id:n do:s", (double)w->next_call_id,
+	    first ? "register" : "update") || (state = published_state(w, first)) == NULL)
 		goto fail;
 	if (!cJSON_AddItemToObject(msg, "state", state)) {
 		cJSON_Delete(state);
@@ -805,11 +768,8 @@ life_reply(const struct worker *w, const cJSON *id)
 {
 	cJSON *reply = jl_message(id, true);
 
-	if (reply == NULL ||
-	    cJSON_AddStringToObject(reply, "status", report_statuses[w->status]) == NULL ||
-	    cJSON_AddNumberToObject(reply, "process_id", (double)published_pid(w)) == NULL ||
-	    !cJSON_AddItemToObject(reply, "last_exit", w->last_exit ?
-	    cJSON_Duplicate(w->last_exit, true) : cJSON_CreateNull())) {
+	if (reply != NULL && !wops_add(reply, "status:s process_id:n last_exit:j",
+	    report_statuses[w->status], (double)published_pid(w), w->last_exit)) {
 		cJSON_Delete(reply);
 		return NULL;
 	}
@@ -872,7 +832,7 @@ control_start(const cJSON *id)
 	w->held = false;
 	if (w->child > 0) {
 		cJSON *reply = life_reply(w, id);
-		if (reply != NULL && cJSON_AddTrueToObject(reply, "already_running") == NULL) {
+		if (reply != NULL && !wops_add(reply, "already_running:t")) {
 			cJSON_Delete(reply);
 			reply = NULL;
 		}

@@ -130,33 +130,53 @@ finish(const struct wop_call *call, cJSON *reply, bool built)
 	send_and_free(reply);
 }
 
-static bool
-add_number(cJSON *obj, const char *key, double value)
-{
-	return cJSON_AddNumberToObject(obj, key, value) != NULL;
-}
-
-/* Adds one number for each of keys, words separated by single spaces. */
-static bool
-add_numbers(cJSON *obj, const char *keys, const double *values)
+/* One call and a list of keys instead of a call per member. */
+bool
+wops_add(cJSON *object, const char *members, ...)
 {
 	char key[32];
+	bool added = true;
+	va_list ap;
 
-	for (size_t len; *keys != '\0'; keys += len + (keys[len] == ' '), values++) {
-		const char *space = strchr(keys, ' ');
-		len = space != NULL ? (size_t)(space - keys) : strlen(keys);
-		memcpy(key, keys, len);
+	va_start(ap, members);
+	while (*members != '\0' && added) {
+		size_t len = (size_t)(strchr(members, ':') - members);
+		const char *text;
+		const cJSON *value;
+		cJSON *item;
+		double number;
+
+		memcpy(key, members, len);
 		key[len] = '\0';
-		if (!add_number(obj, key, *values))
-			return false;
+		switch (members[len + 1]) {
+		case 'n':
+			number = va_arg(ap, double);
+			item = isnan(number) ? cJSON_CreateNull() : cJSON_CreateNumber(number);
+			break;
+		case 's':
+			text = va_arg(ap, const char *);
+			item = text != NULL ? cJSON_CreateString(text) : cJSON_CreateNull();
+			break;
+		case 'j':
+			value = va_arg(ap, const cJSON *);
+			item = value != NULL ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
+			break;
+		default:	/* 't' */
+			item = cJSON_CreateTrue();
+		}
+		/*
+		 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
+		 * name, so a member set before (by --state) was lost under "".
+		 */
+		added = item != NULL && (cJSON_GetObjectItemCaseSensitive(object, key) != NULL ?
+		    cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
+		    cJSON_AddItemToObject(object, key, item));
+		if (!added)
+			cJSON_Delete(item);
+		members += len + 2 + (members[len + 2] == ' ');
 	}
-	return true;
-}
-
-static bool
-add_string(cJSON *obj, const char *key, const char *value)
-{
-	return cJSON_AddStringToObject(obj, key, value) != NULL;
+	va_end(ap);
+	return added;
 }
 
 /* The child */
@@ -200,51 +220,26 @@ static void
 op_info(const struct wop_call *call)
 {
 	struct proc_stat st;
-	double ticks = (double)procfs_clock_ticks(), figures[7];
+	double ticks = (double)procfs_clock_ticks();
 	cJSON *reply;
 	char state[2];
-	bool built;
 
 	if (child_stat(call, &st) == -1)
 		return;
 	state[0] = st.state;
 	state[1] = '\0';
-	figures[0] = (double)st.num_threads;
-	figures[1] = (double)num_round(num_clamp(procfs_uptime() - FIGURE(st.start_ticks) / ticks,
-	    0, 1e12) * 100) / 100;
-	figures[2] = FIGURE(st.utime_ticks + st.stime_ticks) / ticks;
-	figures[3] = FIGURE(st.vsize);
-	figures[4] = FIGURE(st.rss_pages) * (double)procfs_page_size();
-	figures[5] = call->child->restarts;
-	figures[6] = getpid();
 	reply = jl_message(call->id, true);
-	built = reply != NULL &&
-	    add_number(reply, "process_id", st.pid) &&
-	    add_string(reply, "name", call->child->name) &&
-	    add_string(reply, "command", call->child->command) &&
-	    add_string(reply, "state", state) &&
-	    add_numbers(reply, "threads uptime processor_time virtual_size resident_size restarts",
-	    figures) &&
-	    (call->child->status == NULL || add_string(reply, "status", call->child->status)) &&
-	    add_numbers(reply, "wrapper_process_id", figures + 6);
-	finish(call, reply, built);
+	finish(call, reply, reply != NULL && wops_add(reply, "process_id:n name:s command:s state:s"
+	    " threads:n uptime:n processor_time:n virtual_size:n resident_size:n restarts:n"
+	    " status:s wrapper_process_id:n", (double)st.pid, call->child->name,
+	    call->child->command, state, (double)st.num_threads,
+	    (double)num_round(num_clamp(procfs_uptime() - FIGURE(st.start_ticks) / ticks,
+	    0, 1e12) * 100) / 100, FIGURE(st.utime_ticks + st.stime_ticks) / ticks,
+	    FIGURE(st.vsize), FIGURE(st.rss_pages) * (double)procfs_page_size(),
+	    (double)call->child->restarts, call->child->status, (double)getpid()));
 }
 
 /* memory_dump */
-
-static bool
-add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
-{
-	double figures[] = {
-		(double)map_count, FIGURE(m->rss), FIGURE(m->pss), FIGURE(m->shared_clean),
-		FIGURE(m->shared_dirty), FIGURE(m->private_clean), FIGURE(m->private_dirty),
-		FIGURE(m->swap),
-	};
-
-	return add_string(reply, "source", m->source) &&
-	    add_numbers(reply, "map_count rss pss shared_clean shared_dirty private_clean"
-	    " private_dirty swap", figures);
-}
 
 /*
  * Dump paths (SPEC 7): whoever reaches the socket names the path, so it
@@ -286,7 +281,8 @@ static int
 open_dir_walk(int base, const char *dir)
 {
 	char component[NAME_MAX + 1];
-	int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
+	/* A descriptor of our own on base (openat, not fcntl: that is big in a static build). */
+	int fd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	while (fd != -1 && *dir != '\0') {
 		const char *slash = strchr(dir, '/');
@@ -467,12 +463,14 @@ op_memory_dump(const struct wop_call *call)
 	if (path != NULL && (written = dump_smaps(call, path->valuestring)) == -1)
 		return;
 	reply = jl_message(call->id, true);
-	built = reply != NULL && add_number(reply, "process_id", st.pid) &&
-	    add_memory_figures(reply, &memory, map_count);
+	built = reply != NULL && wops_add(reply, "process_id:n source:s map_count:n rss:n pss:n"
+	    " shared_clean:n shared_dirty:n private_clean:n private_dirty:n swap:n",
+	    (double)st.pid, memory.source, (double)map_count, FIGURE(memory.rss),
+	    FIGURE(memory.pss), FIGURE(memory.shared_clean), FIGURE(memory.shared_dirty),
+	    FIGURE(memory.private_clean), FIGURE(memory.private_dirty), FIGURE(memory.swap));
 	if (built && path != NULL) {
 		dump_reply_path(path->valuestring, written_path, sizeof(written_path));
-		built = add_string(reply, "path", written_path) &&
-		    add_number(reply, "size", (double)written);
+		built = wops_add(reply, "path:s size:n", written_path, (double)written);
 	}
 	finish(call, reply, built);
 }
@@ -500,14 +498,9 @@ thread_entry(pid_t pid, const char *tid_text)
 		wchan = NULL;
 	state[0] = st.state;
 	state[1] = '\0';
-	add_number(entry, "tid", st.pid);
-	add_string(entry, "name", st.comm);
-	add_string(entry, "state", state);
 	/* "0" (or nothing) when the thread is not waiting in the kernel. */
-	if (wchan != NULL && wchan[0] != '\0' && strcmp(wchan, "0") != 0)
-		add_string(entry, "wchan", wchan);
-	else
-		cJSON_AddNullToObject(entry, "wchan");
+	wops_add(entry, "tid:n name:s state:s wchan:s", (double)st.pid, st.comm, state,
+	    wchan != NULL && wchan[0] != '\0' && strcmp(wchan, "0") != 0 ? wchan : NULL);
 	free(wchan);
 	return entry;
 }
@@ -548,7 +541,7 @@ op_thread_dump(const struct wop_call *call)
 	if (child_stat(call, &st) == -1)
 		return;
 	reply = jl_message(call->id, true);
-	if (reply == NULL || !add_number(reply, "process_id", st.pid) ||
+	if (reply == NULL || !wops_add(reply, "process_id:n", (double)st.pid) ||
 	    (list = cJSON_AddArrayToObject(reply, "threads")) == NULL) {
 		finish(call, reply, false);
 		return;
@@ -560,8 +553,8 @@ op_thread_dump(const struct wop_call *call)
 		    strerror(saved_errno));
 		return;
 	}
-	finish(call, reply, add_number(reply, "thread_count", (double)count) &&
-	    (count <= MAX_THREADS_LISTED || cJSON_AddTrueToObject(reply, "truncated") != NULL));
+	finish(call, reply, wops_add(reply, "thread_count:n", (double)count) &&
+	    (count <= MAX_THREADS_LISTED || wops_add(reply, "truncated:t")));
 }
 
 /* memory_sample */
@@ -581,14 +574,12 @@ sampling_free(struct sampling *s)
 static void
 sampling_finish(struct sampling *s, int64_t now_ms)
 {
-	double figures[] = {
-		s->pid, s->taken, (double)(now_ms - s->started_ms) / 1000,
-		(double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
-		FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first),
-	};
 	cJSON *reply = jl_message(s->id, true);
-	bool built = reply != NULL && add_numbers(reply, "process_id samples duration interval"
-	    " minimum_size maximum_size first_size last_size growth", figures);
+	bool built = reply != NULL && wops_add(reply, "process_id:n samples:n duration:n"
+	    " interval:n minimum_size:n maximum_size:n first_size:n last_size:n growth:n",
+	    (double)s->pid, (double)s->taken, (double)(now_ms - s->started_ms) / 1000,
+	    (double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
+	    FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first));
 
 	if (built)
 		send_and_free(reply);
@@ -602,14 +593,11 @@ sampling_finish(struct sampling *s, int64_t now_ms)
 static void
 sample_reply(const struct sampling *s, const struct proc_memory *m, int64_t now_ms)
 {
-	double figures[] = {
-		s->taken, (double)(now_ms - s->started_ms) / 1000, FIGURE(m->rss),
-		FIGURE(m->private_clean + m->private_dirty),
-		FIGURE(m->shared_clean + m->shared_dirty),
-	};
 	cJSON *reply = jl_message(s->id, false);
-	bool built = reply != NULL && add_numbers(reply,
-	    "sample elapsed resident_size private_size shared_size", figures);
+	bool built = reply != NULL && wops_add(reply,
+	    "sample:n elapsed:n resident_size:n private_size:n shared_size:n", (double)s->taken,
+	    (double)(now_ms - s->started_ms) / 1000, FIGURE(m->rss),
+	    FIGURE(m->private_clean + m->private_dirty), FIGURE(m->shared_clean + m->shared_dirty));
 
 	if (built)
 		send_and_free(reply);
@@ -780,8 +768,9 @@ op_signal(const struct wop_call *call)
 	log_info("worker: signalled the child on request pid=%ld signal=%s", (long)st.pid,
 	    name != NULL ? name : text);
 	reply = jl_message(call->id, true);
-	finish(call, reply, reply != NULL && add_number(reply, "process_id", st.pid) &&
-	    (name ? add_string(reply, "signal", name) : add_number(reply, "signal", signo)));
+	finish(call, reply, reply != NULL && (name != NULL ?
+	    wops_add(reply, "process_id:n signal:s", (double)st.pid, name) :
+	    wops_add(reply, "process_id:n signal:n", (double)st.pid, (double)signo)));
 }
 
 /* stop and start: the wrapper's to serve */
