@@ -211,15 +211,11 @@ run_child(struct worker *w, pid_t wrapper, int exec_fd, const sigset_t *mask)
 	_exit(EXIT_CANNOT_RUN);
 }
 
-/* Waits for a child that could not exec and says why. */
+/* Logs why no child runs, as recorded for diagnostics. */
 static void
-reap_failed_exec(struct worker *w, pid_t pid, int exec_errno)
+log_absence(const struct worker *w, int level)
 {
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	log_error("worker: cannot run %s: %s", w->argv[0], strerror(exec_errno));
-	snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
-	    strerror(exec_errno));
+	log_at(level, "worker: %s", w->absence);
 }
 
 /* Starts the child; returns 0, or -1 when it could not run. */
@@ -248,9 +244,8 @@ spawn_child(struct worker *w)
 	close(exec_pipe[1]);
 	if (pid == -1) {
 		close(exec_pipe[0]);
-		errno = fork_errno;
-		log_warn("worker: fork");
 		snprintf(w->absence, sizeof(w->absence), "fork: %s", strerror(fork_errno));
+		log_absence(w, LOG_LEVEL_WARN);
 		return -1;
 	}
 	/* Both sides set the group, so signals find it whichever runs first. */
@@ -260,7 +255,11 @@ spawn_child(struct worker *w)
 		;
 	close(exec_pipe[0]);
 	if (n == (ssize_t)sizeof(exec_errno)) {
-		reap_failed_exec(w, pid, exec_errno);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
+		    strerror(exec_errno));
+		log_absence(w, LOG_LEVEL_ERROR);
 		return -1;
 	}
 	w->child = w->last_pid = pid;
@@ -272,6 +271,13 @@ spawn_child(struct worker *w)
 	return 0;
 }
 
+/* The child may have left its group (setsid); then it alone gets the signal. */
+static int
+signal_child(pid_t pid, int signo)
+{
+	return kill(-pid, signo) == -1 ? kill(pid, signo) : 0;
+}
+
 static void
 pass_signal(struct worker *w, int signo)
 {
@@ -281,14 +287,11 @@ pass_signal(struct worker *w, int signo)
 		return;
 	signame_format(signo, name, sizeof(name));
 	log_info("worker: passing signal=%s to process group %ld", name, (long)w->child);
-	/* The child may have left its group (setsid); then it alone gets the signal. */
-	if (kill(-w->child, signo) == -1 && kill(w->child, signo) == -1 && errno != ESRCH)
+	if (signal_child(w->child, signo) == -1 && errno != ESRCH)
 		log_warn("worker: cannot signal %ld", (long)w->child);
 	/* A child stopped (a forwarded STOP) could never act on TERM: wake it. */
-	if (signo == SIGTERM || signo == SIGINT) {
-		if (kill(-w->child, SIGCONT) == -1)
-			(void)kill(w->child, SIGCONT);
-	}
+	if (signo == SIGTERM || signo == SIGINT)
+		(void)signal_child(w->child, SIGCONT);
 }
 
 static int
@@ -360,11 +363,11 @@ child_exited(struct worker *w, int wait_status)
 	char how[96];
 
 	describe_exit(wait_status, how, sizeof(how));
-	log_info("worker: child %s pid=%ld", how, (long)w->child);
 	wops_child_exited(w->child, how);
 	snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
 	    again ? "; it will be restarted" : w->held && !w->stopping ?
 	    "; stopped on request until start" : "");
+	log_absence(w, LOG_LEVEL_INFO);
 	w->exit_status = exit_code(wait_status);
 	cJSON_Delete(w->last_exit);
 	w->last_exit = exit_record(wait_status);
@@ -604,6 +607,14 @@ drop_connection(struct worker *w)
 }
 
 static void
+refused(struct worker *w, const char *what, const cJSON *error)
+{
+	log_warnx("worker: the daemon refused %s: %s; reconnecting", what,
+	    cJSON_IsString(error) ? error->valuestring : "no reason given");
+	w->conn_broken = true;
+}
+
+static void
 handle_register_reply(struct worker *w, const cJSON *msg)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(msg, "error");
@@ -613,9 +624,7 @@ handle_register_reply(struct worker *w, const cJSON *msg)
 		return;
 	w->register_call_id = 0;
 	if (jl_is_failed(msg)) {
-		log_warnx("worker: the daemon refused the registration: %s; reconnecting",
-		    cJSON_IsString(error) ? error->valuestring : "no reason given");
-		w->conn_broken = true;
+		refused(w, "the registration", error);
 		return;
 	}
 	log_info("worker: registered connection_id=%s process_id=%ld",
@@ -640,9 +649,7 @@ handle_update_reply(struct worker *w, const cJSON *msg)
 		publish(w);
 		return;
 	}
-	log_warnx("worker: the daemon refused an update: %s; reconnecting",
-	    cJSON_IsString(error) ? error->valuestring : "no reason given");
-	w->conn_broken = true;
+	refused(w, "an update", error);
 }
 
 static void
@@ -865,8 +872,7 @@ enforce_stop(struct worker *w, int64_t now)
 	if (w->child <= 0)
 		return;
 	log_warnx("worker: the child ignored TERM; killing it pid=%ld", (long)w->child);
-	if (kill(-w->child, SIGKILL) == -1)
-		(void)kill(w->child, SIGKILL);
+	(void)signal_child(w->child, SIGKILL);
 }
 
 static int
