@@ -276,39 +276,38 @@ open_dir_openat2(int base, const char *dir)
 	return fd < 0 ? -1 : (int)fd;
 }
 
-/* The same by hand: one component at a time, none a symlink, none "..". */
+/* The same by hand: one component at a time, none a symlink, none "..". Cuts dir up. */
 static int
-open_dir_walk(int base, const char *dir)
+open_dir_walk(int base, char *dir)
 {
-	char component[NAME_MAX + 1];
 	/* A descriptor of our own on base (openat, not fcntl: that is big in a static build). */
 	int fd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *next;
 
-	while (fd != -1 && *dir != '\0') {
-		const char *slash = strchr(dir, '/');
-		size_t len = slash != NULL ? (size_t)(slash - dir) : strlen(dir);
-		int next;
+	for (; fd != -1 && dir != NULL; dir = next) {
+		int sub;
 
-		if (len > NAME_MAX) {
-			close(fd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(component, dir, len);
-		component[len] = '\0';
-		dir += len + (dir[len] == '/');
-		if (len == 0 || strcmp(component, ".") == 0)
+		if ((next = strchr(dir, '/')) != NULL)
+			*next++ = '\0';
+		if (dir[0] == '\0' || strcmp(dir, ".") == 0)
 			continue;
-		if (strcmp(component, "..") == 0) {
+		if (strcmp(dir, "..") == 0) {
 			close(fd);
 			errno = EXDEV;
 			return -1;
 		}
-		next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = openat(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
-		fd = next;
+		fd = sub;
 	}
 	return fd;
+}
+
+/* The dump directory's length as a prefix of the paths beneath it: 0 for "/". */
+static int
+dump_root_len(void)
+{
+	return strcmp(dump_dir_path, "/") == 0 ? 0 : (int)strlen(dump_dir_path);
 }
 
 /*
@@ -319,62 +318,53 @@ open_dir_walk(int base, const char *dir)
 static int
 create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 {
-	const char *relative = path, *slash;
-	char dir[PATH_MAX];
-	size_t root_len = strlen(dump_dir_path);
-	int fd;
+	const char *relative = path;
+	char dir[PATH_MAX + 2] = "./", *file;	/* "./" so that a slash always ends the directory */
+	int root_len = dump_root_len(), fd;
 
 	/* An absolute path is taken when it names a place beneath the dump directory. */
 	if (path[0] == '/') {
-		if (strcmp(dump_dir_path, "/") == 0)
-			relative = path + 1;
-		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
-			relative = path + root_len + 1;
-		else {
-			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
-			    path, dump_dir_path);
-			return -1;
-		}
+		if (strncmp(path, dump_dir_path, (size_t)root_len) != 0 || path[root_len] != '/')
+			goto outside;
+		relative = path + root_len + 1;
 	}
-	slash = strrchr(relative, '/');
-	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
-		wops_fail(id, "Refused %s: not a file name", path);
-		return -1;
-	}
-	if (strlen(relative) >= sizeof(dir)) {
+	if (strlen(relative) >= PATH_MAX) {
 		wops_fail(id, "Refused %s: path too long", path);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
-	    slash ? relative : ".");
-	if (slash != NULL && slash == relative)
-		snprintf(dir, sizeof(dir), ".");
+	strcpy(dir + 2, relative);
+	file = strrchr(dir, '/');
+	*file++ = '\0';
+	if (*file == '\0') {
+		wops_fail(id, "Refused %s: not a file name", path);
+		return -1;
+	}
 	if ((*dir_fd = open_dir_openat2(dump_dir_fd, dir)) == -1 &&
 	    (errno == ENOSYS || errno == EPERM || errno == E2BIG))
 		*dir_fd = open_dir_walk(dump_dir_fd, dir);
 	if (*dir_fd == -1) {
+		if (errno == EXDEV)
+			goto outside;
 		if (errno == ELOOP || errno == ENOTDIR)
 			wops_fail(id, "Refused %s: a component of the path is a symlink or not a"
 			    " directory (dump paths may hold no symlink)", path);
-		else if (errno == EXDEV)
-			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
-			    path, dump_dir_path);
 		else
 			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
-	fd = openat(*dir_fd, slash ? slash + 1 : relative,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(*dir_fd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
 			wops_fail(id, "File exists: %s (memory_dump never overwrites)", path);
 		else
 			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		close(*dir_fd);
-		*dir_fd = -1;
 	}
 	return fd;
+outside:
+	wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)", path, dump_dir_path);
+	return -1;
 }
 
 /* Writes data whole, or removes the partial file: 0, or -1 after failing the call. */
@@ -440,8 +430,7 @@ dump_reply_path(const char *path, char *out, size_t out_len)
 	if (path[0] == '/')
 		snprintf(out, out_len, "%s", path);
 	else
-		snprintf(out, out_len, "%s%s%s", dump_dir_path,
-		    strcmp(dump_dir_path, "/") == 0 ? "" : "/", path);
+		snprintf(out, out_len, "%.*s/%s", dump_root_len(), dump_dir_path, path);
 }
 
 static void
