@@ -57,7 +57,7 @@ struct worker {
 	cJSON		*extra_state;	/* --state, or NULL */
 	bool		 respawn;
 	bool		 any_owner;	/* --any-owner: skip the socket owner check */
-	const char	*dump_dir;	/* --dump-dir, or NULL for the working directory */
+	const char	*dump_dir;	/* --dump-dir, else "." */
 
 	pid_t		 child;		/* 0 while none runs */
 	int64_t		 child_started_ms;
@@ -305,20 +305,6 @@ exit_code(int wait_status)
 }
 
 static void
-describe_exit(int wait_status, char *out, size_t out_len)
-{
-	const char *name;
-
-	if (WIFSIGNALED(wait_status)) {
-		name = signame_name(WTERMSIG(wait_status));
-		snprintf(out, out_len, "was killed by signal %d (%s)", WTERMSIG(wait_status),
-		    name ? name : "?");
-	} else {
-		snprintf(out, out_len, "exited with status %d", exit_code(wait_status));
-	}
-}
-
-static void
 schedule_respawn(struct worker *w, int64_t now)
 {
 	if (now - w->child_started_ms >= HEALTHY_RUN_MS)
@@ -330,27 +316,35 @@ schedule_respawn(struct worker *w, int64_t now)
 		w->respawn_delay_ms = RESPAWN_MAX_MS;
 }
 
-/* {"status":N,"at":T} or {"signal":"NAME","at":T} (SPEC 7). */
-static cJSON *
-exit_record(int wait_status)
+/*
+ * How the child ended: in words into how, for diagnostics, and as published
+ * in last_exit, {"status":N,"at":T} or {"signal":"NAME","at":T} (SPEC 7).
+ */
+static void
+record_exit(struct worker *w, int wait_status, char *how, size_t how_len)
 {
-	cJSON *record = cJSON_CreateObject();
+	int signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+	const char *name = signame_name(signo);
 	double at = (double)(clock_ms(CLOCK_REALTIME) / 1000);
-	char name[16];
+	char text[16];
 	bool built;
 
-	if (WIFSIGNALED(wait_status)) {
-		signame_format(WTERMSIG(wait_status), name, sizeof(name));
-		built = record != NULL && wops_add(record, "signal:s at:n", name, at);
+	w->exit_status = exit_code(wait_status);
+	cJSON_Delete(w->last_exit);
+	w->last_exit = cJSON_CreateObject();
+	if (signo != 0) {
+		snprintf(how, how_len, "was killed by signal %d (%s)", signo, name ? name : "?");
+		signame_format(signo, text, sizeof(text));
+		built = w->last_exit != NULL && wops_add(w->last_exit, "signal:s at:n", text, at);
 	} else {
-		built = record != NULL && wops_add(record, "status:n at:n",
-		    (double)exit_code(wait_status), at);
+		snprintf(how, how_len, "exited with status %d", w->exit_status);
+		built = w->last_exit != NULL && wops_add(w->last_exit, "status:n at:n",
+		    (double)w->exit_status, at);
 	}
 	if (!built) {
-		cJSON_Delete(record);
-		return NULL;
+		cJSON_Delete(w->last_exit);
+		w->last_exit = NULL;
 	}
-	return record;
 }
 
 static void	publish(struct worker *w);
@@ -362,15 +356,12 @@ child_exited(struct worker *w, int wait_status)
 	bool again = w->respawn && !w->stopping && !w->held;
 	char how[96];
 
-	describe_exit(wait_status, how, sizeof(how));
+	record_exit(w, wait_status, how, sizeof(how));
 	wops_child_exited(w->child, how);
 	snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
 	    again ? "; it will be restarted" : w->held && !w->stopping ?
 	    "; stopped on request until start" : "");
 	log_absence(w, LOG_LEVEL_INFO);
-	w->exit_status = exit_code(wait_status);
-	cJSON_Delete(w->last_exit);
-	w->last_exit = exit_record(wait_status);
 	w->child = 0;
 	w->kill_at = -1;
 	if (again) {
@@ -856,7 +847,6 @@ control_start(const cJSON *id)
 		publish(w);
 		return;
 	}
-	log_info("worker: started the child on request pid=%ld", (long)w->child);
 	w->restarts++;
 	send_reply(w, life_reply(w, id));
 	publish(w);
@@ -944,6 +934,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 {
 	struct worker w = {
 		.socket_path = socket_path,
+		.dump_dir = ".",
 		.respawn_at = -1,
 		.respawn_delay_ms = RESPAWN_FIRST_MS,
 		.reconnect_at = -1,
@@ -981,9 +972,8 @@ worker_main(const char *socket_path, int argc, char **argv)
 		worker_free(&w);
 		return status;
 	}
-	if (wops_set_dump_dir(w.dump_dir != NULL ? w.dump_dir : ".") == -1) {
-		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n",
-		    w.dump_dir != NULL ? w.dump_dir : ".", strerror(errno));
+	if (wops_set_dump_dir(w.dump_dir) == -1) {
+		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n", w.dump_dir, strerror(errno));
 		worker_free(&w);
 		return EXIT_USAGE;
 	}

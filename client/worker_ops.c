@@ -347,7 +347,7 @@ create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 			goto outside;
 		if (errno == ELOOP || errno == ENOTDIR)
 			wops_fail(id, "Refused %s: a component of the path is a symlink or not a"
-			    " directory (dump paths may hold no symlink)", path);
+			    " directory", path);
 		else
 			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
@@ -473,16 +473,17 @@ thread_entry(pid_t pid, const char *tid_text)
 	struct proc_stat st;
 	cJSON *entry;
 	char *text;
-	int parsed;
+	int parsed, dir_len = snprintf(path, sizeof(path) - 8, "/proc/%ld/task/%s/", (long)pid,
+	    tid_text);
 
-	snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat", (long)pid, tid_text);
+	strcpy(path + dir_len, "stat");
 	if (procfs_read(path, &text, NULL) == -1)
 		return NULL;	/* the thread ended while we listed them */
 	parsed = procfs_parse_stat(text, &st);
 	free(text);
 	if (parsed == -1 || (entry = cJSON_CreateObject()) == NULL)
 		return NULL;
-	snprintf(path, sizeof(path), "/proc/%ld/task/%s/wchan", (long)pid, tid_text);
+	strcpy(path + dir_len, "wchan");
 	if (procfs_read(path, &wchan, NULL) == -1)
 		wchan = NULL;
 	state[0] = st.state;
@@ -621,15 +622,20 @@ take_sample(struct sampling *s, int64_t now_ms)
 	s->next_ms = s->started_ms + (int64_t)s->taken * s->interval_ms;
 }
 
-/* Reads a positive number of seconds; returns 0, or -1 after failing the call. */
+/*
+ * Reads a number of seconds below 1e7, positive or (zero_ok) 0 or more;
+ * returns 0, or -1 after failing the call.
+ */
 static int
-seconds_param(const struct wop_call *call, const char *name, double fallback, double *out)
+seconds_param(const struct wop_call *call, const char *name, double fallback, bool zero_ok,
+    double *out)
 {
 	const cJSON *value = cJSON_GetObjectItemCaseSensitive(call->msg, name);
 
 	*out = value != NULL ? value->valuedouble : fallback;
-	if (!(*out > 0 && *out < 1e7)) {
-		wops_fail(call->id, "Parameter '%s' must be a positive number of seconds", name);
+	if (!((*out > 0 || (zero_ok && *out == 0)) && *out < 1e7)) {
+		wops_fail(call->id, "Parameter '%s' must be a %snumber of seconds%s", name,
+		    zero_ok ? "" : "positive ", zero_ok ? ", 0 or more" : "");
 		return -1;
 	}
 	return 0;
@@ -652,8 +658,8 @@ op_memory_sample(const struct wop_call *call)
 	struct sampling *s;
 	double duration, interval, wanted;
 
-	if (seconds_param(call, "duration", DEFAULT_DURATION, &duration) == -1 ||
-	    seconds_param(call, "interval", DEFAULT_INTERVAL, &interval) == -1)
+	if (seconds_param(call, "duration", DEFAULT_DURATION, false, &duration) == -1 ||
+	    seconds_param(call, "interval", DEFAULT_INTERVAL, false, &interval) == -1)
 		return;
 	/* A sample at the start and one per interval up to the duration. */
 	wanted = num_clamp(duration / interval + 1e-9, 0, MAX_SAMPLES + 1);
@@ -767,14 +773,10 @@ op_signal(const struct wop_call *call)
 static void
 op_stop(const struct wop_call *call)
 {
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
-	double seconds = timeout != NULL ? timeout->valuedouble : 10;
+	double seconds;
 
-	if (!(seconds >= 0 && seconds < 1e7)) {
-		wops_fail(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
-		return;
-	}
-	control->stop(call->id, num_round(seconds * 1000));
+	if (seconds_param(call, "timeout", 10, true, &seconds) == 0)
+		control->stop(call->id, num_round(seconds * 1000));
 }
 
 /* Dispatch */
