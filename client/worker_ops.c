@@ -120,11 +120,11 @@ wops_fail(const cJSON *id, const char *fmt, ...)
 
 /* Sends reply, or a failure when building it ran out of memory. */
 static void
-finish(const struct wop_call *call, cJSON *reply, bool built)
+finish(const cJSON *id, cJSON *reply, bool built)
 {
 	if (reply == NULL || !built) {
 		cJSON_Delete(reply);
-		wops_fail(call->id, "Out of memory");
+		wops_fail(id, "Out of memory");
 		return;
 	}
 	send_and_free(reply);
@@ -229,7 +229,7 @@ op_info(const struct wop_call *call)
 	state[0] = st.state;
 	state[1] = '\0';
 	reply = jl_message(call->id, true);
-	finish(call, reply, reply != NULL && wops_add(reply, "process_id:n name:s command:s state:s"
+	finish(call->id, reply, reply != NULL && wops_add(reply, "process_id:n name:s command:s state:s"
 	    " threads:n uptime:n processor_time:n virtual_size:n resident_size:n restarts:n"
 	    " status:s wrapper_process_id:n", (double)st.pid, call->child->name,
 	    call->child->command, state, (double)st.num_threads,
@@ -461,7 +461,7 @@ op_memory_dump(const struct wop_call *call)
 		dump_reply_path(path->valuestring, written_path, sizeof(written_path));
 		built = wops_add(reply, "path:s size:n", written_path, (double)written);
 	}
-	finish(call, reply, built);
+	finish(call->id, reply, built);
 }
 
 /* thread_dump */
@@ -533,7 +533,7 @@ op_thread_dump(const struct wop_call *call)
 	reply = jl_message(call->id, true);
 	if (reply == NULL || !wops_add(reply, "process_id:n", (double)st.pid) ||
 	    (list = cJSON_AddArrayToObject(reply, "threads")) == NULL) {
-		finish(call, reply, false);
+		finish(call->id, reply, false);
 		return;
 	}
 	if ((count = list_threads(st.pid, list)) == -1) {
@@ -543,7 +543,7 @@ op_thread_dump(const struct wop_call *call)
 		    strerror(saved_errno));
 		return;
 	}
-	finish(call, reply, wops_add(reply, "thread_count:n", (double)count) &&
+	finish(call->id, reply, wops_add(reply, "thread_count:n", (double)count) &&
 	    (count <= MAX_THREADS_LISTED || wops_add(reply, "truncated:t")));
 }
 
@@ -571,12 +571,7 @@ sampling_finish(struct sampling *s, int64_t now_ms)
 	    (double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
 	    FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first));
 
-	if (built)
-		send_and_free(reply);
-	else {
-		cJSON_Delete(reply);
-		wops_fail(s->id, "Out of memory");
-	}
+	finish(s->id, reply, built);
 	sampling_free(s);
 }
 
@@ -763,7 +758,7 @@ op_signal(const struct wop_call *call)
 	log_info("worker: signalled the child on request pid=%ld signal=%s", (long)st.pid,
 	    name != NULL ? name : text);
 	reply = jl_message(call->id, true);
-	finish(call, reply, reply != NULL && (name != NULL ?
+	finish(call->id, reply, reply != NULL && (name != NULL ?
 	    wops_add(reply, "process_id:n signal:s", (double)st.pid, name) :
 	    wops_add(reply, "process_id:n signal:n", (double)st.pid, (double)signo)));
 }
