@@ -749,36 +749,26 @@ respawn_child(struct worker *w)
 
 /* stop and start, forwarded (SPEC 7) */
 
+/* The final reply to stop and start: what runs now and how the last child ended. */
 static void
-send_reply(struct worker *w, cJSON *reply)
+send_life(const struct worker *w, const cJSON *id, bool already_running)
 {
-	if (reply != NULL)
+	cJSON *reply = jl_message(id, true);
+
+	if (reply != NULL && wops_add(reply, "status:s process_id:n last_exit:j",
+	    report_statuses[w->status], (double)published_pid(w), w->last_exit) &&
+	    (!already_running || wops_add(reply, "already_running:t")))
 		worker_send(reply);
 	else
 		log_warnx("worker: out of memory answering a call");
 	cJSON_Delete(reply);
-	(void)w;
-}
-
-/* The final reply to stop and start: what runs now and how the last child ended. */
-static cJSON *
-life_reply(const struct worker *w, const cJSON *id)
-{
-	cJSON *reply = jl_message(id, true);
-
-	if (reply != NULL && !wops_add(reply, "status:s process_id:n last_exit:j",
-	    report_statuses[w->status], (double)published_pid(w), w->last_exit)) {
-		cJSON_Delete(reply);
-		return NULL;
-	}
-	return reply;
 }
 
 static void
 answer_stop_waiters(struct worker *w)
 {
 	for (size_t i = 0; i < w->stop_waiter_count; i++) {
-		send_reply(w, life_reply(w, w->stop_waiters[i]));
+		send_life(w, w->stop_waiters[i], false);
 		cJSON_Delete(w->stop_waiters[i]);
 	}
 	w->stop_waiter_count = 0;
@@ -795,7 +785,7 @@ control_stop(const cJSON *id, int64_t timeout_ms)
 		if (w->status == CHILD_BACKOFF)
 			w->status = CHILD_STOPPED;
 		snprintf(w->absence, sizeof(w->absence), "stopped on request until start");
-		send_reply(w, life_reply(w, id));
+		send_life(w, id, false);
 		publish(w);
 		return;
 	}
@@ -829,12 +819,7 @@ control_start(const cJSON *id)
 	}
 	w->held = false;
 	if (w->child > 0) {
-		cJSON *reply = life_reply(w, id);
-		if (reply != NULL && !wops_add(reply, "already_running:t")) {
-			cJSON_Delete(reply);
-			reply = NULL;
-		}
-		send_reply(w, reply);
+		send_life(w, id, true);
 		return;
 	}
 	w->respawn_at = -1;
@@ -848,7 +833,7 @@ control_start(const cJSON *id)
 		return;
 	}
 	w->restarts++;
-	send_reply(w, life_reply(w, id));
+	send_life(w, id, false);
 	publish(w);
 }
 
