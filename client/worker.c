@@ -707,18 +707,6 @@ read_messages(struct worker *w)
 	}
 }
 
-static void
-handle_conn_events(struct worker *w, short revents)
-{
-	if ((revents & POLLOUT) && jl_flush(&w->conn) == -1) {
-		log_warn("worker: writing to %s", w->socket_path);
-		w->conn_broken = true;
-		return;
-	}
-	if (revents & (POLLIN | POLLHUP | POLLERR))
-		read_messages(w);
-}
-
 /* Writes what is queued and closes a broken connection: the one safe point. */
 static void
 settle_connection(struct worker *w)
@@ -887,8 +875,9 @@ run_loop(struct worker *w)
 		}
 		if (pfds[0].revents != 0)
 			handle_signals(w);
-		if (pfds[1].revents != 0 && jl_is_open(&w->conn))
-			handle_conn_events(w, pfds[1].revents);
+		/* Output, POLLOUT's business, goes out in settle_connection. */
+		if ((pfds[1].revents & (POLLIN | POLLHUP | POLLERR)) && jl_is_open(&w->conn))
+			read_messages(w);
 		now = mono_now_ms();
 		if (w->respawn_at != -1 && now >= w->respawn_at && !w->done)
 			respawn_child(w);
