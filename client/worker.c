@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,7 +57,7 @@ struct worker {
 	cJSON		*extra_state;	/* --state, or NULL */
 	bool		 respawn;
 	bool		 any_owner;	/* --any-owner: skip the socket owner check */
-	const char	*dump_dir;	/* --dump-dir, or NULL for the working directory */
+	const char	*dump_dir;	/* --dump-dir, else "." */
 
 	pid_t		 child;		/* 0 while none runs */
 	int64_t		 child_started_ms;
@@ -210,15 +211,11 @@ run_child(struct worker *w, pid_t wrapper, int exec_fd, const sigset_t *mask)
 	_exit(EXIT_CANNOT_RUN);
 }
 
-/* Waits for a child that could not exec and says why. */
+/* Logs why no child runs, as recorded for diagnostics. */
 static void
-reap_failed_exec(struct worker *w, pid_t pid, int exec_errno)
+log_absence(const struct worker *w, int level)
 {
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	log_error("worker: cannot run %s: %s", w->argv[0], strerror(exec_errno));
-	snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
-	    strerror(exec_errno));
+	log_at(level, "worker: %s", w->absence);
 }
 
 /* Starts the child; returns 0, or -1 when it could not run. */
@@ -247,9 +244,8 @@ spawn_child(struct worker *w)
 	close(exec_pipe[1]);
 	if (pid == -1) {
 		close(exec_pipe[0]);
-		errno = fork_errno;
-		log_warn("worker: fork");
 		snprintf(w->absence, sizeof(w->absence), "fork: %s", strerror(fork_errno));
+		log_absence(w, LOG_LEVEL_WARN);
 		return -1;
 	}
 	/* Both sides set the group, so signals find it whichever runs first. */
@@ -259,7 +255,11 @@ spawn_child(struct worker *w)
 		;
 	close(exec_pipe[0]);
 	if (n == (ssize_t)sizeof(exec_errno)) {
-		reap_failed_exec(w, pid, exec_errno);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
+		    strerror(exec_errno));
+		log_absence(w, LOG_LEVEL_ERROR);
 		return -1;
 	}
 	w->child = w->last_pid = pid;
@@ -271,6 +271,13 @@ spawn_child(struct worker *w)
 	return 0;
 }
 
+/* The child may have left its group (setsid); then it alone gets the signal. */
+static int
+signal_child(pid_t pid, int signo)
+{
+	return kill(-pid, signo) == -1 ? kill(pid, signo) : 0;
+}
+
 static void
 pass_signal(struct worker *w, int signo)
 {
@@ -280,14 +287,11 @@ pass_signal(struct worker *w, int signo)
 		return;
 	signame_format(signo, name, sizeof(name));
 	log_info("worker: passing signal=%s to process group %ld", name, (long)w->child);
-	/* The child may have left its group (setsid); then it alone gets the signal. */
-	if (kill(-w->child, signo) == -1 && kill(w->child, signo) == -1 && errno != ESRCH)
+	if (signal_child(w->child, signo) == -1 && errno != ESRCH)
 		log_warn("worker: cannot signal %ld", (long)w->child);
 	/* A child stopped (a forwarded STOP) could never act on TERM: wake it. */
-	if (signo == SIGTERM || signo == SIGINT) {
-		if (kill(-w->child, SIGCONT) == -1)
-			(void)kill(w->child, SIGCONT);
-	}
+	if (signo == SIGTERM || signo == SIGINT)
+		(void)signal_child(w->child, SIGCONT);
 }
 
 static int
@@ -298,20 +302,6 @@ exit_code(int wait_status)
 	if (WIFSIGNALED(wait_status))
 		return 128 + WTERMSIG(wait_status);
 	return EXIT_FAILURE;
-}
-
-static void
-describe_exit(int wait_status, char *out, size_t out_len)
-{
-	const char *name;
-
-	if (WIFSIGNALED(wait_status)) {
-		name = signame_name(WTERMSIG(wait_status));
-		snprintf(out, out_len, "was killed by signal %d (%s)", WTERMSIG(wait_status),
-		    name ? name : "?");
-	} else {
-		snprintf(out, out_len, "exited with status %d", exit_code(wait_status));
-	}
 }
 
 static void
@@ -326,28 +316,35 @@ schedule_respawn(struct worker *w, int64_t now)
 		w->respawn_delay_ms = RESPAWN_MAX_MS;
 }
 
-/* {"status":N,"at":T} or {"signal":"NAME","at":T} (SPEC 7). */
-static cJSON *
-exit_record(int wait_status)
+/*
+ * How the child ended: in words into how, for diagnostics, and as published
+ * in last_exit, {"status":N,"at":T} or {"signal":"NAME","at":T} (SPEC 7).
+ */
+static void
+record_exit(struct worker *w, int wait_status, char *how, size_t how_len)
 {
-	cJSON *record = cJSON_CreateObject();
+	int signo = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+	const char *name = signame_name(signo);
+	double at = (double)(clock_ms(CLOCK_REALTIME) / 1000);
+	char text[16];
 	bool built;
 
-	if (record == NULL)
-		return NULL;
-	if (WIFSIGNALED(wait_status)) {
-		char name[16];
-		signame_format(WTERMSIG(wait_status), name, sizeof(name));
-		built = cJSON_AddStringToObject(record, "signal", name) != NULL;
+	w->exit_status = exit_code(wait_status);
+	cJSON_Delete(w->last_exit);
+	w->last_exit = cJSON_CreateObject();
+	if (signo != 0) {
+		snprintf(how, how_len, "was killed by signal %d (%s)", signo, name ? name : "?");
+		signame_format(signo, text, sizeof(text));
+		built = w->last_exit != NULL && wops_add(w->last_exit, "signal:s at:n", text, at);
 	} else {
-		built = cJSON_AddNumberToObject(record, "status", exit_code(wait_status)) != NULL;
+		snprintf(how, how_len, "exited with status %d", w->exit_status);
+		built = w->last_exit != NULL && wops_add(w->last_exit, "status:n at:n",
+		    (double)w->exit_status, at);
 	}
-	if (!built || cJSON_AddNumberToObject(record, "at",
-	    (double)(clock_ms(CLOCK_REALTIME) / 1000)) == NULL) {
-		cJSON_Delete(record);
-		return NULL;
+	if (!built) {
+		cJSON_Delete(w->last_exit);
+		w->last_exit = NULL;
 	}
-	return record;
 }
 
 static void	publish(struct worker *w);
@@ -359,15 +356,12 @@ child_exited(struct worker *w, int wait_status)
 	bool again = w->respawn && !w->stopping && !w->held;
 	char how[96];
 
-	describe_exit(wait_status, how, sizeof(how));
-	log_info("worker: child %s pid=%ld", how, (long)w->child);
+	record_exit(w, wait_status, how, sizeof(how));
 	wops_child_exited(w->child, how);
 	snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
 	    again ? "; it will be restarted" : w->held && !w->stopping ?
 	    "; stopped on request until start" : "");
-	w->exit_status = exit_code(wait_status);
-	cJSON_Delete(w->last_exit);
-	w->last_exit = exit_record(wait_status);
+	log_absence(w, LOG_LEVEL_INFO);
 	w->child = 0;
 	w->kill_at = -1;
 	if (again) {
@@ -452,26 +446,6 @@ worker_send(const cJSON *msg)
 	}
 }
 
-static int
-replace_item(cJSON *object, const char *key, cJSON *item)
-{
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(object, key);
-	bool done;
-
-	if (item == NULL)
-		return -1;
-	/*
-	 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
-	 * name, so a member --state gave (name, status, ...) was published
-	 * under "" and the wrapper's own value lost.
-	 */
-	done = old != NULL ? cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
-	    cJSON_AddItemToObject(object, key, item);
-	if (!done)
-		cJSON_Delete(item);
-	return done ? 0 : -1;
-}
-
 /* The child, else the last one, else the wrapper itself. */
 static pid_t
 published_pid(const struct worker *w)
@@ -504,40 +478,24 @@ published_state(const struct worker *w, bool first)
 {
 	cJSON *state = first && w->extra_state ? cJSON_Duplicate(w->extra_state, true) :
 	    cJSON_CreateObject();
+	int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
+	/* NaN for null: no respawn is due. */
+	double next_start_at = w->status == CHILD_BACKOFF && w->respawn_at != -1 ?
+	    (double)(clock_ms(CLOCK_REALTIME) / 1000 + (wait_s > 0 ? wait_s : 0)) : NAN;
+	pid_t pid = claimed_pid(w, first);
 
-	if (state == NULL)
+	if (state == NULL || (first && (!wops_add(state, "name:s", w->name) ||
+	    (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
+	    !wops_add(state, "command:s", w->command)) ||
+	    !wops_add(state, "wrapper_process_id:n", (double)getpid()))) ||
+	    (pid > 0 && !wops_add(state, "process_id:n", (double)pid)) ||
+	    !wops_add(state, "status:s started_at:n restarts:n last_exit:j next_start_at:n",
+	    report_statuses[w->status], (double)w->started_at, (double)w->restarts, w->last_exit,
+	    next_start_at)) {
+		cJSON_Delete(state);
 		return NULL;
-	if (first) {
-		if (replace_item(state, "name", cJSON_CreateString(w->name)) == -1)
-			goto fail;
-		if (cJSON_GetObjectItemCaseSensitive(state, "command") == NULL &&
-		    replace_item(state, "command", cJSON_CreateString(w->command)) == -1)
-			goto fail;
-		if (replace_item(state, "wrapper_process_id", cJSON_CreateNumber(getpid())) == -1)
-			goto fail;
-	}
-	if (claimed_pid(w, first) > 0 &&
-	    replace_item(state, "process_id", cJSON_CreateNumber(claimed_pid(w, first))) == -1)
-		goto fail;
-	if (replace_item(state, "status", cJSON_CreateString(report_statuses[w->status])) == -1 ||
-	    replace_item(state, "started_at", cJSON_CreateNumber((double)w->started_at)) == -1 ||
-	    replace_item(state, "restarts", cJSON_CreateNumber(w->restarts)) == -1 ||
-	    replace_item(state, "last_exit", w->last_exit ? cJSON_Duplicate(w->last_exit, true) :
-	    cJSON_CreateNull()) == -1)
-		goto fail;
-	if (w->status == CHILD_BACKOFF && w->respawn_at != -1) {
-		int64_t wait_s = (w->respawn_at - mono_now_ms() + 999) / 1000;
-		if (replace_item(state, "next_start_at",
-		    cJSON_CreateNumber((double)(clock_ms(CLOCK_REALTIME) / 1000 +
-		    (wait_s > 0 ? wait_s : 0)))) == -1)
-			goto fail;
-	} else if (replace_item(state, "next_start_at", cJSON_CreateNull()) == -1) {
-		goto fail;
 	}
 	return state;
-fail:
-	cJSON_Delete(state);
-	return NULL;
 }
 
 /*
@@ -554,9 +512,8 @@ publish(struct worker *w)
 	if (!jl_is_open(&w->conn) || w->conn_broken)
 		return;
 	msg = cJSON_CreateObject();
-	if (msg == NULL || cJSON_AddNumberToObject(msg, "id", (double)w->next_call_id) == NULL ||
-	    cJSON_AddStringToObject(msg, "do", first ? "register" : "update") == NULL ||
-	    (state = published_state(w, first)) == NULL)
+	if (msg == NULL || !wops_add(msg, "id:n do:s", (double)w->next_call_id,
+	    first ? "register" : "update") || (state = published_state(w, first)) == NULL)
 		goto fail;
 	if (!cJSON_AddItemToObject(msg, "state", state)) {
 		cJSON_Delete(state);
@@ -641,6 +598,14 @@ drop_connection(struct worker *w)
 }
 
 static void
+refused(struct worker *w, const char *what, const cJSON *error)
+{
+	log_warnx("worker: the daemon refused %s: %s; reconnecting", what,
+	    cJSON_IsString(error) ? error->valuestring : "no reason given");
+	w->conn_broken = true;
+}
+
+static void
 handle_register_reply(struct worker *w, const cJSON *msg)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(msg, "error");
@@ -650,9 +615,7 @@ handle_register_reply(struct worker *w, const cJSON *msg)
 		return;
 	w->register_call_id = 0;
 	if (jl_is_failed(msg)) {
-		log_warnx("worker: the daemon refused the registration: %s; reconnecting",
-		    cJSON_IsString(error) ? error->valuestring : "no reason given");
-		w->conn_broken = true;
+		refused(w, "the registration", error);
 		return;
 	}
 	log_info("worker: registered connection_id=%s process_id=%ld",
@@ -677,9 +640,7 @@ handle_update_reply(struct worker *w, const cJSON *msg)
 		publish(w);
 		return;
 	}
-	log_warnx("worker: the daemon refused an update: %s; reconnecting",
-	    cJSON_IsString(error) ? error->valuestring : "no reason given");
-	w->conn_broken = true;
+	refused(w, "an update", error);
 }
 
 static void
@@ -746,18 +707,6 @@ read_messages(struct worker *w)
 	}
 }
 
-static void
-handle_conn_events(struct worker *w, short revents)
-{
-	if ((revents & POLLOUT) && jl_flush(&w->conn) == -1) {
-		log_warn("worker: writing to %s", w->socket_path);
-		w->conn_broken = true;
-		return;
-	}
-	if (revents & (POLLIN | POLLHUP | POLLERR))
-		read_messages(w);
-}
-
 /* Writes what is queued and closes a broken connection: the one safe point. */
 static void
 settle_connection(struct worker *w)
@@ -788,39 +737,26 @@ respawn_child(struct worker *w)
 
 /* stop and start, forwarded (SPEC 7) */
 
+/* The final reply to stop and start: what runs now and how the last child ended. */
 static void
-send_reply(struct worker *w, cJSON *reply)
+send_life(const struct worker *w, const cJSON *id, bool already_running)
 {
-	if (reply != NULL)
+	cJSON *reply = jl_message(id, true);
+
+	if (reply != NULL && wops_add(reply, "status:s process_id:n last_exit:j",
+	    report_statuses[w->status], (double)published_pid(w), w->last_exit) &&
+	    (!already_running || wops_add(reply, "already_running:t")))
 		worker_send(reply);
 	else
 		log_warnx("worker: out of memory answering a call");
 	cJSON_Delete(reply);
-	(void)w;
-}
-
-/* The final reply to stop and start: what runs now and how the last child ended. */
-static cJSON *
-life_reply(const struct worker *w, const cJSON *id)
-{
-	cJSON *reply = jl_message(id, true);
-
-	if (reply == NULL ||
-	    cJSON_AddStringToObject(reply, "status", report_statuses[w->status]) == NULL ||
-	    cJSON_AddNumberToObject(reply, "process_id", (double)published_pid(w)) == NULL ||
-	    !cJSON_AddItemToObject(reply, "last_exit", w->last_exit ?
-	    cJSON_Duplicate(w->last_exit, true) : cJSON_CreateNull())) {
-		cJSON_Delete(reply);
-		return NULL;
-	}
-	return reply;
 }
 
 static void
 answer_stop_waiters(struct worker *w)
 {
 	for (size_t i = 0; i < w->stop_waiter_count; i++) {
-		send_reply(w, life_reply(w, w->stop_waiters[i]));
+		send_life(w, w->stop_waiters[i], false);
 		cJSON_Delete(w->stop_waiters[i]);
 	}
 	w->stop_waiter_count = 0;
@@ -837,7 +773,7 @@ control_stop(const cJSON *id, int64_t timeout_ms)
 		if (w->status == CHILD_BACKOFF)
 			w->status = CHILD_STOPPED;
 		snprintf(w->absence, sizeof(w->absence), "stopped on request until start");
-		send_reply(w, life_reply(w, id));
+		send_life(w, id, false);
 		publish(w);
 		return;
 	}
@@ -871,12 +807,7 @@ control_start(const cJSON *id)
 	}
 	w->held = false;
 	if (w->child > 0) {
-		cJSON *reply = life_reply(w, id);
-		if (reply != NULL && cJSON_AddTrueToObject(reply, "already_running") == NULL) {
-			cJSON_Delete(reply);
-			reply = NULL;
-		}
-		send_reply(w, reply);
+		send_life(w, id, true);
 		return;
 	}
 	w->respawn_at = -1;
@@ -889,9 +820,8 @@ control_start(const cJSON *id)
 		publish(w);
 		return;
 	}
-	log_info("worker: started the child on request pid=%ld", (long)w->child);
 	w->restarts++;
-	send_reply(w, life_reply(w, id));
+	send_life(w, id, false);
 	publish(w);
 }
 
@@ -905,8 +835,7 @@ enforce_stop(struct worker *w, int64_t now)
 	if (w->child <= 0)
 		return;
 	log_warnx("worker: the child ignored TERM; killing it pid=%ld", (long)w->child);
-	if (kill(-w->child, SIGKILL) == -1)
-		(void)kill(w->child, SIGKILL);
+	(void)signal_child(w->child, SIGKILL);
 }
 
 static int
@@ -946,8 +875,9 @@ run_loop(struct worker *w)
 		}
 		if (pfds[0].revents != 0)
 			handle_signals(w);
-		if (pfds[1].revents != 0 && jl_is_open(&w->conn))
-			handle_conn_events(w, pfds[1].revents);
+		/* Output, POLLOUT's business, goes out in settle_connection. */
+		if ((pfds[1].revents & (POLLIN | POLLHUP | POLLERR)) && jl_is_open(&w->conn))
+			read_messages(w);
 		now = mono_now_ms();
 		if (w->respawn_at != -1 && now >= w->respawn_at && !w->done)
 			respawn_child(w);
@@ -978,6 +908,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 {
 	struct worker w = {
 		.socket_path = socket_path,
+		.dump_dir = ".",
 		.respawn_at = -1,
 		.respawn_delay_ms = RESPAWN_FIRST_MS,
 		.reconnect_at = -1,
@@ -1015,9 +946,8 @@ worker_main(const char *socket_path, int argc, char **argv)
 		worker_free(&w);
 		return status;
 	}
-	if (wops_set_dump_dir(w.dump_dir != NULL ? w.dump_dir : ".") == -1) {
-		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n",
-		    w.dump_dir != NULL ? w.dump_dir : ".", strerror(errno));
+	if (wops_set_dump_dir(w.dump_dir) == -1) {
+		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n", w.dump_dir, strerror(errno));
 		worker_free(&w);
 		return EXIT_USAGE;
 	}

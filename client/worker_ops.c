@@ -120,43 +120,63 @@ wops_fail(const cJSON *id, const char *fmt, ...)
 
 /* Sends reply, or a failure when building it ran out of memory. */
 static void
-finish(const struct wop_call *call, cJSON *reply, bool built)
+finish(const cJSON *id, cJSON *reply, bool built)
 {
 	if (reply == NULL || !built) {
 		cJSON_Delete(reply);
-		wops_fail(call->id, "Out of memory");
+		wops_fail(id, "Out of memory");
 		return;
 	}
 	send_and_free(reply);
 }
 
-static bool
-add_number(cJSON *obj, const char *key, double value)
-{
-	return cJSON_AddNumberToObject(obj, key, value) != NULL;
-}
-
-/* Adds one number for each of keys, words separated by single spaces. */
-static bool
-add_numbers(cJSON *obj, const char *keys, const double *values)
+/* One call and a list of keys instead of a call per member. */
+bool
+wops_add(cJSON *object, const char *members, ...)
 {
 	char key[32];
+	bool added = true;
+	va_list ap;
 
-	for (size_t len; *keys != '\0'; keys += len + (keys[len] == ' '), values++) {
-		const char *space = strchr(keys, ' ');
-		len = space != NULL ? (size_t)(space - keys) : strlen(keys);
-		memcpy(key, keys, len);
+	va_start(ap, members);
+	while (*members != '\0' && added) {
+		size_t len = (size_t)(strchr(members, ':') - members);
+		const char *text;
+		const cJSON *value;
+		cJSON *item;
+		double number;
+
+		memcpy(key, members, len);
 		key[len] = '\0';
-		if (!add_number(obj, key, *values))
-			return false;
+		switch (members[len + 1]) {
+		case 'n':
+			number = va_arg(ap, double);
+			item = isnan(number) ? cJSON_CreateNull() : cJSON_CreateNumber(number);
+			break;
+		case 's':
+			text = va_arg(ap, const char *);
+			item = text != NULL ? cJSON_CreateString(text) : cJSON_CreateNull();
+			break;
+		case 'j':
+			value = va_arg(ap, const cJSON *);
+			item = value != NULL ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
+			break;
+		default:	/* 't' */
+			item = cJSON_CreateTrue();
+		}
+		/*
+		 * Not cJSON_ReplaceItemViaPointer: it leaves the new item without a
+		 * name, so a member set before (by --state) was lost under "".
+		 */
+		added = item != NULL && (cJSON_GetObjectItemCaseSensitive(object, key) != NULL ?
+		    cJSON_ReplaceItemInObjectCaseSensitive(object, key, item) :
+		    cJSON_AddItemToObject(object, key, item));
+		if (!added)
+			cJSON_Delete(item);
+		members += len + 2 + (members[len + 2] == ' ');
 	}
-	return true;
-}
-
-static bool
-add_string(cJSON *obj, const char *key, const char *value)
-{
-	return cJSON_AddStringToObject(obj, key, value) != NULL;
+	va_end(ap);
+	return added;
 }
 
 /* The child */
@@ -200,51 +220,26 @@ static void
 op_info(const struct wop_call *call)
 {
 	struct proc_stat st;
-	double ticks = (double)procfs_clock_ticks(), figures[7];
+	double ticks = (double)procfs_clock_ticks();
 	cJSON *reply;
 	char state[2];
-	bool built;
 
 	if (child_stat(call, &st) == -1)
 		return;
 	state[0] = st.state;
 	state[1] = '\0';
-	figures[0] = (double)st.num_threads;
-	figures[1] = (double)num_round(num_clamp(procfs_uptime() - FIGURE(st.start_ticks) / ticks,
-	    0, 1e12) * 100) / 100;
-	figures[2] = FIGURE(st.utime_ticks + st.stime_ticks) / ticks;
-	figures[3] = FIGURE(st.vsize);
-	figures[4] = FIGURE(st.rss_pages) * (double)procfs_page_size();
-	figures[5] = call->child->restarts;
-	figures[6] = getpid();
 	reply = jl_message(call->id, true);
-	built = reply != NULL &&
-	    add_number(reply, "process_id", st.pid) &&
-	    add_string(reply, "name", call->child->name) &&
-	    add_string(reply, "command", call->child->command) &&
-	    add_string(reply, "state", state) &&
-	    add_numbers(reply, "threads uptime processor_time virtual_size resident_size restarts",
-	    figures) &&
-	    (call->child->status == NULL || add_string(reply, "status", call->child->status)) &&
-	    add_numbers(reply, "wrapper_process_id", figures + 6);
-	finish(call, reply, built);
+	finish(call->id, reply, reply != NULL && wops_add(reply, "process_id:n name:s command:s state:s"
+	    " threads:n uptime:n processor_time:n virtual_size:n resident_size:n restarts:n"
+	    " status:s wrapper_process_id:n", (double)st.pid, call->child->name,
+	    call->child->command, state, (double)st.num_threads,
+	    (double)num_round(num_clamp(procfs_uptime() - FIGURE(st.start_ticks) / ticks,
+	    0, 1e12) * 100) / 100, FIGURE(st.utime_ticks + st.stime_ticks) / ticks,
+	    FIGURE(st.vsize), FIGURE(st.rss_pages) * (double)procfs_page_size(),
+	    (double)call->child->restarts, call->child->status, (double)getpid()));
 }
 
 /* memory_dump */
-
-static bool
-add_memory_figures(cJSON *reply, const struct proc_memory *m, long map_count)
-{
-	double figures[] = {
-		(double)map_count, FIGURE(m->rss), FIGURE(m->pss), FIGURE(m->shared_clean),
-		FIGURE(m->shared_dirty), FIGURE(m->private_clean), FIGURE(m->private_dirty),
-		FIGURE(m->swap),
-	};
-
-	return add_string(reply, "source", m->source) &&
-	    add_numbers(reply, "map_count rss pss shared_clean shared_dirty private_clean"
-	    " private_dirty swap", figures);
-}
 
 /*
  * Dump paths (SPEC 7): whoever reaches the socket names the path, so it
@@ -281,38 +276,38 @@ open_dir_openat2(int base, const char *dir)
 	return fd < 0 ? -1 : (int)fd;
 }
 
-/* The same by hand: one component at a time, none a symlink, none "..". */
+/* The same by hand: one component at a time, none a symlink, none "..". Cuts dir up. */
 static int
-open_dir_walk(int base, const char *dir)
+open_dir_walk(int base, char *dir)
 {
-	char component[NAME_MAX + 1];
-	int fd = fcntl(base, F_DUPFD_CLOEXEC, 0);
+	/* A descriptor of our own on base (openat, not fcntl: that is big in a static build). */
+	int fd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *next;
 
-	while (fd != -1 && *dir != '\0') {
-		const char *slash = strchr(dir, '/');
-		size_t len = slash != NULL ? (size_t)(slash - dir) : strlen(dir);
-		int next;
+	for (; fd != -1 && dir != NULL; dir = next) {
+		int sub;
 
-		if (len > NAME_MAX) {
-			close(fd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(component, dir, len);
-		component[len] = '\0';
-		dir += len + (dir[len] == '/');
-		if (len == 0 || strcmp(component, ".") == 0)
+		if ((next = strchr(dir, '/')) != NULL)
+			*next++ = '\0';
+		if (dir[0] == '\0' || strcmp(dir, ".") == 0)
 			continue;
-		if (strcmp(component, "..") == 0) {
+		if (strcmp(dir, "..") == 0) {
 			close(fd);
 			errno = EXDEV;
 			return -1;
 		}
-		next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = openat(fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
-		fd = next;
+		fd = sub;
 	}
 	return fd;
+}
+
+/* The dump directory's length as a prefix of the paths beneath it: 0 for "/". */
+static int
+dump_root_len(void)
+{
+	return strcmp(dump_dir_path, "/") == 0 ? 0 : (int)strlen(dump_dir_path);
 }
 
 /*
@@ -323,62 +318,53 @@ open_dir_walk(int base, const char *dir)
 static int
 create_dump_file(const cJSON *id, const char *path, int *dir_fd)
 {
-	const char *relative = path, *slash;
-	char dir[PATH_MAX];
-	size_t root_len = strlen(dump_dir_path);
-	int fd;
+	const char *relative = path;
+	char dir[PATH_MAX + 2] = "./", *file;	/* "./" so that a slash always ends the directory */
+	int root_len = dump_root_len(), fd;
 
 	/* An absolute path is taken when it names a place beneath the dump directory. */
 	if (path[0] == '/') {
-		if (strcmp(dump_dir_path, "/") == 0)
-			relative = path + 1;
-		else if (strncmp(path, dump_dir_path, root_len) == 0 && path[root_len] == '/')
-			relative = path + root_len + 1;
-		else {
-			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
-			    path, dump_dir_path);
-			return -1;
-		}
+		if (strncmp(path, dump_dir_path, (size_t)root_len) != 0 || path[root_len] != '/')
+			goto outside;
+		relative = path + root_len + 1;
 	}
-	slash = strrchr(relative, '/');
-	if (relative[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
-		wops_fail(id, "Refused %s: not a file name", path);
-		return -1;
-	}
-	if (strlen(relative) >= sizeof(dir)) {
+	if (strlen(relative) >= PATH_MAX) {
 		wops_fail(id, "Refused %s: path too long", path);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - relative) : 1,
-	    slash ? relative : ".");
-	if (slash != NULL && slash == relative)
-		snprintf(dir, sizeof(dir), ".");
+	strcpy(dir + 2, relative);
+	file = strrchr(dir, '/');
+	*file++ = '\0';
+	if (*file == '\0') {
+		wops_fail(id, "Refused %s: not a file name", path);
+		return -1;
+	}
 	if ((*dir_fd = open_dir_openat2(dump_dir_fd, dir)) == -1 &&
 	    (errno == ENOSYS || errno == EPERM || errno == E2BIG))
 		*dir_fd = open_dir_walk(dump_dir_fd, dir);
 	if (*dir_fd == -1) {
+		if (errno == EXDEV)
+			goto outside;
 		if (errno == ELOOP || errno == ENOTDIR)
 			wops_fail(id, "Refused %s: a component of the path is a symlink or not a"
-			    " directory (dump paths may hold no symlink)", path);
-		else if (errno == EXDEV)
-			wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)",
-			    path, dump_dir_path);
+			    " directory", path);
 		else
 			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* O_EXCL|O_NOFOLLOW: never an existing file, never through a final symlink. */
-	fd = openat(*dir_fd, slash ? slash + 1 : relative,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(*dir_fd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		if (errno == EEXIST)
 			wops_fail(id, "File exists: %s (memory_dump never overwrites)", path);
 		else
 			wops_fail(id, "Cannot write %s: %s", path, strerror(errno));
 		close(*dir_fd);
-		*dir_fd = -1;
 	}
 	return fd;
+outside:
+	wops_fail(id, "Refused %s: dump paths must lie beneath %s (--dump-dir)", path, dump_dir_path);
+	return -1;
 }
 
 /* Writes data whole, or removes the partial file: 0, or -1 after failing the call. */
@@ -444,8 +430,7 @@ dump_reply_path(const char *path, char *out, size_t out_len)
 	if (path[0] == '/')
 		snprintf(out, out_len, "%s", path);
 	else
-		snprintf(out, out_len, "%s%s%s", dump_dir_path,
-		    strcmp(dump_dir_path, "/") == 0 ? "" : "/", path);
+		snprintf(out, out_len, "%.*s/%s", dump_root_len(), dump_dir_path, path);
 }
 
 static void
@@ -467,14 +452,16 @@ op_memory_dump(const struct wop_call *call)
 	if (path != NULL && (written = dump_smaps(call, path->valuestring)) == -1)
 		return;
 	reply = jl_message(call->id, true);
-	built = reply != NULL && add_number(reply, "process_id", st.pid) &&
-	    add_memory_figures(reply, &memory, map_count);
+	built = reply != NULL && wops_add(reply, "process_id:n source:s map_count:n rss:n pss:n"
+	    " shared_clean:n shared_dirty:n private_clean:n private_dirty:n swap:n",
+	    (double)st.pid, memory.source, (double)map_count, FIGURE(memory.rss),
+	    FIGURE(memory.pss), FIGURE(memory.shared_clean), FIGURE(memory.shared_dirty),
+	    FIGURE(memory.private_clean), FIGURE(memory.private_dirty), FIGURE(memory.swap));
 	if (built && path != NULL) {
 		dump_reply_path(path->valuestring, written_path, sizeof(written_path));
-		built = add_string(reply, "path", written_path) &&
-		    add_number(reply, "size", (double)written);
+		built = wops_add(reply, "path:s size:n", written_path, (double)written);
 	}
-	finish(call, reply, built);
+	finish(call->id, reply, built);
 }
 
 /* thread_dump */
@@ -486,28 +473,24 @@ thread_entry(pid_t pid, const char *tid_text)
 	struct proc_stat st;
 	cJSON *entry;
 	char *text;
-	int parsed;
+	int parsed, dir_len = snprintf(path, sizeof(path) - 8, "/proc/%ld/task/%s/", (long)pid,
+	    tid_text);
 
-	snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat", (long)pid, tid_text);
+	strcpy(path + dir_len, "stat");
 	if (procfs_read(path, &text, NULL) == -1)
 		return NULL;	/* the thread ended while we listed them */
 	parsed = procfs_parse_stat(text, &st);
 	free(text);
 	if (parsed == -1 || (entry = cJSON_CreateObject()) == NULL)
 		return NULL;
-	snprintf(path, sizeof(path), "/proc/%ld/task/%s/wchan", (long)pid, tid_text);
+	strcpy(path + dir_len, "wchan");
 	if (procfs_read(path, &wchan, NULL) == -1)
 		wchan = NULL;
 	state[0] = st.state;
 	state[1] = '\0';
-	add_number(entry, "tid", st.pid);
-	add_string(entry, "name", st.comm);
-	add_string(entry, "state", state);
 	/* "0" (or nothing) when the thread is not waiting in the kernel. */
-	if (wchan != NULL && wchan[0] != '\0' && strcmp(wchan, "0") != 0)
-		add_string(entry, "wchan", wchan);
-	else
-		cJSON_AddNullToObject(entry, "wchan");
+	wops_add(entry, "tid:n name:s state:s wchan:s", (double)st.pid, st.comm, state,
+	    wchan != NULL && wchan[0] != '\0' && strcmp(wchan, "0") != 0 ? wchan : NULL);
 	free(wchan);
 	return entry;
 }
@@ -548,9 +531,9 @@ op_thread_dump(const struct wop_call *call)
 	if (child_stat(call, &st) == -1)
 		return;
 	reply = jl_message(call->id, true);
-	if (reply == NULL || !add_number(reply, "process_id", st.pid) ||
+	if (reply == NULL || !wops_add(reply, "process_id:n", (double)st.pid) ||
 	    (list = cJSON_AddArrayToObject(reply, "threads")) == NULL) {
-		finish(call, reply, false);
+		finish(call->id, reply, false);
 		return;
 	}
 	if ((count = list_threads(st.pid, list)) == -1) {
@@ -560,8 +543,8 @@ op_thread_dump(const struct wop_call *call)
 		    strerror(saved_errno));
 		return;
 	}
-	finish(call, reply, add_number(reply, "thread_count", (double)count) &&
-	    (count <= MAX_THREADS_LISTED || cJSON_AddTrueToObject(reply, "truncated") != NULL));
+	finish(call->id, reply, wops_add(reply, "thread_count:n", (double)count) &&
+	    (count <= MAX_THREADS_LISTED || wops_add(reply, "truncated:t")));
 }
 
 /* memory_sample */
@@ -581,35 +564,25 @@ sampling_free(struct sampling *s)
 static void
 sampling_finish(struct sampling *s, int64_t now_ms)
 {
-	double figures[] = {
-		s->pid, s->taken, (double)(now_ms - s->started_ms) / 1000,
-		(double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
-		FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first),
-	};
 	cJSON *reply = jl_message(s->id, true);
-	bool built = reply != NULL && add_numbers(reply, "process_id samples duration interval"
-	    " minimum_size maximum_size first_size last_size growth", figures);
+	bool built = reply != NULL && wops_add(reply, "process_id:n samples:n duration:n"
+	    " interval:n minimum_size:n maximum_size:n first_size:n last_size:n growth:n",
+	    (double)s->pid, (double)s->taken, (double)(now_ms - s->started_ms) / 1000,
+	    (double)s->interval_ms / 1000, FIGURE(s->minimum), FIGURE(s->maximum),
+	    FIGURE(s->first), FIGURE(s->last), FIGURE(s->last) - FIGURE(s->first));
 
-	if (built)
-		send_and_free(reply);
-	else {
-		cJSON_Delete(reply);
-		wops_fail(s->id, "Out of memory");
-	}
+	finish(s->id, reply, built);
 	sampling_free(s);
 }
 
 static void
 sample_reply(const struct sampling *s, const struct proc_memory *m, int64_t now_ms)
 {
-	double figures[] = {
-		s->taken, (double)(now_ms - s->started_ms) / 1000, FIGURE(m->rss),
-		FIGURE(m->private_clean + m->private_dirty),
-		FIGURE(m->shared_clean + m->shared_dirty),
-	};
 	cJSON *reply = jl_message(s->id, false);
-	bool built = reply != NULL && add_numbers(reply,
-	    "sample elapsed resident_size private_size shared_size", figures);
+	bool built = reply != NULL && wops_add(reply,
+	    "sample:n elapsed:n resident_size:n private_size:n shared_size:n", (double)s->taken,
+	    (double)(now_ms - s->started_ms) / 1000, FIGURE(m->rss),
+	    FIGURE(m->private_clean + m->private_dirty), FIGURE(m->shared_clean + m->shared_dirty));
 
 	if (built)
 		send_and_free(reply);
@@ -644,15 +617,20 @@ take_sample(struct sampling *s, int64_t now_ms)
 	s->next_ms = s->started_ms + (int64_t)s->taken * s->interval_ms;
 }
 
-/* Reads a positive number of seconds; returns 0, or -1 after failing the call. */
+/*
+ * Reads a number of seconds below 1e7, positive or (zero_ok) 0 or more;
+ * returns 0, or -1 after failing the call.
+ */
 static int
-seconds_param(const struct wop_call *call, const char *name, double fallback, double *out)
+seconds_param(const struct wop_call *call, const char *name, double fallback, bool zero_ok,
+    double *out)
 {
 	const cJSON *value = cJSON_GetObjectItemCaseSensitive(call->msg, name);
 
 	*out = value != NULL ? value->valuedouble : fallback;
-	if (!(*out > 0 && *out < 1e7)) {
-		wops_fail(call->id, "Parameter '%s' must be a positive number of seconds", name);
+	if (!((*out > 0 || (zero_ok && *out == 0)) && *out < 1e7)) {
+		wops_fail(call->id, "Parameter '%s' must be a %snumber of seconds%s", name,
+		    zero_ok ? "" : "positive ", zero_ok ? ", 0 or more" : "");
 		return -1;
 	}
 	return 0;
@@ -675,8 +653,8 @@ op_memory_sample(const struct wop_call *call)
 	struct sampling *s;
 	double duration, interval, wanted;
 
-	if (seconds_param(call, "duration", DEFAULT_DURATION, &duration) == -1 ||
-	    seconds_param(call, "interval", DEFAULT_INTERVAL, &interval) == -1)
+	if (seconds_param(call, "duration", DEFAULT_DURATION, false, &duration) == -1 ||
+	    seconds_param(call, "interval", DEFAULT_INTERVAL, false, &interval) == -1)
 		return;
 	/* A sample at the start and one per interval up to the duration. */
 	wanted = num_clamp(duration / interval + 1e-9, 0, MAX_SAMPLES + 1);
@@ -780,8 +758,9 @@ op_signal(const struct wop_call *call)
 	log_info("worker: signalled the child on request pid=%ld signal=%s", (long)st.pid,
 	    name != NULL ? name : text);
 	reply = jl_message(call->id, true);
-	finish(call, reply, reply != NULL && add_number(reply, "process_id", st.pid) &&
-	    (name ? add_string(reply, "signal", name) : add_number(reply, "signal", signo)));
+	finish(call->id, reply, reply != NULL && (name != NULL ?
+	    wops_add(reply, "process_id:n signal:s", (double)st.pid, name) :
+	    wops_add(reply, "process_id:n signal:n", (double)st.pid, (double)signo)));
 }
 
 /* stop and start: the wrapper's to serve */
@@ -789,14 +768,10 @@ op_signal(const struct wop_call *call)
 static void
 op_stop(const struct wop_call *call)
 {
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(call->msg, "timeout");
-	double seconds = timeout != NULL ? timeout->valuedouble : 10;
+	double seconds;
 
-	if (!(seconds >= 0 && seconds < 1e7)) {
-		wops_fail(call->id, "Parameter 'timeout' must be a number of seconds, 0 or more");
-		return;
-	}
-	control->stop(call->id, num_round(seconds * 1000));
+	if (seconds_param(call, "timeout", 10, true, &seconds) == 0)
+		control->stop(call->id, num_round(seconds * 1000));
 }
 
 /* Dispatch */

@@ -5,6 +5,7 @@
 #ifndef WORKER_OPS_H
 #define WORKER_OPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,6 +41,13 @@ int	wops_set_dump_dir(const char *path);
 void	wops_close_dump_dir(void);
 /* Fails the call id (the final reply, "failed":true) with a message as printf makes it. */
 void	wops_fail(const cJSON *id, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/*
+ * Sets members of object from a list "key:T key:T ..." and one argument
+ * but t: T is n (a double; NaN for null), s (a string; NULL for null), j (a cJSON value,
+ * copied; NULL for null) or t (true, no argument). A member object has
+ * already keeps its place. Returns false when out of memory.
+ */
+bool	wops_add(cJSON *object, const char *members, ...);
 /* Serves one request (a message with "do"); replies go through send. */
 void	wops_serve(const cJSON *request, const struct wops_child *child);
 /* The next sample due on the monotonic clock in ms, or -1 when none is. */
