@@ -52,16 +52,23 @@ connect_to(struct jl_conn *c, const char *path)
 	return 0;
 }
 
-/* "alice (uid 1000)", or "uid 1000" for a user with no name. */
+/*
+ * "alice (uid 1000)", or "uid 1000" for a user with no name. A static
+ * build says only "uid 1000": getpwuid would bring the C library's passwd
+ * file reader into it, nearly 2 KB with musl, for a name in one message.
+ */
 static void
 describe_user(uid_t uid, char *out, size_t out_len)
 {
+#ifndef STATIC_BUILD
 	const struct passwd *pw = getpwuid(uid);
 
-	if (pw != NULL)
+	if (pw != NULL) {
 		snprintf(out, out_len, "%s (uid %lu)", pw->pw_name, (unsigned long)uid);
-	else
-		snprintf(out, out_len, "uid %lu", (unsigned long)uid);
+		return;
+	}
+#endif
+	snprintf(out, out_len, "uid %lu", (unsigned long)uid);
 }
 
 static bool
