@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/report.h"
 #include "lib/jsonw.h"
@@ -833,17 +832,33 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 /*
  * "YYYY-MM-DD HH:MM:SSZ", in UTC: local time (and strftime) would bring
  * the C library's time zone code into a static build, 12 KB with musl, and
- * many small systems have no zone set anyway.
+ * many small systems have no zone set anyway. The date is computed here,
+ * not by gmtime_r (800 bytes with musl): days since 1970 become a
+ * proleptic Gregorian date, in 400-year eras counted from 0000-03-01 so
+ * that the leap day ends each year.
  */
 static void
 format_utc(char *out, size_t out_len, double at)
 {
-	time_t seconds = (time_t)at;
-	struct tm tm;
+	long long seconds, days, era;
+	int day_of_era, year_of_era, day_of_year, month, second_of_day;
 
-	if (at > -1e13 && at < 1e13 && gmtime_r(&seconds, &tm) != NULL)
-		snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (!(at > -1e13 && at < 1e13))
+		return;
+	seconds = (long long)at;
+	days = seconds / 86400 - (seconds % 86400 < 0);
+	second_of_day = (int)(seconds - days * 86400);
+	days += 719468;		/* 1970-01-01 less 0000-03-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	day_of_era = (int)(days - era * 146097);
+	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
+	    day_of_era / 146096) / 365;
+	day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+	month = (5 * day_of_year + 2) / 153;	/* 0 for March */
+	snprintf(out, out_len, "%04lld-%02d-%02d %02d:%02d:%02dZ",
+	    year_of_era + era * 400 + (month >= 10), month < 10 ? month + 3 : month - 9,
+	    day_of_year - (153 * month + 2) / 5 + 1, second_of_day / 3600,
+	    second_of_day / 60 % 60, second_of_day % 60);
 }
 
 void
