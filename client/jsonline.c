@@ -71,53 +71,41 @@ describe_user(uid_t uid, char *out, size_t out_len)
 	snprintf(out, out_len, "uid %lu", (unsigned long)uid);
 }
 
+/*
+ * Whether uid, the owner of the socket file or (peer) of the process
+ * listening on it, is someone else than root or our own user; why says so.
+ */
 static bool
-is_trusted_uid(uid_t uid)
+is_foreign(uid_t uid, bool peer, const char *path, char *why, size_t why_len)
 {
-	return uid == 0 || uid == geteuid();
-}
-
-static int
-check_owner(const char *path, char *why, size_t why_len)
-{
-	struct stat st;
+	const char *as = peer ? "as" : "by";
 	char owner[96];
 
-	/* A missing file is connect()'s to report. */
-	if (stat(path, &st) == -1 || is_trusted_uid(st.st_uid))
-		return 0;
-	describe_user(st.st_uid, owner, sizeof(owner));
-	snprintf(why, why_len, "socket %s is owned by %s, not by root or by us; refusing to use it"
-	    " (--any-owner overrides)", path, owner);
-	return -1;
-}
-
-static int
-check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
-{
-	struct ucred cred;
-	socklen_t cred_len = sizeof(cred);
-	char owner[96];
-
-	/* The listener's credentials, fixed when it called listen(): no race with the path. */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == -1 ||
-	    is_trusted_uid(cred.uid))
-		return 0;
-	describe_user(cred.uid, owner, sizeof(owner));
-	snprintf(why, why_len, "the daemon at %s runs as %s, not as root or as us; refusing to use it"
-	    " (--any-owner overrides)", path, owner);
-	return -1;
+	if (uid == 0 || uid == geteuid())
+		return false;
+	describe_user(uid, owner, sizeof(owner));
+	snprintf(why, why_len, "%s %s %s %s, not %s root or %s us; refusing to use it"
+	    " (--any-owner overrides)", peer ? "the daemon at" : "socket", path,
+	    peer ? "runs as" : "is owned by", owner, as, as);
+	return true;
 }
 
 int
 jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len)
 {
+	struct stat st;
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
+
 	why[0] = '\0';
-	if (check_owners && check_owner(path, why, why_len) == -1)
+	/* A missing file is connect()'s to report. */
+	if (check_owners && stat(path, &st) == 0 && is_foreign(st.st_uid, false, path, why, why_len))
 		return -1;
 	if (connect_to(c, path) == -1)
 		return -1;
-	if (check_owners && check_peer(c, path, why, why_len) == -1) {
+	/* The listener's credentials, fixed when it called listen(): no race with the path. */
+	if (check_owners && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 &&
+	    is_foreign(cred.uid, true, path, why, why_len)) {
 		jl_close(c);
 		return -1;
 	}
