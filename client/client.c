@@ -365,19 +365,28 @@ call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 	return 0;
 }
 
+/* The number object's member key holds, or 0. */
+static double
+number_or_zero(const cJSON *object, const char *key)
+{
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(object, key);
+
+	return cJSON_IsNumber(value) ? value->valuedouble : 0;
+}
+
 /* Seconds to wait for request to finish. */
 static double
 wait_seconds(const struct client *cl, const cJSON *request)
 {
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(request, "timeout");
 	const cJSON *operation = cJSON_GetObjectItemCaseSensitive(request, "operation");
-	const cJSON *duration = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_IsObject(operation) ? operation : request, "duration");
+	double timeout = number_or_zero(request, "timeout");
+	double duration = number_or_zero(cJSON_IsObject(operation) ? operation : request,
+	    "duration");
 
-	if (cJSON_IsNumber(timeout) && timeout->valuedouble > 0 && timeout->valuedouble < 1e9)
-		return timeout->valuedouble + TIMEOUT_GRACE_SECONDS;
-	if (cJSON_IsNumber(duration) && duration->valuedouble > 0 && duration->valuedouble < 1e9)
-		return duration->valuedouble + WAIT_SECONDS;
+	if (timeout > 0 && timeout < 1e9)
+		return timeout + TIMEOUT_GRACE_SECONDS;
+	if (duration > 0 && duration < 1e9)
+		return duration + WAIT_SECONDS;
 	return cl->timeout > 0 ? cl->timeout : WAIT_SECONDS;
 }
 
@@ -678,7 +687,8 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 		last = 0;
 	for (int i = cl->first_operand; i < last; i++) {
 		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
-		const cJSON *pid, *sig;
+		const cJSON *sig;
+		double pid;
 		char label[160];
 		cJSON *final;
 
@@ -688,7 +698,7 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 			continue;
 		}
 		report_label(entry, label, sizeof(label));
-		pid = cJSON_GetObjectItemCaseSensitive(final, "process_id");
+		pid = number_or_zero(final, "process_id");
 		sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
 		if (jl_is_failed(final)) {
 			print_failure(cl, label, final);
@@ -697,15 +707,15 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 			/* What the worker replies goes to a terminal: not raw. */
 			printf("%s: sent ", label);
 			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
-			printf(" to pid %.0f\n", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			printf(" to pid %.0f\n", pid);
 		} else if (stop) {
-			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			printf("%s: stopped; pid %.0f ", label, pid);
 			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
 			fputc('\n', stdout);
 		} else {
 			printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
-			    "already running as" : "started as", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			    "already running as" : "started as", pid);
 		}
 		cJSON_Delete(final);
 	}
@@ -823,17 +833,27 @@ name_ready(const cJSON *connections, const char *name, const char *wanted, const
 	return ready;
 }
 
-/* Whether every NAME is registered and in the wanted state. */
+/*
+ * Whether every NAME is registered and in the wanted state. With why, says
+ * there which are not, and in what state they are.
+ */
 static bool
-all_ready(const struct client *cl, const cJSON *connections)
+all_ready(const struct client *cl, const cJSON *connections, FILE *why)
 {
 	const char *state;
+	bool ready = true;
 
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		if (!name_ready(connections, cl->argv[i], cl->state, &state))
+		if (name_ready(connections, cl->argv[i], cl->state, &state))
+			continue;
+		if (why == NULL)
 			return false;
+		fprintf(why, "%s%s (", ready ? "still missing: " : ", ", cl->argv[i]);
+		report_put_printable(why, state != NULL ? state : "not registered");
+		fputc(')', why);
+		ready = false;
 	}
-	return true;
+	return ready;
 }
 
 static int
@@ -856,7 +876,7 @@ run_wait(struct client *cl)
 		if (fetch_status(cl, &reply, false) == -1)
 			goto done;
 		connections = cJSON_GetObjectItemCaseSensitive(reply.final, "connections");
-		if (all_ready(cl, connections)) {
+		if (all_ready(cl, connections, NULL)) {
 			status = EXIT_SUCCESS;
 			goto done;
 		}
@@ -867,16 +887,7 @@ run_wait(struct client *cl)
 	}
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
 		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
-		for (int i = cl->first_operand, first = 1; i < cl->argc; i++) {
-			const char *st;
-			/* Each NAME on its own: which are still missing, and in what state. */
-			if (name_ready(connections, cl->argv[i], cl->state, &st))
-				continue;
-			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", cl->argv[i]);
-			report_put_printable(stderr, st != NULL ? st : "not registered");
-			fputc(')', stderr);
-			first = 0;
-		}
+		all_ready(cl, connections, stderr);
 		fputc('\n', stderr);
 	} else if (sub.final != NULL) {
 		print_failure(cl, NULL, sub.final);

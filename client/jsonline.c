@@ -327,7 +327,11 @@ jl_is_failed(const cJSON *msg)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "failed"));
 }
 
-/* Copies text with every value nested deeper than max_depth replaced by null. */
+/*
+ * Copies text with every value nested deeper than max_depth replaced by
+ * null: the container that would open level max_depth + 1 becomes "null",
+ * and all up to its end is left out.
+ */
 static char *
 clip_depth(const char *text, size_t len, int max_depth)
 {
@@ -339,42 +343,26 @@ clip_depth(const char *text, size_t len, int max_depth)
 	if (out == NULL)
 		return NULL;
 	while (i < len) {
-		char ch = text[i];
+		size_t start = i;
+		char ch = text[i++];
+		bool hidden = depth > max_depth;
 
 		if (ch == '"') {
-			size_t start = i++;
 			while (i < len && text[i] != '"')
 				i += text[i] == '\\' ? 2 : 1;
 			i = i < len ? i + 1 : len;
+		} else if (ch == '{' || ch == '[') {
+			if (depth++ == max_depth) {
+				memcpy(out + used, "null", 4);
+				used += 4;
+			}
+		} else if (ch == '}' || ch == ']') {
+			hidden = depth-- > max_depth;
+		}
+		if (!hidden && depth <= max_depth) {
 			memcpy(out + used, text + start, i - start);
 			used += i - start;
-			continue;
 		}
-		if ((ch == '{' || ch == '[') && depth == max_depth) {
-			/* Skip the whole value, strings included, and write null for it. */
-			int inner = 0;
-			do {
-				if (text[i] == '"') {
-					i++;
-					while (i < len && text[i] != '"')
-						i += text[i] == '\\' ? 2 : 1;
-				} else if (text[i] == '{' || text[i] == '[') {
-					inner++;
-				} else if (text[i] == '}' || text[i] == ']') {
-					inner--;
-				}
-				i++;
-			} while (i < len && inner > 0);
-			memcpy(out + used, "null", 4);
-			used += 4;
-			continue;
-		}
-		if (ch == '{' || ch == '[')
-			depth++;
-		else if (ch == '}' || ch == ']')
-			depth--;
-		out[used++] = ch;
-		i++;
 	}
 	out[used] = '\0';
 	return out;
