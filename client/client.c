@@ -51,7 +51,6 @@
 
 struct client {
 	const char	*socket_path;
-	const char	*command;	/* "status", ... for messages */
 	struct jl_conn	 conn;
 	bool		 any_owner;
 	bool		 json;		/* --json: raw lines */
@@ -77,12 +76,19 @@ static const struct command *current;
 static const char *current_usage;	/* its words after the command */
 
 
-static void PRINTF_LIKE(2, 3)
-say(const struct client *cl, const char *fmt, ...)
+/* "supervisord: COMMAND: ", what every message of a command starts with. */
+static void
+say_command(void)
+{
+	fprintf(stderr, "supervisord: %s: ", current->name);
+}
+
+static void PRINTF_LIKE(1, 2)
+say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -203,7 +209,7 @@ send_request(struct client *cl, cJSON *request)
 	if (connect_daemon(cl) == -1) {
 		id = -1;
 	} else if (jl_send_json(&cl->conn, request) == -1) {
-		say(cl, "cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
+		say("cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
 		id = -1;
 	}
 	cJSON_Delete(request);
@@ -234,7 +240,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 		int done;
 
 		if (result == JL_TOO_LONG) {
-			say(cl, "skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
+			say("skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
 			continue;
 		}
 		if (len == 0)
@@ -267,17 +273,17 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		if (cl->deadline != -1 && left <= 0) {
 			if (quiet_timeout)
 				return 0;
-			say(cl, "no reply from %s in time (is the daemon stuck?)", cl->socket_path);
+			say("no reply from %s in time (is the daemon stuck?)", cl->socket_path);
 			return -1;
 		}
 		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1) {
 			if (errno == EINTR)
 				continue;
-			say(cl, "poll: %s", strerror(errno));
+			say("poll: %s", strerror(errno));
 			return -1;
 		}
 		if ((pfd.revents & POLLOUT) && jl_flush(&cl->conn) == -1) {
-			say(cl, "writing to %s: %s", cl->socket_path, strerror(errno));
+			say("writing to %s: %s", cl->socket_path, strerror(errno));
 			return -1;
 		}
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -287,10 +293,10 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		if ((status = drain_lines(cl, on_line, ctx)) != 0)
 			return status;
 		if (read_status == 0)
-			say(cl, "the daemon at %s closed the connection before the call finished",
+			say("the daemon at %s closed the connection before the call finished",
 			    cl->socket_path);
 		else
-			say(cl, "reading from %s: %s", cl->socket_path, strerror(errno));
+			say("reading from %s: %s", cl->socket_path, strerror(errno));
 		return -1;
 	}
 }
@@ -415,12 +421,12 @@ new_request(const char *op)
 
 /* Prints a failure in plain words: the error, then any other figures as key=value. */
 static void
-print_failure(const struct client *cl, const char *what, const cJSON *final)
+print_failure(const char *what, const cJSON *final)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
 
 	/* The error and figures come from the daemon or a worker: not raw to a terminal. */
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	if (what != NULL) {
 		report_put_printable(stderr, what);
 		fputs(": ", stderr);
@@ -439,7 +445,7 @@ simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_
 
 	if (make_call(cl, request, &call) == 0) {
 		if (jl_is_failed(call.final))
-			print_failure(cl, NULL, call.final);
+			print_failure(NULL, call.final);
 		else
 			status = EXIT_SUCCESS;
 	}
@@ -464,9 +470,9 @@ fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
 	reply->sections = call.sections = cJSON_CreateObject();
 	if (make_call(cl, request, &call) == 0) {
 		if (jl_is_failed(call.final))
-			print_failure(cl, NULL, call.final);
+			print_failure(NULL, call.final);
 		else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call.final, "connections")))
-			say(cl, "the status reply has no list of connections");
+			say("the status reply has no list of connections");
 		else
 			result = 0;
 	}
@@ -529,7 +535,7 @@ run_status(struct client *cl)
 	s = snapshot_of(&reply);
 	total = report_count(s.connections);
 	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
-		say(cl, "out of memory");
+		say("out of memory");
 		goto done;
 	}
 	cJSON_ArrayForEach(entry, s.connections) {
@@ -569,7 +575,7 @@ done:
 
 /* The one connection worker names, or NULL after saying why not. */
 static const cJSON *
-resolve_worker(const struct client *cl, const struct status_reply *reply, const char *worker)
+resolve_worker(const struct status_reply *reply, const char *worker)
 {
 	const cJSON *connections = cJSON_GetObjectItemCaseSensitive(reply->final, "connections");
 	const cJSON *found[MATCHES_MAX];
@@ -577,7 +583,7 @@ resolve_worker(const struct client *cl, const struct status_reply *reply, const 
 
 	if (count == 1)
 		return found[0];
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	report_explain_match(stderr, connections, worker, found, count < MATCHES_MAX ? count :
 	    MATCHES_MAX);
 	return NULL;
@@ -633,10 +639,10 @@ run_forward(struct client *cl)
 		return usage_fail(current->name, current_usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
-	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
+	    (entry = resolve_worker(&reply, cl->argv[cl->first_operand])) != NULL &&
 	    (final = forward_to(cl, entry, operation, cl->timeout, true)) != NULL) {
 		if (jl_is_failed(final))
-			print_failure(cl, NULL, final);
+			print_failure(NULL, final);
 		else
 			status = EXIT_SUCCESS;
 		cJSON_Delete(final);
@@ -686,7 +692,7 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	if (fetch_status(cl, &reply, false) == -1)
 		last = 0;
 	for (int i = cl->first_operand; i < last; i++) {
-		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
+		const cJSON *entry = resolve_worker(&reply, cl->argv[i]);
 		const cJSON *sig;
 		double pid;
 		char label[160];
@@ -701,7 +707,7 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 		pid = number_or_zero(final, "process_id");
 		sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
 		if (jl_is_failed(final)) {
-			print_failure(cl, label, final);
+			print_failure(label, final);
 			status = EXIT_FAILURE;
 		} else if (signal_name != NULL) {
 			/* What the worker replies goes to a terminal: not raw. */
@@ -791,7 +797,7 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
 	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
 		return 0;
 	if (sub->final != NULL && !quiet)
-		print_failure(cl, NULL, sub->final);
+		print_failure(NULL, sub->final);
 	return -1;
 }
 
@@ -806,7 +812,7 @@ run_events(struct client *cl)
 		cl->deadline = -1;
 		(void)pump(cl, event_line, &sub, false);
 		if (sub.final != NULL)
-			print_failure(cl, NULL, sub.final);
+			print_failure(NULL, sub.final);
 	}
 	cJSON_Delete(sub.final);
 	cJSON_Delete(sub.last);
@@ -890,7 +896,7 @@ run_wait(struct client *cl)
 		all_ready(cl, connections, stderr);
 		fputc('\n', stderr);
 	} else if (sub.final != NULL) {
-		print_failure(cl, NULL, sub.final);
+		print_failure(NULL, sub.final);
 	}
 done:
 	free_status(&reply);
@@ -988,7 +994,7 @@ run_restart(struct client *cl)
 	if (make_call(cl, request, &call) == -1)
 		goto done;
 	if (jl_is_failed(call.final)) {
-		print_failure(cl, "nothing signalled", call.final);
+		print_failure("nothing signalled", call.final);
 		goto done;
 	}
 	if (sub.subscribed && sub.last == NULL &&
@@ -1132,7 +1138,6 @@ client_main(const char *socket_path, int argc, char **argv)
 {
 	struct client cl = {
 		.socket_path = socket_path,
-		.command = argv[0],
 		.argc = argc,
 		.argv = argv,
 		.next_id = 2,

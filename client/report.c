@@ -293,11 +293,16 @@ static const bool right_aligned[COLUMNS] = {
 };
 
 struct row {
-	const char	*cells[COLUMNS];	/* each its text, but the whole name */
-	char		 text[COLUMNS][CELL_MAX];
-	char		*name;		/* untruncated */
+	char		 text[COLUMNS][CELL_MAX];	/* each cell, but the whole name */
+	char		*name;		/* untruncated; NULL shows text[COL_NAME] */
 	char		*command;	/* wide only */
 };
+
+static const char *
+cell(const struct row *row, int col)
+{
+	return col == COL_NAME && row->name != NULL ? row->name : row->text[col];
+}
 
 char *
 report_shell_words(const char *const *words, size_t count)
@@ -512,32 +517,29 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
-	for (int col = 0; col < COLUMNS; col++)
-		row->cells[col] = row->text[col];
-	row->cells[COL_NAME] = row->name != NULL ? row->name : "-";
 }
 
 static void
-print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS],
-    const char *command)
+print_line(FILE *out, const struct row *row, const int widths[COLUMNS], const char *command)
 {
 	int spaces = 0;		/* owed before the next text, so no line ends in spaces */
 
 	for (int col = 0; col < COLUMNS; col++) {
 		/* Widths are terminal columns, not bytes; a cell too wide is cut, and the cut shown. */
-		int width = display_width(cells[col]), pad = widths[col] - width;
-		int bytes = (int)strlen(cells[col]);
+		const char *text = cell(row, col);
+		int width = display_width(text), pad = widths[col] - width;
+		int bytes = (int)strlen(text);
 		bool cut = pad < 0;
 
 		if (cut) {
-			bytes = (int)bytes_within(cells[col], widths[col] - 1, &width);
+			bytes = (int)bytes_within(text, widths[col] - 1, &width);
 			pad = widths[col] - 1 - width;
 		} else if (right_aligned[col]) {
 			spaces += pad;
 			pad = 0;
 		}
 		if (bytes > 0 || cut) {
-			fprintf(out, "%*s%.*s%s", spaces, "", bytes, cells[col], cut ? "~" : "");
+			fprintf(out, "%*s%.*s%s", spaces, "", bytes, text, cut ? "~" : "");
 			spaces = 0;
 		}
 		spaces += pad + 2;
@@ -551,20 +553,21 @@ void
 report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size_t count,
     bool wide)
 {
-	struct row *table = calloc(count ? count : 1, sizeof(*table));
-	int widths[COLUMNS], others = 0;
-	const char *cells[COLUMNS];
+	/* The titles are the first row. */
+	struct row *table = calloc(count + 1, sizeof(*table));
+	int widths[COLUMNS] = { 0 }, others = 0;
 
 	if (table == NULL) {
 		fprintf(stderr, "supervisord: status: out of memory\n");
 		return;
 	}
 	for (int col = 0; col < COLUMNS; col++)
-		widths[col] = (int)strlen(titles[col]);
-	for (size_t i = 0; i < count; i++) {
-		fill_row(s, rows[i], &table[i], wide);
+		strcpy(table[0].text[col], titles[col]);
+	for (size_t i = 0; i <= count; i++) {
+		if (i > 0)
+			fill_row(s, rows[i - 1], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = display_width(table[i].cells[col]);
+			int len = display_width(cell(&table[i], col));
 			if (len > widths[col])
 				widths[col] = len;
 		}
@@ -578,12 +581,9 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
 		    NAME_MIN_WIDTH;
-	for (int col = 0; col < COLUMNS; col++)
-		cells[col] = titles[col];
-	print_line(out, cells, widths, wide ? "COMMAND" : NULL);
-	for (size_t i = 0; i < count; i++) {
-		print_line(out, table[i].cells, widths, wide ? (table[i].command ? table[i].command :
-		    "-") : NULL);
+	for (size_t i = 0; i <= count; i++) {
+		print_line(out, &table[i], widths, !wide ? NULL : table[i].command ? table[i].command :
+		    i == 0 ? "COMMAND" : "-");
 		free(table[i].name);
 		free(table[i].command);
 	}
@@ -867,9 +867,10 @@ report_event(FILE *out, const cJSON *event)
 	const cJSON *type = member(event, "event"), *name = member(event, "name");
 	const cJSON *pid = member(event, "process_id");
 	double at;
-	char when[80] = "-", shown_name[CELL_MAX];
+	char when[64], shown_name[CELL_MAX];
 	int width;
 
+	strcpy(when, "-");
 	if (number_of(member(event, "at"), &at))
 		format_utc(when, sizeof(when), at);
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
