@@ -840,22 +840,23 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 static void
 format_utc(char *out, size_t out_len, double at)
 {
-	long long seconds, days, era;
-	int day_of_era, year_of_era, day_of_year, month, second_of_day;
+	long long seconds;
+	int days, era, day_of_era, year_of_era, day_of_year, month, second_of_day;
 
+	/* Within 1e13 s, days fit in an int. */
 	if (!(at > -1e13 && at < 1e13))
 		return;
 	seconds = (long long)at;
-	days = seconds / 86400 - (seconds % 86400 < 0);
-	second_of_day = (int)(seconds - days * 86400);
+	days = (int)(seconds / 86400 - (seconds % 86400 < 0));
+	second_of_day = (int)(seconds - (long long)days * 86400);
 	days += 719468;		/* 1970-01-01 less 0000-03-01 */
 	era = (days >= 0 ? days : days - 146096) / 146097;
-	day_of_era = (int)(days - era * 146097);
+	day_of_era = days - era * 146097;
 	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
 	    day_of_era / 146096) / 365;
 	day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
 	month = (5 * day_of_year + 2) / 153;	/* 0 for March */
-	snprintf(out, out_len, "%04lld-%02d-%02d %02d:%02d:%02dZ",
+	snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ",
 	    year_of_era + era * 400 + (month >= 10), month < 10 ? month + 3 : month - 9,
 	    day_of_year - (153 * month + 2) / 5 + 1, second_of_day / 3600,
 	    second_of_day / 60 % 60, second_of_day % 60);
