@@ -216,20 +216,12 @@ send_request(struct client *cl, cJSON *request)
 	return id;
 }
 
-/*
- * Handles one reply line (msg is parsed; NULL when it is not a JSON
- * object): 1 when done, 0 to wait for more, -1 to give up.
- */
-typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, cJSON *msg);
+struct call;
+static int	reply_line(struct client *cl, struct call *call, const char *line, cJSON *msg);
 
-/*
- * Reads replies and hands each line to on_line until it says done (1),
- * gives up (-1), the connection ends (-1) or the deadline passes (0, or
- * -1 after saying so when quiet_timeout is false).
- */
-/* Hands every complete line already read to on_line; returns what it said, or 0. */
+/* Hands every complete line already read to reply_line; returns what it said, or 0. */
 static int
-drain_lines(struct client *cl, line_fn on_line, void *ctx)
+drain_lines(struct client *cl, struct call *call)
 {
 	enum jl_line_result result;
 	char *line;
@@ -250,7 +242,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 			cJSON_Delete(msg);
 			msg = NULL;
 		}
-		done = on_line(cl, ctx, line, msg);
+		done = reply_line(cl, call, line, msg);
 		cJSON_Delete(msg);
 		if (done != 0)
 			return done;
@@ -258,8 +250,13 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 	return 0;
 }
 
+/*
+ * Reads replies and hands each line to reply_line until it says done (1),
+ * gives up (-1), the connection ends (-1) or the deadline passes (0, or
+ * -1 after saying so when quiet_timeout is false).
+ */
 static int
-pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
+pump(struct client *cl, struct call *call, bool quiet_timeout)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = cl->conn.fd, .events = jl_poll_events(&cl->conn) };
@@ -267,7 +264,7 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		int status, read_status;
 
 		/* Lines read along with an earlier call's last reply come first. */
-		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+		if ((status = drain_lines(cl, call)) != 0)
 			return status;
 		left = cl->deadline == -1 ? -1 : cl->deadline - mono_now_ms();
 		if (cl->deadline != -1 && left <= 0) {
@@ -290,7 +287,7 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 			continue;
 		if ((read_status = jl_read(&cl->conn)) == 1)
 			continue;
-		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+		if ((status = drain_lines(cl, call)) != 0)
 			return status;
 		if (read_status == 0)
 			say("the daemon at %s closed the connection before the call finished",
@@ -312,16 +309,20 @@ is_reply_to(const cJSON *msg, long id)
 	return cJSON_IsNumber(msg_id) && msg_id->valuedouble == (double)id;
 }
 
-struct subscription;
-static int	event_line(struct client *cl, void *ctx, const char *line, cJSON *msg);
-
-/* One call: its id, what to do with intermediate replies, and the final one kept. */
+/*
+ * One call: its id, what to do with intermediate replies, and the final
+ * one kept. An events call (events) stays open: its replies are events.
+ */
 struct call {
-	struct subscription *side;	/* events arriving meanwhile on the same connection */
+	struct call	*side;		/* an events call answered on the same connection */
 	long		 id;
 	const cJSON	*raw_id;	/* call: the caller's own id */
 	bool		 print_raw;	/* every reply line to stdout */
+	bool		 events;
+	bool		 print;		/* events: print each event */
+	bool		 subscribed;	/* events: the daemon said so */
 	cJSON		*sections;	/* status: the monitors' sections, by name */
+	cJSON		*last;		/* events: the last event, when not printed */
 	cJSON		*final;
 };
 
@@ -335,20 +336,23 @@ same_id(const cJSON *id, const cJSON *written)
 	    id->valuedouble == written->valuedouble;
 }
 
+/*
+ * Handles one reply line (msg is parsed; NULL when it is not a JSON
+ * object): 1 when done (an events call: subscribed, or an event kept), 0
+ * to wait for more, -1 to give up (an events call ended).
+ */
 static int
-call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
+reply_line(struct client *cl, struct call *call, const char *line, cJSON *msg)
 {
-	struct call *call = ctx;
-	bool ours;
+	const cJSON *id;
 
 	if (msg == NULL)
 		return 0;
-	if (call->side != NULL && event_line(cl, call->side, line, msg) != 0)
+	if (call->side != NULL && reply_line(cl, call->side, line, msg) != 0)
 		return 0;
-	ours = call->raw_id != NULL ?
-	    same_id(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id) ||
-	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
-	if (!ours)
+	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (call->raw_id != NULL ? id != NULL && !same_id(id, call->raw_id) :
+	    !is_reply_to(msg, call->id))
 		return 0;
 	/* The line as it came (jl_next_line ends it with a NUL; it holds no other). */
 	if (call->print_raw) {
@@ -357,18 +361,33 @@ call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 	}
 	if (jl_is_finished(msg)) {
 		call->final = cJSON_Duplicate(msg, true);
-		return 1;
+		return call->events ? -1 : 1;
 	}
-	if (call->sections != NULL) {
+	if (!call->events) {
 		cJSON *item;
-		while ((item = msg->child) != NULL) {
+		while (call->sections != NULL && (item = msg->child) != NULL) {
 			cJSON_DetachItemViaPointer(msg, item);
 			if (strcmp(item->string, "id") == 0 ||
 			    !cJSON_AddItemToObject(call->sections, item->string, item))
 				cJSON_Delete(item);
 		}
+		return 0;
 	}
-	return 0;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "subscribed"))) {
+		call->subscribed = true;
+		return 1;
+	}
+	if (call->print) {
+		if (cl->json)
+			puts(line);
+		else
+			report_event(stdout, msg);
+		fflush(stdout);
+		return ferror(stdout) ? -1 : 0;
+	}
+	cJSON_Delete(call->last);
+	call->last = cJSON_Duplicate(msg, true);
+	return 1;
 }
 
 /* The number object's member key holds, or 0. */
@@ -406,7 +425,7 @@ make_call(struct client *cl, cJSON *request, struct call *call)
 	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	if ((call->id = send_request(cl, request)) == -1)
 		return -1;
-	return pump(cl, call_line, call, false) == 1 ? 0 : -1;
+	return pump(cl, call, false) == 1 ? 0 : -1;
 }
 
 /* Allocation never fails in the client: see client_alloc. */
@@ -538,13 +557,14 @@ run_status(struct client *cl)
 		say("out of memory");
 		goto done;
 	}
+	/* Rows in the daemon's order: each listed once, however many NAMEs match it. */
 	cJSON_ArrayForEach(entry, s.connections) {
 		bool listed = cl->first_operand == cl->argc;
-		for (int i = cl->first_operand; i < cl->argc && !listed; i++) {
+		for (int i = cl->first_operand; i < cl->argc; i++) {
 			const cJSON *found[MATCHES_MAX];
 			size_t n = report_match(s.connections, cl->argv[i], found, MATCHES_MAX);
-			for (size_t k = 0; k < n && k < MATCHES_MAX; k++)
-				listed = listed || found[k] == entry;
+			while (n-- > 0)
+				listed = listed || (n < MATCHES_MAX && found[n] == entry);
 		}
 		if (listed) {
 			rows[count++] = entry;
@@ -552,8 +572,7 @@ run_status(struct client *cl)
 		}
 	}
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		const cJSON *found[1];
-		if (report_match(s.connections, cl->argv[i], found, 1) == 0) {
+		if (report_match(s.connections, cl->argv[i], NULL, 0) == 0) {
 			fprintf(stderr, "supervisord: status: %s is not registered\n", cl->argv[i]);
 			unknown = true;
 		}
@@ -744,49 +763,14 @@ run_signal(struct client *cl)
 
 /* events: a call that stays open */
 
-struct subscription {
-	long		 id;
-	bool		 subscribed;
-	bool		 print;		/* events: print each event */
-	cJSON		*last;		/* the last event, for callers that look at it */
-	cJSON		*final;		/* the call ended (a failure) */
-};
-
-static int
-event_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
-{
-	struct subscription *sub = ctx;
-
-	if (msg == NULL || !is_reply_to(msg, sub->id))
-		return 0;
-	if (jl_is_finished(msg)) {
-		sub->final = cJSON_Duplicate(msg, true);
-		return -1;
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "subscribed"))) {
-		sub->subscribed = true;
-		return 1;
-	}
-	if (sub->print) {
-		if (cl->json)
-			puts(line);
-		else
-			report_event(stdout, msg);
-		fflush(stdout);
-		return ferror(stdout) ? -1 : 0;
-	}
-	cJSON_Delete(sub->last);
-	sub->last = cJSON_Duplicate(msg, true);
-	return 1;
-}
-
 /* Opens an events call; returns 0 once subscribed, or -1 after saying why not. */
 static int
-subscribe(struct client *cl, struct subscription *sub, double backlog, const char *type,
+subscribe(struct client *cl, struct call *sub, double backlog, const char *type,
     bool quiet)
 {
 	cJSON *request = new_request("events");
 
+	sub->events = true;
 	if (backlog > 0)
 		cJSON_AddNumberToObject(request, "backlog", (double)(long)backlog);
 	if (type != NULL)
@@ -794,7 +778,7 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
 	if ((sub->id = send_request(cl, request)) == -1)
 		return -1;
 	cl->deadline = mono_now_ms() + WAIT_SECONDS * 1000;
-	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
+	if (pump(cl, sub, false) == 1 && sub->subscribed)
 		return 0;
 	if (sub->final != NULL && !quiet)
 		print_failure(NULL, sub->final);
@@ -804,13 +788,13 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
 static int
 run_events(struct client *cl)
 {
-	struct subscription sub = { .print = true };
+	struct call sub = { .print = true };
 	int status = EXIT_FAILURE;
 
 	/* It ends when the daemon goes away (said so) or stdout does: exit 1 either way. */
 	if (subscribe(cl, &sub, cl->number, NULL, false) == 0) {
 		cl->deadline = -1;
-		(void)pump(cl, event_line, &sub, false);
+		(void)pump(cl, &sub, false);
 		if (sub.final != NULL)
 			print_failure(NULL, sub.final);
 	}
@@ -865,7 +849,7 @@ all_ready(const struct client *cl, const cJSON *connections, FILE *why)
 static int
 run_wait(struct client *cl)
 {
-	struct subscription sub = { .print = false };
+	struct call sub = { .print = false };
 	struct status_reply reply = { NULL, NULL };
 	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
 	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
@@ -888,7 +872,7 @@ run_wait(struct client *cl)
 		}
 		/* Events that arrived during the status call are in the buffer still. */
 		cl->deadline = give_up;
-		if (pump(cl, event_line, &sub, true) != 1)
+		if (pump(cl, &sub, true) != 1)
 			break;
 	}
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
@@ -966,7 +950,7 @@ static int
 run_restart(struct client *cl)
 {
 	const char *sig = cl->first_operand < cl->argc ? cl->argv[cl->first_operand] : NULL;
-	struct subscription sub = { .print = false };
+	struct call sub = { .print = false };
 	cJSON *request;
 	struct call call = { .side = &sub };
 	int status = EXIT_FAILURE;
@@ -1000,7 +984,7 @@ run_restart(struct client *cl)
 	if (sub.subscribed && sub.last == NULL &&
 	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
 		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
-		(void)pump(cl, event_line, &sub, true);
+		(void)pump(cl, &sub, true);
 	}
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;
