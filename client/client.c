@@ -326,6 +326,15 @@ struct call {
 	cJSON		*final;
 };
 
+/* Frees what a call kept. */
+static void
+end_call(struct call *call)
+{
+	cJSON_Delete(call->sections);
+	cJSON_Delete(call->last);
+	cJSON_Delete(call->final);
+}
+
 /* Whether a reply's id is the one a call was written with (a number or a string). */
 static bool
 same_id(const cJSON *id, const cJSON *written)
@@ -455,59 +464,46 @@ print_failure(const char *what, const cJSON *final)
 	fputc('\n', stderr);
 }
 
-/* A simple call (frees request): its replies, printed raw when asked. Exit status. */
+/*
+ * The exit status a call's final reply makes, after saying why when it
+ * failed. Frees final; NULL when the call did not finish (and said why).
+ */
 static int
-simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_id)
+call_status(cJSON *final)
 {
-	struct call call = { .print_raw = print_raw, .raw_id = raw_id };
 	int status = EXIT_FAILURE;
 
-	if (make_call(cl, request, &call) == 0) {
-		if (jl_is_failed(call.final))
-			print_failure(NULL, call.final);
-		else
-			status = EXIT_SUCCESS;
-	}
-	cJSON_Delete(call.final);
+	if (jl_is_failed(final))
+		print_failure(NULL, final);
+	else if (final != NULL)
+		status = EXIT_SUCCESS;
+	cJSON_Delete(final);
 	return status;
 }
 
 /* status: one call for the whole picture */
 
-struct status_reply {
-	cJSON	*sections;
-	cJSON	*final;
-};
-
+/*
+ * The status call: on 0, call->final holds the connections and
+ * call->sections the monitors' sections. end_call frees them either way.
+ */
 static int
-fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
+fetch_status(struct client *cl, struct call *call, bool print_raw)
 {
-	cJSON *request = new_request("status");
-	struct call call = { .print_raw = print_raw };
-	int result = -1;
-
-	reply->sections = call.sections = cJSON_CreateObject();
-	if (make_call(cl, request, &call) == 0) {
-		if (jl_is_failed(call.final))
-			print_failure(NULL, call.final);
-		else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call.final, "connections")))
-			say("the status reply has no list of connections");
-		else
-			result = 0;
-	}
-	reply->final = call.final;
-	return result;
-}
-
-static void
-free_status(struct status_reply *reply)
-{
-	cJSON_Delete(reply->sections);
-	cJSON_Delete(reply->final);
+	*call = (struct call){ .print_raw = print_raw, .sections = cJSON_CreateObject() };
+	if (make_call(cl, new_request("status"), call) == -1)
+		return -1;
+	if (jl_is_failed(call->final))
+		print_failure(NULL, call->final);
+	else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call->final, "connections")))
+		say("the status reply has no list of connections");
+	else
+		return 0;
+	return -1;
 }
 
 static struct snapshot
-snapshot_of(const struct status_reply *reply)
+snapshot_of(const struct call *reply)
 {
 	struct snapshot s = {
 		.sections = reply->sections,
@@ -542,7 +538,7 @@ print_memory_summary(const cJSON *sections)
 static int
 run_status(struct client *cl)
 {
-	struct status_reply reply;
+	struct call reply;
 	struct snapshot s;
 	const cJSON **rows = NULL, *entry;
 	size_t count = 0, total;
@@ -586,7 +582,7 @@ run_status(struct client *cl)
 	status = unknown ? EXIT_UNKNOWN : not_running ? EXIT_NOT_RUNNING : EXIT_SUCCESS;
 done:
 	free(rows);
-	free_status(&reply);
+	end_call(&reply);
 	return status;
 }
 
@@ -594,7 +590,7 @@ done:
 
 /* The one connection worker names, or NULL after saying why not. */
 static const cJSON *
-resolve_worker(const struct status_reply *reply, const char *worker)
+resolve_worker(const struct call *reply, const char *worker)
 {
 	const cJSON *connections = cJSON_GetObjectItemCaseSensitive(reply->final, "connections");
 	const cJSON *found[MATCHES_MAX];
@@ -620,11 +616,8 @@ forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeo
 	if (timeout > 0)
 		cJSON_AddNumberToObject(request, "timeout", timeout);
 	cJSON_AddItemToObject(request, "operation", cJSON_Duplicate(operation, true));
-	if (make_call(cl, request, &call) == -1) {
-		cJSON_Delete(call.final);
-		call.final = NULL;
-	}
-	return call.final;
+	/* A call that did not finish kept no final reply. */
+	return make_call(cl, request, &call) == 0 ? call.final : NULL;
 }
 
 /* OPERATION_JSON is an object with a string "do", or a bare operation name. */
@@ -649,8 +642,8 @@ parse_operation(const char *text)
 static int
 run_forward(struct client *cl)
 {
-	cJSON *operation = parse_operation(cl->argv[cl->first_operand + 1]), *final;
-	struct status_reply reply;
+	cJSON *operation = parse_operation(cl->argv[cl->first_operand + 1]);
+	struct call reply;
 	const cJSON *entry;
 	int status = EXIT_FAILURE;
 
@@ -658,15 +651,9 @@ run_forward(struct client *cl)
 		return usage_fail(current->name, current_usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
-	    (entry = resolve_worker(&reply, cl->argv[cl->first_operand])) != NULL &&
-	    (final = forward_to(cl, entry, operation, cl->timeout, true)) != NULL) {
-		if (jl_is_failed(final))
-			print_failure(NULL, final);
-		else
-			status = EXIT_SUCCESS;
-		cJSON_Delete(final);
-	}
-	free_status(&reply);
+	    (entry = resolve_worker(&reply, cl->argv[cl->first_operand])) != NULL)
+		status = call_status(forward_to(cl, entry, operation, cl->timeout, true));
+	end_call(&reply);
 	cJSON_Delete(operation);
 	return status;
 }
@@ -697,7 +684,7 @@ put_exit(const cJSON *last_exit)
 static int
 run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 {
-	struct status_reply reply;
+	struct call reply;
 	cJSON *operation = new_request(op);
 	int status = EXIT_SUCCESS;
 	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
@@ -746,7 +733,7 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	}
 	if (last == 0)
 		status = EXIT_FAILURE;
-	free_status(&reply);
+	end_call(&reply);
 	cJSON_Delete(operation);
 	return status;
 }
@@ -798,8 +785,7 @@ run_events(struct client *cl)
 		if (sub.final != NULL)
 			print_failure(NULL, sub.final);
 	}
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&sub);
 	return status;
 }
 
@@ -850,7 +836,7 @@ static int
 run_wait(struct client *cl)
 {
 	struct call sub = { .print = false };
-	struct status_reply reply = { NULL, NULL };
+	struct call reply = { .final = NULL };
 	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
 	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
 	const cJSON *connections;
@@ -862,7 +848,7 @@ run_wait(struct client *cl)
 		goto done;
 	/* Subscribed first, so nothing that happens after this status is missed. */
 	for (;;) {
-		free_status(&reply);
+		end_call(&reply);
 		if (fetch_status(cl, &reply, false) == -1)
 			goto done;
 		connections = cJSON_GetObjectItemCaseSensitive(reply.final, "connections");
@@ -883,9 +869,8 @@ run_wait(struct client *cl)
 		print_failure(NULL, sub.final);
 	}
 done:
-	free_status(&reply);
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&reply);
+	end_call(&sub);
 	return status;
 }
 
@@ -910,7 +895,7 @@ daemon_uptime(const struct client *cl)
 static int
 run_metrics(struct client *cl)
 {
-	struct status_reply reply;
+	struct call reply;
 	struct snapshot s;
 	int status = EXIT_FAILURE;
 
@@ -919,7 +904,7 @@ run_metrics(struct client *cl)
 		report_metrics(stdout, &s, daemon_uptime(cl));
 		status = EXIT_SUCCESS;
 	}
-	free_status(&reply);
+	end_call(&reply);
 	return status;
 }
 
@@ -989,9 +974,8 @@ run_restart(struct client *cl)
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;
 done:
-	cJSON_Delete(call.final);
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&call);
+	end_call(&sub);
 	return status;
 }
 
@@ -1002,6 +986,7 @@ run_call(struct client *cl)
 {
 	const char *text = cl->argv[cl->first_operand];
 	cJSON *request = jl_parse(text, strlen(text), 0), *id;
+	struct call call = { .print_raw = true };
 	int status;
 
 	if (!cJSON_IsObject(request)) {
@@ -1015,8 +1000,9 @@ run_call(struct client *cl)
 		return usage_fail(current->name, current_usage, "'id' must be a number or a string");
 	}
 	/* The replies are matched by the id as written: a copy outlives the request. */
-	id = cJSON_Duplicate(id, true);
-	status = simple_call(cl, request, true, id);
+	call.raw_id = id = cJSON_Duplicate(id, true);
+	(void)make_call(cl, request, &call);
+	status = call_status(call.final);
 	cJSON_Delete(id);
 	return status;
 }
