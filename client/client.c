@@ -437,6 +437,8 @@ make_call(struct client *cl, cJSON *request, struct call *call)
 	return pump(cl, call, false) == 1 ? 0 : -1;
 }
 
+static void	*client_alloc(size_t size);
+
 /* Allocation never fails in the client: see client_alloc. */
 static cJSON *
 new_request(const char *op)
@@ -549,10 +551,7 @@ run_status(struct client *cl)
 		goto done;
 	s = snapshot_of(&reply);
 	total = report_count(s.connections);
-	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
-		say("out of memory");
-		goto done;
-	}
+	rows = client_alloc((total + 1) * sizeof(*rows));
 	/* Rows in the daemon's order: each listed once, however many NAMEs match it. */
 	cJSON_ArrayForEach(entry, s.connections) {
 		bool listed = cl->first_operand == cl->argc;

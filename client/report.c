@@ -494,7 +494,8 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	const char *name = report_name(entry);
 	double value = 0;
 	bool running = report_is_running(entry);
-	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
+	/* %.*s stops at the id's end: wide shows it whole. */
+	size_t prefix = wide ? CELL_MAX : unique_prefix_len(s->connections, entry);
 
 	for (int col = 0; col < COLUMNS; col++)
 		strcpy(row->text[col], "-");
