@@ -416,13 +416,15 @@ static int
 columns_of(uint32_t cp)
 {
 	/* Combining marks and joiners first, then the East Asian wide ranges. */
-	static const uint32_t ranges[][2] = {
+	static const uint16_t ranges[][2] = {
 		{ 0x300, 0x36f }, { 0x200b, 0x200b }, { 0x200d, 0x200d }, { 0xfe00, 0xfe0f },
 		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3040, 0xa4cf }, { 0xac00, 0xd7a3 },
 		{ 0xf900, 0xfaff }, { 0xfe30, 0xfe4f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 },
-		{ 0x1f300, 0x1faff }, { 0x20000, 0x3fffd },
 	};
 
+	/* Past the 16-bit table: emoji, and the CJK extensions of planes 2 and 3. */
+	if ((cp >= 0x1f300 && cp <= 0x1faff) || (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		if (cp >= ranges[i][0] && cp <= ranges[i][1])
 			return i < 4 ? 0 : 2;
