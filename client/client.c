@@ -568,7 +568,7 @@ run_status(struct client *cl)
 	}
 	for (int i = cl->first_operand; i < cl->argc; i++) {
 		if (report_match(s.connections, cl->argv[i], NULL, 0) == 0) {
-			fprintf(stderr, "supervisord: status: %s is not registered\n", cl->argv[i]);
+			say("%s is not registered", cl->argv[i]);
 			unknown = true;
 		}
 	}
@@ -861,7 +861,8 @@ run_wait(struct client *cl)
 			break;
 	}
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
-		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
+		say_command();
+		fprintf(stderr, "timed out after %g s; ", seconds);
 		all_ready(cl, connections, stderr);
 		fputc('\n', stderr);
 	} else if (sub.final != NULL) {
@@ -1083,7 +1084,7 @@ client_alloc(size_t size)
 	void *p = malloc(size);
 
 	if (p == NULL) {
-		fprintf(stderr, "supervisord: %s: out of memory\n", current->name);
+		say("out of memory");
 		exit(EXIT_FAILURE);
 	}
 	return p;
