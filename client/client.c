@@ -39,6 +39,8 @@
  * and a grace period; an operation with a duration waits that long more.
  */
 #define WAIT_SECONDS		30
+#define TEXT_OF(number)		#number
+#define NUMBER_TEXT(macro)	TEXT_OF(macro)	/* "30" for WAIT_SECONDS */
 #define WAIT_DEFAULT_SECONDS	10	/* wait */
 #define STOP_DEFAULT_SECONDS	10	/* stop: TERM, then KILL after this long */
 #define TIMEOUT_GRACE_SECONDS	5
@@ -1090,6 +1092,14 @@ client_alloc(size_t size)
 	return p;
 }
 
+/* "usage: supervisord [-s PATH] status ...", lead "" indenting as much. */
+static void
+put_usage(FILE *out, const char *lead, int command)
+{
+	fprintf(out, "%-6s supervisord [-s PATH] %s %s\n", lead, commands[command].name,
+	    usage_of(command));
+}
+
 bool
 client_is_command(const char *word)
 {
@@ -1100,7 +1110,7 @@ void
 client_usage(FILE *out)
 {
 	for (int i = 0; i < COMMANDS; i++)
-		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, usage_of(i));
+		put_usage(out, "", i);
 }
 
 int
@@ -1122,14 +1132,13 @@ client_main(const char *socket_path, int argc, char **argv)
 	current = &commands[command];
 	current_usage = usage_of(command);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] %s %s\n"
-		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
-		    "or more). Waits at most %d s for a reply (--timeout where the command takes\n"
+		put_usage(stdout, "usage:", command);
+		fputs("WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
+		    "or more). Waits at most " NUMBER_TEXT(WAIT_SECONDS) " s for a reply (--timeout where the command takes\n"
 		    "it). Exits 0 when the call finished, 1 when it failed or the daemon did not\n"
 		    "answer, 2 on a usage error; status exits 3 when a listed worker is not\n"
 		    "running and 4 when a named one is not registered. --any-owner talks to a\n"
-		    "socket owned by another user than root or us.\n",
-		    argv[0], current_usage, WAIT_SECONDS);
+		    "socket owned by another user than root or us.\n", stdout);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_options(&cl)) != 0)
