@@ -245,12 +245,8 @@ format_size(char *out, size_t out_len, double bytes)
 
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
-	if (unit == 0)
-		snprintf(out, out_len, "%.0fB", bytes);
-	else if (bytes < 99.95)
-		snprintf(out, out_len, "%.1f%c", bytes, units[unit]);
-	else
-		snprintf(out, out_len, "%.0f%c", bytes, units[unit]);
+	/* Bytes whole; one decimal where it fits in 4 characters: 512B, 1.5K, 120M. */
+	snprintf(out, out_len, "%.*f%c", unit > 0 && bytes < 99.95, bytes, units[unit]);
 }
 
 static void
