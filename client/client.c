@@ -882,12 +882,9 @@ done:
 static double
 daemon_uptime(const struct client *cl)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct proc_stat st;
 
-	if (getsockopt(cl->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.pid <= 0 ||
-	    procfs_stat(cred.pid, &st) == -1)
+	if (cl->conn.peer_pid <= 0 || procfs_stat(cl->conn.peer_pid, &st) == -1)
 		return -1;
 	/* Ticks stay far below 2^63: a signed conversion is one instruction. */
 	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks /

@@ -104,8 +104,10 @@ jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_
 	if (connect_to(c, path) == -1)
 		return -1;
 	/* The listener's credentials, fixed when it called listen(): no race with the path. */
-	if (check_owners && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 &&
-	    is_foreign(cred.uid, true, path, why, why_len)) {
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == -1)
+		return 0;
+	c->peer_pid = cred.pid;
+	if (check_owners && is_foreign(cred.uid, true, path, why, why_len)) {
 		jl_close(c);
 		return -1;
 	}
