@@ -6,6 +6,7 @@
 
 #include "client/report.h"
 #include "lib/jsonw.h"
+#include "lib/num.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -621,7 +622,7 @@ put_label(FILE *out, const char *text)
 static void
 put_number(FILE *out, double value)
 {
-	if (value == (double)(int64_t)value && fabs(value) < 9e15)
+	if (num_is_whole(value, 9e15))
 		fprintf(out, "%lld\n", (long long)value);
 	else
 		fprintf(out, "%.17g\n", value);
