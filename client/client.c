@@ -39,6 +39,8 @@
  * and a grace period; an operation with a duration waits that long more.
  */
 #define WAIT_SECONDS		30
+#define TEXT_OF(number)		#number
+#define NUMBER_TEXT(macro)	TEXT_OF(macro)	/* "30" for WAIT_SECONDS */
 #define WAIT_DEFAULT_SECONDS	10	/* wait */
 #define STOP_DEFAULT_SECONDS	10	/* stop: TERM, then KILL after this long */
 #define TIMEOUT_GRACE_SECONDS	5
@@ -51,7 +53,6 @@
 
 struct client {
 	const char	*socket_path;
-	const char	*command;	/* "status", ... for messages */
 	struct jl_conn	 conn;
 	bool		 any_owner;
 	bool		 json;		/* --json: raw lines */
@@ -77,12 +78,19 @@ static const struct command *current;
 static const char *current_usage;	/* its words after the command */
 
 
-static void PRINTF_LIKE(2, 3)
-say(const struct client *cl, const char *fmt, ...)
+/* "supervisord: COMMAND: ", what every message of a command starts with. */
+static void
+say_command(void)
+{
+	fprintf(stderr, "supervisord: %s: ", current->name);
+}
+
+static void PRINTF_LIKE(1, 2)
+say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -203,27 +211,19 @@ send_request(struct client *cl, cJSON *request)
 	if (connect_daemon(cl) == -1) {
 		id = -1;
 	} else if (jl_send_json(&cl->conn, request) == -1) {
-		say(cl, "cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
+		say("cannot send the request: %s", errno == ENOBUFS ? "too long" : strerror(errno));
 		id = -1;
 	}
 	cJSON_Delete(request);
 	return id;
 }
 
-/*
- * Handles one reply line (msg is parsed; NULL when it is not a JSON
- * object): 1 when done, 0 to wait for more, -1 to give up.
- */
-typedef int	(*line_fn)(struct client *cl, void *ctx, const char *line, cJSON *msg);
+struct call;
+static int	reply_line(struct client *cl, struct call *call, const char *line, cJSON *msg);
 
-/*
- * Reads replies and hands each line to on_line until it says done (1),
- * gives up (-1), the connection ends (-1) or the deadline passes (0, or
- * -1 after saying so when quiet_timeout is false).
- */
-/* Hands every complete line already read to on_line; returns what it said, or 0. */
+/* Hands every complete line already read to reply_line; returns what it said, or 0. */
 static int
-drain_lines(struct client *cl, line_fn on_line, void *ctx)
+drain_lines(struct client *cl, struct call *call)
 {
 	enum jl_line_result result;
 	char *line;
@@ -234,7 +234,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 		int done;
 
 		if (result == JL_TOO_LONG) {
-			say(cl, "skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
+			say("skipped a reply longer than %d bytes", CLIENT_MAX_LINE);
 			continue;
 		}
 		if (len == 0)
@@ -244,7 +244,7 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 			cJSON_Delete(msg);
 			msg = NULL;
 		}
-		done = on_line(cl, ctx, line, msg);
+		done = reply_line(cl, call, line, msg);
 		cJSON_Delete(msg);
 		if (done != 0)
 			return done;
@@ -252,8 +252,13 @@ drain_lines(struct client *cl, line_fn on_line, void *ctx)
 	return 0;
 }
 
+/*
+ * Reads replies and hands each line to reply_line until it says done (1),
+ * gives up (-1), the connection ends (-1) or the deadline passes (0, or
+ * -1 after saying so when quiet_timeout is false).
+ */
 static int
-pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
+pump(struct client *cl, struct call *call, bool quiet_timeout)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = cl->conn.fd, .events = jl_poll_events(&cl->conn) };
@@ -261,36 +266,36 @@ pump(struct client *cl, line_fn on_line, void *ctx, bool quiet_timeout)
 		int status, read_status;
 
 		/* Lines read along with an earlier call's last reply come first. */
-		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+		if ((status = drain_lines(cl, call)) != 0)
 			return status;
 		left = cl->deadline == -1 ? -1 : cl->deadline - mono_now_ms();
 		if (cl->deadline != -1 && left <= 0) {
 			if (quiet_timeout)
 				return 0;
-			say(cl, "no reply from %s in time (is the daemon stuck?)", cl->socket_path);
+			say("no reply from %s in time (is the daemon stuck?)", cl->socket_path);
 			return -1;
 		}
 		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1) {
 			if (errno == EINTR)
 				continue;
-			say(cl, "poll: %s", strerror(errno));
+			say("poll: %s", strerror(errno));
 			return -1;
 		}
 		if ((pfd.revents & POLLOUT) && jl_flush(&cl->conn) == -1) {
-			say(cl, "writing to %s: %s", cl->socket_path, strerror(errno));
+			say("writing to %s: %s", cl->socket_path, strerror(errno));
 			return -1;
 		}
 		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if ((read_status = jl_read(&cl->conn)) == 1)
 			continue;
-		if ((status = drain_lines(cl, on_line, ctx)) != 0)
+		if ((status = drain_lines(cl, call)) != 0)
 			return status;
 		if (read_status == 0)
-			say(cl, "the daemon at %s closed the connection before the call finished",
+			say("the daemon at %s closed the connection before the call finished",
 			    cl->socket_path);
 		else
-			say(cl, "reading from %s: %s", cl->socket_path, strerror(errno));
+			say("reading from %s: %s", cl->socket_path, strerror(errno));
 		return -1;
 	}
 }
@@ -306,18 +311,31 @@ is_reply_to(const cJSON *msg, long id)
 	return cJSON_IsNumber(msg_id) && msg_id->valuedouble == (double)id;
 }
 
-struct subscription;
-static int	event_line(struct client *cl, void *ctx, const char *line, cJSON *msg);
-
-/* One call: its id, what to do with intermediate replies, and the final one kept. */
+/*
+ * One call: its id, what to do with intermediate replies, and the final
+ * one kept. An events call (events) stays open: its replies are events.
+ */
 struct call {
-	struct subscription *side;	/* events arriving meanwhile on the same connection */
+	struct call	*side;		/* an events call answered on the same connection */
 	long		 id;
 	const cJSON	*raw_id;	/* call: the caller's own id */
 	bool		 print_raw;	/* every reply line to stdout */
+	bool		 events;
+	bool		 print;		/* events: print each event */
+	bool		 subscribed;	/* events: the daemon said so */
 	cJSON		*sections;	/* status: the monitors' sections, by name */
+	cJSON		*last;		/* events: the last event, when not printed */
 	cJSON		*final;
 };
+
+/* Frees what a call kept. */
+static void
+end_call(struct call *call)
+{
+	cJSON_Delete(call->sections);
+	cJSON_Delete(call->last);
+	cJSON_Delete(call->final);
+}
 
 /* Whether a reply's id is the one a call was written with (a number or a string). */
 static bool
@@ -329,20 +347,23 @@ same_id(const cJSON *id, const cJSON *written)
 	    id->valuedouble == written->valuedouble;
 }
 
+/*
+ * Handles one reply line (msg is parsed; NULL when it is not a JSON
+ * object): 1 when done (an events call: subscribed, or an event kept), 0
+ * to wait for more, -1 to give up (an events call ended).
+ */
 static int
-call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
+reply_line(struct client *cl, struct call *call, const char *line, cJSON *msg)
 {
-	struct call *call = ctx;
-	bool ours;
+	const cJSON *id;
 
 	if (msg == NULL)
 		return 0;
-	if (call->side != NULL && event_line(cl, call->side, line, msg) != 0)
+	if (call->side != NULL && reply_line(cl, call->side, line, msg) != 0)
 		return 0;
-	ours = call->raw_id != NULL ?
-	    same_id(cJSON_GetObjectItemCaseSensitive(msg, "id"), call->raw_id) ||
-	    cJSON_GetObjectItemCaseSensitive(msg, "id") == NULL : is_reply_to(msg, call->id);
-	if (!ours)
+	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (call->raw_id != NULL ? id != NULL && !same_id(id, call->raw_id) :
+	    !is_reply_to(msg, call->id))
 		return 0;
 	/* The line as it came (jl_next_line ends it with a NUL; it holds no other). */
 	if (call->print_raw) {
@@ -351,33 +372,57 @@ call_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
 	}
 	if (jl_is_finished(msg)) {
 		call->final = cJSON_Duplicate(msg, true);
-		return 1;
+		return call->events ? -1 : 1;
 	}
-	if (call->sections != NULL) {
+	if (!call->events) {
 		cJSON *item;
-		while ((item = msg->child) != NULL) {
+		while (call->sections != NULL && (item = msg->child) != NULL) {
 			cJSON_DetachItemViaPointer(msg, item);
 			if (strcmp(item->string, "id") == 0 ||
 			    !cJSON_AddItemToObject(call->sections, item->string, item))
 				cJSON_Delete(item);
 		}
+		return 0;
 	}
-	return 0;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "subscribed"))) {
+		call->subscribed = true;
+		return 1;
+	}
+	if (call->print) {
+		if (cl->json)
+			puts(line);
+		else
+			report_event(stdout, msg);
+		fflush(stdout);
+		return ferror(stdout) ? -1 : 0;
+	}
+	cJSON_Delete(call->last);
+	call->last = cJSON_Duplicate(msg, true);
+	return 1;
+}
+
+/* The number object's member key holds, or 0. */
+static double
+number_or_zero(const cJSON *object, const char *key)
+{
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(object, key);
+
+	return cJSON_IsNumber(value) ? value->valuedouble : 0;
 }
 
 /* Seconds to wait for request to finish. */
 static double
 wait_seconds(const struct client *cl, const cJSON *request)
 {
-	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(request, "timeout");
 	const cJSON *operation = cJSON_GetObjectItemCaseSensitive(request, "operation");
-	const cJSON *duration = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_IsObject(operation) ? operation : request, "duration");
+	double timeout = number_or_zero(request, "timeout");
+	double duration = number_or_zero(cJSON_IsObject(operation) ? operation : request,
+	    "duration");
 
-	if (cJSON_IsNumber(timeout) && timeout->valuedouble > 0 && timeout->valuedouble < 1e9)
-		return timeout->valuedouble + TIMEOUT_GRACE_SECONDS;
-	if (cJSON_IsNumber(duration) && duration->valuedouble > 0 && duration->valuedouble < 1e9)
-		return duration->valuedouble + WAIT_SECONDS;
+	if (timeout > 0 && timeout < 1e9)
+		return timeout + TIMEOUT_GRACE_SECONDS;
+	if (duration > 0 && duration < 1e9)
+		return duration + WAIT_SECONDS;
 	return cl->timeout > 0 ? cl->timeout : WAIT_SECONDS;
 }
 
@@ -391,8 +436,10 @@ make_call(struct client *cl, cJSON *request, struct call *call)
 	cl->deadline = mono_now_ms() + num_ceil(wait_seconds(cl, request) * 1000);
 	if ((call->id = send_request(cl, request)) == -1)
 		return -1;
-	return pump(cl, call_line, call, false) == 1 ? 0 : -1;
+	return pump(cl, call, false) == 1 ? 0 : -1;
 }
+
+static void	*client_alloc(size_t size);
 
 /* Allocation never fails in the client: see client_alloc. */
 static cJSON *
@@ -406,12 +453,12 @@ new_request(const char *op)
 
 /* Prints a failure in plain words: the error, then any other figures as key=value. */
 static void
-print_failure(const struct client *cl, const char *what, const cJSON *final)
+print_failure(const char *what, const cJSON *final)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(final, "error");
 
 	/* The error and figures come from the daemon or a worker: not raw to a terminal. */
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	if (what != NULL) {
 		report_put_printable(stderr, what);
 		fputs(": ", stderr);
@@ -421,59 +468,46 @@ print_failure(const struct client *cl, const char *what, const cJSON *final)
 	fputc('\n', stderr);
 }
 
-/* A simple call (frees request): its replies, printed raw when asked. Exit status. */
+/*
+ * The exit status a call's final reply makes, after saying why when it
+ * failed. Frees final; NULL when the call did not finish (and said why).
+ */
 static int
-simple_call(struct client *cl, cJSON *request, bool print_raw, const cJSON *raw_id)
+call_status(cJSON *final)
 {
-	struct call call = { .print_raw = print_raw, .raw_id = raw_id };
 	int status = EXIT_FAILURE;
 
-	if (make_call(cl, request, &call) == 0) {
-		if (jl_is_failed(call.final))
-			print_failure(cl, NULL, call.final);
-		else
-			status = EXIT_SUCCESS;
-	}
-	cJSON_Delete(call.final);
+	if (jl_is_failed(final))
+		print_failure(NULL, final);
+	else if (final != NULL)
+		status = EXIT_SUCCESS;
+	cJSON_Delete(final);
 	return status;
 }
 
 /* status: one call for the whole picture */
 
-struct status_reply {
-	cJSON	*sections;
-	cJSON	*final;
-};
-
+/*
+ * The status call: on 0, call->final holds the connections and
+ * call->sections the monitors' sections. end_call frees them either way.
+ */
 static int
-fetch_status(struct client *cl, struct status_reply *reply, bool print_raw)
+fetch_status(struct client *cl, struct call *call, bool print_raw)
 {
-	cJSON *request = new_request("status");
-	struct call call = { .print_raw = print_raw };
-	int result = -1;
-
-	reply->sections = call.sections = cJSON_CreateObject();
-	if (make_call(cl, request, &call) == 0) {
-		if (jl_is_failed(call.final))
-			print_failure(cl, NULL, call.final);
-		else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call.final, "connections")))
-			say(cl, "the status reply has no list of connections");
-		else
-			result = 0;
-	}
-	reply->final = call.final;
-	return result;
-}
-
-static void
-free_status(struct status_reply *reply)
-{
-	cJSON_Delete(reply->sections);
-	cJSON_Delete(reply->final);
+	*call = (struct call){ .print_raw = print_raw, .sections = cJSON_CreateObject() };
+	if (make_call(cl, new_request("status"), call) == -1)
+		return -1;
+	if (jl_is_failed(call->final))
+		print_failure(NULL, call->final);
+	else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(call->final, "connections")))
+		say("the status reply has no list of connections");
+	else
+		return 0;
+	return -1;
 }
 
 static struct snapshot
-snapshot_of(const struct status_reply *reply)
+snapshot_of(const struct call *reply)
 {
 	struct snapshot s = {
 		.sections = reply->sections,
@@ -508,7 +542,7 @@ print_memory_summary(const cJSON *sections)
 static int
 run_status(struct client *cl)
 {
-	struct status_reply reply;
+	struct call reply;
 	struct snapshot s;
 	const cJSON **rows = NULL, *entry;
 	size_t count = 0, total;
@@ -519,17 +553,15 @@ run_status(struct client *cl)
 		goto done;
 	s = snapshot_of(&reply);
 	total = report_count(s.connections);
-	if ((rows = calloc(total ? total : 1, sizeof(*rows))) == NULL) {
-		say(cl, "out of memory");
-		goto done;
-	}
+	rows = client_alloc((total + 1) * sizeof(*rows));
+	/* Rows in the daemon's order: each listed once, however many NAMEs match it. */
 	cJSON_ArrayForEach(entry, s.connections) {
 		bool listed = cl->first_operand == cl->argc;
-		for (int i = cl->first_operand; i < cl->argc && !listed; i++) {
+		for (int i = cl->first_operand; i < cl->argc; i++) {
 			const cJSON *found[MATCHES_MAX];
 			size_t n = report_match(s.connections, cl->argv[i], found, MATCHES_MAX);
-			for (size_t k = 0; k < n && k < MATCHES_MAX; k++)
-				listed = listed || found[k] == entry;
+			while (n-- > 0)
+				listed = listed || (n < MATCHES_MAX && found[n] == entry);
 		}
 		if (listed) {
 			rows[count++] = entry;
@@ -537,9 +569,8 @@ run_status(struct client *cl)
 		}
 	}
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		const cJSON *found[1];
-		if (report_match(s.connections, cl->argv[i], found, 1) == 0) {
-			fprintf(stderr, "supervisord: status: %s is not registered\n", cl->argv[i]);
+		if (report_match(s.connections, cl->argv[i], NULL, 0) == 0) {
+			say("%s is not registered", cl->argv[i]);
 			unknown = true;
 		}
 	}
@@ -552,7 +583,7 @@ run_status(struct client *cl)
 	status = unknown ? EXIT_UNKNOWN : not_running ? EXIT_NOT_RUNNING : EXIT_SUCCESS;
 done:
 	free(rows);
-	free_status(&reply);
+	end_call(&reply);
 	return status;
 }
 
@@ -560,7 +591,7 @@ done:
 
 /* The one connection worker names, or NULL after saying why not. */
 static const cJSON *
-resolve_worker(const struct client *cl, const struct status_reply *reply, const char *worker)
+resolve_worker(const struct call *reply, const char *worker)
 {
 	const cJSON *connections = cJSON_GetObjectItemCaseSensitive(reply->final, "connections");
 	const cJSON *found[MATCHES_MAX];
@@ -568,7 +599,7 @@ resolve_worker(const struct client *cl, const struct status_reply *reply, const 
 
 	if (count == 1)
 		return found[0];
-	fprintf(stderr, "supervisord: %s: ", cl->command);
+	say_command();
 	report_explain_match(stderr, connections, worker, found, count < MATCHES_MAX ? count :
 	    MATCHES_MAX);
 	return NULL;
@@ -586,11 +617,8 @@ forward_to(struct client *cl, const cJSON *entry, cJSON *operation, double timeo
 	if (timeout > 0)
 		cJSON_AddNumberToObject(request, "timeout", timeout);
 	cJSON_AddItemToObject(request, "operation", cJSON_Duplicate(operation, true));
-	if (make_call(cl, request, &call) == -1) {
-		cJSON_Delete(call.final);
-		call.final = NULL;
-	}
-	return call.final;
+	/* A call that did not finish kept no final reply. */
+	return make_call(cl, request, &call) == 0 ? call.final : NULL;
 }
 
 /* OPERATION_JSON is an object with a string "do", or a bare operation name. */
@@ -615,8 +643,8 @@ parse_operation(const char *text)
 static int
 run_forward(struct client *cl)
 {
-	cJSON *operation = parse_operation(cl->argv[cl->first_operand + 1]), *final;
-	struct status_reply reply;
+	cJSON *operation = parse_operation(cl->argv[cl->first_operand + 1]);
+	struct call reply;
 	const cJSON *entry;
 	int status = EXIT_FAILURE;
 
@@ -624,15 +652,9 @@ run_forward(struct client *cl)
 		return usage_fail(current->name, current_usage, "'%s' is not an operation name or a JSON object with a \"do\" string",
 		    cl->argv[cl->first_operand + 1]);
 	if (fetch_status(cl, &reply, false) == 0 &&
-	    (entry = resolve_worker(cl, &reply, cl->argv[cl->first_operand])) != NULL &&
-	    (final = forward_to(cl, entry, operation, cl->timeout, true)) != NULL) {
-		if (jl_is_failed(final))
-			print_failure(cl, NULL, final);
-		else
-			status = EXIT_SUCCESS;
-		cJSON_Delete(final);
-	}
-	free_status(&reply);
+	    (entry = resolve_worker(&reply, cl->argv[cl->first_operand])) != NULL)
+		status = call_status(forward_to(cl, entry, operation, cl->timeout, true));
+	end_call(&reply);
 	cJSON_Delete(operation);
 	return status;
 }
@@ -663,7 +685,7 @@ put_exit(const cJSON *last_exit)
 static int
 run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 {
-	struct status_reply reply;
+	struct call reply;
 	cJSON *operation = new_request(op);
 	int status = EXIT_SUCCESS;
 	int last = signal_name != NULL ? cl->first_operand + 1 : cl->argc;
@@ -677,8 +699,9 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 	if (fetch_status(cl, &reply, false) == -1)
 		last = 0;
 	for (int i = cl->first_operand; i < last; i++) {
-		const cJSON *entry = resolve_worker(cl, &reply, cl->argv[i]);
-		const cJSON *pid, *sig;
+		const cJSON *entry = resolve_worker(&reply, cl->argv[i]);
+		const cJSON *sig;
+		double pid;
 		char label[160];
 		cJSON *final;
 
@@ -688,30 +711,30 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 			continue;
 		}
 		report_label(entry, label, sizeof(label));
-		pid = cJSON_GetObjectItemCaseSensitive(final, "process_id");
+		pid = number_or_zero(final, "process_id");
 		sig = cJSON_GetObjectItemCaseSensitive(final, "signal");
 		if (jl_is_failed(final)) {
-			print_failure(cl, label, final);
+			print_failure(label, final);
 			status = EXIT_FAILURE;
 		} else if (signal_name != NULL) {
 			/* What the worker replies goes to a terminal: not raw. */
 			printf("%s: sent ", label);
 			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
-			printf(" to pid %.0f\n", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			printf(" to pid %.0f\n", pid);
 		} else if (stop) {
-			printf("%s: stopped; pid %.0f ", label, cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			printf("%s: stopped; pid %.0f ", label, pid);
 			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
 			fputc('\n', stdout);
 		} else {
 			printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
-			    "already running as" : "started as", cJSON_IsNumber(pid) ? pid->valuedouble : 0);
+			    "already running as" : "started as", pid);
 		}
 		cJSON_Delete(final);
 	}
 	if (last == 0)
 		status = EXIT_FAILURE;
-	free_status(&reply);
+	end_call(&reply);
 	cJSON_Delete(operation);
 	return status;
 }
@@ -728,49 +751,14 @@ run_signal(struct client *cl)
 
 /* events: a call that stays open */
 
-struct subscription {
-	long		 id;
-	bool		 subscribed;
-	bool		 print;		/* events: print each event */
-	cJSON		*last;		/* the last event, for callers that look at it */
-	cJSON		*final;		/* the call ended (a failure) */
-};
-
-static int
-event_line(struct client *cl, void *ctx, const char *line, cJSON *msg)
-{
-	struct subscription *sub = ctx;
-
-	if (msg == NULL || !is_reply_to(msg, sub->id))
-		return 0;
-	if (jl_is_finished(msg)) {
-		sub->final = cJSON_Duplicate(msg, true);
-		return -1;
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "subscribed"))) {
-		sub->subscribed = true;
-		return 1;
-	}
-	if (sub->print) {
-		if (cl->json)
-			puts(line);
-		else
-			report_event(stdout, msg);
-		fflush(stdout);
-		return ferror(stdout) ? -1 : 0;
-	}
-	cJSON_Delete(sub->last);
-	sub->last = cJSON_Duplicate(msg, true);
-	return 1;
-}
-
 /* Opens an events call; returns 0 once subscribed, or -1 after saying why not. */
 static int
-subscribe(struct client *cl, struct subscription *sub, double backlog, const char *type,
+subscribe(struct client *cl, struct call *sub, double backlog, const char *type,
     bool quiet)
 {
 	cJSON *request = new_request("events");
 
+	sub->events = true;
 	if (backlog > 0)
 		cJSON_AddNumberToObject(request, "backlog", (double)(long)backlog);
 	if (type != NULL)
@@ -778,28 +766,27 @@ subscribe(struct client *cl, struct subscription *sub, double backlog, const cha
 	if ((sub->id = send_request(cl, request)) == -1)
 		return -1;
 	cl->deadline = mono_now_ms() + WAIT_SECONDS * 1000;
-	if (pump(cl, event_line, sub, false) == 1 && sub->subscribed)
+	if (pump(cl, sub, false) == 1 && sub->subscribed)
 		return 0;
 	if (sub->final != NULL && !quiet)
-		print_failure(cl, NULL, sub->final);
+		print_failure(NULL, sub->final);
 	return -1;
 }
 
 static int
 run_events(struct client *cl)
 {
-	struct subscription sub = { .print = true };
+	struct call sub = { .print = true };
 	int status = EXIT_FAILURE;
 
 	/* It ends when the daemon goes away (said so) or stdout does: exit 1 either way. */
 	if (subscribe(cl, &sub, cl->number, NULL, false) == 0) {
 		cl->deadline = -1;
-		(void)pump(cl, event_line, &sub, false);
+		(void)pump(cl, &sub, false);
 		if (sub.final != NULL)
-			print_failure(cl, NULL, sub.final);
+			print_failure(NULL, sub.final);
 	}
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&sub);
 	return status;
 }
 
@@ -823,24 +810,34 @@ name_ready(const cJSON *connections, const char *name, const char *wanted, const
 	return ready;
 }
 
-/* Whether every NAME is registered and in the wanted state. */
+/*
+ * Whether every NAME is registered and in the wanted state. With why, says
+ * there which are not, and in what state they are.
+ */
 static bool
-all_ready(const struct client *cl, const cJSON *connections)
+all_ready(const struct client *cl, const cJSON *connections, FILE *why)
 {
 	const char *state;
+	bool ready = true;
 
 	for (int i = cl->first_operand; i < cl->argc; i++) {
-		if (!name_ready(connections, cl->argv[i], cl->state, &state))
+		if (name_ready(connections, cl->argv[i], cl->state, &state))
+			continue;
+		if (why == NULL)
 			return false;
+		fprintf(why, "%s%s (", ready ? "still missing: " : ", ", cl->argv[i]);
+		report_put_printable(why, state != NULL ? state : "not registered");
+		fputc(')', why);
+		ready = false;
 	}
-	return true;
+	return ready;
 }
 
 static int
 run_wait(struct client *cl)
 {
-	struct subscription sub = { .print = false };
-	struct status_reply reply = { NULL, NULL };
+	struct call sub = { .print = false };
+	struct call reply = { .final = NULL };
 	double seconds = cl->timeout > 0 ? cl->timeout : WAIT_DEFAULT_SECONDS;
 	int64_t give_up = mono_now_ms() + num_ceil(seconds * 1000);
 	const cJSON *connections;
@@ -852,39 +849,30 @@ run_wait(struct client *cl)
 		goto done;
 	/* Subscribed first, so nothing that happens after this status is missed. */
 	for (;;) {
-		free_status(&reply);
+		end_call(&reply);
 		if (fetch_status(cl, &reply, false) == -1)
 			goto done;
 		connections = cJSON_GetObjectItemCaseSensitive(reply.final, "connections");
-		if (all_ready(cl, connections)) {
+		if (all_ready(cl, connections, NULL)) {
 			status = EXIT_SUCCESS;
 			goto done;
 		}
 		/* Events that arrived during the status call are in the buffer still. */
 		cl->deadline = give_up;
-		if (pump(cl, event_line, &sub, true) != 1)
+		if (pump(cl, &sub, true) != 1)
 			break;
 	}
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
-		fprintf(stderr, "supervisord: wait: timed out after %g s; ", seconds);
-		for (int i = cl->first_operand, first = 1; i < cl->argc; i++) {
-			const char *st;
-			/* Each NAME on its own: which are still missing, and in what state. */
-			if (name_ready(connections, cl->argv[i], cl->state, &st))
-				continue;
-			fprintf(stderr, "%s%s (", first ? "still missing: " : ", ", cl->argv[i]);
-			report_put_printable(stderr, st != NULL ? st : "not registered");
-			fputc(')', stderr);
-			first = 0;
-		}
+		say_command();
+		fprintf(stderr, "timed out after %g s; ", seconds);
+		all_ready(cl, connections, stderr);
 		fputc('\n', stderr);
 	} else if (sub.final != NULL) {
-		print_failure(cl, NULL, sub.final);
+		print_failure(NULL, sub.final);
 	}
 done:
-	free_status(&reply);
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&reply);
+	end_call(&sub);
 	return status;
 }
 
@@ -894,12 +882,9 @@ done:
 static double
 daemon_uptime(const struct client *cl)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct proc_stat st;
 
-	if (getsockopt(cl->conn.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || cred.pid <= 0 ||
-	    procfs_stat(cred.pid, &st) == -1)
+	if (cl->conn.peer_pid <= 0 || procfs_stat(cl->conn.peer_pid, &st) == -1)
 		return -1;
 	/* Ticks stay far below 2^63: a signed conversion is one instruction. */
 	return num_clamp(procfs_uptime() - (double)(int64_t)st.start_ticks /
@@ -909,7 +894,7 @@ daemon_uptime(const struct client *cl)
 static int
 run_metrics(struct client *cl)
 {
-	struct status_reply reply;
+	struct call reply;
 	struct snapshot s;
 	int status = EXIT_FAILURE;
 
@@ -918,7 +903,7 @@ run_metrics(struct client *cl)
 		report_metrics(stdout, &s, daemon_uptime(cl));
 		status = EXIT_SUCCESS;
 	}
-	free_status(&reply);
+	end_call(&reply);
 	return status;
 }
 
@@ -949,7 +934,7 @@ static int
 run_restart(struct client *cl)
 {
 	const char *sig = cl->first_operand < cl->argc ? cl->argv[cl->first_operand] : NULL;
-	struct subscription sub = { .print = false };
+	struct call sub = { .print = false };
 	cJSON *request;
 	struct call call = { .side = &sub };
 	int status = EXIT_FAILURE;
@@ -977,20 +962,19 @@ run_restart(struct client *cl)
 	if (make_call(cl, request, &call) == -1)
 		goto done;
 	if (jl_is_failed(call.final)) {
-		print_failure(cl, "nothing signalled", call.final);
+		print_failure("nothing signalled", call.final);
 		goto done;
 	}
 	if (sub.subscribed && sub.last == NULL &&
 	    !cJSON_GetObjectItemCaseSensitive(call.final, "target")) {
 		cl->deadline = mono_now_ms() + RESTART_EVENT_MS;
-		(void)pump(cl, event_line, &sub, true);
+		(void)pump(cl, &sub, true);
 	}
 	print_restart(call.final, sub.last, asked);
 	status = EXIT_SUCCESS;
 done:
-	cJSON_Delete(call.final);
-	cJSON_Delete(sub.final);
-	cJSON_Delete(sub.last);
+	end_call(&call);
+	end_call(&sub);
 	return status;
 }
 
@@ -1001,6 +985,7 @@ run_call(struct client *cl)
 {
 	const char *text = cl->argv[cl->first_operand];
 	cJSON *request = jl_parse(text, strlen(text), 0), *id;
+	struct call call = { .print_raw = true };
 	int status;
 
 	if (!cJSON_IsObject(request)) {
@@ -1014,8 +999,9 @@ run_call(struct client *cl)
 		return usage_fail(current->name, current_usage, "'id' must be a number or a string");
 	}
 	/* The replies are matched by the id as written: a copy outlives the request. */
-	id = cJSON_Duplicate(id, true);
-	status = simple_call(cl, request, true, id);
+	call.raw_id = id = cJSON_Duplicate(id, true);
+	(void)make_call(cl, request, &call);
+	status = call_status(call.final);
 	cJSON_Delete(id);
 	return status;
 }
@@ -1097,10 +1083,18 @@ client_alloc(size_t size)
 	void *p = malloc(size);
 
 	if (p == NULL) {
-		fprintf(stderr, "supervisord: %s: out of memory\n", current->name);
+		say("out of memory");
 		exit(EXIT_FAILURE);
 	}
 	return p;
+}
+
+/* "usage: supervisord [-s PATH] status ...", lead "" indenting as much. */
+static void
+put_usage(FILE *out, const char *lead, int command)
+{
+	fprintf(out, "%-6s supervisord [-s PATH] %s %s\n", lead, commands[command].name,
+	    usage_of(command));
 }
 
 bool
@@ -1113,7 +1107,7 @@ void
 client_usage(FILE *out)
 {
 	for (int i = 0; i < COMMANDS; i++)
-		fprintf(out, "       supervisord [-s PATH] %s %s\n", commands[i].name, usage_of(i));
+		put_usage(out, "", i);
 }
 
 int
@@ -1121,7 +1115,6 @@ client_main(const char *socket_path, int argc, char **argv)
 {
 	struct client cl = {
 		.socket_path = socket_path,
-		.command = argv[0],
 		.argc = argc,
 		.argv = argv,
 		.next_id = 2,
@@ -1136,14 +1129,13 @@ client_main(const char *socket_path, int argc, char **argv)
 	current = &commands[command];
 	current_usage = usage_of(command);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] %s %s\n"
-		    "WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
-		    "or more). Waits at most %d s for a reply (--timeout where the command takes\n"
+		put_usage(stdout, "usage:", command);
+		fputs("WORKER is a name, a connection id, or a unique prefix of one (4 characters\n"
+		    "or more). Waits at most " NUMBER_TEXT(WAIT_SECONDS) " s for a reply (--timeout where the command takes\n"
 		    "it). Exits 0 when the call finished, 1 when it failed or the daemon did not\n"
 		    "answer, 2 on a usage error; status exits 3 when a listed worker is not\n"
 		    "running and 4 when a named one is not registered. --any-owner talks to a\n"
-		    "socket owned by another user than root or us.\n",
-		    argv[0], current_usage, WAIT_SECONDS);
+		    "socket owned by another user than root or us.\n", stdout);
 		return EXIT_SUCCESS;
 	}
 	if ((status = parse_options(&cl)) != 0)

@@ -52,65 +52,62 @@ connect_to(struct jl_conn *c, const char *path)
 	return 0;
 }
 
-/* "alice (uid 1000)", or "uid 1000" for a user with no name. */
+/*
+ * "alice (uid 1000)", or "uid 1000" for a user with no name. A static
+ * build says only "uid 1000": getpwuid would bring the C library's passwd
+ * file reader into it, nearly 2 KB with musl, for a name in one message.
+ */
 static void
 describe_user(uid_t uid, char *out, size_t out_len)
 {
+#ifndef STATIC_BUILD
 	const struct passwd *pw = getpwuid(uid);
 
-	if (pw != NULL)
+	if (pw != NULL) {
 		snprintf(out, out_len, "%s (uid %lu)", pw->pw_name, (unsigned long)uid);
-	else
-		snprintf(out, out_len, "uid %lu", (unsigned long)uid);
+		return;
+	}
+#endif
+	snprintf(out, out_len, "uid %lu", (unsigned long)uid);
 }
 
+/*
+ * Whether uid, the owner of the socket file or (peer) of the process
+ * listening on it, is someone else than root or our own user; why says so.
+ */
 static bool
-is_trusted_uid(uid_t uid)
+is_foreign(uid_t uid, bool peer, const char *path, char *why, size_t why_len)
 {
-	return uid == 0 || uid == geteuid();
-}
-
-static int
-check_owner(const char *path, char *why, size_t why_len)
-{
-	struct stat st;
+	const char *as = peer ? "as" : "by";
 	char owner[96];
 
-	/* A missing file is connect()'s to report. */
-	if (stat(path, &st) == -1 || is_trusted_uid(st.st_uid))
-		return 0;
-	describe_user(st.st_uid, owner, sizeof(owner));
-	snprintf(why, why_len, "socket %s is owned by %s, not by root or by us; refusing to use it"
-	    " (--any-owner overrides)", path, owner);
-	return -1;
-}
-
-static int
-check_peer(const struct jl_conn *c, const char *path, char *why, size_t why_len)
-{
-	struct ucred cred;
-	socklen_t cred_len = sizeof(cred);
-	char owner[96];
-
-	/* The listener's credentials, fixed when it called listen(): no race with the path. */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == -1 ||
-	    is_trusted_uid(cred.uid))
-		return 0;
-	describe_user(cred.uid, owner, sizeof(owner));
-	snprintf(why, why_len, "the daemon at %s runs as %s, not as root or as us; refusing to use it"
-	    " (--any-owner overrides)", path, owner);
-	return -1;
+	if (uid == 0 || uid == geteuid())
+		return false;
+	describe_user(uid, owner, sizeof(owner));
+	snprintf(why, why_len, "%s %s %s %s, not %s root or %s us; refusing to use it"
+	    " (--any-owner overrides)", peer ? "the daemon at" : "socket", path,
+	    peer ? "runs as" : "is owned by", owner, as, as);
+	return true;
 }
 
 int
 jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len)
 {
+	struct stat st;
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
+
 	why[0] = '\0';
-	if (check_owners && check_owner(path, why, why_len) == -1)
+	/* A missing file is connect()'s to report. */
+	if (check_owners && stat(path, &st) == 0 && is_foreign(st.st_uid, false, path, why, why_len))
 		return -1;
 	if (connect_to(c, path) == -1)
 		return -1;
-	if (check_owners && check_peer(c, path, why, why_len) == -1) {
+	/* The listener's credentials, fixed when it called listen(): no race with the path. */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == -1)
+		return 0;
+	c->peer_pid = cred.pid;
+	if (check_owners && is_foreign(cred.uid, true, path, why, why_len)) {
 		jl_close(c);
 		return -1;
 	}
@@ -332,7 +329,11 @@ jl_is_failed(const cJSON *msg)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "failed"));
 }
 
-/* Copies text with every value nested deeper than max_depth replaced by null. */
+/*
+ * Copies text with every value nested deeper than max_depth replaced by
+ * null: the container that would open level max_depth + 1 becomes "null",
+ * and all up to its end is left out.
+ */
 static char *
 clip_depth(const char *text, size_t len, int max_depth)
 {
@@ -344,42 +345,26 @@ clip_depth(const char *text, size_t len, int max_depth)
 	if (out == NULL)
 		return NULL;
 	while (i < len) {
-		char ch = text[i];
+		size_t start = i;
+		char ch = text[i++];
+		bool hidden = depth > max_depth;
 
 		if (ch == '"') {
-			size_t start = i++;
 			while (i < len && text[i] != '"')
 				i += text[i] == '\\' ? 2 : 1;
 			i = i < len ? i + 1 : len;
+		} else if (ch == '{' || ch == '[') {
+			if (depth++ == max_depth) {
+				memcpy(out + used, "null", 4);
+				used += 4;
+			}
+		} else if (ch == '}' || ch == ']') {
+			hidden = depth-- > max_depth;
+		}
+		if (!hidden && depth <= max_depth) {
 			memcpy(out + used, text + start, i - start);
 			used += i - start;
-			continue;
 		}
-		if ((ch == '{' || ch == '[') && depth == max_depth) {
-			/* Skip the whole value, strings included, and write null for it. */
-			int inner = 0;
-			do {
-				if (text[i] == '"') {
-					i++;
-					while (i < len && text[i] != '"')
-						i += text[i] == '\\' ? 2 : 1;
-				} else if (text[i] == '{' || text[i] == '[') {
-					inner++;
-				} else if (text[i] == '}' || text[i] == ']') {
-					inner--;
-				}
-				i++;
-			} while (i < len && inner > 0);
-			memcpy(out + used, "null", 4);
-			used += 4;
-			continue;
-		}
-		if (ch == '{' || ch == '[')
-			depth++;
-		else if (ch == '}' || ch == ']')
-			depth--;
-		out[used++] = ch;
-		i++;
 	}
 	out[used] = '\0';
 	return out;

@@ -8,11 +8,13 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
 struct jl_conn {
 	int	 fd;			/* -1 while closed */
+	pid_t	 peer_pid;		/* the listener's, from jl_open; 0 when unknown */
 	char	*in_buf;		/* unread bytes are in_buf[in_head, in_len) */
 	size_t	 in_head, in_len, in_cap;
 	size_t	 in_scanned;		/* bytes after in_head known to hold no newline */
@@ -43,7 +45,7 @@ jl_is_open(const struct jl_conn *c)
  * to (SPEC 4): the socket file, and the process that listens on it, must
  * belong to root or to our own user, so a path squatted by someone else
  * collects nothing. Returns 0, or -1 with errno set and why empty, or with
- * why naming the owner.
+ * why naming the owner. Records the listener's pid in c->peer_pid.
  */
 int	jl_open(struct jl_conn *c, const char *path, bool check_owners, char *why, size_t why_len);
 /* Closes the socket and frees both buffers; c may be connected again. */

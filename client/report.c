@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/report.h"
 #include "lib/jsonw.h"
+#include "lib/num.h"
 
 #define TABLE_WIDTH	80
 #define NAME_MIN_WIDTH	8
@@ -246,12 +246,8 @@ format_size(char *out, size_t out_len, double bytes)
 
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
-	if (unit == 0)
-		snprintf(out, out_len, "%.0fB", bytes);
-	else if (bytes < 99.95)
-		snprintf(out, out_len, "%.1f%c", bytes, units[unit]);
-	else
-		snprintf(out, out_len, "%.0f%c", bytes, units[unit]);
+	/* Bytes whole; one decimal where it fits in 4 characters: 512B, 1.5K, 120M. */
+	snprintf(out, out_len, "%.*f%c", unit > 0 && bytes < 99.95, bytes, units[unit]);
 }
 
 static void
@@ -294,11 +290,16 @@ static const bool right_aligned[COLUMNS] = {
 };
 
 struct row {
-	const char	*cells[COLUMNS];	/* each its text, but the whole name */
-	char		 text[COLUMNS][CELL_MAX];
-	char		*name;		/* untruncated */
+	char		 text[COLUMNS][CELL_MAX];	/* each cell, but the whole name */
+	char		*name;		/* untruncated; NULL shows text[COL_NAME] */
 	char		*command;	/* wide only */
 };
+
+static const char *
+cell(const struct row *row, int col)
+{
+	return col == COL_NAME && row->name != NULL ? row->name : row->text[col];
+}
 
 char *
 report_shell_words(const char *const *words, size_t count)
@@ -412,13 +413,15 @@ static int
 columns_of(uint32_t cp)
 {
 	/* Combining marks and joiners first, then the East Asian wide ranges. */
-	static const uint32_t ranges[][2] = {
+	static const uint16_t ranges[][2] = {
 		{ 0x300, 0x36f }, { 0x200b, 0x200b }, { 0x200d, 0x200d }, { 0xfe00, 0xfe0f },
 		{ 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3040, 0xa4cf }, { 0xac00, 0xd7a3 },
 		{ 0xf900, 0xfaff }, { 0xfe30, 0xfe4f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 },
-		{ 0x1f300, 0x1faff }, { 0x20000, 0x3fffd },
 	};
 
+	/* Past the 16-bit table: emoji, and the CJK extensions of planes 2 and 3. */
+	if ((cp >= 0x1f300 && cp <= 0x1faff) || (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		if (cp >= ranges[i][0] && cp <= ranges[i][1])
 			return i < 4 ? 0 : 2;
@@ -490,7 +493,8 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	const char *name = report_name(entry);
 	double value = 0;
 	bool running = report_is_running(entry);
-	size_t prefix = wide ? strlen(report_id(entry)) : unique_prefix_len(s->connections, entry);
+	/* %.*s stops at the id's end: wide shows it whole. */
+	size_t prefix = wide ? CELL_MAX : unique_prefix_len(s->connections, entry);
 
 	for (int col = 0; col < COLUMNS; col++)
 		strcpy(row->text[col], "-");
@@ -513,32 +517,29 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
-	for (int col = 0; col < COLUMNS; col++)
-		row->cells[col] = row->text[col];
-	row->cells[COL_NAME] = row->name != NULL ? row->name : "-";
 }
 
 static void
-print_line(FILE *out, const char *const cells[COLUMNS], const int widths[COLUMNS],
-    const char *command)
+print_line(FILE *out, const struct row *row, const int widths[COLUMNS], const char *command)
 {
 	int spaces = 0;		/* owed before the next text, so no line ends in spaces */
 
 	for (int col = 0; col < COLUMNS; col++) {
 		/* Widths are terminal columns, not bytes; a cell too wide is cut, and the cut shown. */
-		int width = display_width(cells[col]), pad = widths[col] - width;
-		int bytes = (int)strlen(cells[col]);
+		const char *text = cell(row, col);
+		int width = display_width(text), pad = widths[col] - width;
+		int bytes = (int)strlen(text);
 		bool cut = pad < 0;
 
 		if (cut) {
-			bytes = (int)bytes_within(cells[col], widths[col] - 1, &width);
+			bytes = (int)bytes_within(text, widths[col] - 1, &width);
 			pad = widths[col] - 1 - width;
 		} else if (right_aligned[col]) {
 			spaces += pad;
 			pad = 0;
 		}
 		if (bytes > 0 || cut) {
-			fprintf(out, "%*s%.*s%s", spaces, "", bytes, cells[col], cut ? "~" : "");
+			fprintf(out, "%*s%.*s%s", spaces, "", bytes, text, cut ? "~" : "");
 			spaces = 0;
 		}
 		spaces += pad + 2;
@@ -552,20 +553,21 @@ void
 report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size_t count,
     bool wide)
 {
-	struct row *table = calloc(count ? count : 1, sizeof(*table));
-	int widths[COLUMNS], others = 0;
-	const char *cells[COLUMNS];
+	/* The titles are the first row. */
+	struct row *table = calloc(count + 1, sizeof(*table));
+	int widths[COLUMNS] = { 0 }, others = 0;
 
 	if (table == NULL) {
 		fprintf(stderr, "supervisord: status: out of memory\n");
 		return;
 	}
 	for (int col = 0; col < COLUMNS; col++)
-		widths[col] = (int)strlen(titles[col]);
-	for (size_t i = 0; i < count; i++) {
-		fill_row(s, rows[i], &table[i], wide);
+		strcpy(table[0].text[col], titles[col]);
+	for (size_t i = 0; i <= count; i++) {
+		if (i > 0)
+			fill_row(s, rows[i - 1], &table[i], wide);
 		for (int col = 0; col < COLUMNS; col++) {
-			int len = display_width(table[i].cells[col]);
+			int len = display_width(cell(&table[i], col));
 			if (len > widths[col])
 				widths[col] = len;
 		}
@@ -579,12 +581,9 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	if (!wide && others + widths[COL_NAME] > TABLE_WIDTH)
 		widths[COL_NAME] = TABLE_WIDTH - others > NAME_MIN_WIDTH ? TABLE_WIDTH - others :
 		    NAME_MIN_WIDTH;
-	for (int col = 0; col < COLUMNS; col++)
-		cells[col] = titles[col];
-	print_line(out, cells, widths, wide ? "COMMAND" : NULL);
-	for (size_t i = 0; i < count; i++) {
-		print_line(out, table[i].cells, widths, wide ? (table[i].command ? table[i].command :
-		    "-") : NULL);
+	for (size_t i = 0; i <= count; i++) {
+		print_line(out, &table[i], widths, !wide ? NULL : table[i].command ? table[i].command :
+		    i == 0 ? "COMMAND" : "-");
 		free(table[i].name);
 		free(table[i].command);
 	}
@@ -623,7 +622,7 @@ put_label(FILE *out, const char *text)
 static void
 put_number(FILE *out, double value)
 {
-	if (value == (double)(int64_t)value && fabs(value) < 9e15)
+	if (num_is_whole(value, 9e15))
 		fprintf(out, "%lld\n", (long long)value);
 	else
 		fprintf(out, "%.17g\n", value);
@@ -833,17 +832,34 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 /*
  * "YYYY-MM-DD HH:MM:SSZ", in UTC: local time (and strftime) would bring
  * the C library's time zone code into a static build, 12 KB with musl, and
- * many small systems have no zone set anyway.
+ * many small systems have no zone set anyway. The date is computed here,
+ * not by gmtime_r (800 bytes with musl): days since 1970 become a
+ * proleptic Gregorian date, in 400-year eras counted from 0000-03-01 so
+ * that the leap day ends each year.
  */
 static void
 format_utc(char *out, size_t out_len, double at)
 {
-	time_t seconds = (time_t)at;
-	struct tm tm;
+	long long seconds;
+	int days, era, day_of_era, year_of_era, day_of_year, month, second_of_day;
 
-	if (at > -1e13 && at < 1e13 && gmtime_r(&seconds, &tm) != NULL)
-		snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* Within 1e13 s, days fit in an int. */
+	if (!(at > -1e13 && at < 1e13))
+		return;
+	seconds = (long long)at;
+	days = (int)(seconds / 86400 - (seconds % 86400 < 0));
+	second_of_day = (int)(seconds - (long long)days * 86400);
+	days += 719468;		/* 1970-01-01 less 0000-03-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	day_of_era = days - era * 146097;
+	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 -
+	    day_of_era / 146096) / 365;
+	day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+	month = (5 * day_of_year + 2) / 153;	/* 0 for March */
+	snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ",
+	    year_of_era + era * 400 + (month >= 10), month < 10 ? month + 3 : month - 9,
+	    day_of_year - (153 * month + 2) / 5 + 1, second_of_day / 3600,
+	    second_of_day / 60 % 60, second_of_day % 60);
 }
 
 void
@@ -852,9 +868,10 @@ report_event(FILE *out, const cJSON *event)
 	const cJSON *type = member(event, "event"), *name = member(event, "name");
 	const cJSON *pid = member(event, "process_id");
 	double at;
-	char when[80] = "-", shown_name[CELL_MAX];
+	char when[64], shown_name[CELL_MAX];
 	int width;
 
+	strcpy(when, "-");
 	if (number_of(member(event, "at"), &at))
 		format_utc(when, sizeof(when), at);
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
