@@ -34,7 +34,9 @@ ifeq ($(findstring clang,$(CC)),)
 STATIC_LTO = -flto=auto
 endif
 STATIC_LDFLAGS = -static -Wl,-z,noseparate-code $(STATIC_LTO) $(SIZE_CFLAGS)
-STATIC_CFLAGS = -DSTATIC_BUILD $(STATIC_LTO)
+# A static link is not position-independent, so position-independent code
+# (the compiler's default) only costs bytes there: 2.3 KB with musl.
+STATIC_CFLAGS = -DSTATIC_BUILD $(STATIC_LTO) -fno-pie
 # musl's start-up code in a static (non-PIE) binary never makes the RELRO
 # region read-only (only its dynamic loader does), so there the region is
 # padding to a page boundary and nothing more: 2 KiB or more of the file.
@@ -129,7 +131,7 @@ $(CJSON_HDR):
 
 $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 	@mkdir -p $(@D)
-	$(CC) -std=c99 $(SIZE_CFLAGS) $(STATIC_LTO) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
+	$(CC) -std=c99 $(SIZE_CFLAGS) $(STATIC_LTO) $(filter -fno-pie,$(STATIC_CFLAGS)) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
 
 UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c \
 	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
