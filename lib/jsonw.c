@@ -197,3 +197,43 @@ jsonw_reset(struct jsonw *w)
 	w->len = 0;
 	w->failed = false;
 }
+
+bool
+jsonw_add_figures(cJSON *object, const char *names, const double *values, size_t count,
+    unsigned unknown)
+{
+	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
+		if ((unknown & 1u << i ? cJSON_AddNullToObject(object, names) :
+		    cJSON_AddNumberToObject(object, names, values[i])) == NULL)
+			return false;
+	}
+	return true;
+}
+
+cJSON *
+jsonw_status_section(const char *name, cJSON **section)
+{
+	cJSON *result = cJSON_CreateObject();
+
+	*section = cJSON_AddObjectToObject(result, name);
+	return result;
+}
+
+bool
+jsonw_add_by_pid(cJSON *object, size_t count, cJSON *(*entry)(size_t i))
+{
+	for (size_t i = 0; object != NULL && i < count; i++) {
+		char key[24];
+		cJSON *item = entry(i);
+
+		if (item == NULL)
+			return false;
+		/* Its first member is its process_id. */
+		snprintf(key, sizeof(key), "%ld", (long)item->child->valuedouble);
+		if (!cJSON_AddItemToObject(object, key, item)) {
+			cJSON_Delete(item);
+			return false;
+		}
+	}
+	return object != NULL;
+}

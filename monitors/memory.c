@@ -28,6 +28,7 @@
 #include "lib/cgroup.h"
 #include "lib/clock.h"
 #include "lib/hmap.h"
+#include "lib/jsonw.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "monitors/memory.h"
@@ -777,22 +778,6 @@ memory_remove(pid_t pid)
 
 /* Status */
 
-/*
- * Adds each figure under its name (names one after the other, each ended by
- * its NUL), or null where its bit in unknown is set.
- */
-static bool
-add_sizes(cJSON *object, const char *names, const uint64_t *values, size_t count,
-    unsigned unknown)
-{
-	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
-		if ((unknown & 1u << i ? cJSON_AddNullToObject(object, names) :
-		    cJSON_AddNumberToObject(object, names, (double)values[i])) == NULL)
-			return false;
-	}
-	return true;
-}
-
 /* Bit i set when limit, figure i, is 0: unset. */
 static unsigned
 unset_bit(uint64_t limit, unsigned i)
@@ -800,9 +785,22 @@ unset_bit(uint64_t limit, unsigned i)
 	return limit == 0 ? 1u << i : 0;
 }
 
-static cJSON *
-process_status(const struct mem_proc *p)
+/* Sizes and limits may reach 2^64 - 1: converted as unsigned, in one place. */
+static bool __attribute__((noinline))
+add_sizes(cJSON *object, const char *names, const uint64_t *sizes, size_t count,
+    unsigned unknown)
 {
+	double values[10];
+
+	for (size_t i = 0; i < count; i++)
+		values[i] = (double)sizes[i];
+	return jsonw_add_figures(object, names, values, count, unknown);
+}
+
+static cJSON *
+process_status(size_t i)
+{
+	const struct mem_proc *p = procs[i];
 	const struct mem_figures *f = &p->figures;
 	const uint64_t values[] = { (uint64_t)p->id.pid, f->sample_count, f->current_size,
 	    f->largest_size, f->current_shared_size, f->current_private_size,
@@ -827,25 +825,14 @@ static cJSON *
 memory_status(void)
 {
 	const uint64_t values[] = { total_size, config.total_size_limit, config.free_size_minimum };
-	cJSON *result = cJSON_CreateObject();
-	cJSON *section = cJSON_AddObjectToObject(result, "memory_monitor");
-	cJSON *processes = NULL;
-	bool built = section != NULL &&
-	    add_sizes(section, "total_size\0total_size_limit\0free_size_minimum", values, 3,
+	cJSON *section, *result = jsonw_status_section("memory_monitor", &section);
+
+	if (section == NULL ||
+	    !add_sizes(section, "total_size\0total_size_limit\0free_size_minimum", values, 3,
 		(have_total ? 0 : 1) | unset_bit(config.total_size_limit, 1) |
-		unset_bit(config.free_size_minimum, 2)) &&
-	    (processes = cJSON_AddObjectToObject(section, "processes")) != NULL;
-
-	for (size_t i = 0; built && i < proc_count; i++) {
-		char key[24];
-		cJSON *entry = process_status(procs[i]);
-
-		snprintf(key, sizeof(key), "%ld", (long)procs[i]->id.pid);
-		built = entry != NULL && cJSON_AddItemToObject(processes, key, entry);
-		if (!built)
-			cJSON_Delete(entry);
-	}
-	if (!built) {
+		unset_bit(config.free_size_minimum, 2)) ||
+	    !jsonw_add_by_pid(cJSON_AddObjectToObject(section, "processes"), proc_count,
+		process_status)) {
 		cJSON_Delete(result);
 		return NULL;
 	}

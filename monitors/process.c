@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/jsonw.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "monitors/process.h"
@@ -337,17 +338,6 @@ process_tick(void)
 
 /* Status */
 
-/* names: one after the other, each ended by its NUL; no table of pointers to relocate. */
-static bool
-add_numbers(cJSON *object, const char *names, const double *values, size_t count)
-{
-	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
-		if (cJSON_AddNumberToObject(object, names, values[i]) == NULL)
-			return false;
-	}
-	return true;
-}
-
 #define MEMORY_FIGURE(member) (uint8_t)offsetof(struct pm_process, member)
 _Static_assert(sizeof(struct pm_process) <= UINT8_MAX, "memory figure offsets fit a byte");
 
@@ -379,12 +369,13 @@ add_memory(cJSON *entry, const struct pm_process *p)
 		values[i] = (double)figure;
 	}
 	memory = cJSON_AddObjectToObject(entry, "memory");
-	return memory != NULL && add_numbers(memory, names, values, sizeof(figures));
+	return memory != NULL && jsonw_add_figures(memory, names, values, sizeof(figures), 0);
 }
 
 static cJSON *
-metrics_entry(const struct pm_process *p)
+metrics_entry(size_t i)
 {
+	const struct pm_process *p = &tree[i];
 	static const char names[] = "process_id\0parent_process_id\0process_group_id\0"
 	    "processor_utilization\0total_size\0virtual_size\0resident_size\0"
 	    "processor_time\0elapsed_time";
@@ -395,7 +386,7 @@ metrics_entry(const struct pm_process *p)
 	    (double)(int64_t)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time };
 	cJSON *entry = cJSON_CreateObject();
 
-	if (entry == NULL || !add_numbers(entry, names, values, sizeof(values) / sizeof(values[0])) ||
+	if (entry == NULL || !jsonw_add_figures(entry, names, values, sizeof(values) / sizeof(values[0]), 0) ||
 	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "") == NULL ||
 	    !add_memory(entry, p)) {
 		cJSON_Delete(entry);
@@ -407,23 +398,12 @@ metrics_entry(const struct pm_process *p)
 static cJSON *
 process_status(void)
 {
-	cJSON *result = cJSON_CreateObject();
-	cJSON *section = cJSON_AddObjectToObject(result, "process_monitor");
-	cJSON *metrics = NULL;
-	bool built = section != NULL &&
-	    cJSON_AddNumberToObject(section, "ppid", tree_root) != NULL &&
-	    (metrics = cJSON_AddObjectToObject(section, "metrics")) != NULL;
+	const double root = tree_root;
+	cJSON *section, *result = jsonw_status_section("process_monitor", &section);
 
-	for (size_t i = 0; built && i < tree_count; i++) {
-		char key[24];
-		cJSON *entry = metrics_entry(&tree[i]);
-
-		snprintf(key, sizeof(key), "%ld", (long)tree[i].pid);
-		built = entry != NULL && cJSON_AddItemToObject(metrics, key, entry);
-		if (!built)
-			cJSON_Delete(entry);
-	}
-	if (!built) {
+	if (section == NULL || !jsonw_add_figures(section, "ppid", &root, 1, 0) ||
+	    !jsonw_add_by_pid(cJSON_AddObjectToObject(section, "metrics"), tree_count,
+		metrics_entry)) {
 		cJSON_Delete(result);
 		return NULL;
 	}
