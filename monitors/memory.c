@@ -246,31 +246,29 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 
 static mon_report_fn *report;
 
-/* The figures' text ("current_size=1 maximum_size_limit=2") as an object of numbers. */
-static cJSON *
-figures_object(const char *text)
+/*
+ * What decided a signal: figures named one after the other, each ended by
+ * its NUL, logged as name=value and reported as an object of numbers. A
+ * source (where free memory was read) is logged before the last figure,
+ * which is then logged only.
+ */
+struct why {
+	const char	*names;
+	uint64_t	 values[4];
+	unsigned	 count;
+	const char	*source;
+};
+
+/* Sizes and limits may reach 2^64 - 1: converted as unsigned, in one place. */
+static bool __attribute__((noinline))
+add_sizes(cJSON *object, const char *names, const uint64_t *sizes, size_t count,
+    unsigned unknown)
 {
-	cJSON *object = cJSON_CreateObject();
-	char key[64], *end;
+	double values[10];
 
-	/* Up to the first figure that is not a number ("source=meminfo"). */
-	while (object != NULL) {
-		size_t key_len;
-		unsigned long long value;
-
-		text += strspn(text, " ");
-		key_len = strcspn(text, "= ");
-		if (key_len == 0 || key_len >= sizeof(key) || text[key_len] != '=')
-			break;
-		value = strtoull(text + key_len + 1, &end, 10);
-		if (end == text + key_len + 1)
-			break;
-		memcpy(key, text, key_len);
-		key[key_len] = '\0';
-		cJSON_AddNumberToObject(object, key, (double)value);
-		text = end;
-	}
-	return object;
+	for (size_t i = 0; i < count; i++)
+		values[i] = (double)sizes[i];
+	return jsonw_add_figures(object, names, values, count, unknown);
 }
 
 /* Following processes */
@@ -419,12 +417,14 @@ send_signal(struct mem_proc *p)
 	return kill(p->id.pid, config.signo);
 }
 
-/* figures: the key=value text saying why, for the warn line. */
 static void
-signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
+signal_process(struct mem_proc *p, enum mem_reason reason, const struct why *why)
 {
-	char signal_name[16];
-	cJSON *figures_json;
+	char signal_name[16], text[320];
+	const char *name = why->names;
+	unsigned reported = why->count - (why->source != NULL);
+	size_t len = 0;
+	cJSON *figures;
 	bool failed;
 
 	signame_format(config.signo, signal_name, sizeof(signal_name));
@@ -440,14 +440,25 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 	if (failed)
 		return;
-	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
-	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
+	for (unsigned i = 0; i < why->count; i++, name += strlen(name) + 1) {
+		if (i == reported)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, " source=%s",
+			    why->source);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " %s=%llu", name,
+		    (unsigned long long)why->values[i]);
+	}
+	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s%s "
+	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), text,
 	    p->signal_count);
-	figures_json = figures_object(figures);
+	if ((figures = cJSON_CreateObject()) != NULL &&
+	    !add_sizes(figures, why->names, why->values, reported, 0)) {
+		cJSON_Delete(figures);
+		figures = NULL;
+	}
 	report(&(struct mon_action){ .monitor = "memory", .action = "signal",
 	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->id.pid,
-	    .figures = figures_json });
-	cJSON_Delete(figures_json);
+	    .figures = figures });
+	cJSON_Delete(figures);
 }
 
 static void
@@ -455,23 +466,19 @@ check_leak(struct mem_proc *p)
 {
 	const struct mem_figures *f = &p->figures;
 	enum mem_reason reason;
-	char figures[256];
 
 	if (!may_signal(p))
 		return;
 	reason = mem_leak_reason(f, config.maximum_size_limit, config.increase_limit);
-	if (reason == MEM_REASON_MAXIMUM_SIZE)
-		snprintf(figures, sizeof(figures), "current_size=%llu maximum_size_limit=%llu",
-		    (unsigned long long)f->current_size,
-		    (unsigned long long)config.maximum_size_limit);
-	else if (reason == MEM_REASON_INCREASE)
-		snprintf(figures, sizeof(figures), "current_size=%llu increase_count=%llu "
-		    "increase_limit=%llu threshold_size=%llu", (unsigned long long)f->current_size,
-		    (unsigned long long)f->increase_count, (unsigned long long)config.increase_limit,
-		    (unsigned long long)config.threshold_size);
-	else
+	if (reason == MEM_REASON_NONE)
 		return;
-	signal_process(p, reason, figures);
+	signal_process(p, reason, &(struct why){
+	    .names = reason == MEM_REASON_MAXIMUM_SIZE ? "current_size\0maximum_size_limit" :
+		"current_size\0increase_count\0increase_limit\0threshold_size",
+	    .values = { f->current_size, reason == MEM_REASON_MAXIMUM_SIZE ?
+		config.maximum_size_limit : f->increase_count, config.increase_limit,
+		config.threshold_size },
+	    .count = reason == MEM_REASON_MAXIMUM_SIZE ? 2 : 4 });
 }
 
 /* Shared pages are counted once, as the largest process's; private ones add up. */
@@ -501,14 +508,13 @@ find(pid_t pid)
 
 /*
  * Signals the largest private processes until excess bytes are dealt with.
- * what: the figures that made the excess, for each warn line.
+ * why: current_private_size, the two figures that made the excess, excess.
  */
 static int
-shed(enum mem_reason reason, uint64_t excess, const char *what)
+shed(enum mem_reason reason, uint64_t excess, struct why *why)
 {
 	struct mem_candidate *candidates = calloc(proc_count + 1, sizeof(*candidates));
 	size_t count = 0;
-	char figures[320];
 
 	if (candidates == NULL)
 		return -1;
@@ -528,10 +534,9 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 	for (size_t i = 0; i < count; i++) {
 		if (!candidates[i].chosen)
 			continue;
-		snprintf(figures, sizeof(figures), "current_private_size=%llu %s excess=%llu",
-		    (unsigned long long)candidates[i].private_size, what,
-		    (unsigned long long)excess);
-		signal_process(find(candidates[i].pid), reason, figures);
+		why->values[0] = candidates[i].private_size;
+		why->values[3] = excess;
+		signal_process(find(candidates[i].pid), reason, why);
 		excess = saturating_sub(excess, candidates[i].private_size);
 	}
 	free(candidates);
@@ -541,13 +546,11 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 static int
 check_total(void)
 {
-	char what[128];
-
 	if (config.total_size_limit == 0 || !have_total || total_size <= config.total_size_limit)
 		return 0;
-	snprintf(what, sizeof(what), "total_size=%llu total_size_limit=%llu",
-	    (unsigned long long)total_size, (unsigned long long)config.total_size_limit);
-	return shed(MEM_REASON_TOTAL_SIZE, total_size - config.total_size_limit, what);
+	return shed(MEM_REASON_TOTAL_SIZE, total_size - config.total_size_limit, &(struct why){
+	    .names = "current_private_size\0total_size\0total_size_limit\0excess",
+	    .values = { 0, total_size, config.total_size_limit }, .count = 4 });
 }
 
 static int
@@ -555,7 +558,6 @@ check_free(void)
 {
 	uint64_t free_size;
 	const char *source;
-	char what[128];
 
 	if (config.free_size_minimum == 0)
 		return 0;
@@ -568,9 +570,9 @@ check_free(void)
 	free_unreadable_logged = false;
 	if (free_size >= config.free_size_minimum)
 		return 0;
-	snprintf(what, sizeof(what), "free_size=%llu free_size_minimum=%llu source=%s",
-	    (unsigned long long)free_size, (unsigned long long)config.free_size_minimum, source);
-	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, what);
+	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, &(struct why){
+	    .names = "current_private_size\0free_size\0free_size_minimum\0excess",
+	    .values = { 0, free_size, config.free_size_minimum }, .count = 4, .source = source });
 }
 
 static int64_t
@@ -783,18 +785,6 @@ static unsigned
 unset_bit(uint64_t limit, unsigned i)
 {
 	return limit == 0 ? 1u << i : 0;
-}
-
-/* Sizes and limits may reach 2^64 - 1: converted as unsigned, in one place. */
-static bool __attribute__((noinline))
-add_sizes(cJSON *object, const char *names, const uint64_t *sizes, size_t count,
-    unsigned unknown)
-{
-	double values[10];
-
-	for (size_t i = 0; i < count; i++)
-		values[i] = (double)sizes[i];
-	return jsonw_add_figures(object, names, values, count, unknown);
 }
 
 static cJSON *
