@@ -678,13 +678,7 @@ refollow(struct mem_proc *p, const struct procid *now)
 {
 	log_info("memory monitor: following the newly registered process with a reused id "
 	    "process_id=%ld", (long)p->id.pid);
-	memset(&p->figures, 0, sizeof(p->figures));
-	p->id = *now;
-	p->health = MEM_FOLLOWED;
-	p->fresh = false;
-	p->signal_count = 0;
-	p->quiet_until = 0;
-	p->signal_failed = false;
+	*p = (struct mem_proc){ .id = *now, .refs = p->refs, .index = p->index };
 }
 
 static struct mem_proc *
