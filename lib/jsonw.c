@@ -135,19 +135,28 @@ jsonw_number(struct jsonw *w, double value)
 	jsonw_raw(w, text, (size_t)len);
 }
 
+/* The children of an array or object, each after a comma (the first only if comma_first). */
 static void
-write_container(struct jsonw *w, const cJSON *item, char open, char close)
+write_children(struct jsonw *w, const cJSON *item, bool comma_first)
 {
-	jsonw_raw(w, &open, 1);
+	bool named = (item->type & 0xff) == cJSON_Object;
+
 	for (const cJSON *child = item->child; child != NULL && !w->failed; child = child->next) {
-		if (child != item->child)
+		if (comma_first || child != item->child)
 			jsonw_literal(w, ",");
-		if (open == '{') {
+		if (named) {
 			jsonw_string(w, child->string);
 			jsonw_literal(w, ":");
 		}
 		jsonw_value(w, child);
 	}
+}
+
+static void
+write_container(struct jsonw *w, const cJSON *item, char open, char close)
+{
+	jsonw_raw(w, &open, 1);
+	write_children(w, item, false);
 	jsonw_raw(w, &close, 1);
 }
 
@@ -176,14 +185,8 @@ jsonw_value(struct jsonw *w, const cJSON *item)
 void
 jsonw_members(struct jsonw *w, const cJSON *object)
 {
-	if (!cJSON_IsObject(object))
-		return;
-	for (const cJSON *child = object->child; child != NULL && !w->failed; child = child->next) {
-		jsonw_literal(w, ",");
-		jsonw_string(w, child->string);
-		jsonw_literal(w, ":");
-		jsonw_value(w, child);
-	}
+	if (cJSON_IsObject(object))
+		write_children(w, object, true);
 }
 
 void
