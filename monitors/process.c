@@ -189,7 +189,6 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 {
 	long clock_ticks = procfs_clock_ticks();
 	const struct pm_process *before = previous(st->pid);
-	char command[COMMAND_MAX];
 
 	out->pid = st->pid;
 	out->ppid = st->ppid;
@@ -213,9 +212,9 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	out->minor_faults = st->minor_faults;
 	out->major_faults = st->major_faults;
 	read_memory(out, st->pid);
-	if (procfs_command(st->pid, command, sizeof(command)) == -1)
-		snprintf(command, sizeof(command), "[%s]", st->comm);
-	out->command = strdup(command);
+	if ((out->command = procfs_command(st->pid, COMMAND_MAX - 1)) == NULL &&
+	    (out->command = malloc(sizeof(st->comm) + 2)) != NULL)
+		snprintf(out->command, sizeof(st->comm) + 2, "[%s]", st->comm);
 }
 
 static void
