@@ -37,6 +37,12 @@
 #include "lib/signame.h"
 #include "lib/size.h"
 
+/* Every line of this monitor begins "memory monitor: " (lib/log.h). */
+#define mem_debug(...)	log_at(LOG_LEVEL_DEBUG | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_info(...)	log_at(LOG_LEVEL_INFO | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_warnx(...)	log_at(LOG_LEVEL_WARN | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_warn(...)	log_at(LOG_LEVEL_WARN | LOG_ERRNO | LOG_MEMORY_MONITOR, __VA_ARGS__)
+
 #define QUIET_FIRST_TICKS	2
 #define SLICE_BUDGET_US		2000	/* sampling in one pass of the loop */
 #define SLICE_GAP_MIN_MS	1
@@ -280,18 +286,18 @@ set_health(struct mem_proc *p, enum mem_health health, const char *detail)
 		return;
 	switch (health) {
 	case MEM_FOLLOWED:
-		log_info("memory monitor: process readable again process_id=%ld", (long)p->id.pid);
+		mem_info("process readable again process_id=%ld", (long)p->id.pid);
 		break;
 	case MEM_UNREADABLE:
-		log_warnx("memory monitor: cannot read process memory; skipped until readable "
+		mem_warnx("cannot read process memory; skipped until readable "
 		    "process_id=%ld error=%s", (long)p->id.pid, detail);
 		break;
 	case MEM_GONE:
-		log_info("memory monitor: process gone; no longer sampled process_id=%ld reason=%s",
+		mem_info("process gone; no longer sampled process_id=%ld reason=%s",
 		    (long)p->id.pid, detail);
 		break;
 	case MEM_REUSED:
-		log_warnx("memory monitor: process id now names another process; it will not be "
+		mem_warnx("process id now names another process; it will not be "
 		    "sampled or signalled process_id=%ld %s", (long)p->id.pid, detail);
 		break;
 	}
@@ -433,7 +439,7 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const struct why *why
 		return;
 	/* A failure is said once, and backed off from as a signal is, rather than retried every tick. */
 	if (failed && !p->signal_failed)
-		log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
+		mem_warn("cannot signal process_id=%ld signal=%s reason=%s",
 		    (long)p->id.pid, signal_name, mem_reason_name(reason));
 	p->signal_failed = failed;
 	p->signal_count++;
@@ -447,7 +453,7 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const struct why *why
 		len += (size_t)snprintf(text + len, sizeof(text) - len, " %s=%llu", name,
 		    (unsigned long long)why->values[i]);
 	}
-	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s%s "
+	mem_warnx("signalled process process_id=%ld signal=%s reason=%s%s "
 	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), text,
 	    p->signal_count);
 	if ((figures = cJSON_CreateObject()) != NULL &&
@@ -563,7 +569,7 @@ check_free(void)
 		return 0;
 	if (cgroup_available_memory(&free_size, &source) == -1) {
 		if (!free_unreadable_logged)
-			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
+			mem_warn("cannot read free memory; free-size-minimum not enforced");
 		free_unreadable_logged = true;
 		return 0;
 	}
@@ -600,7 +606,7 @@ finish_round(void)
 		if (may_signal(procs[i]))
 			procs[i]->signal_count = 0;
 	}
-	log_debug("memory monitor: round done processes=%zu slices=%u duration_ms=%lld "
+	mem_debug("round done processes=%zu slices=%u duration_ms=%lld "
 	    "longest_slice_us=%lld", proc_count, sweep.slices,
 	    (long long)(mono_now_ms() - sweep.started_ms), (long long)sweep.longest_us);
 	sweep.running = false;
@@ -656,7 +662,7 @@ memory_tick(void)
 	int64_t now = mono_now_ms();
 
 	if (sweep.running) {
-		log_debug("memory monitor: the last round is still sampling; this tick joins it "
+		mem_debug("the last round is still sampling; this tick joins it "
 		    "sampled=%zu processes=%zu", sweep.next, proc_count);
 		return memory_slice();
 	}
@@ -676,7 +682,7 @@ memory_tick(void)
 static void
 refollow(struct mem_proc *p, const struct procid *now)
 {
-	log_info("memory monitor: following the newly registered process with a reused id "
+	mem_info("following the newly registered process with a reused id "
 	    "process_id=%ld", (long)p->id.pid);
 	*p = (struct mem_proc){ .id = *now, .refs = p->refs, .index = p->index };
 }
@@ -716,7 +722,7 @@ follow(pid_t pid)
 		set_health(p, MEM_GONE, "exited before it was followed");
 		break;
 	}
-	log_debug("memory monitor: following process process_id=%ld", (long)pid);
+	mem_debug("following process process_id=%ld", (long)pid);
 	return p;
 }
 
@@ -767,7 +773,7 @@ memory_remove(pid_t pid)
 		return 0;
 	hmap_remove(&by_pid, &p->id.pid, sizeof(p->id.pid));
 	unlist(p);
-	log_debug("memory monitor: dropped process process_id=%ld", (long)p->id.pid);
+	mem_debug("dropped process process_id=%ld", (long)p->id.pid);
 	free(p);
 	return 0;
 }
@@ -844,17 +850,17 @@ memory_start(mon_report_fn *report_action)
 
 	report = report_action;
 	signame_format(config.signo, signo_buf, sizeof(signo_buf));
-	log_info("memory monitor: limits maximum_size_limit=%s total_size_limit=%s "
+	mem_info("limits maximum_size_limit=%s total_size_limit=%s "
 	    "free_size_minimum=%s threshold_size=%llu increase_limit=%s signal=%s",
 	    limit_text(config.maximum_size_limit, maximum), limit_text(config.total_size_limit, total),
 	    limit_text(config.free_size_minimum, minimum), (unsigned long long)config.threshold_size,
 	    limit_text(config.increase_limit, increase), signo_buf);
 	if (config.free_size_minimum != 0) {
 		if (cgroup_available_memory(&free_size, &source) == 0)
-			log_info("memory monitor: free memory free_size=%llu source=%s",
+			mem_info("free memory free_size=%llu source=%s",
 			    (unsigned long long)free_size, source);
 		else
-			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
+			mem_warn("cannot read free memory; free-size-minimum not enforced");
 	}
 	return 0;
 }

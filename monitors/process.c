@@ -22,6 +22,11 @@
 #include "lib/procfs.h"
 #include "lib/num.h"
 
+/* Every line of this monitor begins "process monitor: " (lib/log.h). */
+#define pm_info(...)	log_at(LOG_LEVEL_INFO | LOG_PROCESS_MONITOR, __VA_ARGS__)
+#define pm_warnx(...)	log_at(LOG_LEVEL_WARN | LOG_PROCESS_MONITOR, __VA_ARGS__)
+#define pm_warn(...)	log_at(LOG_LEVEL_WARN | LOG_ERRNO | LOG_PROCESS_MONITOR, __VA_ARGS__)
+
 #define PID_LIMIT	4194304		/* PID_MAX_LIMIT on 64-bit Linux */
 #define COMMAND_MAX	4096
 
@@ -238,7 +243,7 @@ capture(pid_t root)
 
 	if (scanned == -1) {
 		if (!scan_failure_logged)
-			log_warn("process monitor: cannot read /proc");
+			pm_warn("cannot read /proc");
 		scan_failure_logged = true;
 		return 0;
 	}
@@ -296,7 +301,7 @@ root_pid(void)
 	if (original_parent_alive())
 		return original_parent;
 	if (!parent_gone_logged)
-		log_warnx("process monitor: the daemon's parent (pid %ld) has gone; watching nothing "
+		pm_warnx("the daemon's parent (pid %ld) has gone; watching nothing "
 		    "(give ppid= to choose a tree)", (long)original_parent);
 	parent_gone_logged = true;
 	return 0;
@@ -418,7 +423,7 @@ process_start(mon_report_fn *report)
 
 	(void)report;		/* it watches; it takes no action */
 	if (root != 0)
-		log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
+		pm_info("watching the tree under ppid=%ld%s", (long)root,
 		    configured_ppid != 0 ? "" : " (the daemon's original parent)");
 	/* A first capture gives status figures at once and the first tick a CPU baseline. */
 	return capture_root(root);
