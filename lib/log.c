@@ -152,8 +152,8 @@ local_fd(void)
 	return console_fd;
 }
 
-/* A line's text is its body: "level message", as standard error shows it. */
-static int
+/* A line's text is its body: "level message", as standard error shows it. Called twice: not inlined. */
+static int __attribute__((noinline))
 format_dropped(char *text, size_t size)
 {
 	return snprintf(text, size, "warn log: dropped %lu line%s that could not be written at once",
