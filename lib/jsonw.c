@@ -226,13 +226,13 @@ bool
 jsonw_add_by_pid(cJSON *object, size_t count, cJSON *(*entry)(size_t i))
 {
 	for (size_t i = 0; object != NULL && i < count; i++) {
-		char key[24];
+		char key[32];
 		cJSON *item = entry(i);
 
 		if (item == NULL)
 			return false;
 		/* Its first member is its process_id. */
-		snprintf(key, sizeof(key), "%ld", (long)item->child->valuedouble);
+		key[format_integer(key, (int64_t)item->child->valuedouble)] = '\0';
 		if (!cJSON_AddItemToObject(object, key, item)) {
 			cJSON_Delete(item);
 			return false;
