@@ -432,9 +432,7 @@ process_start(mon_report_fn *report)
 static void
 process_stop(void)
 {
-	free_tree(tree, tree_count);
-	tree = NULL;
-	tree_count = 0;
+	capture_root(0);	/* capturing no tree frees the last one */
 	free(scan);
 	scan = NULL;
 	scan_cap = 0;
