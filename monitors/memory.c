@@ -559,6 +559,20 @@ check_total(void)
 	    .values = { 0, total_size, config.total_size_limit }, .count = 4 });
 }
 
+/* Free memory, or false after saying (once in a row) that it cannot be read. */
+static bool
+read_free(uint64_t *free_size, const char **source)
+{
+	if (cgroup_available_memory(free_size, source) == 0) {
+		free_unreadable_logged = false;
+		return true;
+	}
+	if (!free_unreadable_logged)
+		mem_warn("cannot read free memory; free-size-minimum not enforced");
+	free_unreadable_logged = true;
+	return false;
+}
+
 static int
 check_free(void)
 {
@@ -567,14 +581,7 @@ check_free(void)
 
 	if (config.free_size_minimum == 0)
 		return 0;
-	if (cgroup_available_memory(&free_size, &source) == -1) {
-		if (!free_unreadable_logged)
-			mem_warn("cannot read free memory; free-size-minimum not enforced");
-		free_unreadable_logged = true;
-		return 0;
-	}
-	free_unreadable_logged = false;
-	if (free_size >= config.free_size_minimum)
+	if (!read_free(&free_size, &source) || free_size >= config.free_size_minimum)
 		return 0;
 	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, &(struct why){
 	    .names = "current_private_size\0free_size\0free_size_minimum\0excess",
@@ -855,13 +862,10 @@ memory_start(mon_report_fn *report_action)
 	    limit_text(config.maximum_size_limit, maximum), limit_text(config.total_size_limit, total),
 	    limit_text(config.free_size_minimum, minimum), (unsigned long long)config.threshold_size,
 	    limit_text(config.increase_limit, increase), signo_buf);
-	if (config.free_size_minimum != 0) {
-		if (cgroup_available_memory(&free_size, &source) == 0)
-			mem_info("free memory free_size=%llu source=%s",
-			    (unsigned long long)free_size, source);
-		else
-			mem_warn("cannot read free memory; free-size-minimum not enforced");
-	}
+	if (config.free_size_minimum != 0 && read_free(&free_size, &source))
+		mem_info("free memory free_size=%llu source=%s", (unsigned long long)free_size,
+		    source);
+	free_unreadable_logged = false;		/* the first tick says it again */
 	return 0;
 }
 
