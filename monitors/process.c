@@ -248,10 +248,11 @@ capture(pid_t root)
 		return 0;
 	}
 	scan_failure_logged = false;
-	links = calloc((size_t)scanned + 1, sizeof(*links));
-	members = calloc((size_t)scanned + 1, sizeof(*members));
-	count = links && members ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
-	fresh = links && members ? calloc(count + 1, sizeof(*fresh)) : NULL;
+	/* One allocation for both: members follow the links. */
+	links = calloc((size_t)scanned + 1, sizeof(*links) + sizeof(*members));
+	members = links != NULL ? (size_t *)(links + scanned + 1) : NULL;
+	count = links ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
+	fresh = links ? calloc(count + 1, sizeof(*fresh)) : NULL;
 	if (fresh != NULL) {
 		/* Filled in pid order, for previous()'s binary search next tick. */
 		for (size_t i = 0; i < count; i++)
@@ -266,7 +267,6 @@ capture(pid_t root)
 		tree_taken_ms = now_ms;
 	}
 	free(links);
-	free(members);
 	return fresh != NULL ? 0 : -1;
 }
 
