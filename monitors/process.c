@@ -34,6 +34,7 @@ struct pm_process {
 	pid_t		 pid, ppid, pgid;
 	uint64_t	 start_ticks;
 	uint64_t	 cpu_ticks;		/* user + system */
+	double		 cpu_time;		/* the same in seconds */
 	uint64_t	 virtual_size, resident_size;
 	double		 cpu_percent;
 	double		 elapsed_time;		/* seconds */
@@ -200,6 +201,7 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	out->pgid = st->pgid;
 	out->start_ticks = st->start_ticks;
 	out->cpu_ticks = st->utime_ticks + st->stime_ticks;
+	out->cpu_time = (double)(int64_t)out->cpu_ticks / (double)clock_ticks;
 	out->virtual_size = st->vsize;
 	out->resident_size = st->rss_pages * (uint64_t)procfs_page_size();
 	out->elapsed_time = uptime - (double)(int64_t)st->start_ticks / (double)clock_ticks;
@@ -334,7 +336,7 @@ process_tick(void)
 		    "virtual_size=%llu resident_size=%llu cpu_time=%.2f elapsed_time=%.2f command=%s",
 		    (long)p->pid, (long)p->ppid, (long)p->pgid, p->cpu_percent,
 		    (unsigned long long)p->virtual_size, (unsigned long long)p->resident_size,
-		    (double)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time,
+		    p->cpu_time, p->elapsed_time,
 		    p->command ? p->command : "");
 	}
 	return 0;
@@ -387,7 +389,7 @@ metrics_entry(size_t i)
 	const double values[] = { p->pid, p->ppid, p->pgid, p->cpu_percent,
 	    (double)(int64_t)(p->have_memory ? p->memory.pss : p->resident_size),
 	    (double)(int64_t)p->virtual_size, (double)(int64_t)p->resident_size,
-	    (double)(int64_t)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time };
+	    p->cpu_time, p->elapsed_time };
 	cJSON *entry = cJSON_CreateObject();
 
 	if (entry == NULL || !jsonw_add_figures(entry, names, values, sizeof(values) / sizeof(values[0]), 0) ||
