@@ -159,8 +159,6 @@ mem_choose(struct mem_candidate *candidates, size_t count, uint64_t excess)
 		swap = candidates[i];
 		candidates[i] = *first;
 		*first = swap;
-	}
-	for (size_t i = 0; i < count; i++) {
 		candidates[i].chosen = false;
 		if (candidates[i].pending)
 			excess = saturating_sub(excess, candidates[i].private_size);
