@@ -152,10 +152,10 @@ cgroup_parse_limit(const char *text, uint64_t *bytes)
 	return 0;
 }
 
-/* The daemon's cgroup in one hierarchy, and its mount point, where the walk up stops. */
+/* The daemon's cgroup in one hierarchy; the walk up stops at its mount point, a prefix of it. */
 struct cgroup_dir {
 	char	*dir;		/* NULL: none found */
-	char	*mount_point;
+	size_t	 mount_len;
 };
 
 /* Both strings live as long as the daemon: where its cgroups are does not change. */
@@ -180,12 +180,7 @@ find_cgroup_dir(const char *mountinfo, const char *cgroups, int version, struct 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mount_point, relative) >= sizeof(dir))
 		return;
 	out->dir = strdup(dir);
-	out->mount_point = strdup(mount_point);
-	if (out->dir == NULL || out->mount_point == NULL) {
-		free(out->dir);
-		free(out->mount_point);
-		out->dir = NULL;
-	}
+	out->mount_len = strlen(mount_point);
 }
 
 static struct {
@@ -226,12 +221,11 @@ read_cgroup_value(const char *dir, const char *name, uint64_t *value)
 
 /* A parent's limit binds its children too: walk up to the hierarchy's root. */
 int
-cgroup_room(const char *cgroup_dir, const char *mount_point, int version, uint64_t *room)
+cgroup_room(const char *cgroup_dir, size_t mount_len, int version, uint64_t *room)
 {
 	const char *limit_name = version == 2 ? "memory.max" : "memory.limit_in_bytes";
 	const char *usage_name = version == 2 ? "memory.current" : "memory.usage_in_bytes";
 	char dir[PATH_MAX];
-	size_t mount_len = strlen(mount_point);
 	bool found = false;
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s", cgroup_dir) >= sizeof(dir))
@@ -272,7 +266,7 @@ cgroup_available_memory(uint64_t *bytes, const char **source)
 	for (int version = 2; found == NULL && version >= 1; version--) {
 		const struct cgroup_dir *c = &cgroups.by_version[version - 1];
 
-		if (c->dir != NULL && cgroup_room(c->dir, c->mount_point, version, &room) == 0)
+		if (c->dir != NULL && cgroup_room(c->dir, c->mount_len, version, &room) == 0)
 			found = version == 2 ? "cgroup2" : "cgroup1";
 	}
 	if (found == NULL && !have_meminfo) {

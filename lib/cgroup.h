@@ -14,9 +14,10 @@
 int	cgroup_available_memory(uint64_t *bytes, const char **source);
 /*
  * The least room (limit - usage) under any memory limit from cgroup_dir up
- * to mount_point, in a v1 or v2 hierarchy. Returns 0, or -1 if none is set.
+ * to its first mount_len bytes (the hierarchy's mount point), in a v1 or v2
+ * hierarchy. Returns 0, or -1 if none is set.
  */
-int	cgroup_room(const char *cgroup_dir, const char *mount_point, int version,
+int	cgroup_room(const char *cgroup_dir, size_t mount_len, int version,
 	    uint64_t *room);
 /*
  * From /proc/self/mountinfo text, the root and mount point of the cgroup v2

@@ -135,19 +135,28 @@ jsonw_number(struct jsonw *w, double value)
 	jsonw_raw(w, text, (size_t)len);
 }
 
+/* The children of an array or object, each after a comma (the first only if comma_first). */
 static void
-write_container(struct jsonw *w, const cJSON *item, char open, char close)
+write_children(struct jsonw *w, const cJSON *item, bool comma_first)
 {
-	jsonw_raw(w, &open, 1);
+	bool named = (item->type & 0xff) == cJSON_Object;
+
 	for (const cJSON *child = item->child; child != NULL && !w->failed; child = child->next) {
-		if (child != item->child)
+		if (comma_first || child != item->child)
 			jsonw_literal(w, ",");
-		if (open == '{') {
+		if (named) {
 			jsonw_string(w, child->string);
 			jsonw_literal(w, ":");
 		}
 		jsonw_value(w, child);
 	}
+}
+
+static void
+write_container(struct jsonw *w, const cJSON *item, char open, char close)
+{
+	jsonw_raw(w, &open, 1);
+	write_children(w, item, false);
 	jsonw_raw(w, &close, 1);
 }
 
@@ -176,14 +185,8 @@ jsonw_value(struct jsonw *w, const cJSON *item)
 void
 jsonw_members(struct jsonw *w, const cJSON *object)
 {
-	if (!cJSON_IsObject(object))
-		return;
-	for (const cJSON *child = object->child; child != NULL && !w->failed; child = child->next) {
-		jsonw_literal(w, ",");
-		jsonw_string(w, child->string);
-		jsonw_literal(w, ":");
-		jsonw_value(w, child);
-	}
+	if (cJSON_IsObject(object))
+		write_children(w, object, true);
 }
 
 void
@@ -196,4 +199,44 @@ jsonw_reset(struct jsonw *w)
 	}
 	w->len = 0;
 	w->failed = false;
+}
+
+bool
+jsonw_add_figures(cJSON *object, const char *names, const double *values, size_t count,
+    unsigned unknown)
+{
+	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
+		if ((unknown & 1u << i ? cJSON_AddNullToObject(object, names) :
+		    cJSON_AddNumberToObject(object, names, values[i])) == NULL)
+			return false;
+	}
+	return true;
+}
+
+cJSON *
+jsonw_status_section(const char *name, cJSON **section)
+{
+	cJSON *result = cJSON_CreateObject();
+
+	*section = cJSON_AddObjectToObject(result, name);
+	return result;
+}
+
+bool
+jsonw_add_by_pid(cJSON *object, size_t count, cJSON *(*entry)(size_t i))
+{
+	for (size_t i = 0; object != NULL && i < count; i++) {
+		char key[32];
+		cJSON *item = entry(i);
+
+		if (item == NULL)
+			return false;
+		/* Its first member is its process_id. */
+		key[format_integer(key, (int64_t)item->child->valuedouble)] = '\0';
+		if (!cJSON_AddItemToObject(object, key, item)) {
+			cJSON_Delete(item);
+			return false;
+		}
+	}
+	return object != NULL;
 }

@@ -30,4 +30,19 @@ void	jsonw_members(struct jsonw *w, const cJSON *object);
 /* Empties w for the next message; frees a buffer that one huge message grew. */
 void	jsonw_reset(struct jsonw *w);
 
+/*
+ * Building status sections as cJSON trees. Figures are numbers under names
+ * given one after the other, each ended by its NUL (no table of pointers to
+ * relocate), or null where their bit in unknown is set.
+ */
+bool	jsonw_add_figures(cJSON *object, const char *names, const double *values,
+	    size_t count, unsigned unknown);
+/* A new object holding an empty object under name, which *section is set to (NULL on failure). */
+cJSON	*jsonw_status_section(const char *name, cJSON **section);
+/*
+ * Adds entry(i), for each i below count, to object under its process_id (its
+ * first member) as a string. False when object is NULL or on failure.
+ */
+bool	jsonw_add_by_pid(cJSON *object, size_t count, cJSON *(*entry)(size_t i));
+
 #endif

@@ -37,6 +37,7 @@ static unsigned long dropped;	/* lines that could not be written at once */
 /* Names held in place, not pointed to: no table of pointers to relocate at start. */
 static const char level_names[][6] = { "debug", "info", "warn", "error" };
 static const int syslog_severities[] = { 7, 6, 4, 3 };
+static const char subjects[][18] = { "", "memory monitor: ", "process monitor: ", "worker: " };
 
 int
 log_parse_level(const char *name, enum log_level *level)
@@ -151,8 +152,8 @@ local_fd(void)
 	return console_fd;
 }
 
-/* A line's text is its body: "level message", as standard error shows it. */
-static int
+/* A line's text is its body: "level message", as standard error shows it. Called twice: not inlined. */
+static int __attribute__((noinline))
 format_dropped(char *text, size_t size)
 {
 	return snprintf(text, size, "warn log: dropped %lu line%s that could not be written at once",
@@ -264,12 +265,12 @@ log_at(int level, const char *fmt, ...)
 	/* The level, the message cut at LOG_LINE_MAX, and ": strerror(errno)" */
 	char body[LOG_LINE_MAX + 160];
 	int saved_errno = errno, len;
-	enum log_level plain = (enum log_level)(level & ~LOG_ERRNO);
+	enum log_level plain = (enum log_level)(level & 3);
 	va_list ap;
 
 	if (plain < min_level)
 		return;
-	len = snprintf(body, sizeof(body), "%s ", level_names[plain]);
+	len = snprintf(body, sizeof(body), "%s %s", level_names[plain], subjects[level >> 5 & 3]);
 	va_start(ap, fmt);
 	vsnprintf(body + len, LOG_LINE_MAX, fmt, ap);
 	va_end(ap);

@@ -17,6 +17,13 @@ void	log_detach(void);
 bool	log_uses_syslog(void);
 /* With LOG_ERRNO or'ed into the level, ": strerror(errno)" follows the message. */
 #define LOG_ERRNO	0x10
+/*
+ * Or'ed into the level, a subject begins the message ("memory monitor: "):
+ * said once here rather than in every line of the modules that log most.
+ */
+#define LOG_MEMORY_MONITOR	(1 << 5)
+#define LOG_PROCESS_MONITOR	(2 << 5)
+#define LOG_WORKER		(3 << 5)
 void	log_at(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* One function behind them all: its variadic entry is costly, a level argument is not. */
 #define log_debug(...)	log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)

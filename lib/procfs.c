@@ -295,26 +295,26 @@ procfs_map_count(pid_t pid)
 	return count;
 }
 
-int
-procfs_command(pid_t pid, char *out, size_t out_len)
+char *
+procfs_command(pid_t pid, size_t max)
 {
 	char *text;
 	size_t len;
-	int result;
 
-	if (out_len == 0 || read_pid_file(pid, "cmdline", &text, &len) == -1)
-		return -1;
+	if (read_pid_file(pid, "cmdline", &text, &len) == -1)
+		return NULL;
+	if (len == 0) {
+		free(text);
+		return NULL;
+	}
 	/* Arguments are NUL-separated, and the last ends with a NUL. */
-	result = len > 0 ? 0 : -1;
 	while (len > 0 && text[len - 1] == '\0')
 		len--;
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == '\0')
 			text[i] = ' ';
-	text[len] = '\0';
-	snprintf(out, out_len, "%s", text);
-	free(text);
-	return result;
+	text[len < max ? len : max] = '\0';
+	return text;
 }
 
 ssize_t

@@ -40,8 +40,11 @@ int	procfs_memory(pid_t pid, struct proc_memory *out);
 int	procfs_stat(pid_t pid, struct proc_stat *out);
 /* The number of mappings, as lines of /proc/PID/maps. Returns it, or -1. */
 ssize_t	procfs_map_count(pid_t pid);
-/* The argument vector joined with spaces; -1 when it is empty (a kernel thread) or unreadable. */
-int	procfs_command(pid_t pid, char *out, size_t out_len);
+/*
+ * The argument vector joined with spaces and cut at max bytes, a string to
+ * free; NULL when it is empty (a kernel thread) or unreadable.
+ */
+char	*procfs_command(pid_t pid, size_t max);
 /*
  * Every process's stat, for walking the process tree. *out is an array
  * owned by the caller and reused between calls (*cap its capacity).

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "lib/selfpipe.h"
@@ -28,12 +27,9 @@ selfpipe_open(void)
 void
 selfpipe_catch(int signo, int sa_flags)
 {
-	struct sigaction sa;
+	/* Zeroed, sa_mask is the empty set (Linux's sigset_t is a bit mask). */
+	struct sigaction sa = { .sa_handler = record_signal, .sa_flags = sa_flags };
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = record_signal;
-	sa.sa_flags = sa_flags;
 	sigaction(signo, &sa, NULL);
 }
 

@@ -27,10 +27,11 @@ usage_fail(const char *command, const char *usage, const char *fmt, ...)
 const char *
 usage_option_text(int argc, char **argv, int opt, const char *short_options)
 {
-	static char text[8];
+	static char text[3];		/* "-n": its last byte stays NUL */
 
 	if (opt > 0 && opt < 128 && strchr(short_options, opt) != NULL) {
-		snprintf(text, sizeof(text), "-%c", opt);
+		text[0] = '-';
+		text[1] = (char)opt;
 		return text;
 	}
 	if (optind >= 2 && optind - 1 < argc && argv[optind - 1] != NULL)

@@ -69,43 +69,26 @@ uuid_shutdown(void)
 	urandom_fd = -1;
 }
 
+/* Fills buf from getrandom(2), or from /dev/urandom where asked or where getrandom would block. */
 static int
-read_urandom(uint8_t *buf, size_t len)
+read_random(uint8_t *buf, size_t len, bool urandom)
 {
 	size_t filled = 0;
 
-	if (open_urandom() == -1)
+	if (urandom && open_urandom() == -1)
 		return -1;
 	while (filled < len) {
-		ssize_t n = read(urandom_fd, buf + filled, len - filled);
+		long n = urandom ? read(urandom_fd, buf + filled, len - filled) :
+		    call_getrandom(buf + filled, len - filled, getrandom_flags);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		filled += (size_t)n;
-	}
-	return 0;
-}
-
-static int
-read_getrandom(uint8_t *buf, size_t len)
-{
-	size_t filled = 0;
-
-	while (filled < len) {
-		long n = call_getrandom(buf + filled, len - filled, getrandom_flags);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EINVAL && getrandom_flags == GRND_INSECURE) {
+		if (n == -1 && !urandom && errno == EINVAL && getrandom_flags == GRND_INSECURE) {
 			getrandom_flags = GRND_NONBLOCK;	/* a kernel before 5.6 */
 			continue;
 		}
-		if (n == -1 && errno == EAGAIN) {
+		if (n == -1 && !urandom && errno == EAGAIN) {
 			/* Early boot, pool not yet seeded: /dev/urandom's answer, else wait. */
-			if (read_urandom(buf + filled, len - filled) == 0)
+			if (read_random(buf + filled, len - filled, true) == 0)
 				return 0;
 			getrandom_flags = 0;
 			continue;
@@ -125,7 +108,7 @@ refill_pool(void)
 {
 	if (uuid_init() == -1)
 		return -1;
-	if ((use_getrandom ? read_getrandom : read_urandom)(pool, sizeof(pool)) == -1)
+	if (read_random(pool, sizeof(pool), !use_getrandom) == -1)
 		return -1;
 	pool_used = 0;
 	return 0;

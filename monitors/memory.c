@@ -23,11 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/cgroup.h"
-#include "lib/clock.h"
 #include "lib/hmap.h"
+#include "lib/jsonw.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "monitors/memory.h"
@@ -35,6 +36,12 @@
 #include "lib/procid.h"
 #include "lib/signame.h"
 #include "lib/size.h"
+
+/* Every line of this monitor begins "memory monitor: " (lib/log.h). */
+#define mem_debug(...)	log_at(LOG_LEVEL_DEBUG | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_info(...)	log_at(LOG_LEVEL_INFO | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_warnx(...)	log_at(LOG_LEVEL_WARN | LOG_MEMORY_MONITOR, __VA_ARGS__)
+#define mem_warn(...)	log_at(LOG_LEVEL_WARN | LOG_ERRNO | LOG_MEMORY_MONITOR, __VA_ARGS__)
 
 #define QUIET_FIRST_TICKS	2
 #define SLICE_BUDGET_US		2000	/* sampling in one pass of the loop */
@@ -152,8 +159,6 @@ mem_choose(struct mem_candidate *candidates, size_t count, uint64_t excess)
 		swap = candidates[i];
 		candidates[i] = *first;
 		*first = swap;
-	}
-	for (size_t i = 0; i < count; i++) {
 		candidates[i].chosen = false;
 		if (candidates[i].pending)
 			excess = saturating_sub(excess, candidates[i].private_size);
@@ -245,31 +250,29 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 
 static mon_report_fn *report;
 
-/* The figures' text ("current_size=1 maximum_size_limit=2") as an object of numbers. */
-static cJSON *
-figures_object(const char *text)
+/*
+ * What decided a signal: figures named one after the other, each ended by
+ * its NUL, logged as name=value and reported as an object of numbers. A
+ * source (where free memory was read) is logged before the last figure,
+ * which is then logged only.
+ */
+struct why {
+	const char	*names;
+	uint64_t	 values[4];
+	unsigned	 count;
+	const char	*source;
+};
+
+/* Sizes and limits may reach 2^64 - 1: converted as unsigned, in one place. */
+static bool __attribute__((noinline))
+add_sizes(cJSON *object, const char *names, const uint64_t *sizes, size_t count,
+    unsigned unknown)
 {
-	cJSON *object = cJSON_CreateObject();
-	char key[64], *end;
+	double values[10];
 
-	/* Up to the first figure that is not a number ("source=meminfo"). */
-	while (object != NULL) {
-		size_t key_len;
-		unsigned long long value;
-
-		text += strspn(text, " ");
-		key_len = strcspn(text, "= ");
-		if (key_len == 0 || key_len >= sizeof(key) || text[key_len] != '=')
-			break;
-		value = strtoull(text + key_len + 1, &end, 10);
-		if (end == text + key_len + 1)
-			break;
-		memcpy(key, text, key_len);
-		key[key_len] = '\0';
-		cJSON_AddNumberToObject(object, key, (double)value);
-		text = end;
-	}
-	return object;
+	for (size_t i = 0; i < count; i++)
+		values[i] = (double)sizes[i];
+	return jsonw_add_figures(object, names, values, count, unknown);
 }
 
 /* Following processes */
@@ -281,18 +284,18 @@ set_health(struct mem_proc *p, enum mem_health health, const char *detail)
 		return;
 	switch (health) {
 	case MEM_FOLLOWED:
-		log_info("memory monitor: process readable again process_id=%ld", (long)p->id.pid);
+		mem_info("process readable again process_id=%ld", (long)p->id.pid);
 		break;
 	case MEM_UNREADABLE:
-		log_warnx("memory monitor: cannot read process memory; skipped until readable "
+		mem_warnx("cannot read process memory; skipped until readable "
 		    "process_id=%ld error=%s", (long)p->id.pid, detail);
 		break;
 	case MEM_GONE:
-		log_info("memory monitor: process gone; no longer sampled process_id=%ld reason=%s",
+		mem_info("process gone; no longer sampled process_id=%ld reason=%s",
 		    (long)p->id.pid, detail);
 		break;
 	case MEM_REUSED:
-		log_warnx("memory monitor: process id now names another process; it will not be "
+		mem_warnx("process id now names another process; it will not be "
 		    "sampled or signalled process_id=%ld %s", (long)p->id.pid, detail);
 		break;
 	}
@@ -418,12 +421,14 @@ send_signal(struct mem_proc *p)
 	return kill(p->id.pid, config.signo);
 }
 
-/* figures: the key=value text saying why, for the warn line. */
 static void
-signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
+signal_process(struct mem_proc *p, enum mem_reason reason, const struct why *why)
 {
-	char signal_name[16];
-	cJSON *figures_json;
+	char signal_name[16], text[320];
+	const char *name = why->names;
+	unsigned reported = why->count - (why->source != NULL);
+	size_t len = 0;
+	cJSON *figures;
 	bool failed;
 
 	signame_format(config.signo, signal_name, sizeof(signal_name));
@@ -432,21 +437,32 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const char *figures)
 		return;
 	/* A failure is said once, and backed off from as a signal is, rather than retried every tick. */
 	if (failed && !p->signal_failed)
-		log_warn("memory monitor: cannot signal process_id=%ld signal=%s reason=%s",
+		mem_warn("cannot signal process_id=%ld signal=%s reason=%s",
 		    (long)p->id.pid, signal_name, mem_reason_name(reason));
 	p->signal_failed = failed;
 	p->signal_count++;
 	p->quiet_until = tick_number + mem_quiet_ticks(p->signal_count);
 	if (failed)
 		return;
-	log_warnx("memory monitor: signalled process process_id=%ld signal=%s reason=%s %s "
-	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), figures,
+	for (unsigned i = 0; i < why->count; i++, name += strlen(name) + 1) {
+		if (i == reported)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, " source=%s",
+			    why->source);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " %s=%llu", name,
+		    (unsigned long long)why->values[i]);
+	}
+	mem_warnx("signalled process process_id=%ld signal=%s reason=%s%s "
+	    "signal_count=%u", (long)p->id.pid, signal_name, mem_reason_name(reason), text,
 	    p->signal_count);
-	figures_json = figures_object(figures);
+	if ((figures = cJSON_CreateObject()) != NULL &&
+	    !add_sizes(figures, why->names, why->values, reported, 0)) {
+		cJSON_Delete(figures);
+		figures = NULL;
+	}
 	report(&(struct mon_action){ .monitor = "memory", .action = "signal",
 	    .reason = mem_reason_name(reason), .signo = config.signo, .pid = p->id.pid,
-	    .figures = figures_json });
-	cJSON_Delete(figures_json);
+	    .figures = figures });
+	cJSON_Delete(figures);
 }
 
 static void
@@ -454,23 +470,19 @@ check_leak(struct mem_proc *p)
 {
 	const struct mem_figures *f = &p->figures;
 	enum mem_reason reason;
-	char figures[256];
 
 	if (!may_signal(p))
 		return;
 	reason = mem_leak_reason(f, config.maximum_size_limit, config.increase_limit);
-	if (reason == MEM_REASON_MAXIMUM_SIZE)
-		snprintf(figures, sizeof(figures), "current_size=%llu maximum_size_limit=%llu",
-		    (unsigned long long)f->current_size,
-		    (unsigned long long)config.maximum_size_limit);
-	else if (reason == MEM_REASON_INCREASE)
-		snprintf(figures, sizeof(figures), "current_size=%llu increase_count=%llu "
-		    "increase_limit=%llu threshold_size=%llu", (unsigned long long)f->current_size,
-		    (unsigned long long)f->increase_count, (unsigned long long)config.increase_limit,
-		    (unsigned long long)config.threshold_size);
-	else
+	if (reason == MEM_REASON_NONE)
 		return;
-	signal_process(p, reason, figures);
+	signal_process(p, reason, &(struct why){
+	    .names = reason == MEM_REASON_MAXIMUM_SIZE ? "current_size\0maximum_size_limit" :
+		"current_size\0increase_count\0increase_limit\0threshold_size",
+	    .values = { f->current_size, reason == MEM_REASON_MAXIMUM_SIZE ?
+		config.maximum_size_limit : f->increase_count, config.increase_limit,
+		config.threshold_size },
+	    .count = reason == MEM_REASON_MAXIMUM_SIZE ? 2 : 4 });
 }
 
 /* Shared pages are counted once, as the largest process's; private ones add up. */
@@ -500,14 +512,13 @@ find(pid_t pid)
 
 /*
  * Signals the largest private processes until excess bytes are dealt with.
- * what: the figures that made the excess, for each warn line.
+ * why: current_private_size, the two figures that made the excess, excess.
  */
 static int
-shed(enum mem_reason reason, uint64_t excess, const char *what)
+shed(enum mem_reason reason, uint64_t excess, struct why *why)
 {
 	struct mem_candidate *candidates = calloc(proc_count + 1, sizeof(*candidates));
 	size_t count = 0;
-	char figures[320];
 
 	if (candidates == NULL)
 		return -1;
@@ -527,10 +538,9 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 	for (size_t i = 0; i < count; i++) {
 		if (!candidates[i].chosen)
 			continue;
-		snprintf(figures, sizeof(figures), "current_private_size=%llu %s excess=%llu",
-		    (unsigned long long)candidates[i].private_size, what,
-		    (unsigned long long)excess);
-		signal_process(find(candidates[i].pid), reason, figures);
+		why->values[0] = candidates[i].private_size;
+		why->values[3] = excess;
+		signal_process(find(candidates[i].pid), reason, why);
 		excess = saturating_sub(excess, candidates[i].private_size);
 	}
 	free(candidates);
@@ -540,13 +550,25 @@ shed(enum mem_reason reason, uint64_t excess, const char *what)
 static int
 check_total(void)
 {
-	char what[128];
-
 	if (config.total_size_limit == 0 || !have_total || total_size <= config.total_size_limit)
 		return 0;
-	snprintf(what, sizeof(what), "total_size=%llu total_size_limit=%llu",
-	    (unsigned long long)total_size, (unsigned long long)config.total_size_limit);
-	return shed(MEM_REASON_TOTAL_SIZE, total_size - config.total_size_limit, what);
+	return shed(MEM_REASON_TOTAL_SIZE, total_size - config.total_size_limit, &(struct why){
+	    .names = "current_private_size\0total_size\0total_size_limit\0excess",
+	    .values = { 0, total_size, config.total_size_limit }, .count = 4 });
+}
+
+/* Free memory, or false after saying (once in a row) that it cannot be read. */
+static bool
+read_free(uint64_t *free_size, const char **source)
+{
+	if (cgroup_available_memory(free_size, source) == 0) {
+		free_unreadable_logged = false;
+		return true;
+	}
+	if (!free_unreadable_logged)
+		mem_warn("cannot read free memory; free-size-minimum not enforced");
+	free_unreadable_logged = true;
+	return false;
 }
 
 static int
@@ -554,22 +576,14 @@ check_free(void)
 {
 	uint64_t free_size;
 	const char *source;
-	char what[128];
 
 	if (config.free_size_minimum == 0)
 		return 0;
-	if (cgroup_available_memory(&free_size, &source) == -1) {
-		if (!free_unreadable_logged)
-			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
-		free_unreadable_logged = true;
+	if (!read_free(&free_size, &source) || free_size >= config.free_size_minimum)
 		return 0;
-	}
-	free_unreadable_logged = false;
-	if (free_size >= config.free_size_minimum)
-		return 0;
-	snprintf(what, sizeof(what), "free_size=%llu free_size_minimum=%llu source=%s",
-	    (unsigned long long)free_size, (unsigned long long)config.free_size_minimum, source);
-	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, what);
+	return shed(MEM_REASON_FREE_SIZE, config.free_size_minimum - free_size, &(struct why){
+	    .names = "current_private_size\0free_size\0free_size_minimum\0excess",
+	    .values = { 0, free_size, config.free_size_minimum }, .count = 4, .source = source });
 }
 
 static int64_t
@@ -579,6 +593,13 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* As lib/clock.h's mono_now_ms(), from the clock read above: one function, not two. */
+static int64_t
+now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* The decisions that need every process's figures, once a round has sampled them all. */
@@ -597,9 +618,9 @@ finish_round(void)
 		if (may_signal(procs[i]))
 			procs[i]->signal_count = 0;
 	}
-	log_debug("memory monitor: round done processes=%zu slices=%u duration_ms=%lld "
+	mem_debug("round done processes=%zu slices=%u duration_ms=%lld "
 	    "longest_slice_us=%lld", proc_count, sweep.slices,
-	    (long long)(mono_now_ms() - sweep.started_ms), (long long)sweep.longest_us);
+	    (long long)(now_ms() - sweep.started_ms), (long long)sweep.longest_us);
 	sweep.running = false;
 	return result;
 }
@@ -614,7 +635,7 @@ slice_gap(size_t sampled)
 {
 	size_t left = proc_count - sweep.next;
 	size_t slices_left = sampled > 0 ? (left + sampled - 1) / sampled : left;
-	int64_t time_left = sweep.started_ms + sweep.spread_ms - mono_now_ms();
+	int64_t time_left = sweep.started_ms + sweep.spread_ms - now_ms();
 	int64_t gap = slices_left > 0 ? time_left / (int64_t)slices_left : 0;
 
 	return (int)(gap < SLICE_GAP_MIN_MS ? SLICE_GAP_MIN_MS :
@@ -650,10 +671,10 @@ memory_slice(void)
 static int
 memory_tick(void)
 {
-	int64_t now = mono_now_ms();
+	int64_t now = now_ms();
 
 	if (sweep.running) {
-		log_debug("memory monitor: the last round is still sampling; this tick joins it "
+		mem_debug("the last round is still sampling; this tick joins it "
 		    "sampled=%zu processes=%zu", sweep.next, proc_count);
 		return memory_slice();
 	}
@@ -673,15 +694,9 @@ memory_tick(void)
 static void
 refollow(struct mem_proc *p, const struct procid *now)
 {
-	log_info("memory monitor: following the newly registered process with a reused id "
+	mem_info("following the newly registered process with a reused id "
 	    "process_id=%ld", (long)p->id.pid);
-	memset(&p->figures, 0, sizeof(p->figures));
-	p->id = *now;
-	p->health = MEM_FOLLOWED;
-	p->fresh = false;
-	p->signal_count = 0;
-	p->quiet_until = 0;
-	p->signal_failed = false;
+	*p = (struct mem_proc){ .id = *now, .refs = p->refs, .index = p->index };
 }
 
 static struct mem_proc *
@@ -719,7 +734,7 @@ follow(pid_t pid)
 		set_health(p, MEM_GONE, "exited before it was followed");
 		break;
 	}
-	log_debug("memory monitor: following process process_id=%ld", (long)pid);
+	mem_debug("following process process_id=%ld", (long)pid);
 	return p;
 }
 
@@ -770,28 +785,12 @@ memory_remove(pid_t pid)
 		return 0;
 	hmap_remove(&by_pid, &p->id.pid, sizeof(p->id.pid));
 	unlist(p);
-	log_debug("memory monitor: dropped process process_id=%ld", (long)p->id.pid);
+	mem_debug("dropped process process_id=%ld", (long)p->id.pid);
 	free(p);
 	return 0;
 }
 
 /* Status */
-
-/*
- * Adds each figure under its name (names one after the other, each ended by
- * its NUL), or null where its bit in unknown is set.
- */
-static bool
-add_sizes(cJSON *object, const char *names, const uint64_t *values, size_t count,
-    unsigned unknown)
-{
-	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
-		if ((unknown & 1u << i ? cJSON_AddNullToObject(object, names) :
-		    cJSON_AddNumberToObject(object, names, (double)values[i])) == NULL)
-			return false;
-	}
-	return true;
-}
 
 /* Bit i set when limit, figure i, is 0: unset. */
 static unsigned
@@ -801,8 +800,9 @@ unset_bit(uint64_t limit, unsigned i)
 }
 
 static cJSON *
-process_status(const struct mem_proc *p)
+process_status(size_t i)
 {
+	const struct mem_proc *p = procs[i];
 	const struct mem_figures *f = &p->figures;
 	const uint64_t values[] = { (uint64_t)p->id.pid, f->sample_count, f->current_size,
 	    f->largest_size, f->current_shared_size, f->current_private_size,
@@ -827,25 +827,14 @@ static cJSON *
 memory_status(void)
 {
 	const uint64_t values[] = { total_size, config.total_size_limit, config.free_size_minimum };
-	cJSON *result = cJSON_CreateObject();
-	cJSON *section = cJSON_AddObjectToObject(result, "memory_monitor");
-	cJSON *processes = NULL;
-	bool built = section != NULL &&
-	    add_sizes(section, "total_size\0total_size_limit\0free_size_minimum", values, 3,
+	cJSON *section, *result = jsonw_status_section("memory_monitor", &section);
+
+	if (section == NULL ||
+	    !add_sizes(section, "total_size\0total_size_limit\0free_size_minimum", values, 3,
 		(have_total ? 0 : 1) | unset_bit(config.total_size_limit, 1) |
-		unset_bit(config.free_size_minimum, 2)) &&
-	    (processes = cJSON_AddObjectToObject(section, "processes")) != NULL;
-
-	for (size_t i = 0; built && i < proc_count; i++) {
-		char key[24];
-		cJSON *entry = process_status(procs[i]);
-
-		snprintf(key, sizeof(key), "%ld", (long)procs[i]->id.pid);
-		built = entry != NULL && cJSON_AddItemToObject(processes, key, entry);
-		if (!built)
-			cJSON_Delete(entry);
-	}
-	if (!built) {
+		unset_bit(config.free_size_minimum, 2)) ||
+	    !jsonw_add_by_pid(cJSON_AddObjectToObject(section, "processes"), proc_count,
+		process_status)) {
 		cJSON_Delete(result);
 		return NULL;
 	}
@@ -873,18 +862,15 @@ memory_start(mon_report_fn *report_action)
 
 	report = report_action;
 	signame_format(config.signo, signo_buf, sizeof(signo_buf));
-	log_info("memory monitor: limits maximum_size_limit=%s total_size_limit=%s "
+	mem_info("limits maximum_size_limit=%s total_size_limit=%s "
 	    "free_size_minimum=%s threshold_size=%llu increase_limit=%s signal=%s",
 	    limit_text(config.maximum_size_limit, maximum), limit_text(config.total_size_limit, total),
 	    limit_text(config.free_size_minimum, minimum), (unsigned long long)config.threshold_size,
 	    limit_text(config.increase_limit, increase), signo_buf);
-	if (config.free_size_minimum != 0) {
-		if (cgroup_available_memory(&free_size, &source) == 0)
-			log_info("memory monitor: free memory free_size=%llu source=%s",
-			    (unsigned long long)free_size, source);
-		else
-			log_warn("memory monitor: cannot read free memory; free-size-minimum not enforced");
-	}
+	if (config.free_size_minimum != 0 && read_free(&free_size, &source))
+		mem_info("free memory free_size=%llu source=%s", (unsigned long long)free_size,
+		    source);
+	free_unreadable_logged = false;		/* the first tick says it again */
 	return 0;
 }
 

@@ -15,11 +15,17 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/jsonw.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "monitors/process.h"
 #include "lib/procfs.h"
 #include "lib/num.h"
+
+/* Every line of this monitor begins "process monitor: " (lib/log.h). */
+#define pm_info(...)	log_at(LOG_LEVEL_INFO | LOG_PROCESS_MONITOR, __VA_ARGS__)
+#define pm_warnx(...)	log_at(LOG_LEVEL_WARN | LOG_PROCESS_MONITOR, __VA_ARGS__)
+#define pm_warn(...)	log_at(LOG_LEVEL_WARN | LOG_ERRNO | LOG_PROCESS_MONITOR, __VA_ARGS__)
 
 #define PID_LIMIT	4194304		/* PID_MAX_LIMIT on 64-bit Linux */
 #define COMMAND_MAX	4096
@@ -28,6 +34,7 @@ struct pm_process {
 	pid_t		 pid, ppid, pgid;
 	uint64_t	 start_ticks;
 	uint64_t	 cpu_ticks;		/* user + system */
+	double		 cpu_time;		/* the same in seconds */
 	uint64_t	 virtual_size, resident_size;
 	double		 cpu_percent;
 	double		 elapsed_time;		/* seconds */
@@ -188,13 +195,13 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 {
 	long clock_ticks = procfs_clock_ticks();
 	const struct pm_process *before = previous(st->pid);
-	char command[COMMAND_MAX];
 
 	out->pid = st->pid;
 	out->ppid = st->ppid;
 	out->pgid = st->pgid;
 	out->start_ticks = st->start_ticks;
 	out->cpu_ticks = st->utime_ticks + st->stime_ticks;
+	out->cpu_time = (double)(int64_t)out->cpu_ticks / (double)clock_ticks;
 	out->virtual_size = st->vsize;
 	out->resident_size = st->rss_pages * (uint64_t)procfs_page_size();
 	out->elapsed_time = uptime - (double)(int64_t)st->start_ticks / (double)clock_ticks;
@@ -212,9 +219,9 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	out->minor_faults = st->minor_faults;
 	out->major_faults = st->major_faults;
 	read_memory(out, st->pid);
-	if (procfs_command(st->pid, command, sizeof(command)) == -1)
-		snprintf(command, sizeof(command), "[%s]", st->comm);
-	out->command = strdup(command);
+	if ((out->command = procfs_command(st->pid, COMMAND_MAX - 1)) == NULL &&
+	    (out->command = malloc(sizeof(st->comm) + 2)) != NULL)
+		snprintf(out->command, sizeof(st->comm) + 2, "[%s]", st->comm);
 }
 
 static void
@@ -238,15 +245,16 @@ capture(pid_t root)
 
 	if (scanned == -1) {
 		if (!scan_failure_logged)
-			log_warn("process monitor: cannot read /proc");
+			pm_warn("cannot read /proc");
 		scan_failure_logged = true;
 		return 0;
 	}
 	scan_failure_logged = false;
-	links = calloc((size_t)scanned + 1, sizeof(*links));
-	members = calloc((size_t)scanned + 1, sizeof(*members));
-	count = links && members ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
-	fresh = links && members ? calloc(count + 1, sizeof(*fresh)) : NULL;
+	/* One allocation for both: members follow the links. */
+	links = calloc((size_t)scanned + 1, sizeof(*links) + sizeof(*members));
+	members = links != NULL ? (size_t *)(links + scanned + 1) : NULL;
+	count = links ? pm_tree(scan, (size_t)scanned, root, links, members) : 0;
+	fresh = links ? calloc(count + 1, sizeof(*fresh)) : NULL;
 	if (fresh != NULL) {
 		/* Filled in pid order, for previous()'s binary search next tick. */
 		for (size_t i = 0; i < count; i++)
@@ -261,7 +269,6 @@ capture(pid_t root)
 		tree_taken_ms = now_ms;
 	}
 	free(links);
-	free(members);
 	return fresh != NULL ? 0 : -1;
 }
 
@@ -296,7 +303,7 @@ root_pid(void)
 	if (original_parent_alive())
 		return original_parent;
 	if (!parent_gone_logged)
-		log_warnx("process monitor: the daemon's parent (pid %ld) has gone; watching nothing "
+		pm_warnx("the daemon's parent (pid %ld) has gone; watching nothing "
 		    "(give ppid= to choose a tree)", (long)original_parent);
 	parent_gone_logged = true;
 	return 0;
@@ -329,24 +336,13 @@ process_tick(void)
 		    "virtual_size=%llu resident_size=%llu cpu_time=%.2f elapsed_time=%.2f command=%s",
 		    (long)p->pid, (long)p->ppid, (long)p->pgid, p->cpu_percent,
 		    (unsigned long long)p->virtual_size, (unsigned long long)p->resident_size,
-		    (double)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time,
+		    p->cpu_time, p->elapsed_time,
 		    p->command ? p->command : "");
 	}
 	return 0;
 }
 
 /* Status */
-
-/* names: one after the other, each ended by its NUL; no table of pointers to relocate. */
-static bool
-add_numbers(cJSON *object, const char *names, const double *values, size_t count)
-{
-	for (size_t i = 0; i < count; i++, names += strlen(names) + 1) {
-		if (cJSON_AddNumberToObject(object, names, values[i]) == NULL)
-			return false;
-	}
-	return true;
-}
 
 #define MEMORY_FIGURE(member) (uint8_t)offsetof(struct pm_process, member)
 _Static_assert(sizeof(struct pm_process) <= UINT8_MAX, "memory figure offsets fit a byte");
@@ -379,12 +375,13 @@ add_memory(cJSON *entry, const struct pm_process *p)
 		values[i] = (double)figure;
 	}
 	memory = cJSON_AddObjectToObject(entry, "memory");
-	return memory != NULL && add_numbers(memory, names, values, sizeof(figures));
+	return memory != NULL && jsonw_add_figures(memory, names, values, sizeof(figures), 0);
 }
 
 static cJSON *
-metrics_entry(const struct pm_process *p)
+metrics_entry(size_t i)
 {
+	const struct pm_process *p = &tree[i];
 	static const char names[] = "process_id\0parent_process_id\0process_group_id\0"
 	    "processor_utilization\0total_size\0virtual_size\0resident_size\0"
 	    "processor_time\0elapsed_time";
@@ -392,10 +389,10 @@ metrics_entry(const struct pm_process *p)
 	const double values[] = { p->pid, p->ppid, p->pgid, p->cpu_percent,
 	    (double)(int64_t)(p->have_memory ? p->memory.pss : p->resident_size),
 	    (double)(int64_t)p->virtual_size, (double)(int64_t)p->resident_size,
-	    (double)(int64_t)p->cpu_ticks / (double)procfs_clock_ticks(), p->elapsed_time };
+	    p->cpu_time, p->elapsed_time };
 	cJSON *entry = cJSON_CreateObject();
 
-	if (entry == NULL || !add_numbers(entry, names, values, sizeof(values) / sizeof(values[0])) ||
+	if (entry == NULL || !jsonw_add_figures(entry, names, values, sizeof(values) / sizeof(values[0]), 0) ||
 	    cJSON_AddStringToObject(entry, "command", p->command ? p->command : "") == NULL ||
 	    !add_memory(entry, p)) {
 		cJSON_Delete(entry);
@@ -407,23 +404,12 @@ metrics_entry(const struct pm_process *p)
 static cJSON *
 process_status(void)
 {
-	cJSON *result = cJSON_CreateObject();
-	cJSON *section = cJSON_AddObjectToObject(result, "process_monitor");
-	cJSON *metrics = NULL;
-	bool built = section != NULL &&
-	    cJSON_AddNumberToObject(section, "ppid", tree_root) != NULL &&
-	    (metrics = cJSON_AddObjectToObject(section, "metrics")) != NULL;
+	const double root = tree_root;
+	cJSON *section, *result = jsonw_status_section("process_monitor", &section);
 
-	for (size_t i = 0; built && i < tree_count; i++) {
-		char key[24];
-		cJSON *entry = metrics_entry(&tree[i]);
-
-		snprintf(key, sizeof(key), "%ld", (long)tree[i].pid);
-		built = entry != NULL && cJSON_AddItemToObject(metrics, key, entry);
-		if (!built)
-			cJSON_Delete(entry);
-	}
-	if (!built) {
+	if (section == NULL || !jsonw_add_figures(section, "ppid", &root, 1, 0) ||
+	    !jsonw_add_by_pid(cJSON_AddObjectToObject(section, "metrics"), tree_count,
+		metrics_entry)) {
 		cJSON_Delete(result);
 		return NULL;
 	}
@@ -439,7 +425,7 @@ process_start(mon_report_fn *report)
 
 	(void)report;		/* it watches; it takes no action */
 	if (root != 0)
-		log_info("process monitor: watching the tree under ppid=%ld%s", (long)root,
+		pm_info("watching the tree under ppid=%ld%s", (long)root,
 		    configured_ppid != 0 ? "" : " (the daemon's original parent)");
 	/* A first capture gives status figures at once and the first tick a CPU baseline. */
 	return capture_root(root);
@@ -448,9 +434,7 @@ process_start(mon_report_fn *report)
 static void
 process_stop(void)
 {
-	free_tree(tree, tree_count);
-	tree = NULL;
-	tree_count = 0;
+	capture_root(0);	/* capturing no tree frees the last one */
 	free(scan);
 	scan = NULL;
 	scan_cap = 0;

@@ -684,23 +684,23 @@ test_cgroup_room(void)
 	mkdir(leaf, 0700);
 	write_file(leaf, "memory.max", "max\n");
 	write_file(leaf, "memory.current", "1000\n");
-	ok(cgroup_room(leaf, root, 2, &room) == -1, "cgroup room: no limit anywhere");
+	ok(cgroup_room(leaf, strlen(root), 2, &room) == -1, "cgroup room: no limit anywhere");
 	write_file(middle, "memory.max", "5000\n");
 	write_file(middle, "memory.current", "3000\n");
-	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 2000,
+	ok(cgroup_room(leaf, strlen(root), 2, &room) == 0 && room == 2000,
 	    "cgroup room: a parent's limit binds");
 	write_file(leaf, "memory.max", "1500\n");
-	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, strlen(root), 2, &room) == 0 && room == 500,
 	    "cgroup room: the tightest level wins");
 	write_file(root, "memory.max", "100\n");
 	write_file(root, "memory.current", "400\n");
-	ok(cgroup_room(leaf, root, 2, &room) == 0 && room == 0,
+	ok(cgroup_room(leaf, strlen(root), 2, &room) == 0 && room == 0,
 	    "cgroup room: over the limit is no room, up to the mount point");
-	ok(cgroup_room(leaf, middle, 2, &room) == 0 && room == 500,
+	ok(cgroup_room(leaf, strlen(middle), 2, &room) == 0 && room == 500,
 	    "cgroup room: nothing above the mount point is read");
 	write_file(leaf, "memory.limit_in_bytes", "9223372036854771712\n");
 	write_file(leaf, "memory.usage_in_bytes", "1000\n");
-	ok(cgroup_room(leaf, root, 1, &room) == -1, "cgroup room: v1 unlimited");
+	ok(cgroup_room(leaf, strlen(root), 1, &room) == -1, "cgroup room: v1 unlimited");
 	remove_cgroup_dir(leaf);
 	remove_cgroup_dir(middle);
 	remove_cgroup_dir(root);
