@@ -126,7 +126,7 @@ mon_enable(const char *spec, char *err, size_t err_len)
 	if (at >= err_len)
 		at = err_len - 1;
 	detail = err + at;
-	snprintf(detail, err_len - at, "bad option");
+	*detail = '\0';	/* every monitor's configure says what is wrong */
 	if (index == -1) {
 		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: " MONITOR_NAMES ")",
 		    (int)name_len, spec);
