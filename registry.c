@@ -52,7 +52,7 @@ cache_status_entry(struct registration *r)
 	if (!scratch.failed && (r->status_entry = malloc(scratch.len)) != NULL) {
 		memcpy(r->status_entry, scratch.buf, scratch.len);
 		r->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
+	}	/* else status tries again */
 	jsonw_reset(&scratch);
 }
 
@@ -206,17 +206,22 @@ registry_next(const struct conn *c)
 	return r != NULL ? r->conn : NULL;
 }
 
-void
-registry_write_status(struct jsonw *w)
+size_t
+registry_status(char *out)
 {
-	for (const struct registration *r = first; r != NULL; r = r->next) {
-		if (r != first)
-			jsonw_literal(w, ",");
-		if (r->status_entry != NULL)
-			jsonw_raw(w, r->status_entry, r->status_entry_len);
-		else
-			write_entry(w, r);
+	size_t len = 0;
+
+	for (struct registration *r = first; r != NULL; r = r->next) {
+		if (r->status_entry == NULL && (cache_status_entry(r), r->status_entry == NULL))
+			return SIZE_MAX;
+		if (out != NULL) {
+			if (r != first)
+				out[len] = ',';
+			memcpy(out + len + (r != first), r->status_entry, r->status_entry_len);
+		}
+		len += (r != first) + r->status_entry_len;
 	}
+	return len;
 }
 
 void
