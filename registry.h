@@ -61,7 +61,8 @@ struct conn	*registry_next(const struct conn *c);
 /*
  * Writes the entries of status's "connections" array, comma-separated, in
  * registration order, into out (NULL: only counts them); returns their
- * length, or SIZE_MAX when memory runs out for an entry's text.
+ * length, or SIZE_MAX when memory runs out for an entry's text. out needs
+ * one byte more: a comma is written just past the end.
  */
 size_t		 registry_status(char *out);
 void		 registry_free(void);

@@ -540,16 +540,16 @@ op_status(struct call *call)
 {
 	struct conn *c = call->conn;
 	size_t len, entries;
+	struct jsonw *w;
 	char *out;
 
 	mon_status(call);
 	if (!conn_accepts_output(c))
 		return;
-	if ((entries = registry_status(NULL)) == SIZE_MAX) {
-		reply_fail(call, "Out of memory");
-		return;
-	}
-	jsonw_literal(reply_begin(call->id, true), ",\"connections\":[");
+	w = reply_begin(call->id, true);
+	jsonw_literal(w, ",\"connections\":[");
+	if ((entries = registry_status(NULL)) == SIZE_MAX)
+		w->failed = true;	/* out of memory: the writer's failure answers */
 	if ((out = reply_end_room(c, entries + 3, &len)) == NULL)
 		return;
 	registry_status(out);
