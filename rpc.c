@@ -1154,23 +1154,17 @@ route_text(struct conn *c, const char *line, size_t len)
 	id = value[0];
 	to = value[2];
 	op = value[3];
-	if (value[1] == NULL)
-		return false;
 	/*
 	 * The id as written, echoed in every reply. cJSON reads numbers of at
 	 * most 63 bytes: only the id and a forward's operation may hold one.
 	 */
-	if (id == NULL)
-		call.id = NULL;
-	else if ((line[id->value_start] != '"' && line[id->value_start] != '-' &&
+	if (id == NULL || value[1] == NULL || (line[id->value_start] != '"' && line[id->value_start] != '-' &&
 	    (line[id->value_start] < '0' || line[id->value_start] > '9')) ||
 	    id->value_end - id->value_start > (line[id->value_start] == '"' ? MAX_ID_BYTES : 60) ||
 	    has_control_byte(line + id->value_start, id->value_end - id->value_start))
 		return false;
-	else {
-		memcpy(id_text, line + id->value_start, id->value_end - id->value_start);
-		id_text[id->value_end - id->value_start] = '\0';
-	}
+	memcpy(id_text, line + id->value_start, id->value_end - id->value_start);
+	id_text[id->value_end - id->value_start] = '\0';
 	do_len = value[1]->value_end - value[1]->value_start;
 	if (do_len == 8 && to == NULL && op == NULL &&
 	    memcmp(line + value[1]->value_start, "\"status\"", 8) == 0) {
