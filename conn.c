@@ -17,6 +17,7 @@
 #define OUT_BUF_MIN		512
 #define DRAIN_MS		1000	/* output that does not move for this long is not drained */
 #define BIG_BUFFER		(1024 * 1024)	/* freeing one gives the heap back */
+#define SPARE_OUT_MAX		4096	/* a status reply of a few registrations fits */
 
 struct conn_limits conn_limits = {
 	.max_message = 1024 * 1024,
@@ -50,8 +51,9 @@ static bool over_budget_seen;		/* input was held for the budget; resume it once 
 static DL_HEAD(conn) pending_list;	/* peers with output waiting, for the drain checks */
 /* Lines are framed in place here, so idle connections hold no buffer at all. */
 static char read_scratch[READ_CHUNK + 1];
-/* One smallest output buffer kept when freed: a call and its reply need no malloc. */
+/* The largest small output buffer freed is kept: a call and its reply need no malloc. */
 static char *spare_out;
+static size_t spare_out_cap;
 
 static void	flush(struct conn *c);
 
@@ -241,9 +243,11 @@ reserve_output(struct conn *c, size_t len)
 	new_cap = c->out_cap ? c->out_cap * 2 : OUT_BUF_MIN;
 	if (new_cap < needed)
 		new_cap = needed;
-	if (new_cap == OUT_BUF_MIN && spare_out != NULL) {
+	if (c->out_cap == 0 && spare_out != NULL && spare_out_cap >= new_cap) {
 		grown = spare_out;
+		new_cap = spare_out_cap;
 		spare_out = NULL;
+		spare_out_cap = 0;
 	} else {
 		grown = realloc(c->out_buf, new_cap);
 	}
@@ -344,9 +348,11 @@ release_output(struct conn *c)
 	if (c->pending_link.prev != NULL)
 		DL_REMOVE(c, pending_link);
 	out_total -= c->out_cap;
-	if (c->out_cap == OUT_BUF_MIN && spare_out == NULL)
+	if (c->out_cap <= SPARE_OUT_MAX && c->out_cap > spare_out_cap) {
+		free(spare_out);	/* the larger one is kept */
 		spare_out = c->out_buf;
-	else
+		spare_out_cap = c->out_cap;
+	} else
 		free(c->out_buf);
 	if (c->out_cap >= BIG_BUFFER)
 		trim_heap();
@@ -801,6 +807,7 @@ conn_close_all(void)
 	conn_settle();
 	free(spare_out);
 	spare_out = NULL;
+	spare_out_cap = 0;
 	free(conns);
 	conns = NULL;
 	conns_len = conns_cap = 0;

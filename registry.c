@@ -43,17 +43,19 @@ write_entry(struct jsonw *w, const struct registration *r)
 static void
 cache_status_entry(struct registration *r)
 {
-	static struct jsonw scratch;
+	struct jsonw w = { 0 };
+	char *shrunk;
 
 	free(r->status_entry);
-	r->status_entry = NULL;
-	jsonw_reset(&scratch);
-	write_entry(&scratch, r);
-	if (!scratch.failed && (r->status_entry = malloc(scratch.len)) != NULL) {
-		memcpy(r->status_entry, scratch.buf, scratch.len);
-		r->status_entry_len = scratch.len;
-	}	/* else status writes it afresh each time */
-	jsonw_reset(&scratch);
+	write_entry(&w, r);
+	if (w.failed) {
+		free(w.buf);
+		w.buf = NULL;	/* status tries again */
+	} else if ((shrunk = realloc(w.buf, w.len)) != NULL) {
+		w.buf = shrunk;	/* each of many registrations keeps only its text */
+	}
+	r->status_entry = w.buf;
+	r->status_entry_len = w.len;
 }
 
 static void
@@ -206,17 +208,21 @@ registry_next(const struct conn *c)
 	return r != NULL ? r->conn : NULL;
 }
 
-void
-registry_write_status(struct jsonw *w)
+size_t
+registry_status(char *out)
 {
-	for (const struct registration *r = first; r != NULL; r = r->next) {
-		if (r != first)
-			jsonw_literal(w, ",");
-		if (r->status_entry != NULL)
-			jsonw_raw(w, r->status_entry, r->status_entry_len);
-		else
-			write_entry(w, r);
+	size_t len = 0;
+
+	for (struct registration *r = first; r != NULL; r = r->next) {
+		if (r->status_entry == NULL && (cache_status_entry(r), r->status_entry == NULL))
+			return SIZE_MAX;
+		if (out != NULL) {
+			memcpy(out + len, r->status_entry, r->status_entry_len);
+			out[len + r->status_entry_len] = ',';
+		}
+		len += r->status_entry_len + 1;
 	}
+	return len - (len > 0);	/* the last comma is past the end */
 }
 
 void

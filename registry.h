@@ -16,7 +16,6 @@
 #include "lib/uuid.h"
 
 struct conn;
-struct jsonw;
 
 struct registration {
 	struct conn	*conn;
@@ -59,8 +58,13 @@ pid_t		 registry_process_id(const struct conn *c);
 struct conn	*registry_find(const char *connection_id);
 /* Registered connections in order: the first after NULL, then the one after c. */
 struct conn	*registry_next(const struct conn *c);
-/* The entries of status's "connections" array, comma-separated, in registration order. */
-void		 registry_write_status(struct jsonw *w);
+/*
+ * Writes the entries of status's "connections" array, comma-separated, in
+ * registration order, into out (NULL: only counts them); returns their
+ * length, or SIZE_MAX when memory runs out for an entry's text. out needs
+ * one byte more: a comma is written just past the end.
+ */
+size_t		 registry_status(char *out);
 void		 registry_free(void);
 
 #endif

@@ -1,18 +1,18 @@
-#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "conn.h"
 #include "lib/jsonw.h"
 #include "lib/log.h"
 #include "reply.h"
 
-#define MAX_ID_TEXT	512	/* an id as the fallback failure echoes it */
 #define OUT_LINE_KEEP	65536	/* a buffer grown past this goes with its reply */
 
 /* Every message is written here first, then queued with one conn_send. */
 static struct jsonw out_line;
-static const cJSON *out_id;	/* the id of the message in out_line */
+static size_t out_id_end;	/* out_line starts {,"id":ID up to here; 0 when it holds no id */
 
 /* The first member's comma becomes the opening brace in reply_end, so no part needs to know whether it is first. */
 struct jsonw *
@@ -21,83 +21,80 @@ reply_begin(const cJSON *id, bool finished)
 	struct jsonw *w = &out_line;
 
 	jsonw_reset(w);
-	out_id = id;
+	out_id_end = 0;
 	jsonw_literal(w, "{");
 	if (id != NULL) {
 		jsonw_literal(w, ",\"id\":");
 		jsonw_value(w, id);
+		if (!w->failed)
+			out_id_end = w->len;
 	}
 	if (finished)
 		jsonw_literal(w, ",\"finished\":true");
 	return w;
 }
 
-/* Writes id's JSON text into out without allocating; returns its length, or 0 if it cannot. */
-static size_t
-id_text(const cJSON *id, char *out, size_t out_len)
-{
-	int len = -1;
-
-	if (cJSON_IsRaw(id)) {
-		len = snprintf(out, out_len, "%s", id->valuestring);
-	} else if (cJSON_IsString(id)) {
-		for (const char *p = id->valuestring; *p != '\0'; p++) {
-			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
-				return 0;	/* would need escaping */
-		}
-		len = snprintf(out, out_len, "\"%s\"", id->valuestring);
-	} else if (cJSON_IsNumber(id) && isfinite(id->valuedouble)) {
-		len = snprintf(out, out_len, "%.17g", id->valuedouble);
-	}
-	return len > 0 && (size_t)len < out_len ? (size_t)len : 0;
-}
-
 /*
  * The writer failed (out of memory, or a value cJSON cannot print): answer
- * with a fixed failure rather than nothing, so no caller waits forever.
+ * with a fixed failure rather than nothing, so no caller waits forever. It
+ * carries the id as far as the message held it.
  */
 static void
-send_fallback_failure(struct conn *c, const cJSON *id)
+send_fallback_failure(struct conn *c)
 {
-	static const char tail[] = "\"finished\":true,\"failed\":true,\"error\":\"Out of memory\"}\n";
-	char line[MAX_ID_TEXT + 128], id_buf[MAX_ID_TEXT];
-	size_t id_len = id != NULL ? id_text(id, id_buf, sizeof(id_buf)) : 0;
-	int len;
+	static const char tail[] = ",\"finished\":true,\"failed\":true,\"error\":\"Out of memory\"}\n";
+	size_t id_len = out_id_end > 0 ? out_id_end - 1 : 0;	/* ,"id":ID */
+	size_t len = id_len + sizeof(tail) - 1;
+	char *out = conn_send_room(c, len);
 
+	if (out == NULL)
+		return;
 	if (id_len > 0)
-		len = snprintf(line, sizeof(line), "{\"id\":%.*s,%s", (int)id_len, id_buf, tail);
-	else
-		len = snprintf(line, sizeof(line), "{%s", tail);
-	if (len > 0 && (size_t)len < sizeof(line))
-		conn_send(c, line, (size_t)len);
+		memcpy(out, out_line.buf + 1, id_len);
+	memcpy(out + id_len, tail, sizeof(tail) - 1);
+	out[0] = '{';	/* the first comma */
+	conn_send_commit(c, len);
 }
 
 void
 reply_end(struct conn *c)
 {
-	struct jsonw *w = &out_line;
-	size_t start = 1;
+	size_t len;
 
-	jsonw_literal(w, "}\n");
+	jsonw_literal(&out_line, "}\n");
+	if (reply_end_room(c, 0, &len) != NULL)
+		conn_send_commit(c, len);
+}
+
+char *
+reply_end_room(struct conn *c, size_t more, size_t *len)
+{
+	struct jsonw *w = &out_line;
+	size_t start = 0;
+	char *out;
+
 	if (w->failed) {
 		log_warnx("out of memory printing a reply conn=%llu",
 		    (unsigned long long)c->serial);
+		send_fallback_failure(c);
 		jsonw_reset(w);
-		send_fallback_failure(c, out_id);
-		return;
+		return NULL;
 	}
 	if (w->buf[1] == ',')
-		w->buf[1] = '{';
-	else
-		start = 0;	/* "{}" */
-	if (w->cap > OUT_LINE_KEEP) {
-		/* A big reply (a status of many states) is handed over, not copied. */
-		conn_send_owned(c, w->buf, start, w->len - start, w->cap);
+		w->buf[start = 1] = '{';	/* else "{}" */
+	*len = w->len - start + more;
+	if (more == 0 && w->cap > OUT_LINE_KEEP) {
+		/* A big reply (a relayed one) is handed over, not copied. */
+		conn_send_owned(c, w->buf, start, *len, w->cap);
 		*w = (struct jsonw){ 0 };
-		return;
+		return NULL;
 	}
-	conn_send(c, w->buf + start, w->len - start);
+	if ((out = conn_send_room(c, *len)) != NULL) {
+		memcpy(out, w->buf + start, w->len - start);
+		out += w->len - start;
+	}
 	jsonw_reset(w);		/* an idle daemon keeps no buffer one big reply grew */
+	return out;
 }
 
 void

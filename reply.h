@@ -32,6 +32,13 @@ struct call {
  */
 struct jsonw	*reply_begin(const cJSON *id, bool finished);
 void		 reply_end(struct conn *c);
+/*
+ * Ends it with more bytes that the caller writes in place, at the pointer
+ * returned, then queues all *len of them with conn_send_commit(c, *len).
+ * NULL when nothing is left to do: c is closing, memory ran out (a failure
+ * has been sent then), or, with more 0, a big message was queued whole.
+ */
+char		*reply_end_room(struct conn *c, size_t more, size_t *len);
 
 /* A whole message: id and fields may be NULL; fields is read, not consumed. */
 void	 reply_message(struct conn *c, const cJSON *id, bool finished, const cJSON *fields);

@@ -493,19 +493,27 @@ op_update(struct call *call)
 
 /* status */
 
+/* The reply is written straight into c's output: each entry is kept as text. */
 static void
 op_status(struct call *call)
 {
+	struct conn *c = call->conn;
+	size_t len, entries;
 	struct jsonw *w;
+	char *out;
 
 	mon_status(call);
-	if (!conn_accepts_output(call->conn))
+	if (!conn_accepts_output(c))
 		return;
 	w = reply_begin(call->id, true);
 	jsonw_literal(w, ",\"connections\":[");
-	registry_write_status(w);
-	jsonw_literal(w, "]");
-	reply_end(call->conn);
+	if ((entries = registry_status(NULL)) == SIZE_MAX)
+		w->failed = true;	/* out of memory: the writer's failure answers */
+	if ((out = reply_end_room(c, entries + 3, &len)) == NULL)
+		return;
+	registry_status(out);
+	memcpy(out + entries, "]}\n", 3);
+	conn_send_commit(c, len);
 }
 
 /* forward */
@@ -1077,29 +1085,32 @@ holds_unicode_escape(const char *line, size_t len)
 }
 
 /*
- * The common forward request, {"id":N,"do":"forward","connection_id":"...",
- * "operation":{...}}, is routed from its text: no tree is built, since the
- * operation is relayed as written anyway. Only lines the tree would read
- * the same way take this path; anything else (escaped names or \u escapes,
- * other members, a number cJSON would not read, a target not found) goes
- * the way of every request, which also words the errors.
+ * The common requests, {"id":N,"do":"status"} and {"id":N,"do":"forward",
+ * "connection_id":"...","operation":{...}}, are routed from their text: no
+ * tree is built (a forward's operation is relayed as written anyway). Only
+ * lines the tree would read the same way take this path; anything else
+ * (escaped names or \u escapes, other members, a number cJSON would not
+ * read, a target not found) goes the way of every request, which also
+ * words the errors.
  */
 static bool
-route_forward_text(struct conn *c, const char *line, size_t len)
+route_text(struct conn *c, const char *line, size_t len)
 {
 	struct jsonscan_member m[4], *value[4] = { NULL, NULL, NULL, NULL }, *id, *to, *op;
-	size_t count, run = 0, end = len, bad;
+	size_t count, run = 0, end = len, bad, do_len;
 	char target_id[UUID_STRING_LEN + 1], id_text[MAX_ID_BYTES + 2];
 	cJSON raw_id = { .type = cJSON_Raw, .valuestring = id_text };
 	struct call call = { .conn = c, .id = &raw_id, .line = line, .line_len = len };
 	struct conn *target;
 
-	/* The shortest such request is 100 bytes: shorter ones (status) are not scanned. */
-	if (len < 100 || forward_is_target(c) ||
+	/* cJSON ends a message at its object's brace or white space after it. */
+	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+		end--;
+	if (end == 0 || line[end - 1] != '}' || forward_is_target(c) ||
 	    holds_unicode_escape(line, len) ||
-	    !jsonscan_object(line, len, &bad, m, 4, &count) || count != 4)
+	    !jsonscan_object(line, len, &bad, m, 4, &count) || count > 4)
 		return false;
-	for (size_t k = 0; k < 4; k++) {
+	for (size_t k = 0; k < count; k++) {
 		const char *name = line + m[k].name_start;
 		size_t name_len = m[k].name_end - m[k].name_start;
 		size_t i = 4;	/* id, do, connection_id, operation, or none of them */
@@ -1117,19 +1128,27 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 	id = value[0];
 	to = value[2];
 	op = value[3];
-	if (value[1]->value_end - value[1]->value_start != 9 ||
-	    memcmp(line + value[1]->value_start, "\"forward\"", 9) != 0)
-		return false;	/* another operation: the parsed path */
 	/*
-	 * cJSON ends a message at its object's brace or white space after it.
-	 * It reads numbers of at most 63 bytes: only the id and the operation
-	 * may hold one. The operation is sent as written: an object without
-	 * control bytes.
+	 * The id as written, echoed in every reply. cJSON reads numbers of at
+	 * most 63 bytes: only the id and a forward's operation may hold one.
 	 */
-	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
-		end--;
-	if (line[end - 1] != '}' || line[op->value_start] != '{')
+	if (id == NULL || value[1] == NULL || (line[id->value_start] != '"' && line[id->value_start] != '-' &&
+	    (line[id->value_start] < '0' || line[id->value_start] > '9')) ||
+	    id->value_end - id->value_start > (line[id->value_start] == '"' ? MAX_ID_BYTES : 60) ||
+	    has_control_byte(line + id->value_start, id->value_end - id->value_start))
 		return false;
+	memcpy(id_text, line + id->value_start, id->value_end - id->value_start);
+	id_text[id->value_end - id->value_start] = '\0';
+	do_len = value[1]->value_end - value[1]->value_start;
+	if (do_len == 8 && to == NULL && op == NULL &&
+	    memcmp(line + value[1]->value_start, "\"status\"", 8) == 0) {
+		op_status(&call);
+		return true;
+	}
+	if (count != 4 || do_len != 9 || memcmp(line + value[1]->value_start, "\"forward\"", 9) != 0 ||
+	    line[op->value_start] != '{')
+		return false;	/* another operation: the parsed path */
+	/* The operation is sent as written: an object without control bytes. */
 	for (size_t i = op->value_start; i < op->value_end; i++) {
 		unsigned char ch = (unsigned char)line[i];
 
@@ -1141,14 +1160,6 @@ route_forward_text(struct conn *c, const char *line, size_t len)
 		else if (++run > 60)
 			return false;
 	}
-	/* The id as written, echoed in every reply. */
-	if ((line[id->value_start] != '"' && line[id->value_start] != '-' &&
-	    (line[id->value_start] < '0' || line[id->value_start] > '9')) ||
-	    id->value_end - id->value_start > (line[id->value_start] == '"' ? MAX_ID_BYTES : 60) ||
-	    has_control_byte(line + id->value_start, id->value_end - id->value_start))
-		return false;
-	memcpy(id_text, line + id->value_start, id->value_end - id->value_start);
-	id_text[id->value_end - id->value_start] = '\0';
 	/* The target, as registry_find() takes it. */
 	if (line[to->value_start] != '"' || to->value_end - to->value_start - 2 > UUID_STRING_LEN ||
 	    memchr(line + to->value_start, '\\', to->value_end - to->value_start) != NULL)
@@ -1185,12 +1196,12 @@ handle_line(struct conn *c, char *line, size_t len)
 	cJSON *msg;
 
 	/*
-	 * The common reply and forward request, taken from their text, no tree
+	 * The common reply and requests, taken from their text, no tree
 	 * built: each is checked first, strictly enough that it holds no bad byte.
 	 */
 	if (forward_is_target(c) && forward_relay_text(c, line, len) == RELAY_DONE)
 		return;
-	if (len <= conn_limits.max_message && route_forward_text(c, line, len))
+	if (len <= conn_limits.max_message && route_text(c, line, len))
 		return;
 	bad = jsonscan_bad_byte(line, len);
 	/*
