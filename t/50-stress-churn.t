@@ -21,8 +21,7 @@ my $c = $d->client;
 $c->call_final('status');
 my $fds_before = $d->fd_count;
 my $mem_before = $d->proc_status;
-# Sanitizer and valgrind builds keep freed memory on purpose: skip memory figures there.
-my $plain = !$ENV{SUPERVISORD_WRAPPER} && ($ENV{SUPERVISORD} // '') !~ /asan/;
+my $plain = memory_judged();
 
 sub churn {
 	my ($seed) = @_;
@@ -49,7 +48,7 @@ my $second = churn(2);
 ok($d->alive, 'daemon survived');
 
 SKIP: {
-	skip 'memory figures mean little under sanitizers or valgrind', 3 unless $plain;
+	skip "memory figures are not the daemon's own here", 3 unless $plain;
 	# Tolerances leave room for malloc's fragmentation; a leak of even a few
 	# bytes per call (over 5,000 calls a round) shows in the second round.
 	cmp_ok($first->{RssAnon} - $mem_before->{RssAnon}, '<=', 2048,

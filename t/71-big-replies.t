@@ -16,10 +16,7 @@ my $w = $d->client;
 my $wid = $w->call_final('register', state => { name => 'big' })->{connection_id};
 my $c = $d->client;
 
-# Sanitizers keep freed memory in quarantine and valgrind has its own heap: figures mean little there.
-# Under emulation the sizes are the emulator's own (its translation cache and heap).
-my $memory_judged = !$ENV{SUPERVISORD_WRAPPER} && !$ENV{SUPERVISORD_EMULATED} &&
-    index(slurp(binary()), '__asan_init') < 0;
+my $memory_judged = memory_judged();
 
 sub rss_kb { $d->proc_status->{VmRSS} }
 sub peak_kb { $d->proc_status->{VmHWM} }

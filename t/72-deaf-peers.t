@@ -48,9 +48,7 @@ ok(wait_until(sub {
 	$peak_kb = $rss if $rss > $peak_kb;
 	$drops->() >= $DEAF;
 }, 90), 'every deaf peer is dropped in the end (' . $drops->() . " of $DEAF)");
-# Under emulation the sizes are the emulator's own (its translation cache and heap).
-my $memory_judged = !$ENV{SUPERVISORD_WRAPPER} && !$ENV{SUPERVISORD_EMULATED} &&
-    index(slurp(binary()), '__asan_init') < 0;
+my $memory_judged = memory_judged();
 cmp_ok($memory_judged ? $peak_kb / 1024 : 0, '<', 64, sprintf('daemon resident memory stayed under 64 MiB (peak seen %.1f MiB, %.1f MiB before)',
     $peak_kb / 1024, $idle_kb / 1024));
 like($d->log, qr/dropping connection: it does not read its replies conn=\d+ pid=\d+ pending=\d+ unprocessed=\d+ max_buffer=\d+ stalled_ms=\d+ output_total=\d+/,
