@@ -90,7 +90,7 @@ LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
-	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c lib/usage.c \
+	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c lib/usage.c lib/opt.c \
 	lib/clock.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
@@ -134,7 +134,7 @@ $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 	$(CC) -std=c99 $(SIZE_CFLAGS) $(STATIC_LTO) $(filter -fno-pie,$(STATIC_CFLAGS)) $(CFLAGS) -c -o $@ $(CJSON_SRC)/cJSON.c
 
 UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c \
-	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
+	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c lib/opt.c monitors/memory.c \
 	monitors/process.c lib/log.c lib/clock.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
@@ -26,6 +25,7 @@
 #include "forward.h"
 #include "listener.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "monitor.h"
 #include "monitors/process.h"
 #include "registry.h"
@@ -116,14 +116,15 @@ usage(void)
 	    "more). COMMAND -h explains a command. See supervisord(8).\n");
 }
 
-/* The long name of the option being applied, for its messages. */
+/* The long name and the value of the option being applied, for its messages. */
 static const char *option_name;
+static const char *option_value;
 
 /* "--NAME: 'VALUE' why": the value of the option being applied is wrong. */
 static void __attribute__((noreturn))
 bad_value(const char *why)
 {
-	exit(usage_fail(NULL, NULL, "--%s: '%s' %s", option_name, optarg, why));
+	exit(usage_fail(NULL, NULL, "--%s: '%s' %s", option_name, option_value, why));
 }
 
 static size_t
@@ -131,7 +132,7 @@ parse_size_option(void)
 {
 	uint64_t bytes;
 
-	if (size_parse(optarg, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
+	if (size_parse(option_value, &bytes) == -1 || bytes == 0 || bytes > SIZE_MAX / 4)
 		bad_value("is not a size (bytes, or a number with K, M or G)");
 	return (size_t)bytes;
 }
@@ -156,7 +157,7 @@ parse_unsigned(const char *text, int base, unsigned long max, char end)
 static long
 parse_number_option(long min, long max)
 {
-	long value = parse_unsigned(optarg, 10, (unsigned long)max, '\0');
+	long value = parse_unsigned(option_value, 10, (unsigned long)max, '\0');
 	char why[64];
 
 	if (value < min) {
@@ -169,7 +170,7 @@ parse_number_option(long min, long max)
 static mode_t
 parse_mode(void)
 {
-	long mode = parse_unsigned(optarg, 8, 0777, '\0');
+	long mode = parse_unsigned(option_value, 8, 0777, '\0');
 
 	if (mode == -1)
 		bad_value("is not an octal mode such as 0600 or 0660");
@@ -209,50 +210,27 @@ parse_restart_target(void)
 	const char *name = names;
 
 	for (int target = RESTART_PARENT; target <= RESTART_NONE; target++, name += strlen(name) + 1) {
-		if (strcmp(optarg, name) == 0)
+		if (strcmp(option_value, name) == 0)
 			return (enum restart_target)target;
 	}
 	bad_value("is not parent, group or none");
 }
 
 enum {
-	OPT_SYSLOG = 256, OPT_READY_FD, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
+	OPT_SYSLOG = 128, OPT_READY_FD, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
 	OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_CONNECTIONS,
 	OPT_MAX_REPLY,
 };
 
-/*
- * The long options, packed into one string and filled into getopt_long's
- * table at start-up: a table of name pointers costs a relocation per entry
- * in a position-independent binary. Each name's value is at the same place
- * in long_values; --syslog, --daemon, --help and --version take no value.
- */
-static const char long_names[] =
-	"socket\0monitor\0log-level\0syslog\0daemon\0pidfile\0ready-fd\0socket-mode\0"
-	"socket-group\0restart-target\0max-message\0max-buffer\0max-reply\0max-connections\0"
-	"help\0version\0";
-static const unsigned short long_values[] = {
-	's', 'M', 'l', OPT_SYSLOG, 'd', 'p', OPT_READY_FD, OPT_SOCKET_MODE,
-	OPT_SOCKET_GROUP, OPT_RESTART_TARGET, OPT_MAX_MESSAGE, OPT_MAX_BUFFER, OPT_MAX_REPLY, OPT_MAX_CONNECTIONS,
-	'h', 'V',
+static const struct opt_long long_options[] = {
+	{ "socket", 's', true }, { "monitor", 'M', true }, { "log-level", 'l', true },
+	{ "syslog", OPT_SYSLOG, false }, { "daemon", 'd', false }, { "pidfile", 'p', true },
+	{ "ready-fd", OPT_READY_FD, true }, { "socket-mode", OPT_SOCKET_MODE, true },
+	{ "socket-group", OPT_SOCKET_GROUP, true }, { "restart-target", OPT_RESTART_TARGET, true },
+	{ "max-message", OPT_MAX_MESSAGE, true }, { "max-buffer", OPT_MAX_BUFFER, true },
+	{ "max-reply", OPT_MAX_REPLY, true }, { "max-connections", OPT_MAX_CONNECTIONS, true },
+	{ "help", 'h', false }, { "version", 'V', false }, { "", 0, false },
 };
-#define LONG_OPTIONS (sizeof(long_values) / sizeof(long_values[0]))
-
-static struct option long_options[LONG_OPTIONS + 1];
-
-static void
-fill_long_options(void)
-{
-	const char *name = long_names;
-
-	for (size_t i = 0; i < LONG_OPTIONS; i++, name += strlen(name) + 1) {
-		int value = long_values[i];
-		bool flag = value == OPT_SYSLOG || value == 'd' || value == 'h' || value == 'V';
-
-		long_options[i] = (struct option){ name, flag ? no_argument : required_argument,
-		    NULL, value };
-	}
-}
 
 static void
 apply_option(struct options *opts, int option)
@@ -260,25 +238,25 @@ apply_option(struct options *opts, int option)
 	char err[512];
 
 	switch (option) {
-	case 's': opts->socket_path = optarg; break;
+	case 's': opts->socket_path = option_value; break;
 	case 'M':
-		if (mon_enable(optarg, err, sizeof(err)) == -1)
+		if (mon_enable(option_value, err, sizeof(err)) == -1)
 			exit(usage_fail(NULL, NULL, "%s", err));
 		break;
 	case 'l':
-		if (log_parse_level(optarg, &opts->log_level) == -1)
+		if (log_parse_level(option_value, &opts->log_level) == -1)
 			bad_value("is not debug, info, warn or error");
 		break;
 	case OPT_SYSLOG: opts->use_syslog = true; break;
 	case 'd': opts->daemonize = true; break;
-	case 'p': opts->pidfile = optarg; break;
+	case 'p': opts->pidfile = option_value; break;
 	case OPT_READY_FD:
 		opts->ready_fd = (int)parse_number_option(0, INT_MAX);
 		if (fcntl(opts->ready_fd, F_GETFD) == -1)
 			exit(usage_fail(NULL, NULL, "--ready-fd: %d is not an open file descriptor", opts->ready_fd));
 		break;
 	case OPT_SOCKET_MODE: opts->socket_mode = parse_mode(); break;
-	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(optarg); break;
+	case OPT_SOCKET_GROUP: opts->socket_gid = parse_group(option_value); break;
 	case OPT_RESTART_TARGET: opts->restart_target = parse_restart_target(); break;
 	case OPT_MAX_MESSAGE: conn_limits.max_message = parse_size_option(); break;
 	case OPT_MAX_BUFFER: conn_limits.max_buffer = parse_size_option(); break;
@@ -292,45 +270,26 @@ apply_option(struct options *opts, int option)
 	}
 }
 
-/*
- * arg is the word getopt was reading: argv[optind - 1] is not it, and past
- * the end of argv on musl when the last option misses its value. getopt_long
- * sets optopt to a short option's letter, or to a long option's value.
- */
-static void __attribute__((noreturn))
-bad_option(int result, const char *arg)
-{
-	char letter[3] = { '-', (char)optopt, '\0' };
-	bool is_short = optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0;
-	const char *shown = is_short ? letter : arg;
-
-	if (result == ':')
-		exit(usage_fail(NULL, NULL, "option '%s' needs a value", shown));
-	if (is_short || optopt == 0)
-		exit(usage_fail(NULL, NULL, "unknown option '%s'", shown));
-	exit(usage_fail(NULL, NULL, "option '%s' takes no value", arg));
-}
-
 /* Returns the index in argv of a client command word, or argc when there is none. */
 static int
 parse_options(struct options *opts, int argc, char **argv)
 {
-	int option, word = optind;
+	struct opt_parser parser;
+	int option;
 
-	opterr = 0;
-	fill_long_options();
-	while ((option = getopt_long(argc, argv, "+:s:M:l:dp:hV", long_options, NULL)) != -1) {
-		if (option == '?' || option == ':')
-			bad_option(option, word < argc ? argv[word] : "");
-		for (size_t i = 0; i < LONG_OPTIONS; i++) {
-			if (long_values[i] == option)
-				option_name = long_options[i].name;
+	opt_init(&parser, argc, argv, "s:M:l:dp:hV", long_options);
+	while ((option = opt_next(&parser)) != OPT_END) {
+		if (option < 0)
+			exit(usage_bad_option(NULL, NULL, &parser, option));
+		for (const struct opt_long *o = long_options; o->name[0] != '\0'; o++) {
+			if (o->value == option)
+				option_name = o->name;
 		}
+		option_value = parser.value;
 		apply_option(opts, option);
-		word = optind;
 	}
 	opts->socket_path = socket_path_choose(opts->socket_path, &opts->socket_is_default);
-	return optind;
+	return parser.index;
 }
 
 /* Signals */

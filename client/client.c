@@ -6,7 +6,6 @@
  * as LSB status).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -29,6 +28,7 @@
 #include "lib/procfs.h"
 #include "lib/signame.h"
 #include "lib/socket_default.h"
+#include "lib/opt.h"
 #include "lib/usage.h"
 
 #define EXIT_NOT_RUNNING	3	/* LSB status: a listed worker does not run */
@@ -70,7 +70,7 @@ struct client {
 /* Arrays, not pointers: a table of pointers costs a relocation each in a PIE. */
 struct command {
 	char		 name[8];
-	char		 options[7];	/* getopt's: "+:" and the short options */
+	char		 options[5];	/* its short options, as opt_init takes them */
 	signed char	 min_operands, max_operands;	/* -1: any number */
 };
 
@@ -112,52 +112,46 @@ parse_seconds(const char *text, double *out)
 static int
 parse_options(struct client *cl)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "wide", no_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "backlog", required_argument, NULL, 'b' },
-		{ "state", required_argument, NULL, 'S' },
-		{ "any-owner", no_argument, NULL, 'O' },
-		{ NULL, 0, NULL, 0 },
+	static const struct opt_long longopts[] = {
+		{ "json", 'j', false }, { "wide", 'w', false }, { "timeout", 't', true },
+		{ "backlog", 'b', true }, { "state", 'S', true }, { "any-owner", 'O', false },
+		{ "", 0, false },
 	};
-	const char *shortopts = current->options + 2;	/* the command's own letters */
+	struct opt_parser parser;
 	int option, operands;
 
-	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
-	opterr = 0;
-	while ((option = getopt_long(cl->argc, cl->argv, current->options, longopts, NULL)) != -1) {
+	opt_init(&parser, cl->argc, cl->argv, current->options, longopts);
+	while ((option = opt_next(&parser)) != OPT_END) {
+		char *arg = parser.value;
+
 		/* Long options belong to the commands whose usage names them. */
-		if (option != ':' && option != '?' && option != 'O' &&
-		    strchr(shortopts, option) == NULL)
-			option = '?';
+		if (option >= 0 && option != 'O' && strchr(current->options, option) == NULL)
+			option = OPT_UNKNOWN;
 		switch (option) {
 		case 'j': cl->json = true; break;
 		case 'w': cl->wide = true; break;
 		case 'O': cl->any_owner = true; break;
-		case 'S': cl->state = optarg; break;
+		case 'S': cl->state = arg; break;
 		case 't':
-			if (!parse_seconds(optarg, &cl->timeout))
-				return usage_fail(current->name, current_usage, "--timeout: '%s' is not a positive number of seconds", optarg);
+			if (!parse_seconds(arg, &cl->timeout))
+				return usage_fail(current->name, current_usage, "--timeout: '%s' is not a positive number of seconds", arg);
 			break;
 		case 'b':
-			if (!parse_seconds(optarg, &cl->number) && strcmp(optarg, "0") != 0)
-				return usage_fail(current->name, current_usage, "--backlog: '%s' is not a count of events", optarg);
+			if (!parse_seconds(arg, &cl->number) && strcmp(arg, "0") != 0)
+				return usage_fail(current->name, current_usage, "--backlog: '%s' is not a count of events", arg);
 			break;
-		default:	/* ':' or '?' */
-			return usage_fail(current->name, current_usage, option == ':' ?
-			    "option %s needs a value" : "unknown option %s",
-			    usage_option_text(cl->argc, cl->argv, optopt, shortopts));
+		default:
+			return usage_bad_option(current->name, current_usage, &parser, option);
 		}
 	}
 	if (cl->json && cl->wide)
 		return usage_fail(current->name, current_usage, "--json and --wide do not go together");
-	cl->first_operand = optind;
-	operands = cl->argc - optind;
+	cl->first_operand = parser.index;
+	operands = cl->argc - parser.index;
 	if (operands < current->min_operands)
 		return usage_fail(current->name, current_usage, "missing operand");
 	if (current->max_operands >= 0 && operands > current->max_operands)
-		return usage_fail(current->name, current_usage, "unexpected argument '%s'", cl->argv[optind + current->max_operands]);
+		return usage_fail(current->name, current_usage, "unexpected argument '%s'", cl->argv[parser.index + current->max_operands]);
 	return 0;
 }
 
@@ -1010,16 +1004,16 @@ enum { CMD_STATUS, CMD_RESTART, CMD_CALL, CMD_FORWARD, CMD_STOP, CMD_START, CMD_
 	CMD_EVENTS, CMD_WAIT, CMD_METRICS, COMMANDS };
 
 static const struct command commands[COMMANDS] = {
-	[CMD_STATUS] = { "status", "+:jwt:", 0, -1 },
-	[CMD_RESTART] = { "restart", "+:", 0, 1 },
-	[CMD_CALL] = { "call", "+:", 1, 1 },
-	[CMD_FORWARD] = { "forward", "+:t:", 2, 2 },
-	[CMD_STOP] = { "stop", "+:t:", 1, -1 },
-	[CMD_START] = { "start", "+:", 1, -1 },
-	[CMD_SIGNAL] = { "signal", "+:", 2, 2 },
-	[CMD_EVENTS] = { "events", "+:jb:", 0, 0 },
-	[CMD_WAIT] = { "wait", "+:t:S:", 1, -1 },
-	[CMD_METRICS] = { "metrics", "+:", 0, 0 },
+	[CMD_STATUS] = { "status", "jwt:", 0, -1 },
+	[CMD_RESTART] = { "restart", "", 0, 1 },
+	[CMD_CALL] = { "call", "", 1, 1 },
+	[CMD_FORWARD] = { "forward", "t:", 2, 2 },
+	[CMD_STOP] = { "stop", "t:", 1, -1 },
+	[CMD_START] = { "start", "", 1, -1 },
+	[CMD_SIGNAL] = { "signal", "", 2, 2 },
+	[CMD_EVENTS] = { "events", "jb:", 0, 0 },
+	[CMD_WAIT] = { "wait", "t:S:", 1, -1 },
+	[CMD_METRICS] = { "metrics", "", 0, 0 },
 };
 
 /* Each command's usage, in the order of the table above, one after another. */

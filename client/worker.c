@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,6 +31,7 @@
 #include "lib/log.h"
 #include "lib/selfpipe.h"
 #include "lib/signame.h"
+#include "lib/opt.h"
 #include "lib/usage.h"
 #include "client/worker_ops.h"
 
@@ -116,54 +116,50 @@ default_name(const struct worker *w)
 static int
 parse_args(struct worker *w, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ "respawn", no_argument, NULL, 'r' },
-		{ "dump-dir", required_argument, NULL, 'd' },
-		{ "any-owner", no_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	static const struct opt_long longopts[] = {
+		{ "name", 'n', true }, { "state", 's', true }, { "respawn", 'r', false },
+		{ "dump-dir", 'd', true }, { "any-owner", 'o', false }, { "", 0, false },
 	};
+	struct opt_parser parser;
 	int option;
 
-	optind = 0;		/* start afresh on this argument vector (glibc and musl) */
-	opterr = 0;
-	while ((option = getopt_long(argc, argv, "+:n:", longopts, NULL)) != -1) {
+	opt_init(&parser, argc, argv, "n:", longopts);
+	while ((option = opt_next(&parser)) != OPT_END) {
+		char *arg = parser.value;
+
 		switch (option) {
 		case 'n':
-			w->name = optarg;
+			w->name = arg;
 			break;
 		case 's':
 			cJSON_Delete(w->extra_state);
-			w->extra_state = jl_parse(optarg, strlen(optarg), 0);
+			w->extra_state = jl_parse(arg, strlen(arg), 0);
 			if (!cJSON_IsObject(w->extra_state))
-				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", optarg);
+				return usage_fail("worker", WORKER_USAGE, "--state: '%s' is not a JSON object", arg);
 			break;
 		case 'r':
 			w->respawn = true;
 			break;
 		case 'd':
-			w->dump_dir = optarg;
+			w->dump_dir = arg;
 			break;
 		case 'o':
 			w->any_owner = true;
 			break;
-		default:	/* ':' or '?' */
-			return usage_fail("worker", WORKER_USAGE, option == ':' ?
-			    "option %s needs a value" : "unknown option %s",
-			    usage_option_text(argc, argv, optopt, "n"));
+		default:
+			return usage_bad_option("worker", WORKER_USAGE, &parser, option);
 		}
 	}
-	if (optind >= argc)
+	if (parser.index >= argc)
 		return usage_fail("worker", WORKER_USAGE, "missing COMMAND");
 	/* Reconnecting would never help: say so now rather than retry for ever. */
 	if (strlen(w->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return usage_fail("worker", WORKER_USAGE, "socket path %s is too long (%zu > %zu bytes)", w->socket_path,
 		    strlen(w->socket_path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	w->argv = argv + optind;
+	w->argv = argv + parser.index;
 	if (w->name == NULL)
 		w->name = default_name(w);
-	w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - optind));
+	w->command = report_shell_words((const char *const *)w->argv, (size_t)(argc - parser.index));
 	if (w->command == NULL)
 		return usage_fail("worker", WORKER_USAGE, "out of memory");
 	return 0;

@@ -1,9 +1,9 @@
 /* Usage errors: one wording for the daemon's options and every command's. */
 #include <stdarg.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/opt.h"
 #include "lib/usage.h"
 
 int
@@ -24,17 +24,9 @@ usage_fail(const char *command, const char *usage, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-const char *
-usage_option_text(int argc, char **argv, int opt, const char *short_options)
+int
+usage_bad_option(const char *command, const char *usage, const struct opt_parser *p, int result)
 {
-	static char text[3];		/* "-n": its last byte stays NUL */
-
-	if (opt > 0 && opt < 128 && strchr(short_options, opt) != NULL) {
-		text[0] = '-';
-		text[1] = (char)opt;
-		return text;
-	}
-	if (optind >= 2 && optind - 1 < argc && argv[optind - 1] != NULL)
-		return argv[optind - 1];
-	return "(at the end)";
+	return usage_fail(command, usage, result == OPT_MISSING ? "option '%s' needs a value" :
+	    result == OPT_NO_VALUE ? "option '%s' takes no value" : "unknown option '%s'", p->word);
 }

@@ -15,12 +15,13 @@
 int	usage_fail(const char *command, const char *usage, const char *fmt, ...)
 	    PRINTF_LIKE(3, 4);
 
+struct opt_parser;
+
 /*
- * How to name the option getopt_long just stopped at, for a message: "-n"
- * when opt is one of short_options, else the argument it was reading.
- * musl leaves optind at argc + 1 after a missing value, so argv[optind - 1]
- * is never read blindly. The text may live in a static buffer.
+ * usage_fail for what opt_next returned (OPT_MISSING, OPT_UNKNOWN or
+ * OPT_NO_VALUE), naming the option as written: "option '-l' needs a value".
  */
-const char *usage_option_text(int argc, char **argv, int opt, const char *short_options);
+int	usage_bad_option(const char *command, const char *usage,
+	    const struct opt_parser *p, int result);
 
 #endif

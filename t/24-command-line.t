@@ -68,6 +68,29 @@ subtest 'usage errors: exit status 2 and one line saying what is wrong' => sub {
 	ok(!-e "$tmp/never.ipc", 'no socket was ever created');
 };
 
+subtest "commands' usage errors: the option named as written, on every libc" => sub {
+	my @cases = (
+		[['status', '-t'], qr/^supervisord: status: option '-t' needs a value \(usage: /],
+		[['status', '--timeout'], qr/^supervisord: status: option '--timeout' needs a value /],
+		[['wait', '--state'], qr/^supervisord: wait: option '--state' needs a value /],
+		[['status', '--json=1'], qr/^supervisord: status: option '--json=1' takes no value /],
+		[['status', '--frob'], qr/^supervisord: status: unknown option '--frob' /],
+		[['status', '-jq'], qr/^supervisord: status: unknown option '-q' /],
+		[['restart', '--json'], qr/^supervisord: restart: unknown option '--json' /],
+		[['worker', '-n'], qr/^supervisord: worker: option '-n' needs a value /],
+		[['worker', '--na'], qr/^supervisord: worker: option '--na' needs a value /],
+		[['worker', '--respawn=no', 'true'], qr/^supervisord: worker: option '--respawn=no' takes no value /],
+	);
+	for my $case (@cases) {
+		my ($args, $want) = @$case;
+		my ($status, $out, $err) = run(@$args);
+		my $name = join(' ', @$args);
+		is($status >> 8, 2, "$name: exit status 2");
+		like($err, qr/$want[^\n]*\n\z/, "$name: one line") or diag($err);
+		is($out, '', "$name: nothing on stdout");
+	}
+};
+
 subtest '-h and -V' => sub {
 	for my $flag ('-h', '--help') {
 		my ($status, $out, $err) = run($flag);

@@ -15,6 +15,7 @@
 #include "lib/jsonscan.h"
 #include "lib/jsonw.h"
 #include "lib/list.h"
+#include "lib/opt.h"
 #include "lib/params.h"
 #include "lib/utf8.h"
 #include "monitors/memory.h"
@@ -798,6 +799,69 @@ test_params_dispatch(void)
 	cJSON_Delete(msg);
 }
 
+/* Runs the parser over words; returns what it returned, as "s=PATH d ! end@2". */
+static const char *
+opt_trace(const char *const *words, const char *shorts)
+{
+	static const struct opt_long longs[] = {
+		{ "socket", 's', true }, { "syslog", 200, false }, { "daemon", 'd', false },
+		{ "max-buffer", 201, true }, { "max-reply", 202, true }, { "", 0, false },
+	};
+	static char trace[256];
+	char *argv[16];
+	struct opt_parser p;
+	size_t len = 0;
+	int argc = 0, option;
+
+	while (words[argc] != NULL) {
+		argv[argc] = (char *)words[argc];
+		argc++;
+	}
+	opt_init(&p, argc, argv, shorts, longs);
+	while ((option = opt_next(&p)) >= 0)
+		len += (size_t)snprintf(trace + len, sizeof(trace) - len, "%d%s%s ", option,
+		    p.value != NULL ? "=" : "", p.value != NULL ? p.value : "");
+	snprintf(trace + len, sizeof(trace) - len, "%d:%s@%d", option, option == OPT_END ? "" : p.word, p.index);
+	return trace;
+}
+
+static void
+test_opt(void)
+{
+	static const struct {
+		const char *words[8];
+		const char *trace;
+	} cases[] = {
+		{ { "x", NULL }, "-1:@1" },
+		{ { "x", "-s", "/a", "-d", "status", "-d", NULL }, "115=/a 100 -1:@4" },
+		{ { "x", "-s/a", "-ds", "b", NULL }, "115=/a 100 115=b -1:@4" },
+		{ { "x", "-s", "-d", NULL }, "115=-d -1:@3" },
+		{ { "x", "--socket=", "--socket", "--d", NULL }, "115= 115=--d -1:@4" },
+		{ { "x", "--sock", "p", "--da", "--max-b=1", "--", "-d", NULL }, "115=p 100 201=1 -1:@6" },
+		{ { "x", "-", "-d", NULL }, "-1:@1" },
+		{ { "x", "-s", NULL }, "-2:-s@2" },
+		{ { "x", "-ds", NULL }, "100 -2:-s@2" },
+		{ { "x", "--socket", NULL }, "-2:--socket@2" },
+		{ { "x", "-x", NULL }, "-3:-x@2" },
+		{ { "x", "-d:", NULL }, "100 -3:-:@2" },
+		{ { "x", "--max", "1", NULL }, "-3:--max@2" },
+		{ { "x", "--s", NULL }, "-3:--s@2" },
+		{ { "x", "--socketx", NULL }, "-3:--socketx@2" },
+		{ { "x", "--=1", NULL }, "-3:--=1@2" },
+		{ { "x", "--max-reply-and-then-some-more", NULL }, "-3:--max-reply-and-then-some-more@2" },
+		{ { "x", "--syslog=yes", NULL }, "-4:--syslog=yes@2" },
+		{ { "x", "--syslog", "--sy", NULL }, "200 200 -1:@3" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *trace = opt_trace(cases[i].words, "s:dh");
+		char name[320];
+
+		snprintf(name, sizeof(name), "options case %zu: %s (want %s)", i, trace, cases[i].trace);
+		ok(strcmp(trace, cases[i].trace) == 0, name);
+	}
+}
+
 int
 main(void)
 {
@@ -822,6 +886,7 @@ main(void)
 	test_list();
 	test_utf8();
 	test_params_dispatch();
+	test_opt();
 	printf("1..%d\n", test_count);
 	return failures != 0;
 }
