@@ -91,7 +91,7 @@ LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
 	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c lib/usage.c \
-	lib/clock.c
+	lib/clock.c lib/fmt.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
@@ -135,12 +135,13 @@ $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 
 UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c \
 	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c monitors/memory.c \
-	monitors/process.c lib/log.c lib/clock.c
+	monitors/process.c lib/log.c lib/clock.c lib/fmt.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
-t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
-	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c $(LIBS)
+t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c lib/fmt.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c \
+	    lib/fmt.c $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
 t/stress: t/stress.c $(BUILD)/config
