@@ -43,13 +43,15 @@ flush(struct out *o)
 static void
 put(struct out *o, const char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (o->at == o->cap && o->stream != NULL)
-			flush(o);
-		if (o->at < o->cap)
-			o->buf[o->at++] = text[i];
-	}
 	o->total += len;
+	for (; len > 0; len--) {
+		if (o->at == o->cap) {
+			if (o->stream == NULL)
+				return;
+			flush(o);
+		}
+		o->buf[o->at++] = *text++;
+	}
 }
 
 static void
@@ -127,13 +129,14 @@ mul_add(uint32_t *limb, int count, uint32_t by, uint64_t carry)
 }
 
 /*
- * Writes the decimal digits of the finite double whose bits are given, from
- * text[1] on, without leading zeros (none at all for zero); text[0] is '0',
- * room for a carry. Sets *point to the count of digits before the point (0
- * or less when the value is below 0.1) and returns the count of digits.
+ * Writes the decimal digits of the finite double whose bits are given into
+ * text and points *digits at the first that is not 0 (at the end for zero);
+ * the byte before it is a '0', room for a carry. Sets *point to the count
+ * of digits before the point (0 or less when the value is below 0.1) and
+ * returns the count of digits.
  */
 static int
-exact_digits(char *text, uint64_t bits, int *point)
+exact_digits(char *text, uint64_t bits, char **digits, int *point)
 {
 	uint32_t limb[LIMBS];
 	uint64_t m = bits & ((1ull << 52) - 1);
@@ -164,9 +167,9 @@ exact_digits(char *text, uint64_t bits, int *point)
 	*p = '\0';
 	while (text[1 + skip] == '0')
 		skip++;
-	memmove(text + 1, text + 1 + skip, (size_t)(p - text) - (size_t)skip);
-	*point = (int)(p - text) - 1 - skip + (e < 0 ? e : 0);
-	return (int)(p - text) - 1 - skip;
+	*digits = text + 1 + skip;
+	*point = (int)(p - *digits) + (e < 0 ? e : 0);
+	return (int)(p - *digits);
 }
 
 /*
@@ -219,7 +222,7 @@ real(struct out *o, struct spec *sp, double value, bool general)
 		len = point = 3;
 		prec = 0;
 	} else {
-		len = exact_digits(text, bits, &point);
+		len = exact_digits(text, bits, &digits, &point);
 		if (!general) {
 			len = round_digits(&digits, len, point + prec, &point);
 		} else {
