@@ -91,7 +91,7 @@ LIBS	= $(CJSON_OBJS) $(CJSON_LIBS)
 # The daemon's core sits at the top; what it is built from, by role, below.
 LIB_SRCS = lib/procfs.c lib/procid.c lib/cgroup.c lib/hmap.c lib/jsonw.c lib/jsonscan.c lib/log.c \
 	lib/selfpipe.c lib/signame.c lib/size.c lib/uuid.c lib/params.c lib/trim.c lib/utf8.c lib/usage.c lib/opt.c \
-	lib/clock.c
+	lib/clock.c lib/fmt.c
 MONITOR_SRCS = monitors/memory.c monitors/process.c
 DAEMON_SRCS = conn.c rpc.c reply.c forward.c registry.c monitor.c listener.c events.c \
 	$(MONITOR_SRCS) $(LIB_SRCS)
@@ -135,12 +135,13 @@ $(BUILD)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c $(BUILD)/config | $(CJSON_HDR)
 
 UNIT_SRCS = lib/hmap.c lib/jsonscan.c lib/jsonw.c lib/size.c lib/signame.c lib/utf8.c lib/params.c \
 	lib/uuid.c lib/procfs.c lib/procid.c lib/cgroup.c lib/opt.c monitors/memory.c \
-	monitors/process.c lib/log.c lib/clock.c
+	monitors/process.c lib/log.c lib/clock.c lib/fmt.c
 t/unit: t/unit.c $(UNIT_SRCS) $(HDRS) $(BUILD)/config $(CJSON_OBJS)
 	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit.c $(UNIT_SRCS) $(LIBS)
 
-t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
-	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c $(LIBS)
+t/unit_events: t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c lib/fmt.c $(HDRS) $(BUILD)/config $(CJSON_OBJS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) $(LDFLAGS) -o $@ t/unit_events.c events.c lib/jsonw.c lib/hmap.c lib/clock.c \
+	    lib/fmt.c $(LIBS)
 
 # The load and fault driver of the t/50-* tests.
 t/stress: t/stress.c $(BUILD)/config
@@ -227,18 +228,28 @@ fuzz/fuzz_jsonw: fuzz/fuzz_jsonw.c lib/jsonw.c lib/jsonw.h
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(CJSON_CFLAGS) $(FUZZ_FLAGS) \
 	    -o $@ fuzz/fuzz_jsonw.c lib/jsonw.c $(LIBS)
 
-# Each harness for its share of FUZZ_SECONDS: the protocol 7/10, the parsers 2/10, the writer 1/10.
-fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
-	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 7 / 10 + 1 ))
+# The static builds' formatter against the C library's printf; a twentieth of the time.
+FUZZ_FMT_RUN	= ./fuzz/fuzz_fmt -artifact_prefix=fuzz/ -print_final_stats=1 \
+	fuzz/corpus-fmt-work fuzz/corpus-fmt
+fuzz/fuzz_fmt: fuzz/fuzz_fmt.c lib/fmt.c lib/fmt.h
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(FUZZ_FLAGS) \
+	    -o $@ fuzz/fuzz_fmt.c lib/fmt.c -lm
+
+# Each harness for its share of FUZZ_SECONDS: the protocol 13/20, the parsers 4/20, the
+# writer 2/20, the formatter 1/20.
+fuzz: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers fuzz/fuzz_fmt
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work fuzz/corpus-fmt-work
+	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 13 / 20 + 1 ))
 	$(FUZZ_PARSERS_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) * 2 / 10 + 1 ))
 	$(FUZZ_JSONW_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) / 10 + 1 ))
+	$(FUZZ_FMT_RUN) -max_total_time=$$(( $(FUZZ_SECONDS) / 20 + 1 ))
 
-fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers
-	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work
+fuzz-smoke: fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers fuzz/fuzz_fmt
+	mkdir -p fuzz/corpus-work fuzz/corpus-jsonw-work fuzz/corpus-parsers-work fuzz/corpus-fmt-work
 	FUZZ_LOG_LEVEL=debug $(FUZZ_RUN) -max_total_time=50
 	$(FUZZ_PARSERS_RUN) -max_total_time=10
 	$(FUZZ_JSONW_RUN) -max_total_time=10
+	$(FUZZ_FMT_RUN) -max_total_time=8
 
 # Sizes, idle memory and start-up time against SPEC 9's budgets: this
 # build, and with CJSON_SRC a static musl build (MUSL_CC) beside it.
@@ -285,7 +296,7 @@ layering: $(PROG)
 clean:
 	rm -rf $(BUILD) $(BUILD)-scan $(SIZE_BUILD)
 	rm -f supervisord supervisord-asan t/unit t/unit_events t/stress t/randproto t/failalloc.so \
-	    fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers bench/bench
+	    fuzz/fuzz_rpc fuzz/fuzz_jsonw fuzz/fuzz_parsers fuzz/fuzz_fmt bench/bench
 
 .PHONY: all static size bench check check-asan check-valgrind fuzz fuzz-smoke install \
 	install-strip uninstall clean layering scan

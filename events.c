@@ -5,6 +5,7 @@
 
 #include "events.h"
 #include "lib/clock.h"
+#include "lib/fmt.h"
 #include "lib/hmap.h"
 #include "lib/jsonw.h"
 
@@ -76,13 +77,13 @@ format_event(struct jsonw *w, const struct event *e)
 	int len;
 
 	/* Type names and connection ids need no escaping. */
-	len = snprintf(head, sizeof(head), "\"event\":\"%s\",\"at\":%lld.%03lld",
+	len = fmt_snprintf(head, sizeof(head), "\"event\":\"%s\",\"at\":%lld.%03lld",
 	    events_type_name(e->type), (long long)(now / 1000), (long long)(now % 1000));
 	if (e->connection_id != NULL)
-		len += snprintf(head + len, sizeof(head) - (size_t)len, ",\"connection_id\":\"%.36s\"",
+		len += fmt_snprintf(head + len, sizeof(head) - (size_t)len, ",\"connection_id\":\"%.36s\"",
 		    e->connection_id);
 	if (e->process_id > 0)
-		len += snprintf(head + len, sizeof(head) - (size_t)len, ",\"process_id\":%ld",
+		len += fmt_snprintf(head + len, sizeof(head) - (size_t)len, ",\"process_id\":%ld",
 		    (long)e->process_id);
 	jsonw_raw(w, head, (size_t)len);
 	if (e->name != NULL) {

@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "events.h"
 #include "forward.h"
+#include "lib/fmt.h"
 #include "lib/hmap.h"
 #include "lib/jsonscan.h"
 #include "lib/jsonw.h"
@@ -666,7 +667,7 @@ publish_timeout(const struct fwd *f)
 		.name = cJSON_GetObjectItemCaseSensitive(registry_state(f->target), "name"),
 		.extra = extra,
 	};
-	int len = snprintf(extra, sizeof(extra), ",\"timeout\":%.6g,\"call_id\":%lld",
+	int len = fmt_snprintf(extra, sizeof(extra), ",\"timeout\":%.6g,\"call_id\":%lld",
 	    f->timeout_seconds, (long long)f->key.call_id);
 
 	e.extra_len = len > 0 && (size_t)len < sizeof(extra) ? (size_t)len : 0;

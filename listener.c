@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "listener.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -34,9 +35,9 @@ fail(bool cause, const char *path, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	fmt_vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(error, error_len, "socket %s: %s%s%s", path, what, cause ? ": " : "", why);
+	fmt_snprintf(error, error_len, "socket %s: %s%s%s", path, what, cause ? ": " : "", why);
 	return -1;
 }
 
@@ -50,7 +51,7 @@ fill_address(struct sockaddr_un *addr, const char *path)
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	if (len == 0) {
-		snprintf(error, error_len, "socket path is empty");
+		fmt_snprintf(error, error_len, "socket path is empty");
 		return -1;
 	}
 	if (len >= sizeof(addr->sun_path))
@@ -110,9 +111,9 @@ absolute_path(const char *path, char *out, size_t out_len)
 	int len;
 
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
-		len = snprintf(out, out_len, "%s/%s", cwd, path);
+		len = fmt_snprintf(out, out_len, "%s/%s", cwd, path);
 	else
-		len = snprintf(out, out_len, "%s", path);
+		len = fmt_snprintf(out, out_len, "%s", path);
 	if (len < 0 || (size_t)len >= out_len) {
 		out[0] = '\0';
 		return -1;
@@ -131,7 +132,7 @@ create_beside(const char *path, char *out, size_t out_len, bool dir)
 		if (uuid_generate(random) == -1)
 			return -1;
 		/* Its first characters are random hex digits. */
-		if (snprintf(out, out_len, "%s.%.6s", path, random) >= (int)out_len) {
+		if (fmt_snprintf(out, out_len, "%s.%.6s", path, random) >= (int)out_len) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
@@ -154,7 +155,7 @@ take_lock(struct listener *l, const struct sockaddr_un *addr, const char *path)
 {
 	char lock_path[PATH_MAX];
 	struct stat st;
-	int len = snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+	int len = fmt_snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
 
 	if (len < 0 || (size_t)len >= sizeof(lock_path))
 		return fail(false, path, "lock path too long");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "monitor.h"
 #include "reply.h"
@@ -61,7 +62,7 @@ parse_interval(const char *text, int64_t *interval_ms, char *err, size_t err_len
 	seconds = strtod(text, &end);
 	if (errno != 0 || end == text || *end != '\0' || !isfinite(seconds) ||
 	    seconds <= 0 || seconds > MAX_INTERVAL_S || num_round(seconds * 1000) < 1) {
-		snprintf(err, err_len, "interval '%s' is not a number of seconds "
+		fmt_snprintf(err, err_len, "interval '%s' is not a number of seconds "
 		    "from 0.001 to %d (such as 10 or 0.5)", text, MAX_INTERVAL_S);
 		return -1;
 	}
@@ -76,13 +77,13 @@ configure_one(size_t index, const char *key, const char *value, char *err, size_
 
 	if (strcmp(key, "interval") == 0) {
 		if (m->tick == NULL) {
-			snprintf(err, err_len, "monitor '%s' has no timer to set an interval on", m->name);
+			fmt_snprintf(err, err_len, "monitor '%s' has no timer to set an interval on", m->name);
 			return -1;
 		}
 		return parse_interval(value, &active[index].interval_ms, err, err_len);
 	}
 	if (m->configure == NULL) {
-		snprintf(err, err_len, "unknown option '%s' (monitor '%s' takes only interval)",
+		fmt_snprintf(err, err_len, "unknown option '%s' (monitor '%s' takes only interval)",
 		    key, m->name);
 		return -1;
 	}
@@ -104,7 +105,7 @@ configure(size_t index, char *options, char *err, size_t err_len)
 		if (*pair == '\0')
 			continue;	/* empty between commas, as strtok would skip it */
 		if ((equals = strchr(pair, '=')) == NULL || equals == pair) {
-			snprintf(err, err_len, "'%s' is not key=value", pair);
+			fmt_snprintf(err, err_len, "'%s' is not key=value", pair);
 			return -1;
 		}
 		*equals = '\0';
@@ -122,18 +123,18 @@ mon_enable(const char *spec, char *err, size_t err_len)
 	int index = find_monitor(spec, name_len), result = -1;
 	char *options = NULL, *detail;
 
-	at = (size_t)snprintf(err, err_len, "-M %s: ", spec);
+	at = (size_t)fmt_snprintf(err, err_len, "-M %s: ", spec);
 	if (at >= err_len)
 		at = err_len - 1;
 	detail = err + at;
 	*detail = '\0';	/* every monitor's configure says what is wrong */
 	if (index == -1) {
-		snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: " MONITOR_NAMES ")",
+		fmt_snprintf(detail, err_len - at, "unknown monitor '%.*s' (known: " MONITOR_NAMES ")",
 		    (int)name_len, spec);
 		return -1;
 	}
 	if (spec[name_len] != '\0' && (options = strdup(spec + name_len + 1)) == NULL)
-		snprintf(detail, err_len - at, "out of memory");
+		fmt_snprintf(detail, err_len - at, "out of memory");
 	else if (options == NULL || configure((size_t)index, options, detail, err_len - at) == 0)
 		result = 0;
 	free(options);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 #include "lib/log.h"
 #include "reply.h"
@@ -139,7 +140,7 @@ reply_fail(const struct call *call, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(error, sizeof(error), fmt, ap);
+	fmt_vsnprintf(error, sizeof(error), fmt, ap);
 	va_end(ap);
 	log_debug("call failed conn=%llu error=%s",
 	    (unsigned long long)call->conn->serial, error);

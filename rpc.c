@@ -10,6 +10,7 @@
 #include "events.h"
 #include "lib/clock.h"
 #include "forward.h"
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 #include "lib/jsonscan.h"
 #include "lib/log.h"
@@ -736,7 +737,7 @@ op_restart(struct call *call)
 		return;
 	kind = target == 0 ? "none" : target < 0 ? "group" : "parent";
 	pid = target < 0 ? -(long)target : (long)target;
-	e.extra_len = (size_t)snprintf(outcome, sizeof(outcome),
+	e.extra_len = (size_t)fmt_snprintf(outcome, sizeof(outcome),
 	    target != 0 ? ",\"signal\":\"%s\",\"target\":\"%s\",\"target_process_id\":%ld" :
 	    ",\"signal\":\"%s\",\"target\":\"%s\"", name, kind, pid);
 	events_publish(&e);
@@ -858,7 +859,7 @@ rpc_monitor_action(const struct mon_action *action)
 
 	signame_format(action->signo, signal_name, sizeof(signal_name));
 	/* The monitor's own short names, and a signal's: nothing to escape, and they fit. */
-	len = snprintf(text, sizeof(text),
+	len = fmt_snprintf(text, sizeof(text),
 	    ",\"monitor\":\"%.32s\",\"action\":\"%.32s\",\"reason\":\"%.32s\",\"signal\":\"%.15s\"",
 	    action->monitor, action->action, action->reason, signal_name);
 	jsonw_raw(&w, text, (size_t)len);
@@ -866,7 +867,7 @@ rpc_monitor_action(const struct mon_action *action)
 	jsonw_members(&w, action->figures);
 	/* The event's members, then the last action's "at" and its NUL: one buffer for both. */
 	fields_len = w.len;
-	len = snprintf(text, sizeof(text), ",\"at\":%lld.%03lld}",
+	len = fmt_snprintf(text, sizeof(text), ",\"at\":%lld.%03lld}",
 	    (long long)(now / 1000), (long long)(now % 1000));
 	jsonw_raw(&w, text, (size_t)len + 1);
 	if (w.failed) {
@@ -1033,7 +1034,7 @@ route_message(struct conn *c, cJSON *msg, char *line, size_t len)
 		/* Which of them counts is up to each reader: none does. */
 		char why[64];
 
-		snprintf(why, sizeof(why), "Bad reply: '%s' is given more than once", repeated);
+		fmt_snprintf(why, sizeof(why), "Bad reply: '%s' is given more than once", repeated);
 		forward_reply_failed(c, line, len, why);
 		reply_fail(&call, "Bad request: '%s' is given more than once", repeated);
 		return;

@@ -24,6 +24,7 @@
 #include "events.h"
 #include "forward.h"
 #include "listener.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/opt.h"
 #include "monitor.h"
@@ -72,21 +73,21 @@ startup_failure(const char *fmt, ...)
 	char message[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	fmt_vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	/* Whoever ran us must see why we did not start, whatever the log goes to. */
 	if (log_uses_syslog())
 		log_error("%s", message);
-	fprintf(stderr, "supervisord: %s\n", message);
+	fmt_fprintf(stderr, "supervisord: %s\n", message);
 	exit(EXIT_FAILURE);
 }
 
 static void
 usage(void)
 {
-	printf("usage: supervisord [options]              run the daemon\n");
+	fmt_printf("usage: supervisord [options]              run the daemon\n");
 	client_usage(stdout);
-	printf("       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] [--dump-dir DIR]\n"
+	fmt_printf("       supervisord [-s PATH] worker [-n NAME] [--state JSON] [--respawn] [--dump-dir DIR]\n"
 	    "                                     -- COMMAND [ARG...]\n"
 	    "\n"
 	    "  -s, --socket PATH         socket path (default $SUPERVISOR_IPC, else " SUPERVISORD_SOCKET ")\n"
@@ -161,7 +162,7 @@ parse_number_option(long min, long max)
 	char why[64];
 
 	if (value < min) {
-		snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
+		fmt_snprintf(why, sizeof(why), "is not a number from %ld to %ld", min, max);
 		bad_value(why);
 	}
 	return value;
@@ -265,7 +266,7 @@ apply_option(struct options *opts, int option)
 		conn_limits.max_connections = (size_t)parse_number_option(1, 10000000);
 		break;
 	case 'h': usage(); exit(EXIT_SUCCESS);
-	case 'V': printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
+	case 'V': fmt_printf("supervisord %s\n", VERSION); exit(EXIT_SUCCESS);
 	default: exit(usage_fail(NULL, NULL, "unknown option"));
 	}
 }
@@ -438,7 +439,7 @@ write_pidfile(const char *path, char *err, size_t err_len)
 	}
 	if ((fd = create_beside(pidfile_path, temp, sizeof(temp), false)) == -1)
 		goto fail;
-	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	len = fmt_snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	/* A few bytes to a regular file: written whole, or the disk is full. */
 	step = "write: ";
 	if ((written = write(fd, text, (size_t)len)) != len) {
@@ -456,7 +457,7 @@ write_pidfile(const char *path, char *err, size_t err_len)
 	if (len == 0 && rename(temp, pidfile_path) == 0)
 		return 0;
 fail:
-	snprintf(err, err_len, "pidfile %s: %s%s", path, step, strerror(errno));
+	fmt_snprintf(err, err_len, "pidfile %s: %s%s", path, step, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	if (fd != -1)

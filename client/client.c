@@ -23,6 +23,7 @@
 #include "client/jsonline.h"
 #include "client/report.h"
 #include "lib/clock.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/num.h"
 #include "lib/procfs.h"
@@ -82,7 +83,7 @@ static const char *current_usage;	/* its words after the command */
 static void
 say_command(void)
 {
-	fprintf(stderr, "supervisord: %s: ", current->name);
+	fmt_fprintf(stderr, "supervisord: %s: ", current->name);
 }
 
 static void PRINTF_LIKE(1, 2)
@@ -92,7 +93,7 @@ say(const char *fmt, ...)
 
 	say_command();
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fmt_vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -168,22 +169,22 @@ connect_daemon(struct client *cl)
 		return 0;
 	while (jl_open(&cl->conn, path, !cl->any_owner, why, sizeof(why)) == -1) {
 		if (why[0] != '\0') {
-			fprintf(stderr, "supervisord: %s\n", why);
+			fmt_fprintf(stderr, "supervisord: %s\n", why);
 			return -1;
 		}
 		if ((errno == EAGAIN || errno == EINTR) && mono_now_ms() < give_up) {
 			poll(NULL, 0, CONNECT_RETRY_MS);
 			continue;
 		}
-		fprintf(stderr, "supervisord: cannot connect to %s: ", path);
+		fmt_fprintf(stderr, "supervisord: cannot connect to %s: ", path);
 		if (errno == ENAMETOOLONG)
-			fprintf(stderr, "path too long (%zu > %zu bytes)\n", strlen(path),
+			fmt_fprintf(stderr, "path too long (%zu > %zu bytes)\n", strlen(path),
 			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		else if (errno == ECONNREFUSED || errno == ENOENT)
-			fprintf(stderr, "%s (is the daemon running?%s)\n", strerror(errno),
+			fmt_fprintf(stderr, "%s (is the daemon running?%s)\n", strerror(errno),
 			    strcmp(path, SUPERVISORD_SOCKET) == 0 ? " " SOCKET_DEFAULT_HINT : "");
 		else
-			fprintf(stderr, "%s\n", strerror(errno));
+			fmt_fprintf(stderr, "%s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -526,7 +527,7 @@ print_memory_summary(const cJSON *sections)
 		const cJSON *value = cJSON_GetObjectItemCaseSensitive(section, keys[i]);
 		fputs(labels[i], stdout);
 		if (cJSON_IsNumber(value))
-			printf("%.1fM", value->valuedouble / 1048576);
+			fmt_printf("%.1fM", value->valuedouble / 1048576);
 		else
 			fputs("-", stdout);
 	}
@@ -572,7 +573,7 @@ run_status(struct client *cl)
 		report_table(stdout, &s, rows, count, cl->wide);
 		print_memory_summary(reply.sections);
 		if (cl->first_operand == cl->argc)
-			printf("%zu worker%s registered\n", total, total == 1 ? "" : "s");
+			fmt_printf("%zu worker%s registered\n", total, total == 1 ? "" : "s");
 	}
 	status = unknown ? EXIT_UNKNOWN : not_running ? EXIT_NOT_RUNNING : EXIT_SUCCESS;
 done:
@@ -663,7 +664,7 @@ put_exit(const cJSON *last_exit)
 	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(last_exit, "signal");
 
 	if (cJSON_IsNumber(code)) {
-		printf("exited with status %.0f", code->valuedouble);
+		fmt_printf("exited with status %.0f", code->valuedouble);
 	} else if (cJSON_IsString(sig)) {
 		fputs("was killed by ", stdout);
 		report_put_printable(stdout, sig->valuestring);
@@ -712,15 +713,15 @@ run_lifecycle(struct client *cl, const char *op, const char *signal_name)
 			status = EXIT_FAILURE;
 		} else if (signal_name != NULL) {
 			/* What the worker replies goes to a terminal: not raw. */
-			printf("%s: sent ", label);
+			fmt_printf("%s: sent ", label);
 			report_put_printable(stdout, cJSON_IsString(sig) ? sig->valuestring : signal_name);
-			printf(" to pid %.0f\n", pid);
+			fmt_printf(" to pid %.0f\n", pid);
 		} else if (stop) {
-			printf("%s: stopped; pid %.0f ", label, pid);
+			fmt_printf("%s: stopped; pid %.0f ", label, pid);
 			put_exit(cJSON_GetObjectItemCaseSensitive(final, "last_exit"));
 			fputc('\n', stdout);
 		} else {
-			printf("%s: %s pid %.0f\n", label,
+			fmt_printf("%s: %s pid %.0f\n", label,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(final, "already_running")) ?
 			    "already running as" : "started as", pid);
 		}
@@ -819,7 +820,7 @@ all_ready(const struct client *cl, const cJSON *connections, FILE *why)
 			continue;
 		if (why == NULL)
 			return false;
-		fprintf(why, "%s%s (", ready ? "still missing: " : ", ", cl->argv[i]);
+		fmt_fprintf(why, "%s%s (", ready ? "still missing: " : ", ", cl->argv[i]);
 		report_put_printable(why, state != NULL ? state : "not registered");
 		fputc(')', why);
 		ready = false;
@@ -858,7 +859,7 @@ run_wait(struct client *cl)
 	}
 	if (sub.final == NULL && mono_now_ms() >= give_up) {
 		say_command();
-		fprintf(stderr, "timed out after %g s; ", seconds);
+		fmt_fprintf(stderr, "timed out after %g s; ", seconds);
 		all_ready(cl, connections, stderr);
 		fputc('\n', stderr);
 	} else if (sub.final != NULL) {
@@ -914,14 +915,14 @@ print_restart(const cJSON *final, const cJSON *event, const char *asked)
 	const char *name = cJSON_IsString(sig) ? sig->valuestring : asked;
 
 	if (cJSON_IsString(target) && strcmp(target->valuestring, "none") == 0)
-		printf("nothing signalled: the daemon runs with --restart-target=none (asked for %s)\n",
+		fmt_printf("nothing signalled: the daemon runs with --restart-target=none (asked for %s)\n",
 		    name);
 	else if (cJSON_IsNumber(pid))
-		printf("sent %s to %s %.0f\n", name, cJSON_IsString(target) &&
+		fmt_printf("sent %s to %s %.0f\n", name, cJSON_IsString(target) &&
 		    strcmp(target->valuestring, "group") == 0 ? "process group" : "pid",
 		    pid->valuedouble);
 	else
-		printf("restart requested with %s; the daemon did not say what it signalled\n", name);
+		fmt_printf("restart requested with %s; the daemon did not say what it signalled\n", name);
 }
 
 static int
@@ -1087,7 +1088,7 @@ client_alloc(size_t size)
 static void
 put_usage(FILE *out, const char *lead, int command)
 {
-	fprintf(out, "%-6s supervisord [-s PATH] %s %s\n", lead, commands[command].name,
+	fmt_fprintf(out, "%-6s supervisord [-s PATH] %s %s\n", lead, commands[command].name,
 	    usage_of(command));
 }
 
@@ -1117,7 +1118,7 @@ client_main(const char *socket_path, int argc, char **argv)
 	int status, command = find_command(argv[0]);
 
 	if (command == -1) {
-		fprintf(stderr, "supervisord: unknown command '%s'\n", argv[0]);
+		fmt_fprintf(stderr, "supervisord: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	current = &commands[command];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client/jsonline.h"
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 
 #define READ_CHUNK	65536
@@ -64,11 +65,11 @@ describe_user(uid_t uid, char *out, size_t out_len)
 	const struct passwd *pw = getpwuid(uid);
 
 	if (pw != NULL) {
-		snprintf(out, out_len, "%s (uid %lu)", pw->pw_name, (unsigned long)uid);
+		fmt_snprintf(out, out_len, "%s (uid %lu)", pw->pw_name, (unsigned long)uid);
 		return;
 	}
 #endif
-	snprintf(out, out_len, "uid %lu", (unsigned long)uid);
+	fmt_snprintf(out, out_len, "uid %lu", (unsigned long)uid);
 }
 
 /*
@@ -84,7 +85,7 @@ is_foreign(uid_t uid, bool peer, const char *path, char *why, size_t why_len)
 	if (uid == 0 || uid == geteuid())
 		return false;
 	describe_user(uid, owner, sizeof(owner));
-	snprintf(why, why_len, "%s %s %s %s, not %s root or %s us; refusing to use it"
+	fmt_snprintf(why, why_len, "%s %s %s %s, not %s root or %s us; refusing to use it"
 	    " (--any-owner overrides)", peer ? "the daemon at" : "socket", path,
 	    peer ? "runs as" : "is owned by", owner, as, as);
 	return true;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/report.h"
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 #include "lib/num.h"
 
@@ -136,7 +137,7 @@ report_label(const cJSON *entry, char *out, size_t out_len)
 	const char *name = report_name(entry);
 
 	/* A name goes to a terminal too: no control character raw. */
-	snprintf(out, out_len, "%s (%.8s)", name != NULL ? name : "-", report_id(entry));
+	fmt_snprintf(out, out_len, "%s (%.8s)", name != NULL ? name : "-", report_id(entry));
 	copy_printable(out, out_len, out);
 }
 
@@ -149,31 +150,31 @@ report_explain_match(FILE *out, const cJSON *connections, const char *worker,
 	size_t listed = 0, total = report_count(connections);
 
 	if (count > 1) {
-		fprintf(out, "%s is ambiguous: it names %zu workers:", worker, count);
+		fmt_fprintf(out, "%s is ambiguous: it names %zu workers:", worker, count);
 		for (size_t i = 0; i < count && i < LISTED_MAX; i++) {
 			report_label(found[i], label, sizeof(label));
-			fprintf(out, "%s %s %s", i ? "," : "", label, report_id(found[i]));
+			fmt_fprintf(out, "%s %s %s", i ? "," : "", label, report_id(found[i]));
 		}
-		fprintf(out, "%s; give a full connection id\n", count > LISTED_MAX ? ", ..." : "");
+		fmt_fprintf(out, "%s; give a full connection id\n", count > LISTED_MAX ? ", ..." : "");
 		return;
 	}
 	if (strlen(worker) < REPORT_MIN_PREFIX && strspn(worker, "0123456789abcdef-") == strlen(worker))
-		fprintf(out, "%s: no worker by that name (an id prefix needs at least %d characters)",
+		fmt_fprintf(out, "%s: no worker by that name (an id prefix needs at least %d characters)",
 		    worker, REPORT_MIN_PREFIX);
 	else
-		fprintf(out, "%s: no worker by that name or id", worker);
+		fmt_fprintf(out, "%s: no worker by that name or id", worker);
 	if (total == 0) {
-		fprintf(out, "; none is registered\n");
+		fmt_fprintf(out, "; none is registered\n");
 		return;
 	}
-	fprintf(out, "; registered:");
+	fmt_fprintf(out, "; registered:");
 	cJSON_ArrayForEach(entry, connections) {
 		if (listed++ == LISTED_MAX) {
-			fprintf(out, " ... (%zu in all)", total);
+			fmt_fprintf(out, " ... (%zu in all)", total);
 			break;
 		}
 		report_label(entry, label, sizeof(label));
-		fprintf(out, "%s %s", listed > 1 ? "," : "", label);
+		fmt_fprintf(out, "%s %s", listed > 1 ? "," : "", label);
 	}
 	fputc('\n', out);
 }
@@ -189,7 +190,7 @@ monitor_figures(const struct snapshot *s, const char *section, const char *table
 
 	if (!cJSON_IsNumber(pid))
 		return NULL;
-	snprintf(pid_text, sizeof(pid_text), "%.0f", pid->valuedouble);
+	fmt_snprintf(pid_text, sizeof(pid_text), "%.0f", pid->valuedouble);
 	return member(member(member(s->sections, section), table), pid_text);
 }
 
@@ -247,7 +248,7 @@ format_size(char *out, size_t out_len, double bytes)
 	for (; bytes >= 1024 && unit < 5; unit++)
 		bytes /= 1024;
 	/* Bytes whole; one decimal where it fits in 4 characters: 512B, 1.5K, 120M. */
-	snprintf(out, out_len, "%.*f%c", unit > 0 && bytes < 99.95, bytes, units[unit]);
+	fmt_snprintf(out, out_len, "%.*f%c", unit > 0 && bytes < 99.95, bytes, units[unit]);
 }
 
 static void
@@ -264,9 +265,9 @@ format_duration(char *out, size_t out_len, double seconds)
 	/* The largest unit that fits, and the next smaller: 59s, 5m03s, 2h07m, 3d04h. */
 	unit = s < 60 ? 0 : s < 3600 ? 1 : s < 86400 ? 2 : 3;
 	if (unit == 0)
-		snprintf(out, out_len, "%llds", s);
+		fmt_snprintf(out, out_len, "%llds", s);
 	else
-		snprintf(out, out_len, "%lld%c%02lld%c", s / units[unit], "smhd"[unit],
+		fmt_snprintf(out, out_len, "%lld%c%02lld%c", s / units[unit], "smhd"[unit],
 		    s % units[unit] / units[unit - 1], "smhd"[unit - 1]);
 }
 
@@ -498,22 +499,22 @@ fill_row(const struct snapshot *s, const cJSON *entry, struct row *row, bool wid
 
 	for (int col = 0; col < COLUMNS; col++)
 		strcpy(row->text[col], "-");
-	snprintf(row->text[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
+	fmt_snprintf(row->text[COL_ID], CELL_MAX, "%.*s", (int)(prefix > ID_MAX_SHOWN && !wide ?
 	    ID_MAX_SHOWN : prefix), report_id(entry));
 	row->name = strdup(name != NULL ? name : "-");
 	if (row->name != NULL)
 		copy_printable(row->name, strlen(row->name) + 1, row->name);
 	if (cJSON_IsNumber(pid) && running)
-		snprintf(row->text[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
+		fmt_snprintf(row->text[COL_PID], CELL_MAX, "%.0f", pid->valuedouble);
 	copy_printable(row->text[COL_STATE], CELL_MAX, report_state(entry));
 	if (uptime_of(s, entry, &value))
 		format_duration(row->text[COL_UPTIME], CELL_MAX, value);
 	if (number_of(state_member(entry, "restarts"), &value))
-		snprintf(row->text[COL_RESTARTS], CELL_MAX, "%.0f", value);
+		fmt_snprintf(row->text[COL_RESTARTS], CELL_MAX, "%.0f", value);
 	if (running && memory_figure(s, entry, "current_size", &value))
 		format_size(row->text[COL_MEMORY], CELL_MAX, value);
 	if (running && cpu_figure(s, entry, "processor_utilization", &value))
-		snprintf(row->text[COL_CPU], CELL_MAX, "%.1f", value);
+		fmt_snprintf(row->text[COL_CPU], CELL_MAX, "%.1f", value);
 	row->command = wide ? command_text(state_member(entry, "command")) : NULL;
 	if (row->command != NULL)
 		copy_printable(row->command, strlen(row->command) + 1, row->command);
@@ -539,13 +540,13 @@ print_line(FILE *out, const struct row *row, const int widths[COLUMNS], const ch
 			pad = 0;
 		}
 		if (bytes > 0 || cut) {
-			fprintf(out, "%*s%.*s%s", spaces, "", bytes, text, cut ? "~" : "");
+			fmt_fprintf(out, "%*s%.*s%s", spaces, "", bytes, text, cut ? "~" : "");
 			spaces = 0;
 		}
 		spaces += pad + 2;
 	}
 	if (command != NULL)
-		fprintf(out, "  %s", command);
+		fmt_fprintf(out, "  %s", command);
 	fputc('\n', out);
 }
 
@@ -558,7 +559,7 @@ report_table(FILE *out, const struct snapshot *s, const cJSON *const *rows, size
 	int widths[COLUMNS] = { 0 }, others = 0;
 
 	if (table == NULL) {
-		fprintf(stderr, "supervisord: status: out of memory\n");
+		fmt_fprintf(stderr, "supervisord: status: out of memory\n");
 		return;
 	}
 	for (int col = 0; col < COLUMNS; col++)
@@ -597,7 +598,7 @@ report_put_printable(FILE *out, const char *text)
 		if (is_unsafe(next_code_point(text, &len)))
 			fputc('?', out);
 		else
-			fprintf(out, "%.*s", (int)len, text);
+			fmt_fprintf(out, "%.*s", (int)len, text);
 	}
 }
 
@@ -623,9 +624,9 @@ static void
 put_number(FILE *out, double value)
 {
 	if (num_is_whole(value, 9e15))
-		fprintf(out, "%lld\n", (long long)value);
+		fmt_fprintf(out, "%lld\n", (long long)value);
 	else
-		fprintf(out, "%.17g\n", value);
+		fmt_fprintf(out, "%.17g\n", value);
 }
 
 static void
@@ -644,7 +645,7 @@ put_worker_labels(FILE *out, const cJSON *entry)
 static void
 put_header(FILE *out, const char *metric, bool counter, const char *help)
 {
-	fprintf(out, "# HELP supervisord_%s %s\n# TYPE supervisord_%s %s\n", metric, help, metric,
+	fmt_fprintf(out, "# HELP supervisord_%s %s\n# TYPE supervisord_%s %s\n", metric, help, metric,
 	    counter ? "counter" : "gauge");
 }
 
@@ -696,7 +697,7 @@ put_worker_metric(FILE *out, const struct snapshot *s, const char *m)
 		if (!header)
 			put_header(out, metric, m[1] == 'c', help);
 		header = true;
-		fprintf(out, "supervisord_%s", metric);
+		fmt_fprintf(out, "supervisord_%s", metric);
 		put_worker_labels(out, entry);
 		fputs("} ", out);
 		put_number(out, value);
@@ -746,7 +747,7 @@ put_monitor_actions(FILE *out, const struct snapshot *s)
 		put_label(out, monitor);
 		fputs("\",reason=\"", out);
 		put_label(out, reason);
-		fprintf(out, "\"} %ld\n", count);
+		fmt_fprintf(out, "\"} %ld\n", count);
 	}
 }
 
@@ -761,18 +762,18 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 		workers += report_name(entry) != NULL;
 	}
 	put_header(out, "workers", false, "Registered connections that have a name.");
-	fprintf(out, "supervisord_workers %ld\n", workers);
+	fmt_fprintf(out, "supervisord_workers %ld\n", workers);
 	put_header(out, "connections", false, "Registered connections.");
-	fprintf(out, "supervisord_connections %ld\n", connections);
+	fmt_fprintf(out, "supervisord_connections %ld\n", connections);
 	if (daemon_uptime >= 0) {
 		put_header(out, "uptime_seconds", false, "How long the daemon has run.");
-		fprintf(out, "supervisord_uptime_seconds %.3f\n", daemon_uptime);
+		fmt_fprintf(out, "supervisord_uptime_seconds %.3f\n", daemon_uptime);
 	}
 	put_header(out, "worker_up", false, "1 when the worker's child runs, else 0.");
 	cJSON_ArrayForEach(entry, s->connections) {
 		fputs("supervisord_worker_up", out);
 		put_worker_labels(out, entry);
-		fprintf(out, "} %d\n", report_is_running(entry) ? 1 : 0);
+		fmt_fprintf(out, "} %d\n", report_is_running(entry) ? 1 : 0);
 	}
 	put_header(out, "worker_state", false,
 	    "1 for the state the worker is in (starting, running, backoff, stopped, exited).");
@@ -780,7 +781,7 @@ report_metrics(FILE *out, const struct snapshot *s, double daemon_uptime)
 		for (size_t i = 0; i < REPORT_STATUSES; i++) {
 			fputs("supervisord_worker_state", out);
 			put_worker_labels(out, entry);
-			fprintf(out, ",state=\"%s\"} %d\n", report_statuses[i],
+			fmt_fprintf(out, ",state=\"%s\"} %d\n", report_statuses[i],
 			    strcmp(report_state(entry), report_statuses[i]) == 0);
 		}
 	}
@@ -823,7 +824,7 @@ report_members(FILE *out, const cJSON *object, const char *skipped, bool scalars
 			struct jsonw text = { NULL, 0, 0, false };
 			jsonw_value(&text, item);
 			if (!text.failed)
-				fprintf(out, "%.*s", (int)text.len, text.buf);
+				fmt_fprintf(out, "%.*s", (int)text.len, text.buf);
 			free(text.buf);
 		}
 	}
@@ -856,7 +857,7 @@ format_utc(char *out, size_t out_len, double at)
 	    day_of_era / 146096) / 365;
 	day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
 	month = (5 * day_of_year + 2) / 153;	/* 0 for March */
-	snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ",
+	fmt_snprintf(out, out_len, "%04d-%02d-%02d %02d:%02d:%02dZ",
 	    year_of_era + era * 400 + (month >= 10), month < 10 ? month + 3 : month - 9,
 	    day_of_year - (153 * month + 2) / 5 + 1, second_of_day / 3600,
 	    second_of_day / 60 % 60, second_of_day % 60);
@@ -876,13 +877,13 @@ report_event(FILE *out, const cJSON *event)
 		format_utc(when, sizeof(when), at);
 	copy_printable(shown_name, sizeof(shown_name), cJSON_IsString(name) ? name->valuestring : "-");
 	width = display_width(shown_name);
-	fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,
+	fmt_fprintf(out, "%s  %-15s %s%*s %-8.8s ", when,
 	    cJSON_IsString(type) ? type->valuestring : "?", shown_name, width < 16 ? 16 - width : 0, "",
 	    member(event, "connection_id") ? report_id(event) : "-");
 	if (cJSON_IsNumber(pid))
-		fprintf(out, "%7.0f", pid->valuedouble);
+		fmt_fprintf(out, "%7.0f", pid->valuedouble);
 	else
-		fprintf(out, "%7s", "-");
+		fmt_fprintf(out, "%7s", "-");
 	/* What happened: every other member, as key=value. */
 	report_members(out, event, "id event at connection_id process_id name", false);
 	fputc('\n', out);

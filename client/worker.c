@@ -28,6 +28,7 @@
 #include "lib/clock.h"
 #include "client/jsonline.h"
 #include "client/report.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/selfpipe.h"
 #include "lib/signame.h"
@@ -240,7 +241,7 @@ spawn_child(struct worker *w)
 	close(exec_pipe[1]);
 	if (pid == -1) {
 		close(exec_pipe[0]);
-		snprintf(w->absence, sizeof(w->absence), "fork: %s", strerror(fork_errno));
+		fmt_snprintf(w->absence, sizeof(w->absence), "fork: %s", strerror(fork_errno));
 		log_absence(w, LOG_LEVEL_WARN);
 		return -1;
 	}
@@ -253,7 +254,7 @@ spawn_child(struct worker *w)
 	if (n == (ssize_t)sizeof(exec_errno)) {
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
-		snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
+		fmt_snprintf(w->absence, sizeof(w->absence), "cannot run %s: %s", w->argv[0],
 		    strerror(exec_errno));
 		log_absence(w, LOG_LEVEL_ERROR);
 		return -1;
@@ -329,11 +330,11 @@ record_exit(struct worker *w, int wait_status, char *how, size_t how_len)
 	cJSON_Delete(w->last_exit);
 	w->last_exit = cJSON_CreateObject();
 	if (signo != 0) {
-		snprintf(how, how_len, "was killed by signal %d (%s)", signo, name ? name : "?");
+		fmt_snprintf(how, how_len, "was killed by signal %d (%s)", signo, name ? name : "?");
 		signame_format(signo, text, sizeof(text));
 		built = w->last_exit != NULL && wops_add(w->last_exit, "signal:s at:n", text, at);
 	} else {
-		snprintf(how, how_len, "exited with status %d", w->exit_status);
+		fmt_snprintf(how, how_len, "exited with status %d", w->exit_status);
 		built = w->last_exit != NULL && wops_add(w->last_exit, "status:n at:n",
 		    (double)w->exit_status, at);
 	}
@@ -354,7 +355,7 @@ child_exited(struct worker *w, int wait_status)
 
 	record_exit(w, wait_status, how, sizeof(how));
 	wops_child_exited(w->child, how);
-	snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
+	fmt_snprintf(w->absence, sizeof(w->absence), "process %ld %s%s", (long)w->child, how,
 	    again ? "; it will be restarted" : w->held && !w->stopping ?
 	    "; stopped on request until start" : "");
 	log_absence(w, LOG_LEVEL_INFO);
@@ -555,7 +556,7 @@ try_connect(struct worker *w)
 	if (jl_open(&w->conn, w->socket_path, !w->any_owner, why, sizeof(why)) == -1) {
 		/* A squatted path must not collect us: say so, and keep looking for ours. */
 		if (why[0] == '\0')
-			snprintf(why, sizeof(why), "cannot connect to %s: %s", w->socket_path,
+			fmt_snprintf(why, sizeof(why), "cannot connect to %s: %s", w->socket_path,
 			    strerror(errno));
 		if (w->quiet_reconnect)
 			log_debug("worker: %s", why);
@@ -768,7 +769,7 @@ control_stop(const cJSON *id, int64_t timeout_ms)
 	if (w->child <= 0) {
 		if (w->status == CHILD_BACKOFF)
 			w->status = CHILD_STOPPED;
-		snprintf(w->absence, sizeof(w->absence), "stopped on request until start");
+		fmt_snprintf(w->absence, sizeof(w->absence), "stopped on request until start");
 		send_life(w, id, false);
 		publish(w);
 		return;
@@ -918,7 +919,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 
 	jl_init(&w.conn, WORKER_MAX_LINE, WORKER_MAX_OUTPUT);
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: supervisord [-s PATH] worker %s\n"
+		fmt_printf("usage: supervisord [-s PATH] worker %s\n"
 		    "Runs COMMAND as a child in its own process group, registers it with the\n"
 		    "daemon under NAME and publishes its life there (status, started_at,\n"
 		    "restarts, last_exit) on one connection for the wrapper's whole life.\n"
@@ -943,7 +944,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 		return status;
 	}
 	if (wops_set_dump_dir(w.dump_dir) == -1) {
-		fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n", w.dump_dir, strerror(errno));
+		fmt_fprintf(stderr, "supervisord: worker: --dump-dir %s: %s\n", w.dump_dir, strerror(errno));
 		worker_free(&w);
 		return EXIT_USAGE;
 	}
@@ -951,7 +952,7 @@ worker_main(const char *socket_path, int argc, char **argv)
 	wops_init(worker_send, &control);
 	w.jitter = ((uint32_t)getpid() ^ (uint32_t)mono_now_ms() ^ 0x9e3779b9u) | 1;
 	if (setup_signals() == -1) {
-		fprintf(stderr, "supervisord: worker: signal pipe: %s\n", strerror(errno));
+		fmt_fprintf(stderr, "supervisord: worker: signal pipe: %s\n", strerror(errno));
 		worker_free(&w);
 		return EXIT_FAILURE;
 	}

@@ -15,6 +15,7 @@
 
 #include "lib/clock.h"
 #include "client/jsonline.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/params.h"
 #include "lib/procfs.h"
@@ -76,12 +77,12 @@ wops_set_dump_dir(const char *path)
 	 * a static build). Without /proc no dump can be read anyway, and the
 	 * path stays as given.
 	 */
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	fmt_snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	len = readlink(link, dump_dir_path, sizeof(dump_dir_path) - 1);
 	if (len > 0 && dump_dir_path[0] == '/')
 		dump_dir_path[len] = '\0';
 	else
-		snprintf(dump_dir_path, sizeof(dump_dir_path), "%s", path);
+		fmt_snprintf(dump_dir_path, sizeof(dump_dir_path), "%s", path);
 	wops_close_dump_dir();
 	dump_dir_fd = fd;
 	return 0;
@@ -112,7 +113,7 @@ wops_fail(const cJSON *id, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(error, sizeof(error), fmt, ap);
+	fmt_vsnprintf(error, sizeof(error), fmt, ap);
 	va_end(ap);
 	log_debug("worker call failed error=%s", error);
 	send_and_free(jl_failure(id, error));
@@ -412,7 +413,7 @@ dump_smaps(const struct wop_call *call, const char *path)
 	char source[64], *text;
 	size_t len;
 
-	snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
+	fmt_snprintf(source, sizeof(source), "/proc/%ld/smaps", (long)call->child->pid);
 	if (procfs_read(source, &text, &len) == -1) {
 		wops_fail(call->id, "Cannot read %s: %s", source, strerror(errno));
 		return -1;
@@ -428,9 +429,9 @@ static void
 dump_reply_path(const char *path, char *out, size_t out_len)
 {
 	if (path[0] == '/')
-		snprintf(out, out_len, "%s", path);
+		fmt_snprintf(out, out_len, "%s", path);
 	else
-		snprintf(out, out_len, "%.*s/%s", dump_root_len(), dump_dir_path, path);
+		fmt_snprintf(out, out_len, "%.*s/%s", dump_root_len(), dump_dir_path, path);
 }
 
 static void
@@ -473,7 +474,7 @@ thread_entry(pid_t pid, const char *tid_text)
 	struct proc_stat st;
 	cJSON *entry;
 	char *text;
-	int parsed, dir_len = snprintf(path, sizeof(path) - 8, "/proc/%ld/task/%s/", (long)pid,
+	int parsed, dir_len = fmt_snprintf(path, sizeof(path) - 8, "/proc/%ld/task/%s/", (long)pid,
 	    tid_text);
 
 	strcpy(path + dir_len, "stat");
@@ -504,7 +505,7 @@ list_threads(pid_t pid, cJSON *list)
 	long count = 0;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	fmt_snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
 	if ((dir = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(dir)) != NULL) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/cgroup.h"
+#include "lib/fmt.h"
 #include "lib/procfs.h"
 
 /* Undoes mountinfo's octal escapes (" " is written "\040"), in place. */
@@ -177,7 +178,7 @@ find_cgroup_dir(const char *mountinfo, const char *cgroups, int version, struct 
 	relative = path + root_len;
 	if (strcmp(relative, "/") == 0)
 		relative = "";
-	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mount_point, relative) >= sizeof(dir))
+	if ((size_t)fmt_snprintf(dir, sizeof(dir), "%s%s", mount_point, relative) >= sizeof(dir))
 		return;
 	out->dir = strdup(dir);
 	out->mount_len = strlen(mount_point);
@@ -211,7 +212,7 @@ read_cgroup_value(const char *dir, const char *name, uint64_t *value)
 	char path[PATH_MAX + 64], *text;
 	int result;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	if ((size_t)fmt_snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
 	    procfs_read(path, &text, NULL) == -1)
 		return -1;
 	result = cgroup_parse_limit(text, value);
@@ -228,7 +229,7 @@ cgroup_room(const char *cgroup_dir, size_t mount_len, int version, uint64_t *roo
 	char dir[PATH_MAX];
 	bool found = false;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", cgroup_dir) >= sizeof(dir))
+	if ((size_t)fmt_snprintf(dir, sizeof(dir), "%s", cgroup_dir) >= sizeof(dir))
 		return -1;
 	for (;;) {
 		uint64_t limit, usage;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 #include "lib/num.h"
 
@@ -128,9 +129,9 @@ jsonw_number(struct jsonw *w, double value)
 		len = format_integer(text, (int64_t)value);
 	} else {
 		/* As cJSON: the shortest of 15 or 17 digits that reads back the same. */
-		len = snprintf(text, sizeof(text), "%1.15g", value);
+		len = fmt_snprintf(text, sizeof(text), "%1.15g", value);
 		if (strtod(text, NULL) != value)
-			len = snprintf(text, sizeof(text), "%1.17g", value);
+			len = fmt_snprintf(text, sizeof(text), "%1.17g", value);
 	}
 	jsonw_raw(w, text, (size_t)len);
 }

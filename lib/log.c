@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/fmt.h"
 #include "lib/log.h"
 
 #define LOG_LINE_MAX	1024	/* a message; well under PIPE_BUF with its prefix */
@@ -156,7 +157,7 @@ local_fd(void)
 static int __attribute__((noinline))
 format_dropped(char *text, size_t size)
 {
-	return snprintf(text, size, "warn log: dropped %lu line%s that could not be written at once",
+	return fmt_snprintf(text, size, "warn log: dropped %lu line%s that could not be written at once",
 	    dropped, dropped == 1 ? "" : "s");
 }
 
@@ -173,7 +174,7 @@ emit_local(const char *body)
 		len = format_dropped(text, sizeof(text));
 		text[len++] = '\n';
 	}
-	len += snprintf(text + len, sizeof(text) - (size_t)len, "%s\n", body);
+	len += fmt_snprintf(text + len, sizeof(text) - (size_t)len, "%s\n", body);
 	if ((size_t)len >= sizeof(text))
 		len = (int)sizeof(text) - 1;
 	result = write_now(fd, text, (size_t)len);
@@ -190,7 +191,7 @@ emit_syslog(enum log_level level, const char *body)
 	int len;
 
 	/* No timestamp: the syslog daemon adds its own (RFC 3164 4.3.2). */
-	len = snprintf(text, sizeof(text), "<%d>supervisord[%ld]: %s",
+	len = fmt_snprintf(text, sizeof(text), "<%d>supervisord[%ld]: %s",
 	    SYSLOG_DAEMON | syslog_severities[level], (long)getpid(), body);
 	if (len < 0)
 		return -1;
@@ -226,7 +227,7 @@ syslog_unavailable(int error)
 	if (syslog_failed)
 		return;
 	syslog_failed = true;
-	snprintf(body, sizeof(body),
+	fmt_snprintf(body, sizeof(body),
 	    "warn syslog: no syslog daemon listens at %s (%s); logging to %s until one does",
 	    syslog_path(), strerror(error), detached ? "the console" : "standard error");
 	emit_local(body);
@@ -270,13 +271,13 @@ log_at(int level, const char *fmt, ...)
 
 	if (plain < min_level)
 		return;
-	len = snprintf(body, sizeof(body), "%s %s", level_names[plain], subjects[level >> 5 & 3]);
+	len = fmt_snprintf(body, sizeof(body), "%s %s", level_names[plain], subjects[level >> 5 & 3]);
 	va_start(ap, fmt);
-	vsnprintf(body + len, LOG_LINE_MAX, fmt, ap);
+	fmt_vsnprintf(body + len, LOG_LINE_MAX, fmt, ap);
 	va_end(ap);
 	if (level & LOG_ERRNO) {
 		len = (int)strlen(body);
-		snprintf(body + len, sizeof(body) - (size_t)len, ": %s", strerror(saved_errno));
+		fmt_snprintf(body + len, sizeof(body) - (size_t)len, ": %s", strerror(saved_errno));
 	}
 	if (!want_syslog || !emit_to_syslog(plain, body))
 		emit_local(body);

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/fmt.h"
 #include "lib/params.h"
 #include "lib/utf8.h"
 
@@ -27,18 +28,18 @@ params_check(const char *params, const char *op_name, const cJSON *msg,
 		bool required = type[1] != '?';
 		const cJSON *value;
 
-		snprintf(name, sizeof(name), "%.*s", (int)name_len, params);
+		fmt_snprintf(name, sizeof(name), "%.*s", (int)name_len, params);
 		params = type + 1 + !required;
 		params += *params == ' ';
 		value = cJSON_GetObjectItemCaseSensitive(msg, name);
 		if (value == NULL || cJSON_IsNull(value)) {
 			if (!required)
 				continue;
-			snprintf(err, err_len, "Missing '%s' parameter", name);
+			fmt_snprintf(err, err_len, "Missing '%s' parameter", name);
 			return false;
 		}
 		if (!(value->type & type_cjson[t])) {
-			snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", name,
+			fmt_snprintf(err, err_len, "Parameter '%s' of '%s' must be %s", name,
 			    op_name, type_names[t]);
 			return false;
 		}
@@ -61,7 +62,7 @@ params_dispatch(const void *table, size_t count, size_t entry_size, const char *
 		spec += op_len;
 		return params_check(spec + (*spec == ' '), op_name, msg, err, err_len) ? entry : NULL;
 	}
-	snprintf(err, err_len, "Unknown operation '%.*s'",
+	fmt_snprintf(err, err_len, "Unknown operation '%.*s'",
 	    utf8_prefix_len(op_name, OP_NAME_SHOWN), op_name);
 	return NULL;
 }

@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "lib/fmt.h"
 #include "lib/procfs.h"
 
 #define PROC_READ_MAX (64 * 1024 * 1024)	/* smaps of a huge process, and no more */
@@ -107,7 +108,7 @@ read_pid_file(pid_t pid, const char *name, char **text, size_t *len)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	fmt_snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
 	return procfs_read(path, text, len);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/fmt.h"
 #include "lib/procfs.h"
 #include "lib/procid.h"
 
@@ -112,7 +113,7 @@ procid_other_pid_namespace(pid_t pid)
 	char path[64];
 	struct stat theirs, ours;
 
-	snprintf(path, sizeof(path), "/proc/%ld/ns/pid", (long)pid);
+	fmt_snprintf(path, sizeof(path), "/proc/%ld/ns/pid", (long)pid);
 	if (stat(path, &theirs) == -1 || stat("/proc/self/ns/pid", &ours) == -1)
 		return -1;
 	return theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino;
@@ -129,7 +130,7 @@ find_hidepid(const char *options, size_t options_len, char *out, size_t out_len)
 		size_t len = (size_t)((comma != NULL ? comma : end) - item);
 
 		if (len > 8 && strncmp(item, "hidepid=", 8) == 0) {
-			snprintf(out, out_len, "%.*s", (int)len, item);
+			fmt_snprintf(out, out_len, "%.*s", (int)len, item);
 			return true;
 		}
 		item += len + 1;

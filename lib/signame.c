@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/fmt.h"
 #include "lib/num.h"
 #include "lib/signame.h"
 #include "lib/utf8.h"
@@ -58,19 +59,19 @@ signame_from_json(const cJSON *value, char *text, size_t text_len)
 	if (text_len == 0)
 		return -1;
 	if (cJSON_IsString(value)) {
-		snprintf(text, text_len, "%.*s", utf8_prefix_len(value->valuestring, text_len - 1),
+		fmt_snprintf(text, text_len, "%.*s", utf8_prefix_len(value->valuestring, text_len - 1),
 		    value->valuestring);
 		return signame_parse(value->valuestring);
 	}
 	if (!cJSON_IsNumber(value)) {
-		snprintf(text, text_len, "?");
+		fmt_snprintf(text, text_len, "?");
 		return -1;
 	}
 	if (!num_is_whole(value->valuedouble, 1e15)) {
-		snprintf(text, text_len, "%g", value->valuedouble);
+		fmt_snprintf(text, text_len, "%g", value->valuedouble);
 		return -1;
 	}
-	snprintf(text, text_len, "%.0f", value->valuedouble);
+	fmt_snprintf(text, text_len, "%.0f", value->valuedouble);
 	return signame_parse(text);
 }
 
@@ -90,7 +91,7 @@ signame_format(int signo, char *out, size_t out_len)
 	const char *name = signame_name(signo);
 
 	if (name != NULL)
-		snprintf(out, out_len, "%s", name);
+		fmt_snprintf(out, out_len, "%s", name);
 	else
-		snprintf(out, out_len, "%d", signo);
+		fmt_snprintf(out, out_len, "%d", signo);
 }

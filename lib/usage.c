@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/opt.h"
+#include "lib/fmt.h"
 #include "lib/usage.h"
 
 int
@@ -13,12 +14,12 @@ usage_fail(const char *command, const char *usage, const char *fmt, ...)
 
 	fputs("supervisord: ", stderr);
 	if (command != NULL)
-		fprintf(stderr, "%s: ", command);
+		fmt_fprintf(stderr, "%s: ", command);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fmt_vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	if (command != NULL)
-		fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", command, usage);
+		fmt_fprintf(stderr, " (usage: supervisord [-s PATH] %s %s)\n", command, usage);
 	else
 		fputs(" (try 'supervisord --help')\n", stderr);
 	return EXIT_USAGE;

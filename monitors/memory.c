@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/cgroup.h"
+#include "lib/fmt.h"
 #include "lib/hmap.h"
 #include "lib/jsonw.h"
 #include "lib/log.h"
@@ -204,7 +205,7 @@ configure_size(const char *key, const char *value, bool zero_ok, uint64_t *out,
     char *err, size_t err_len)
 {
 	if (size_parse(value, out) == -1 || (!zero_ok && *out == 0)) {
-		snprintf(err, err_len, "%s '%s' is not a size (bytes, or a number with K, M or G%s)",
+		fmt_snprintf(err, err_len, "%s '%s' is not a size (bytes, or a number with K, M or G%s)",
 		    key, value, zero_ok ? "" : ", more than 0");
 		return -1;
 	}
@@ -230,7 +231,7 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 		errno = 0;
 		count = strtoull(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || count == 0) {
-			snprintf(err, err_len, "increase-limit '%s' is not a whole number more than 0", value);
+			fmt_snprintf(err, err_len, "increase-limit '%s' is not a whole number more than 0", value);
 			return -1;
 		}
 		config.increase_limit = count;
@@ -238,12 +239,12 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 	}
 	if (strcmp(key, "signal") == 0) {
 		if ((config.signo = signame_parse(value)) == -1) {
-			snprintf(err, err_len, "signal '%s' is not a signal name or number", value);
+			fmt_snprintf(err, err_len, "signal '%s' is not a signal name or number", value);
 			return -1;
 		}
 		return 0;
 	}
-	snprintf(err, err_len, "unknown option '%s' (memory takes interval, maximum-size-limit, "
+	fmt_snprintf(err, err_len, "unknown option '%s' (memory takes interval, maximum-size-limit, "
 	    "total-size-limit, free-size-minimum, threshold-size, increase-limit, signal)", key);
 	return -1;
 }
@@ -317,7 +318,7 @@ identify(struct mem_proc *p)
 		set_health(p, MEM_GONE, "exited");
 		break;
 	case PROCID_REUSED:
-		snprintf(detail, sizeof(detail), "registered_start_ticks=%llu found_start_ticks=%llu",
+		fmt_snprintf(detail, sizeof(detail), "registered_start_ticks=%llu found_start_ticks=%llu",
 		    (unsigned long long)p->id.start_ticks, (unsigned long long)now.start_ticks);
 		set_health(p, MEM_REUSED, detail);
 		break;
@@ -446,9 +447,9 @@ signal_process(struct mem_proc *p, enum mem_reason reason, const struct why *why
 		return;
 	for (unsigned i = 0; i < why->count; i++, name += strlen(name) + 1) {
 		if (i == reported)
-			len += (size_t)snprintf(text + len, sizeof(text) - len, " source=%s",
+			len += (size_t)fmt_snprintf(text + len, sizeof(text) - len, " source=%s",
 			    why->source);
-		len += (size_t)snprintf(text + len, sizeof(text) - len, " %s=%llu", name,
+		len += (size_t)fmt_snprintf(text + len, sizeof(text) - len, " %s=%llu", name,
 		    (unsigned long long)why->values[i]);
 	}
 	mem_warnx("signalled process process_id=%ld signal=%s reason=%s%s "
@@ -849,7 +850,7 @@ limit_text(uint64_t value, char text[24])
 {
 	if (value == 0)
 		return "none";
-	snprintf(text, 24, "%llu", (unsigned long long)value);
+	fmt_snprintf(text, 24, "%llu", (unsigned long long)value);
 	return text;
 }
 

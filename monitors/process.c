@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/fmt.h"
 #include "lib/jsonw.h"
 #include "lib/log.h"
 #include "monitor.h"
@@ -145,13 +146,13 @@ process_configure(const char *key, const char *value, char *err, size_t err_len)
 	long pid;
 
 	if (strcmp(key, "ppid") != 0) {
-		snprintf(err, err_len, "unknown option '%s' (process takes interval, ppid)", key);
+		fmt_snprintf(err, err_len, "unknown option '%s' (process takes interval, ppid)", key);
 		return -1;
 	}
 	errno = 0;
 	pid = strtol(value, &end, 10);
 	if (errno != 0 || end == value || *end != '\0' || pid < 1 || pid > PID_LIMIT) {
-		snprintf(err, err_len, "ppid '%s' is not a process id", value);
+		fmt_snprintf(err, err_len, "ppid '%s' is not a process id", value);
 		return -1;
 	}
 	configured_ppid = (pid_t)pid;
@@ -221,7 +222,7 @@ fill(struct pm_process *out, const struct proc_stat *st, double uptime, int64_t 
 	read_memory(out, st->pid);
 	if ((out->command = procfs_command(st->pid, COMMAND_MAX - 1)) == NULL &&
 	    (out->command = malloc(sizeof(st->comm) + 2)) != NULL)
-		snprintf(out->command, sizeof(st->comm) + 2, "[%s]", st->comm);
+		fmt_snprintf(out->command, sizeof(st->comm) + 2, "[%s]", st->comm);
 }
 
 static void

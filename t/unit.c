@@ -1,4 +1,8 @@
 /* Unit tests of the pure functions, printing TAP. */
+#define FMT_OWN		/* the tree's own formatter, which static builds use, in every build */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cgroup.h"
+#include "lib/fmt.h"
 #include "lib/hmap.h"
 #include "lib/jsonscan.h"
 #include "lib/jsonw.h"
@@ -862,6 +867,120 @@ test_opt(void)
 	}
 }
 
+/* Whether the own formatter makes want, and returns its length. */
+static bool __attribute__((format(printf, 2, 3)))
+formats(const char *want, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = fmt_vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (len == (int)strlen(want) && strcmp(text, want) == 0)
+		return true;
+	printf("# \"%s\": got \"%s\" (%d), want \"%s\"\n", fmt, text, len, want);
+	return false;
+}
+
+static void
+test_fmt_integers_strings(void)
+{
+	char raw[3] = { 'a', 'b', 'c' }, text[8], *big;
+	const char *volatile none = NULL;	/* hidden from the compiler's own checks */
+	FILE *stream;
+	size_t big_len = 1 << 20, out_len;
+	int len;
+
+	ok(formats("-42|7|4000000000|beef|%", "%d|%i|%u|%x|%%", -42, 7, 4000000000u, 0xbeefu) &&
+	    formats("-9223372036854775808 -9223372036854775808 18446744073709551615",
+		"%ld %lld %zu", LONG_MIN, LLONG_MIN, SIZE_MAX) &&
+	    formats("18446744073709551615 18446744073709551615 0 ff", "%lu %llu %u %02x",
+		ULONG_MAX, ULLONG_MAX, 0u, 255u),
+	    "fmt: d i u x with l, ll and z; %%");
+	ok(formats("05|-07|2024-03-09|  -1|-1  |", "%02d|%03lld|%04d-%02d-%02d|%4d|%-4d|", 5, -7LL,
+		2024, 3, 9, -1, -1) &&
+	    formats("007|| -004|-0042", "%.3d|%.0d|%5.3d|%05d", 7, 0, -4, -42),
+	    "fmt: integers padded with spaces or zeros after the sign; a precision is the least digits");
+	ok(formats("ab    |            xyz|      -|   |q  |", "%-6s|%15s|%7s|%*s|%-*s|", "ab", "xyz", "-",
+		3, "", 3, "q") &&
+	    formats("  a|b  |", "%*s|%*s|", 3, "a", -3, "b") &&
+	    formats("z", "%c", 'z') && formats("  z|z  |", "%3c|%-3c|", 'z', 'z'),
+	    "fmt: s and c in a width, '-' on the right; a negative '*' width is '-'");
+	ok(formats("abc|abcdefgh|abcdef", "%.*s|%-8.8s|%.6s", 3, "abcdef", "abcdefghijk", "abcdefghij") &&
+	    formats("abc", "%.3s", raw) && formats("ab", "%.*s", 2, raw) && formats("", "%.0s", raw),
+	    "fmt: a precision bounds the bytes of a string read, which need not be NUL-terminated");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat"
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+	ok(formats("%q 5|50%", "%q %d|50%", 5) && formats("%#x % d 7", "%#x % d %d", 7) &&
+	    formats("(null)", "%s", none),
+	    "fmt: a directive it does not know is printed as written; a null string as (null)");
+#pragma GCC diagnostic pop
+
+	len = fmt_snprintf(text, sizeof(text), "%s", "hello world");
+	ok(len == 11 && strcmp(text, "hello w") == 0, "fmt: truncated to the buffer, NUL-terminated, "
+	    "the whole length returned");
+	text[0] = 'x';
+	ok(fmt_snprintf(text, 1, "%d", 12345) == 5 && text[0] == '\0' &&
+	    fmt_snprintf(NULL, 0, "%s%d", "ab", 12345) == 7 &&
+	    fmt_snprintf(text, sizeof(text), "%7.0f", 1.0) == 7 && strcmp(text, "      1") == 0,
+	    "fmt: a buffer of 1 byte holds the NUL; of 0 bytes, none is written");
+
+	big = malloc(big_len + 1);
+	if (big != NULL) {
+		char *out = NULL;
+
+		memset(big, 'j', big_len);
+		big[big_len] = '\0';
+		stream = open_memstream(&out, &out_len);
+		len = stream != NULL ? fmt_fprintf(stream, "<%s>%d", big, 42) : -1;
+		if (stream != NULL)
+			fclose(stream);
+		ok(len == (int)big_len + 4 && out_len == big_len + 4 && out[0] == '<' &&
+		    memcmp(out + 1, big, big_len) == 0 && strcmp(out + 1 + big_len, ">42") == 0,
+		    "fmt: a megabyte string to a stream, whole, in chunks");
+		free(out);
+		free(big);
+	}
+}
+
+static void
+test_fmt_floats(void)
+{
+	double negative_zero = -0.0, nan_value = NAN, negative_nan = copysign(NAN, -1);
+
+	ok(formats("0 2 2 4 -0 -0", "%.0f %.0f %.0f %.0f %.0f %.0f", 0.5, 1.5, 2.5, 3.5, -0.5, -0.4) &&
+	    formats("0.12 0.38 0.2 0.3 1.000 100.0", "%.2f %.2f %.1f %.1f %.3f %.1f", 0.125, 0.375,
+		0.25, 0.35, 1.0005, 99.95),
+	    "fmt: %f rounds the exact binary value to nearest, an exact half to even");
+	ok(formats("1000000000000000000000.000000 1e+21", "%f %g", 1e21, 1e21) &&
+	    formats("1e-05 0.0001 1.23457e+08 100000 1e+06 1.234e-05", "%g %g %g %g %g %g", 1e-5,
+		1e-4, 123456789.0, 100000.0, 1e6, 0.00001234) &&
+	    formats("0.000123457 1e+06 1 0.5", "%.6g %.6g %.0g %g", 0.0001234567, 999999.5, 1.0, 0.5),
+	    "fmt: %g picks fixed or exponent style from the rounded exponent, drops trailing zeros");
+	ok(formats("179769313486231570814527423731704356798070567525844996598917476803157260780028538760"
+		"589558632766878171540458953514382464234321326889464182768467546703537516986049910576"
+		"551282076245490090389328944075868508455133942304583236903222948165808559332123348274"
+		"797826204144723168738177180919299881250404026184124858368.000000", "%f", DBL_MAX) &&
+	    formats("1.79769e+308", "%g", DBL_MAX),
+	    "fmt: DBL_MAX in all its digits");
+	ok(formats("2.2250738585072014e-308 2.2250738585072009e-308 4.9406564584124654e-324",
+		"%1.17g %1.17g %1.17g", DBL_MIN, 2.2250738585072009e-308, 4.9406564584124654e-324) &&
+	    formats("0.10000000000000001 0.1 0.1000000000000000055511151231257827021182",
+		"%1.17g %1.15g %.40g", 0.1, 0.1, 0.1) &&
+	    formats("9007199254740992 0.29999999999999999", "%.17g %.17g", 9007199254740993.0, 0.3),
+	    "fmt: the smallest normal and denormal doubles, 0.1, to 17 significant digits");
+	ok(formats("-0 -0.0 -0", "%g %.1f %.0f", negative_zero, negative_zero, negative_zero) &&
+	    formats("inf -inf nan -nan", "%f %g %f %g", INFINITY, -INFINITY, nan_value, negative_nan) &&
+	    formats("    inf|   -inf|nan  |", "%7.0f|%07.1f|%-5g|", INFINITY, -INFINITY, nan_value),
+	    "fmt: negative zero keeps its sign; inf and nan as glibc prints them, never zero-padded");
+	ok(formats("     42|-0000003.142|0.5      |0.1", "%7.0f|%012.3f|%-9g|%.*f", 42.4, -3.14159, 0.5,
+		1, 0.05000001),
+	    "fmt: floats in a width, zeros after the sign, '-' on the right, '*' precision");
+}
+
 int
 main(void)
 {
@@ -887,6 +1006,8 @@ main(void)
 	test_utf8();
 	test_params_dispatch();
 	test_opt();
+	test_fmt_integers_strings();
+	test_fmt_floats();
 	printf("1..%d\n", test_count);
 	return failures != 0;
 }
