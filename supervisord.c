@@ -26,6 +26,7 @@
 #include "forward.h"
 #include "listener.h"
 #include "lib/log.h"
+#include "lib/num.h"
 #include "monitor.h"
 #include "monitors/process.h"
 #include "registry.h"
@@ -136,19 +137,15 @@ parse_size_option(void)
 	return (size_t)bytes;
 }
 
-/*
- * text as a number in base up to max, ending at end, or -1. strtoul takes
- * a sign: a negative number wraps past any max.
- */
+/* text as a number in base up to max, ending at end, or -1: a negative number too. */
 static long
-parse_unsigned(const char *text, int base, unsigned long max, char end)
+parse_unsigned(const char *text, unsigned base, unsigned long max, char end)
 {
-	char *stop;
-	unsigned long value;
+	const char *stop;
+	bool outside;
+	uint64_t value = num_parse(text, &stop, base, &outside);
 
-	errno = 0;
-	value = strtoul(text, &stop, base);
-	if (errno != 0 || stop == text || *stop != end || value > max)
+	if (outside || stop == text || *stop != end || value > max)
 		return -1;
 	return (long)value;
 }
