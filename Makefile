@@ -45,6 +45,15 @@ STATIC_LIBC := $(shell printf '\043include <features.h>\n\043ifdef __GLIBC__\ngl
 	$(CC) -E -P -x c - 2>/dev/null | grep -x glibc)
 ifneq ($(STATIC_LIBC),glibc)
 STATIC_LDFLAGS += -Wl,-z,norelro
+# musl's fork() is _Fork() (POSIX 2024; musl 1.2.3 on) with pthread_atfork
+# handlers and, once a thread was made, the locks threads need taken around
+# it: the daemon has neither threads nor handlers, and the locking is 1.6 KB
+# of a static binary. Where the C library has _Fork(), fork() is it.
+FORK_PROBE := $(shell printf '\043include <unistd.h>\nint main(void){return _Fork();}\n' | \
+	$(CC) -x c - -static -o /dev/null 2>/dev/null && echo yes)
+ifeq ($(FORK_PROBE),yes)
+STATIC_CFLAGS += -Dfork=_Fork
+endif
 endif
 endif
 # Objects go to a build folder, never beside the sources.
