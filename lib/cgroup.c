@@ -12,6 +12,7 @@
 
 #include "lib/cgroup.h"
 #include "lib/fmt.h"
+#include "lib/num.h"
 #include "lib/procfs.h"
 
 /* Undoes mountinfo's octal escapes (" " is written "\040"), in place. */
@@ -135,16 +136,16 @@ cgroup_parse_path(const char *text, int version, char *out, size_t out_len)
 int
 cgroup_parse_limit(const char *text, uint64_t *bytes)
 {
-	char *end;
-	unsigned long long value;
+	const char *end;
+	uint64_t value;
+	bool outside;
 
 	if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n'))
 		return 1;
 	if (*text < '0' || *text > '9')
 		return -1;
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (errno != 0 || (*end != '\0' && *end != '\n'))
+	value = num_parse(text, &end, 10, &outside);
+	if (outside || (*end != '\0' && *end != '\n'))
 		return -1;
 	/* v1 says "no limit" with PAGE_COUNTER_MAX pages, 2^63 bytes less a page. */
 	if (value >= (1ULL << 62))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/fmt.h"
+#include "lib/num.h"
 #include "lib/procfs.h"
 
 #define PROC_READ_MAX (64 * 1024 * 1024)	/* smaps of a huge process, and no more */
@@ -88,9 +89,9 @@ int
 procfs_numbers(const char **cursor, uint64_t *out, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		char *end;
+		const char *end;
 
-		out[i] = strtoull(*cursor, &end, 10);
+		out[i] = num_parse(*cursor, &end, 10, NULL);
 		if (end == *cursor)
 			return -1;
 		*cursor = end;
@@ -118,10 +119,9 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	const char *open_paren = strchr(text, '(');
 	const char *close_paren = strrchr(text, ')');
 	const char *cursor = text;
-	uint64_t pid, field[STAT_RSS];
+	uint64_t pid, field[STAT_RSS], rss;
 	size_t comm_len, state_len;
-	long long rss;
-	char *end;
+	bool rss_negative;
 
 	if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
 	    procfs_numbers(&cursor, &pid, 1) == -1)
@@ -136,11 +136,13 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	out->state = *procfs_word(&cursor, 1, &state_len);
 	if (state_len == 0 || procfs_numbers(&cursor, field, STAT_RSS) == -1)
 		return -1;
-	/* Signed, and past LLONG_MAX it stays there, as sscanf's "%lld" reads it. */
-	rss = strtoll(cursor, &end, 10);
-	if (end == cursor)
+	/* Signed: below 0 it is none, past INT64_MAX it stays there, as with sscanf's "%lld". */
+	while (is_blank(*cursor))
+		cursor++;
+	rss_negative = *cursor == '-';
+	if (procfs_numbers(&cursor, &rss, 1) == -1)
 		return -1;
-	/* Signed fields come back from strtoull as their two's complement: the casts undo it. */
+	/* Signed fields come back as their two's complement, as strtoull's: the casts undo it. */
 	out->pid = (pid_t)pid;
 	out->ppid = (pid_t)field[STAT_PPID];
 	out->pgid = (pid_t)field[STAT_PGRP];
@@ -151,7 +153,7 @@ procfs_parse_stat(const char *text, struct proc_stat *out)
 	out->num_threads = (long)field[STAT_NUM_THREADS];
 	out->start_ticks = field[STAT_STARTTIME];
 	out->vsize = field[STAT_VSIZE];
-	out->rss_pages = rss > 0 ? (uint64_t)rss : 0;
+	out->rss_pages = rss_negative ? 0 : rss > INT64_MAX ? INT64_MAX : rss;
 	return 0;
 }
 
@@ -195,7 +197,7 @@ procfs_parse_smaps(const char *text, struct proc_memory *out)
 				size_t key_len = strlen(fields[i].key);
 				if (strncmp(line, fields[i].key, key_len) == 0) {
 					uint64_t *field = (uint64_t *)((char *)out + fields[i].offset);
-					*field += strtoull(line + key_len, NULL, 10) * 1024;
+					*field += num_parse(line + key_len, NULL, 10, NULL) * 1024;
 					seen = 1;
 					break;
 				}
@@ -328,10 +330,10 @@ procfs_scan(struct proc_stat **out, size_t *cap)
 	if (dir == NULL)
 		return -1;
 	while ((entry = readdir(dir)) != NULL) {
-		char *end;
-		long pid = strtol(entry->d_name, &end, 10);
+		const char *end;
+		uint64_t pid = num_parse(entry->d_name, &end, 10, NULL);
 
-		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' || *end != '\0' || pid <= 0)
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' || *end != '\0' || pid == 0)
 			continue;
 		if (count == *cap) {
 			size_t new_cap = *cap ? *cap * 2 : 256;

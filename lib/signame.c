@@ -31,13 +31,13 @@ static const struct {
 int
 signame_parse(const char *text)
 {
-	char *end;
-	long number;
+	const char *end;
+	uint64_t number;
 
 	if (text == NULL || *text == '\0')
 		return -1;
 	if (*text >= '0' && *text <= '9') {
-		number = strtol(text, &end, 10);
+		number = num_parse(text, &end, 10, NULL);
 		/* _NSIG - 1 is SIGRTMAX, without glibc's call to ask for it. */
 		if (*end != '\0' || number < 1 || number > _NSIG - 1)
 			return -1;

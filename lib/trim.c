@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "lib/log.h"
+#include "lib/num.h"
 #include "lib/procfs.h"
 #include "lib/trim.h"
 
@@ -36,16 +37,16 @@ drop_if_clean(const struct mapping *m, size_t *dropped_kb)
 static void
 parse_header(const char *line, struct mapping *m)
 {
-	char *end;
+	const char *end;
 	size_t len;
 	const char *word;
 
 	memset(m, 0, sizeof(*m));
-	m->start = strtoul(line, &end, 16);
+	m->start = (unsigned long)num_parse(line, &end, 16, NULL);
 	if (end == line || *end != '-')
 		return;
 	line = end + 1;
-	m->end = strtoul(line, &end, 16);
+	m->end = (unsigned long)num_parse(line, &end, 16, NULL);
 	if (end == line)
 		return;
 	line = end;
@@ -55,7 +56,7 @@ parse_header(const char *line, struct mapping *m)
 		procfs_word(&line, SIZE_MAX, &len);	/* offset, device */
 	/* Without every field before it, the inode stays 0: the mapping is never dropped. */
 	if (len > 0)
-		m->inode = strtoul(line, NULL, 10);
+		m->inode = (unsigned long)num_parse(line, NULL, 10, NULL);
 }
 
 static int
@@ -84,7 +85,7 @@ trim_file_pages(void)
 			drop_if_clean(&current, &dropped_kb);
 			parse_header(line, &current);
 		} else if (strncmp(line, "Anonymous:", 10) == 0) {
-			current.anonymous_kb = strtoul(line + 10, NULL, 10);
+			current.anonymous_kb = (unsigned long)num_parse(line + 10, NULL, 10, NULL);
 			current.complete = 1;
 		}
 	}

@@ -31,6 +31,7 @@
 #include "lib/hmap.h"
 #include "lib/jsonw.h"
 #include "lib/log.h"
+#include "lib/num.h"
 #include "monitor.h"
 #include "monitors/memory.h"
 #include "lib/procfs.h"
@@ -225,12 +226,11 @@ memory_configure(const char *key, const char *value, char *err, size_t err_len)
 			    err, err_len);
 	}
 	if (strcmp(key, "increase-limit") == 0) {
-		char *end;
-		unsigned long long count;
+		const char *end;
+		bool outside;
+		uint64_t count = num_parse(value, &end, 10, &outside);
 
-		errno = 0;
-		count = strtoull(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || count == 0) {
+		if (outside || end == value || *end != '\0' || count == 0) {
 			fmt_snprintf(err, err_len, "increase-limit '%s' is not a whole number more than 0", value);
 			return -1;
 		}

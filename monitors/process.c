@@ -5,7 +5,6 @@
  * since the previous tick; a process seen for the first time gets its
  * lifetime average instead, as ps(1) reports it.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -142,16 +141,16 @@ pm_cpu_percent(uint64_t cpu_ticks, long clock_ticks, double seconds)
 static int
 process_configure(const char *key, const char *value, char *err, size_t err_len)
 {
-	char *end;
-	long pid;
+	const char *end;
+	uint64_t pid;
+	bool outside;
 
 	if (strcmp(key, "ppid") != 0) {
 		fmt_snprintf(err, err_len, "unknown option '%s' (process takes interval, ppid)", key);
 		return -1;
 	}
-	errno = 0;
-	pid = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || pid < 1 || pid > PID_LIMIT) {
+	pid = num_parse(value, &end, 10, &outside);
+	if (outside || end == value || *end != '\0' || pid < 1 || pid > PID_LIMIT) {
 		fmt_snprintf(err, err_len, "ppid '%s' is not a process id", value);
 		return -1;
 	}

@@ -34,6 +34,8 @@ subtest 'usage errors: exit status 2 and one line saying what is wrong' => sub {
 		[['--max-buffer', 'lots'], qr/--max-buffer: 'lots' is not a size/],
 		[['--max-connections', 'many'], qr/--max-connections: 'many' is not a number/],
 		[['--max-connections', '0'], qr/--max-connections: '0' is not a number from 1/],
+		[['--max-connections', '-18446744073709551615'], qr/--max-connections: '-18446744073709551615' is not a number from 1/],
+		[['--ready-fd', '-1'], qr/--ready-fd: '-1' is not a number from 0/],
 		[['--log-level', 'loud'], qr/--log-level: 'loud' is not debug, info, warn or error/],
 		[['--restart-target', 'boss'], qr/--restart-target: 'boss' is not parent, group or none/],
 		[['--socket-mode', '999'], qr/--socket-mode: '999' is not an octal mode/],

@@ -20,12 +20,16 @@ my @cases = (
 	['memory:signal=SIGFOO', qr/signal 'SIGFOO' is not a signal/],
 	['memory:increase-limit=0', qr/increase-limit '0' is not a whole number/],
 	['memory:increase-limit=-3', qr/increase-limit '-3' is not a whole number/],
+	['memory:increase-limit= -3', qr/increase-limit ' -3' is not a whole number/],
+	['memory:increase-limit=18446744073709551616', qr/increase-limit '18446744073709551616' is not a whole number/],
 	['memory:interval=0', qr/interval '0' is not a number of seconds/],
 	['memory:interval=-1', qr/interval '-1' is not a number of seconds/],
 	['memory:interval=soon', qr/interval 'soon' is not a number of seconds/],
 	['memory:interval=nan', qr/interval 'nan' is not a number of seconds/],
 	['memory:interval', qr/'interval' is not key=value/],
 	['process:ppid=init', qr/ppid 'init' is not a process id/],
+	['process:ppid=-18446744073709551615', qr/ppid '-18446744073709551615' is not a process id/],
+	['process:ppid=4194305', qr/ppid '4194305' is not a process id/],
 	['process:maximum-size-limit=1M', qr/unknown option 'maximum-size-limit'/],
 );
 

@@ -21,6 +21,7 @@
 #include "lib/jsonw.h"
 #include "lib/list.h"
 #include "lib/opt.h"
+#include "lib/num.h"
 #include "lib/params.h"
 #include "lib/utf8.h"
 #include "monitors/memory.h"
@@ -77,6 +78,71 @@ test_uuid(void)
 	ok(strcmp(text, "ffffffff-ffff-4fff-bfff-ffffffffffff") == 0, "uuid: version and variant bits cleared");
 	ok(uuid_generate(text) == 0 && strlen(text) == 36 && text[14] == '4', "uuid: generated v4");
 	ok(uuid_generate(other) == 0 && strcmp(text, other) != 0, "uuid: two differ");
+}
+
+/* num_parse(text) in base gives value, stops after stop bytes, and is outside or not. */
+static bool
+num_gives(const char *text, unsigned base, uint64_t value, size_t stop, bool outside)
+{
+	const char *end;
+	bool was_outside;
+
+	return num_parse(text, &end, base, &was_outside) == value && end == text + stop &&
+	    was_outside == outside;
+}
+
+static void
+test_num(void)
+{
+	/* Texts strtoull reads the same way in bases 8, 10 and 16 ("0x" aside). */
+	static const char *const texts[] = {
+		"0", "7", "12", "18446744073709551615", "18446744073709551616", "99999999999999999999999",
+		"1777777777777777777777", "2000000000000000000000", "ffffffffffffffff", "10000000000000000",
+		"FfFf", "-1", "-0", "+12", "-18446744073709551615", "-18446744073709551616", " \t\n\v\f\r42 ",
+		"", " ", "-", "+", "+-1", "- 1", "x", "/", ":", "@", "G", "`", "g", "12abc", "089", "\xc1\x31",
+	};
+
+	ok(num_gives("0", 10, 0, 1, false), "num: 0");
+	ok(num_gives("18446744073709551615", 10, UINT64_MAX, 20, false), "num: UINT64_MAX");
+	ok(num_gives("18446744073709551616", 10, UINT64_MAX, 20, true) &&
+	    num_gives("99999999999999999999999x", 10, UINT64_MAX, 23, true),
+	    "num: past UINT64_MAX, UINT64_MAX, outside, every digit read");
+	ok(num_gives("ffffffffffffffff", 16, UINT64_MAX, 16, false) &&
+	    num_gives("10000000000000000", 16, UINT64_MAX, 17, true), "num: hexadecimal bounds");
+	ok(num_gives("7f3a5C00-", 16, 0x7f3a5c00, 8, false), "num: hexadecimal, either case");
+	ok(num_gives("0x10", 16, 0, 1, false), "num: no 0x prefix");
+	ok(num_gives("0777", 8, 0777, 4, false) && num_gives("08", 8, 0, 1, false), "num: octal");
+	ok(num_gives("", 10, 0, 0, false) && num_gives("x1", 10, 0, 0, false) &&
+	    num_gives(" ", 10, 0, 0, false), "num: no digits, 0, ends where it began");
+	ok(num_gives("-", 10, 0, 0, false) && num_gives(" +x", 10, 0, 0, false),
+	    "num: a sign alone is no number, ends where it began");
+	ok(num_gives(" \t\n\v\f\r42 ", 10, 42, 8, false), "num: blanks of every kind before it");
+	ok(num_gives("+42", 10, 42, 3, false), "num: a plus sign");
+	ok(num_gives("-1", 10, UINT64_MAX, 2, true) && num_gives("-3", 10, (uint64_t)-3, 2, true),
+	    "num: a negative number wraps, outside");
+	ok(num_gives("-0", 10, 0, 2, false), "num: -0 is 0, not outside");
+	ok(num_gives("-18446744073709551615", 10, 1, 21, true) &&
+	    num_gives("-18446744073709551616", 10, UINT64_MAX, 21, true),
+	    "num: a negative number past UINT64_MAX is UINT64_MAX");
+	ok(num_parse("12", NULL, 10, NULL) == 12, "num: end and outside may be NULL");
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		for (unsigned base = 8; base <= 16; base += base == 8 ? 2 : 6) {
+			char *libc_end, name[64];
+			const char *end;
+			unsigned long long expected;
+			bool outside;
+			uint64_t value = num_parse(texts[i], &end, base, &outside);
+			int libc_errno;
+
+			errno = 0;
+			expected = strtoull(texts[i], &libc_end, (int)base);
+			libc_errno = errno;
+			/* The text may hold a newline, which TAP would not take in a name. */
+			snprintf(name, sizeof(name), "num: text %zu in base %u as strtoull reads it", i, base);
+			ok(value == expected && end == libc_end &&
+			    outside == (libc_errno == ERANGE || (strchr(texts[i], '-') != NULL && value != 0)), name);
+		}
+	}
 }
 
 static void
@@ -986,6 +1052,7 @@ main(void)
 {
 	test_size();
 	test_uuid();
+	test_num();
 	test_signame();
 	test_signame_from_json();
 	test_hmap();
