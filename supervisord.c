@@ -51,6 +51,7 @@
 #define POLL_RETRY_MS		100	/* after poll() itself fails */
 #define POLLFDS_RETRY_MS	100	/* after the poll set could not grow */
 #define TRIM_MIN_PEAK		8	/* connections; see trim_after_crowd() */
+#define STRAGGLER_TRIM_MS	1000	/* after the last of a crowd left; see trim_after_crowd() */
 
 struct options {
 	const char		*socket_path;
@@ -494,6 +495,8 @@ struct loop {
 	bool		 poll_failing;		/* poll() failed last time; logged once */
 	int64_t		 pollfds_retry_at;	/* -1, or when to try growing the poll set again */
 	size_t		 conns_peak;		/* most connections since the last heap trim */
+	size_t		 conns_last;		/* connections after the previous pass */
+	int64_t		 trim_at;		/* -1, or when to trim for a crowd's stragglers */
 };
 
 static int
@@ -505,6 +508,7 @@ nearest_deadline(const struct loop *loop)
 		mon_next_deadline(),
 		loop->accepting ? -1 : loop->accept_retry_at,
 		loop->pollfds_retry_at,
+		loop->trim_at,
 	};
 	int64_t nearest = -1, now;
 
@@ -599,19 +603,33 @@ poll_failed(struct loop *loop)
 /*
  * glibc keeps freed heap pages mapped when live blocks sit above them, so
  * after a crowd of connections leaves, resident memory would stay at its
- * peak. Give the pages back once most of the crowd has gone.
+ * peak. Give the pages back once most of the crowd has gone; the rest
+ * leave over later passes, so a second after the last of them, trim once
+ * more, and drop the code pages the crowd touched, as start-up does.
+ * now is -1 when the pass read no clock.
  */
 static void
-trim_after_crowd(struct loop *loop)
+trim_after_crowd(struct loop *loop, int64_t now)
 {
 	size_t count = conn_count();
+	bool closed = count < loop->conns_last;
+	bool crowd_gone;
 
+	loop->conns_last = count;
 	if (count > loop->conns_peak)
 		loop->conns_peak = count;
-	if (loop->conns_peak < TRIM_MIN_PEAK || count * 4 > loop->conns_peak)
-		return;
-	trim_heap();
-	loop->conns_peak = count;
+	crowd_gone = loop->conns_peak >= TRIM_MIN_PEAK && count * 4 <= loop->conns_peak;
+	if (crowd_gone) {
+		trim_heap();
+		loop->conns_peak = count;
+	}
+	if (crowd_gone || (closed && loop->trim_at != -1)) {
+		loop->trim_at = (now >= 0 ? now : mono_now_ms()) + STRAGGLER_TRIM_MS;
+	} else if (loop->trim_at != -1 && now >= loop->trim_at) {
+		trim_file_pages();
+		trim_heap();
+		loop->trim_at = -1;
+	}
 }
 
 static int
@@ -656,7 +674,7 @@ run_loop(struct loop *loop)
 			mon_run_due(now);
 		}
 		conn_settle();
-		trim_after_crowd(loop);
+		trim_after_crowd(loop, now);
 		if (!loop->accepting && may_accept_again(loop, now))
 			loop->accepting = true;
 	}
@@ -666,7 +684,7 @@ static int
 run_daemon(const struct options *opts, pid_t original_parent)
 {
 	struct listener listener;
-	struct loop loop = { .accepting = true, .pollfds_retry_at = -1 };
+	struct loop loop = { .accepting = true, .pollfds_retry_at = -1, .trim_at = -1 };
 	char err[PATH_MAX + 256], signal_name[16];
 	int status_fd = -1, stop_signal;
 
