@@ -1,3 +1,4 @@
+/* Integer reading of our own, in place of the strtol family: see num.h. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
