@@ -604,19 +604,25 @@ report_put_printable(FILE *out, const char *text)
 
 /* Prometheus text format 0.0.4 */
 
-/* A label value: backslash, double quote and newline escaped. */
+/*
+ * A label value: backslash, double quote and newline escaped, as the format
+ * asks. Other controls are valid there but would act on a terminal that
+ * shows the output: each is '?', as in the table.
+ */
 static void
 put_label(FILE *out, const char *text)
 {
-	for (; *text != '\0'; text++) {
-		if (*text == '\\')
-			fputs("\\\\", out);
-		else if (*text == '"')
-			fputs("\\\"", out);
+	for (size_t len; *text != '\0'; text += len) {
+		uint32_t cp = next_code_point(text, &len);
+
+		if (*text == '\\' || *text == '"')
+			fmt_fprintf(out, "\\%c", *text);
 		else if (*text == '\n')
 			fputs("\\n", out);
+		else if (is_unsafe(cp))
+			fputc('?', out);
 		else
-			fputc(*text, out);
+			fwrite(text, 1, len, out);
 	}
 }
 

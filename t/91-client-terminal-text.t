@@ -53,6 +53,12 @@ $text = decode('UTF-8', $out);
 like($text, qr/registered/, 'events: the backlog is shown');
 ok(!unsafe($text), 'events: no raw controls') or diag explain $text;
 
+# Prometheus text escapes only \\, " and newline in a label; the rest go out as '?'.
+($rc, $out) = run_client($sock, 'metrics');
+$text = decode('UTF-8', $out);
+like($text, qr/^supervisord_worker_up\{name="esc\?\[31mred",/m, 'metrics: a label with ESC in its name');
+ok(!unsafe($text), 'metrics: no raw controls in labels') or diag explain $text;
+
 my $err;
 ($rc, $out, $err) = run_client($sock, 'stop', 'no-such-worker');
 isnt($rc, 0, 'an unknown worker: an error');
