@@ -1076,15 +1076,19 @@ with_subscribers(struct rig *rig)
 	    none_ratio);
 }
 
+/*
+ * Idle means settled: the daemon has reached poll() after its last reply or
+ * ready signal, and after a crowd has left, made its one trim a second after
+ * the last close (settle_ms covers it).
+ */
 static void
-idle(pid_t pid, const char *when, bool judge)
+idle(pid_t pid, const char *when, bool judge, useconds_t settle_ms)
 {
 	long long before, rss, pss, uss;
 	double rate;
 	char figure[96], value[64];
 
-	/* Idle means settled: let the daemon reach poll() after its last reply or ready signal. */
-	usleep(200000);
+	usleep(settle_ms * 1000);
 	before = context_switches(pid);
 	sleep(IDLE_SECONDS);
 	rate = (double)(context_switches(pid) - before) / IDLE_SECONDS;
@@ -1241,7 +1245,7 @@ run(const char *binary)
 	pid = daemon_pid;
 	printf("supervisord benchmark: %s, pid %ld\n\n", binary, (long)pid);
 	printf("  %-44s %-26s %-14s %s\n", "figure", "measured", "target", "");
-	idle(pid, "fresh daemon", true);
+	idle(pid, "fresh daemon", true, 200);
 	rig_open(&rig);
 	latencies(&rig);
 	big_reply(&rig);
@@ -1273,7 +1277,7 @@ run(const char *binary)
 		usleep(100000);
 	info("fds, RSS after the 10,000 left", "%d, %.2f MiB", fd_count(pid),
 	    proc_field(pid, "status", "VmRSS") / 1024.0);
-	idle(pid, "after the run, 10 connections", false);
+	idle(pid, "after the run, 10 connections", false, 1500);
 	binary_size(binary);
 	status = stop_daemon();
 	info("exit on SIGTERM", status == 0 ? "0" : "not clean (status %d)", status);
